@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import PurserCore
+import PurserLedger
+
+struct Append: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Append caller-defined JSON events (kinds under custom.).",
+        discussion: """
+            --body appends one JSON object as one entry. --lines appends each non-blank line of a JSON Lines file as
+            one entry, 1,000 per transaction; every line is checked before the first is written, so one bad line
+            means nothing is appended. Domain kinds (version.recorded, …) are written by their own commands.
+
+            Examples:
+              purser append --kind custom.incident-note --body note.json
+              echo '{"ticket":"OPS-12"}' | purser append --kind custom.incident-note --body -
+              purser append --kind custom.import --lines history.jsonl --json
+            """)
+
+    @OptionGroup var ledgerOptions: LedgerOptions
+
+    @Option(help: ArgumentHelp("The entry kind, custom.NAME.", valueName: "kind"))
+    var kind: String
+
+    @Option(help: ArgumentHelp("A JSON object file, or - for standard input.", valueName: "file"))
+    var body: String?
+
+    @Option(help: ArgumentHelp("A JSON Lines file (one object per line), or - for standard input.", valueName: "file"))
+    var lines: String?
+
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func validate() throws {
+        guard (body == nil) != (lines == nil) else {
+            throw ValidationError("give exactly one of --body FILE and --lines FILE")
+        }
+    }
+
+    func run() throws {
+        // Check all input before opening the ledger: bad input leaves it untouched.
+        let bodies = try body.map { [try Inputs.jsonObject(at: $0)] } ?? Inputs.jsonObjectLines(at: lines!)
+        let events = try bodies.map { try EntryKind.customEvent(kind: kind, body: $0) }
+        guard !events.isEmpty else {
+            throw LedgerError(.invalidInput, "\(lines!): no JSON lines to append")
+        }
+        let ledger = try ledgerOptions.open()
+        if body != nil {
+            let entry = try ledger.append(events[0])
+            if json {
+                Output.json(
+                    .object(["seq": .int(entry.seq), "at": .string(entry.at), "kind": .string(entry.kind), "leaf_hash": .string(entry.leafHash.hex)]))
+            } else {
+                Output.line("appended seq \(entry.seq) (\(entry.kind)) at \(entry.at), leaf \(entry.leafHash.hex)")
+            }
+            return
+        }
+        let range = try ledger.append(contentsOf: events) { done in
+            Output.progress("appended \(done)/\(events.count)")
+        }!
+        Output.endProgress()
+        if json {
+            Output.json(.object(["first": .int(range.lowerBound), "last": .int(range.upperBound), "count": .int(UInt64(events.count))]))
+        } else {
+            Output.line("appended \(events.count) entries, seq \(range.lowerBound)…\(range.upperBound)")
+        }
+    }
+}

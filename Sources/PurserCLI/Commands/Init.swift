@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import PurserLedger
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create a ledger and its Ed25519 signing key.",
+        discussion: """
+            Writes the genesis entry (seq 0, kind ledger.created) with the origin and the public key. The private
+            key goes to a file of mode 0600 outside the database. An existing ledger or key is never overwritten.
+
+            Examples:
+              purser init
+              purser init --origin example.com/support-agent --ledger /var/lib/purser/prod.sqlite --key /etc/purser/prod.key
+            """)
+
+    @OptionGroup var ledgerOptions: LedgerOptions
+    @OptionGroup var keyOptions: KeyOptions
+
+    @Option(help: ArgumentHelp("The checkpoint origin: a unique name without spaces or '+'.", valueName: "name"))
+    var origin: String?
+
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func run() throws {
+        let keyPath = keyOptions.path(forLedgerAt: ledgerOptions.ledger)
+        let origin = origin ?? "purser.local/ledger-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
+        let ledger = try Ledger.create(at: ledgerOptions.ledger, origin: origin, keyPath: keyPath)
+        if json {
+            Output.json(
+                .object([
+                    "ledger": .string(ledger.path), "origin": .string(ledger.origin), "key": .string(keyPath),
+                    "verifier_key": .string(ledger.verifierKey.description),
+                ]))
+        } else {
+            Output.line("created ledger \(ledger.path) (origin \(ledger.origin))")
+            Output.line("signing key:  \(keyPath) (mode 0600; keep it out of version control)")
+            Output.line("verifier key: \(ledger.verifierKey)")
+        }
+    }
+}

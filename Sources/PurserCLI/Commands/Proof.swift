@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import PurserLedger
+
+struct Proof: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Inclusion and consistency proofs (RFC 6962).",
+        subcommands: [Inclusion.self, Consistency.self])
+
+    struct Inclusion: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Prove that an entry is in the tree of a given size.",
+            discussion: """
+                --json prints {"seq":N,"size":M,"leaf_hash":"<hex>","root":"<hex>","proof":["<hex>",…]}.
+
+                Examples:
+                  purser proof inclusion --seq 42
+                  purser proof inclusion --seq 42 --size 1000 --json
+                """)
+
+        @OptionGroup var ledgerOptions: LedgerOptions
+        @Option(help: ArgumentHelp("The entry's sequence number.", valueName: "n")) var seq: UInt64
+        @Option(help: ArgumentHelp("The tree size (default: the current size).", valueName: "m")) var size: UInt64?
+        @Flag(help: "Print the proof as JSON.") var json = false
+
+        func run() throws {
+            let proof = try ledgerOptions.open(readOnly: true).inclusionProof(seq: seq, size: size)
+            guard MerkleProof.verifyInclusion(leaf: proof.leafHash, index: proof.seq, size: proof.size, proof: proof.path, root: proof.root)
+            else { throw LedgerError(.integrity, "the stored tree gives a proof that does not verify; run `purser verify`") }
+            if json {
+                Output.json(
+                    .object([
+                        "seq": .int(proof.seq), "size": .int(proof.size), "leaf_hash": .string(proof.leafHash.hex),
+                        "root": .string(proof.root.hex), "proof": .hashes(proof.path),
+                    ]))
+            } else {
+                Output.line("entry \(proof.seq) (leaf \(proof.leafHash.hex)) is in the tree of \(proof.size) entries, root \(proof.root.hex)")
+                for hash in proof.path { Output.line("  \(hash.hex)") }
+            }
+        }
+    }
+
+    struct Consistency: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Prove that an older tree is a prefix of a newer one.",
+            discussion: """
+                --json prints {"from":N,"to":M,"from_root":"<hex>","to_root":"<hex>","proof":["<hex>",…]}.
+
+                Examples:
+                  purser proof consistency --from 1000
+                  purser proof consistency --from 1000 --to 5000 --json
+                """)
+
+        @OptionGroup var ledgerOptions: LedgerOptions
+        @Option(help: ArgumentHelp("The older tree size.", valueName: "n")) var from: UInt64
+        @Option(help: ArgumentHelp("The newer tree size (default: the current size).", valueName: "m")) var to: UInt64?
+        @Flag(help: "Print the proof as JSON.") var json = false
+
+        func run() throws {
+            let proof = try ledgerOptions.open(readOnly: true).consistencyProof(from: from, to: to)
+            guard MerkleProof.verifyConsistency(from: proof.from, to: proof.to, proof: proof.path, fromRoot: proof.fromRoot, toRoot: proof.toRoot)
+            else { throw LedgerError(.integrity, "the stored tree gives a proof that does not verify; run `purser verify`") }
+            if json {
+                Output.json(
+                    .object([
+                        "from": .int(proof.from), "to": .int(proof.to), "from_root": .string(proof.fromRoot.hex),
+                        "to_root": .string(proof.toRoot.hex), "proof": .hashes(proof.path),
+                    ]))
+            } else {
+                Output.line("the tree of \(proof.from) entries (root \(proof.fromRoot.hex))")
+                Output.line("is a prefix of the tree of \(proof.to) entries (root \(proof.toRoot.hex))")
+                for hash in proof.path { Output.line("  \(hash.hex)") }
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import PurserCore
+import PurserLedger
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check every entry, link and the tree head; exit 3 on any fault.",
+        discussion: """
+            Without a held checkpoint the verdict is "self-consistent": the ledger agrees with itself, which does
+            not rule out truncation or a wholesale rewrite. Keep checkpoints elsewhere (CI artifacts, git) and pass
+            them with --checkpoint to detect those too.
+
+            --json prints {"ok":bool,"size":N,"root":"<hex>","trusted":bool,"fault":{"seq":N,"kind":"…","detail":"…"}|null}.
+
+            Examples:
+              purser verify
+              purser verify --checkpoint checkpoints/2026-11-20 --checkpoint checkpoints/2026-11-27 --json
+            """)
+
+    @OptionGroup var ledgerOptions: LedgerOptions
+
+    @Option(name: .customLong("checkpoint"), help: ArgumentHelp("A held signed checkpoint file (repeatable).", valueName: "file"))
+    var checkpoints: [String] = []
+
+    @Flag(help: "Print the verdict as JSON.") var json = false
+
+    func run() throws {
+        let held = try checkpoints.map { path in
+            Ledger.HeldCheckpoint(source: path, text: String(decoding: try Inputs.read(path), as: UTF8.self))
+        }
+        let ledger = try ledgerOptions.open(readOnly: true)
+        let report = try ledger.verify(checkpoints: held) { done in Output.progress("verified \(done) entries") }
+        Output.endProgress()
+        printReport(report, json: json)
+        if !report.ok { throw ExitCode(ExitStatus.integrity) }
+    }
+}
+
+/// Prints a verification verdict (shared with verify-bundle).
+func printReport(_ report: VerificationReport, json: Bool) {
+    if json {
+        let fault: JSONValue = report.fault.map {
+            .object(["seq": .int($0.seq), "kind": .string($0.kind.name), "detail": .string($0.detail)])
+        } ?? .null
+        Output.json(
+            .object([
+                "ok": .bool(report.ok), "size": .int(report.size), "root": .string(report.root.hex),
+                "trusted": .bool(report.trusted), "fault": fault,
+            ]))
+        return
+    }
+    if let fault = report.fault {
+        Output.line("FAULT: \(fault.kind) at seq \(fault.seq): \(fault.detail)")
+    } else if report.trusted {
+        Output.line("intact: \(report.size) entries, root \(report.root.hex), consistent with \(report.checkpoints.count) held checkpoint(s)")
+    } else {
+        Output.line("self-consistent: \(report.size) entries, root \(report.root.hex)")
+        Output.line("(no held checkpoint: truncation or a wholesale rewrite would not show; pass --checkpoint FILE)")
+    }
+}
+

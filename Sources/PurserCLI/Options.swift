@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import PurserLedger
+
+/// Options every command that touches a ledger takes.
+struct LedgerOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The ledger file (env PURSER_LEDGER).", valueName: "path"))
+    var ledger: String = ProcessInfo.processInfo.environment["PURSER_LEDGER"] ?? Ledger.defaultPath
+
+    func open(readOnly: Bool = false) throws -> Ledger {
+        try Ledger(openingAt: ledger, readOnly: readOnly)
+    }
+}
+
+/// The signing key option of commands that sign checkpoints.
+struct KeyOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The private signing key file (env PURSER_KEY; default: beside the ledger, with extension .key).",
+            valueName: "path"))
+    var key: String?
+
+    func path(forLedgerAt ledger: String) -> String {
+        key ?? ProcessInfo.processInfo.environment["PURSER_KEY"] ?? Ledger.defaultKeyPath(forLedgerAt: ledger)
+    }
+}
+
+/// Printing results: text for people, canonical JSON for programs (stable field names).
+enum Output {
+    static func line(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    static func json(_ value: JSONValue) {
+        var bytes = CanonicalJSON.encode(value)
+        bytes.append(0x0A)
+        FileHandle.standardOutput.write(Data(bytes))
+    }
+
+    /// Progress on standard error, only when a person is watching.
+    static func progress(_ text: String) {
+        guard isatty(STDERR_FILENO) == 1 else { return }
+        FileHandle.standardError.write(Data("\r\(text)".utf8))
+    }
+
+    static func endProgress() {
+        guard isatty(STDERR_FILENO) == 1 else { return }
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+}
+
+extension JSONValue {
+    static func int(_ value: UInt64) -> JSONValue { .number(Double(value)) }
+    static func hashes(_ values: [Hash]) -> JSONValue { .array(values.map { .string($0.hex) }) }
+}
+
+/// Parses a `--since`/`--until` value into the ledger's timestamp form.
+func ledgerTimestamp(_ text: String?, option: String) throws -> String? {
+    guard let text else { return nil }
+    guard let date = Timestamp.parse(text) else {
+        throw ValidationError("\(option) \"\(text)\" is not an RFC 3339 time (e.g. 2026-11-27T14:03:00Z) or a date (2026-11-27)")
+    }
+    return Timestamp.format(date)
+}

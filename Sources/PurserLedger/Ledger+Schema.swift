@@ -1,0 +1,45 @@
+extension Ledger {
+    /// `PRAGMA application_id` of every purser ledger: "PURS" in ASCII.
+    static let applicationID: Int64 = 0x5055_5253
+
+    /// The schema version this purser writes and reads (`PRAGMA user_version`).
+    static let schemaVersion: Int64 = 1
+
+    /// The schema, created in one transaction with the genesis entry.
+    ///
+    /// `entries` holds the exact canonical bytes of each entry; `at`, `kind` and `leaf_hash` repeat what
+    /// the bytes say, for lookups, and `verify` checks that they agree. `tree_nodes` stores the hash of
+    /// every complete perfect subtree of level ≥ 1, keyed by `(last leaf index << 6) | level`, so that
+    /// rows are in the order appends complete them and proofs are O(log² n) lookups.
+    static let schema = """
+        CREATE TABLE entries (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            leaf_hash BLOB NOT NULL,
+            entry BLOB NOT NULL
+        );
+        CREATE INDEX entries_by_kind ON entries(kind, seq);
+        CREATE INDEX entries_by_at ON entries(at);
+        CREATE TABLE tree_nodes (
+            position INTEGER PRIMARY KEY,
+            hash BLOB NOT NULL
+        );
+        CREATE TRIGGER entries_append_only_update BEFORE UPDATE ON entries
+            BEGIN SELECT RAISE(ABORT, 'purser ledger entries are append-only'); END;
+        CREATE TRIGGER entries_append_only_delete BEFORE DELETE ON entries
+            BEGIN SELECT RAISE(ABORT, 'purser ledger entries are append-only'); END;
+        CREATE TRIGGER tree_nodes_append_only_update BEFORE UPDATE ON tree_nodes
+            BEGIN SELECT RAISE(ABORT, 'purser ledger tree nodes are append-only'); END;
+        CREATE TRIGGER tree_nodes_append_only_delete BEFORE DELETE ON tree_nodes
+            BEGIN SELECT RAISE(ABORT, 'purser ledger tree nodes are append-only'); END;
+        PRAGMA application_id = \(applicationID);
+        PRAGMA user_version = \(schemaVersion);
+        """
+
+    /// The `tree_nodes` key of the perfect subtree at `level` ≥ 1, `index`.
+    static func nodePosition(level: Int, index: UInt64) -> Int64 {
+        let lastLeaf = ((index + 1) << UInt64(level)) - 1
+        return Int64(lastLeaf << 6 | UInt64(level))
+    }
+}

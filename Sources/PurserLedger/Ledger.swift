@@ -1,0 +1,319 @@
+public import Foundation
+
+/// The tamper-evident log: one SQLite file of hash-chained, canonical JSON entries with an RFC 6962
+/// Merkle tree over them. Knows nothing about agents.
+///
+/// A `Ledger` owns one SQLite connection and is used from one thread at a time. Several processes may
+/// append to the same file at once: every append is one `BEGIN IMMEDIATE` transaction that reads the
+/// current tip inside the lock.
+public final class Ledger {
+    public let path: String
+    let connection: Connection
+    /// The origin line of this ledger's checkpoints, from the genesis entry.
+    public let origin: String
+    /// The key that signs this ledger's checkpoints, from the genesis entry.
+    public let verifierKey: VerifierKey
+
+    /// The default ledger file, relative to the working directory.
+    public static let defaultPath = "ledger/purser.sqlite"
+
+    /// The default signing key file for a ledger: beside it, with the extension `.key`.
+    public static func defaultKeyPath(forLedgerAt path: String) -> String {
+        (path.hasSuffix(".sqlite") ? String(path.dropLast(".sqlite".count)) : path) + ".key"
+    }
+
+    /// Opens an existing ledger.
+    /// - Throws: `.notFound` if there is no file; `.notALedger` for a foreign, corrupt or newer file.
+    public init(openingAt path: String, readOnly: Bool = false) throws(LedgerError) {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw LedgerError(.notFound, "no ledger at \(path) (create one with `purser init`, or pass --ledger PATH)")
+        }
+        do {
+            connection = try Connection(path: path, mode: readOnly ? .readOnly : .readWrite)
+        } catch {
+            throw LedgerError.sqlite(error, path: path)
+        }
+        self.path = path
+        let genesis = try Ledger.readGenesis(connection: connection, path: path)
+        self.origin = genesis.origin
+        self.verifierKey = genesis.key
+        if !readOnly {
+            try run { try connection.execute("PRAGMA synchronous = FULL") }
+        }
+    }
+
+    private static func readGenesis(connection: Connection, path: String) throws(LedgerError) -> (origin: String, key: VerifierKey) {
+        let application: Int64
+        let version: Int64
+        let genesisBytes: [UInt8]?
+        do {
+            application = try connection.scalarInt("PRAGMA application_id") ?? 0
+            version = try connection.scalarInt("PRAGMA user_version") ?? 0
+            let statement = try connection.prepare("SELECT entry FROM entries WHERE seq = 0")
+            genesisBytes = try statement.step() ? statement.bytes(0) : nil
+        } catch {
+            if isMissingTable(error) { throw LedgerError(.notALedger, "\(path) is a SQLite database but not a purser ledger") }
+            throw LedgerError.sqlite(error, path: path)
+        }
+        guard application == Ledger.applicationID else {
+            throw LedgerError(.notALedger, "\(path) is a SQLite database but not a purser ledger (application_id \(application))")
+        }
+        guard version <= Ledger.schemaVersion else {
+            throw LedgerError(.notALedger, "\(path) uses ledger schema \(version); this purser reads schema \(Ledger.schemaVersion): upgrade purser")
+        }
+        guard let genesisBytes, let genesis = try? JSONValue(parsing: genesisBytes),
+            genesis["kind"]?.stringValue == "ledger.created",
+            let origin = genesis["body"]?["origin"]?.stringValue,
+            let keyText = genesis["body"]?["public_key"]?.stringValue,
+            let key = try? VerifierKey(parsing: keyText), key.name == origin
+        else {
+            throw LedgerError(.notALedger, "\(path) has no valid genesis entry (seq 0, kind ledger.created, with origin and public_key)")
+        }
+        return (origin, key)
+    }
+
+    /// A SQL error while reading a foreign database (no `entries` table) means "not a ledger".
+    private static func isMissingTable(_ error: SQLiteError) -> Bool {
+        error.message.hasPrefix("no such table")
+    }
+
+    /// Creates a ledger at `path` with a new Ed25519 signing key written to `keyPath` (mode 0600).
+    ///
+    /// The database is built under a temporary name and linked into place only when complete, so a
+    /// crash leaves no half-made ledger, and an existing ledger or key is never overwritten.
+    /// - Parameter origin: the checkpoint origin and key name: no whitespace and no '+'.
+    public static func create(at path: String, origin: String, keyPath: String, now: Date = Date()) throws(LedgerError) -> Ledger {
+        guard isValidKeyName(origin), origin.utf8.count <= 200 else {
+            throw LedgerError(.usage, "origin \"\(origin)\" must be non-empty, at most 200 bytes, with no spaces and no '+' (e.g. example.com/support-agent)")
+        }
+        let fileManager = FileManager.default
+        for existing in [path, path + "-wal"] where fileManager.fileExists(atPath: existing) {
+            throw LedgerError(.alreadyExists, "a ledger already exists at \(path); refusing to overwrite it")
+        }
+        if fileManager.fileExists(atPath: keyPath) {
+            throw LedgerError(.alreadyExists, "signing key \(keyPath) already exists; refusing to overwrite it (pass --key for another path)")
+        }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        do {
+            try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw LedgerError(.internal, "cannot create directory \(directory): \(error.localizedDescription)")
+        }
+        let key = SigningKey(name: origin)
+        let temporary = path + ".creating-\(UInt32.random(in: 0...UInt32.max))"
+        defer {
+            for suffix in ["", "-wal", "-shm", "-journal"] { try? fileManager.removeItem(atPath: temporary + suffix) }
+        }
+        do {
+            let connection = try Connection(path: temporary, mode: .create)
+            try connection.execute("PRAGMA journal_mode = WAL")
+            let genesis = try Event(
+                kind: "ledger.created",
+                body: .object(["origin": .string(origin), "public_key": .string(key.verifierKey.description)]))
+            try connection.immediateTransaction {
+                try connection.execute(schema)
+                _ = try Ledger.append([genesis], to: connection, now: now)
+            }
+        } catch let error as LedgerError {
+            throw error
+        } catch let error as SQLiteError {
+            throw LedgerError.sqlite(error, path: path)
+        } catch {
+            throw LedgerError(.internal, "cannot create \(path): \(error)")
+        }
+        try key.write(to: keyPath)
+        // link(2) fails if `path` appeared meanwhile: never clobber.
+        guard link(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? fileManager.removeItem(atPath: keyPath)
+            if errno == EEXIST { throw LedgerError(.alreadyExists, "a ledger already exists at \(path); refusing to overwrite it") }
+            throw LedgerError(.internal, "cannot create \(path): \(reason)")
+        }
+        return try Ledger(openingAt: path)
+    }
+
+    /// Runs `body`, turning SQLite and other errors into `LedgerError`s that name this ledger.
+    func run<T>(_ body: () throws -> T) throws(LedgerError) -> T {
+        do {
+            return try body()
+        } catch let error as LedgerError {
+            throw error
+        } catch let error as SQLiteError {
+            throw LedgerError.sqlite(error, path: path)
+        } catch {
+            throw LedgerError(.internal, "\(path): \(error)")
+        }
+    }
+
+    // MARK: Appending
+
+    /// Appends one event in its own durable transaction.
+    @discardableResult
+    public func append(_ event: Event) throws(LedgerError) -> Entry {
+        try append([event])[0]
+    }
+
+    /// Appends `events` in one transaction: all of them or none.
+    @discardableResult
+    public func append(_ events: [Event]) throws(LedgerError) -> [Entry] {
+        guard !events.isEmpty else { return [] }
+        return try run {
+            try connection.immediateTransaction {
+                try Ledger.append(events, to: connection, now: Date())
+            }
+        }
+    }
+
+    /// Appends `events` in transactions of `batchSize` (an import). Each batch is all or nothing;
+    /// `progress` is called with the number appended so far after each commit.
+    /// - Returns: the first and last sequence numbers written.
+    @discardableResult
+    public func append(
+        contentsOf events: [Event], batchSize: Int = 1_000, progress: (Int) -> Void = { _ in }
+    ) throws(LedgerError) -> ClosedRange<UInt64>? {
+        var first: UInt64?
+        var last: UInt64?
+        var done = 0
+        while done < events.count {
+            let batch = Array(events[done..<min(done + batchSize, events.count)])
+            let entries = try append(batch)
+            first = first ?? entries.first?.seq
+            last = entries.last?.seq
+            done += batch.count
+            progress(done)
+        }
+        guard let first, let last else { return nil }
+        return first...last
+    }
+
+    /// The append itself, inside a write transaction the caller holds.
+    static func append(_ events: [Event], to connection: Connection, now: Date) throws -> [Entry] {
+        let tip = try readTip(connection)
+        var frontier = try loadFrontier(size: tip.size, connection: connection)
+        let insertEntry = try connection.prepare(
+            "INSERT INTO entries (seq, at, kind, leaf_hash, entry) VALUES (?, ?, ?, ?, ?)")
+        let insertNode = try connection.prepare("INSERT INTO tree_nodes (position, hash) VALUES (?, ?)")
+        let nowText = Timestamp.format(now)
+        let at = nowText > tip.at ? nowText : tip.at
+        var prev = tip.leafHash
+        var entries: [Entry] = []
+        entries.reserveCapacity(events.count)
+        for event in events {
+            let seq = frontier.size
+            let bytes = Entry.encode(seq: seq, at: at, event: event, prev: prev)
+            let leaf = Hash.leaf(bytes)
+            try insertEntry.bind(1, Int64(seq))
+            try insertEntry.bind(2, at)
+            try insertEntry.bind(3, event.kind)
+            try insertEntry.bind(4, bytes: leaf.bytes)
+            try insertEntry.bind(5, bytes: bytes)
+            try insertEntry.step()
+            insertEntry.reset()
+            var nodeError: (any Error)?
+            frontier.append(leaf) { node in
+                do {
+                    try insertNode.bind(1, nodePosition(level: node.level, index: node.index))
+                    try insertNode.bind(2, bytes: node.hash.bytes)
+                    try insertNode.step()
+                    insertNode.reset()
+                } catch {
+                    nodeError = error
+                }
+            }
+            if let nodeError { throw nodeError }
+            entries.append(Entry(seq: seq, at: at, kind: event.kind, leafHash: leaf, bytes: bytes))
+            prev = leaf
+        }
+        return entries
+    }
+
+    struct Tip {
+        var size: UInt64
+        var at: String
+        var leafHash: Hash
+    }
+
+    static func readTip(_ connection: Connection) throws -> Tip {
+        let statement = try connection.prepare("SELECT seq, at, leaf_hash FROM entries ORDER BY seq DESC LIMIT 1")
+        guard try statement.step() else { return Tip(size: 0, at: "", leafHash: .zero) }
+        guard let hash = statement.withBlob(2, { Hash(bytes: $0) }) else {
+            throw LedgerError(.integrity, "entry \(statement.int64(0)) has a leaf_hash that is not 32 bytes")
+        }
+        return Tip(size: UInt64(statement.int64(0)) + 1, at: statement.string(1), leafHash: hash)
+    }
+
+    static func loadFrontier(size: UInt64, connection: Connection) throws -> MerkleFrontier {
+        let lookup = nodeLookup(connection)
+        let subtrees = try MerkleFrontier.subtreePositions(size: size).map { try lookup($0.level, $0.index) }
+        return MerkleFrontier(size: size, subtrees: subtrees)
+    }
+
+    /// Reads stored perfect-subtree hashes: leaf hashes from `entries`, higher levels from `tree_nodes`.
+    static func nodeLookup(_ connection: Connection) -> MerkleProof.NodeSource {
+        var leafStatement: Statement?
+        var nodeStatement: Statement?
+        return { level, index in
+            let statement: Statement
+            if level == 0 {
+                if leafStatement == nil { leafStatement = try connection.prepare("SELECT leaf_hash FROM entries WHERE seq = ?") }
+                statement = leafStatement!
+                try statement.bind(1, Int64(index))
+            } else {
+                if nodeStatement == nil { nodeStatement = try connection.prepare("SELECT hash FROM tree_nodes WHERE position = ?") }
+                statement = nodeStatement!
+                try statement.bind(1, nodePosition(level: level, index: index))
+            }
+            defer { statement.reset() }
+            guard try statement.step(), let hash = statement.withBlob(0, { Hash(bytes: $0) }) else {
+                throw LedgerError(
+                    .integrity,
+                    "stored tree node level \(level) index \(index) is missing or malformed; run `purser verify`")
+            }
+            return hash
+        }
+    }
+
+    // MARK: Reading
+
+    /// The number of entries.
+    public func size() throws(LedgerError) -> UInt64 {
+        try run { try Ledger.readTip(connection).size }
+    }
+
+    /// The entry at `seq`, or nil.
+    public func entry(_ seq: UInt64) throws(LedgerError) -> Entry? {
+        var found: Entry?
+        try forEachEntry(from: seq, limit: 1) { found = $0 }
+        return found?.seq == seq ? found : nil
+    }
+
+    /// Calls `body` for each entry matching the filters, oldest first.
+    /// - Parameters:
+    ///   - since: entries with `at` ≥ this timestamp (ledger form).
+    ///   - until: entries with `at` < this timestamp.
+    public func forEachEntry(
+        from seq: UInt64 = 0, kind: String? = nil, since: String? = nil, until: String? = nil, limit: Int? = nil,
+        _ body: (Entry) throws -> Void
+    ) throws(LedgerError) {
+        try run {
+            var conditions = ["seq >= ?1"]
+            if kind != nil { conditions.append("kind = ?2") }
+            if since != nil { conditions.append("at >= ?3") }
+            if until != nil { conditions.append("at < ?4") }
+            let statement = try connection.prepare(
+                "SELECT seq, at, kind, leaf_hash, entry FROM entries WHERE \(conditions.joined(separator: " AND ")) ORDER BY seq LIMIT ?5")
+            try statement.bind(1, Int64(seq))
+            if let kind { try statement.bind(2, kind) }
+            if let since { try statement.bind(3, since) }
+            if let until { try statement.bind(4, until) }
+            try statement.bind(5, Int64(limit ?? -1))
+            while try statement.step() {
+                let leaf = statement.withBlob(3) { Hash(bytes: $0) } ?? .zero
+                try body(
+                    Entry(
+                        seq: UInt64(statement.int64(0)), at: statement.string(1), kind: statement.string(2),
+                        leafHash: leaf, bytes: statement.bytes(4)))
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+internal import CSQLite
+internal import Foundation
+
+/// One connection to a SQLite database file. Not thread-safe: owned by one thread or actor at a time.
+///
+/// Nothing outside this folder touches SQLite's C API.
+public final class Connection {
+    let handle: OpaquePointer
+    public let path: String
+
+    /// How the file is opened.
+    public enum Mode: Sendable {
+        case readWrite
+        case readOnly
+        /// Creates the file if it does not exist.
+        case create
+    }
+
+    /// Opens the database at `path`.
+    /// - Parameter busyTimeout: how long SQLite waits for a lock held by another connection.
+    public init(path: String, mode: Mode, busyTimeout: Int32 = 10_000) throws(SQLiteError) {
+        var flags: Int32 = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        switch mode {
+        case .readWrite: flags |= SQLITE_OPEN_READWRITE
+        case .readOnly: flags |= SQLITE_OPEN_READONLY
+        case .create: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+        }
+        var db: OpaquePointer?
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close_v2(db)
+            throw SQLiteError(code: rc, message: message, sql: nil)
+        }
+        self.handle = db
+        self.path = path
+        sqlite3_busy_timeout(db, busyTimeout)
+    }
+
+    deinit {
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more statements that return no rows.
+    public func execute(_ sql: String) throws(SQLiteError) {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
+        if rc != SQLITE_OK {
+            let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
+            sqlite3_free(errorMessage)
+            throw SQLiteError(code: sqlite3_extended_errcode(handle), message: message, sql: sql)
+        }
+    }
+
+    /// Prepares a statement. Finalized when the returned value is released.
+    public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
+        try Statement(connection: self, sql: sql)
+    }
+
+    /// The first column of the first row of `sql`, as an integer (nil if no row or NULL).
+    public func scalarInt(_ sql: String) throws(SQLiteError) -> Int64? {
+        let statement = try prepare(sql)
+        guard try statement.step() else { return nil }
+        return statement.isNull(0) ? nil : statement.int64(0)
+    }
+
+    /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`; rolls back if it throws.
+    ///
+    /// `BEGIN IMMEDIATE` takes the write lock up front, so two writers never deadlock upgrading a read
+    /// transaction. If the lock stays busy past the busy timeout (or SQLite reports busy without
+    /// waiting, as during WAL recovery), the whole transaction is retried with a back-off, up to `retryFor` seconds.
+    public func immediateTransaction<T>(
+        retryFor seconds: Double = 60,
+        _ body: () throws -> T
+    ) throws -> T {
+        let deadline = Date().addingTimeInterval(seconds)
+        var delay: useconds_t = 1_000
+        while true {
+            do {
+                try execute("BEGIN IMMEDIATE")
+                do {
+                    let result = try body()
+                    try execute("COMMIT")
+                    return result
+                } catch {
+                    try? execute("ROLLBACK")
+                    throw error
+                }
+            } catch let error as SQLiteError {
+                guard error.isBusy, Date() < deadline else { throw error }
+                usleep(delay + useconds_t.random(in: 0...delay))
+                delay = min(delay * 2, 50_000)
+            }
+        }
+    }
+
+    /// Runs `body` inside a read transaction, so that all its queries see one snapshot.
+    public func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN DEFERRED")
+        defer { try? execute("COMMIT") }
+        return try body()
+    }
+
+    var lastErrorMessage: String { String(cString: sqlite3_errmsg(handle)) }
+    var lastErrorCode: Int32 { sqlite3_extended_errcode(handle) }
+}

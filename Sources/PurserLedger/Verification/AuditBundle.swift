@@ -1,0 +1,161 @@
+internal import Foundation
+
+/// An offline audit bundle: a folder with `entries.jsonl` (line i is exactly the bytes of entry i),
+/// `checkpoint` (a signed note over all of them) and `key.pub` (the C2SP verifier key).
+/// An auditor verifies it without purser's database, with purser or an independent script.
+public enum AuditBundle {
+    public static let entriesFile = "entries.jsonl"
+    public static let checkpointFile = "checkpoint"
+    public static let keyFile = "key.pub"
+
+    /// Verifies the bundle in `directory`: the signature, every entry, the chain and the root against the checkpoint.
+    /// - Throws: `.notFound` for a missing file; `.invalidInput` for an unreadable key or checkpoint.
+    public static func verify(directory: String, progress: (UInt64) -> Void = { _ in }) throws(LedgerError) -> VerificationReport {
+        let keyText = try readText(directory, keyFile)
+        let key = try VerifierKey(parsing: keyText)
+        let held = Ledger.HeldCheckpoint(source: "\(directory)/\(checkpointFile)", text: try readText(directory, checkpointFile))
+        let (checkpoints, signatureFault) = try Ledger.open([held], key: key)
+        var verifier = ChainVerifier(checkpoints: checkpoints, expectedKey: key.description)
+        let entriesPath = (directory as NSString).appendingPathComponent(entriesFile)
+        guard let reader = LineReader(path: entriesPath) else {
+            throw LedgerError(.notFound, "\(entriesPath) not found")
+        }
+        var fault: Fault?
+        while fault == nil, let line = reader.next() {
+            let finding = line.withUnsafeBytes { verifier.check(ChainVerifier.Row(bytes: $0)) }
+            if let finding {
+                let nextLeaf = reader.next().map { Hash.leaf($0) }
+                fault = verifier.refine(finding, nextLeaf: nextLeaf)
+            } else if verifier.frontier.size % 100_000 == 0 {
+                progress(verifier.frontier.size)
+            }
+        }
+        if fault == nil, let checkpoint = checkpoints.first, verifier.frontier.size > checkpoint.size {
+            fault = Fault(
+                seq: checkpoint.size, kind: .inserted,
+                detail: "\(entriesFile) has entries beyond the \(checkpoint.size) its checkpoint covers")
+        }
+        if fault == nil { fault = verifier.finish() }
+        let reported = signatureFault ?? fault
+        return VerificationReport(
+            size: verifier.frontier.size, root: verifier.frontier.root, trusted: verifier.trusted && reported == nil,
+            fault: reported, checkpoints: checkpoints)
+    }
+
+    private static func readText(_ directory: String, _ name: String) throws(LedgerError) -> String {
+        let path = (directory as NSString).appendingPathComponent(name)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw LedgerError(.notFound, "\(path) not found: an audit bundle holds \(entriesFile), \(checkpointFile) and \(keyFile)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw LedgerError(.invalidInput, "\(path) is not UTF-8 text")
+        }
+        return text
+    }
+}
+
+extension Ledger {
+    /// Writes an audit bundle of the whole ledger to `directory`, with a checkpoint signed by `key`.
+    ///
+    /// The checkpoint's root is recomputed from the exported bytes and must equal the stored tree's
+    /// root, so a bundle is never signed over entries that disagree with the tree.
+    /// - Returns: the signed checkpoint.
+    @discardableResult
+    public func export(to directory: String, key: SigningKey) throws(LedgerError) -> Checkpoint {
+        guard key.verifierKey == verifierKey else {
+            throw LedgerError(.invalidInput, "the signing key \(key.verifierKey) is not this ledger's key (\(verifierKey))")
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw LedgerError(.internal, "cannot create \(directory): \(error.localizedDescription)")
+        }
+        let entriesPath = (directory as NSString).appendingPathComponent(AuditBundle.entriesFile)
+        let checkpoint: Checkpoint = try run {
+            try connection.readTransaction {
+                let temporary = entriesPath + ".partial"
+                guard FileManager.default.createFile(atPath: temporary, contents: nil),
+                    let handle = FileHandle(forWritingAtPath: temporary)
+                else { throw LedgerError(.internal, "cannot write \(temporary)") }
+                defer { try? handle.close() }
+                var frontier = MerkleFrontier()
+                var buffer = Data()
+                buffer.reserveCapacity(1 << 20)
+                let statement = try connection.prepare("SELECT entry FROM entries ORDER BY seq")
+                while try statement.step() {
+                    statement.withBlob(0) { bytes in
+                        frontier.append(Hash.leaf(bytes))
+                        buffer.append(contentsOf: bytes)
+                        buffer.append(0x0A)
+                    }
+                    if buffer.count >= 1 << 20 {
+                        try handle.write(contentsOf: buffer)
+                        buffer.removeAll(keepingCapacity: true)
+                    }
+                }
+                try handle.write(contentsOf: buffer)
+                try handle.synchronize()
+                let stored = try MerkleProof.root(size: frontier.size, nodes: Ledger.nodeLookup(connection))
+                guard stored == frontier.root else {
+                    try? FileManager.default.removeItem(atPath: temporary)
+                    throw LedgerError(.integrity, "the entries do not hash to the stored tree root; run `purser verify` before exporting")
+                }
+                try? FileManager.default.removeItem(atPath: entriesPath)
+                try FileManager.default.moveItem(atPath: temporary, toPath: entriesPath)
+                return Checkpoint(origin: origin, size: frontier.size, root: frontier.root)
+            }
+        }
+        let note = try sign(checkpoint, with: key)
+        try writeFile((directory as NSString).appendingPathComponent(AuditBundle.checkpointFile), note)
+        try writeFile((directory as NSString).appendingPathComponent(AuditBundle.keyFile), verifierKey.description + "\n")
+        return checkpoint
+    }
+
+    private func writeFile(_ path: String, _ text: String) throws(LedgerError) {
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw LedgerError(.internal, "cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+}
+
+/// Reads a file line by line ("\n"-terminated) in 1 MB chunks.
+final class LineReader {
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private var offset = 0
+    private var atEnd = false
+
+    init?(path: String) {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        self.handle = handle
+    }
+
+    deinit { try? handle.close() }
+
+    /// The next line without its newline, or nil at the end.
+    func next() -> [UInt8]? {
+        while true {
+            if let newline = buffer[offset...].firstIndex(of: 0x0A) {
+                let line = Array(buffer[offset..<newline])
+                offset = newline + 1
+                return line
+            }
+            if atEnd {
+                guard offset < buffer.count else { return nil }
+                let line = Array(buffer[offset...])
+                offset = buffer.count
+                return line
+            }
+            buffer.removeFirst(offset)
+            offset = 0
+            let chunk = (try? handle.read(upToCount: 1 << 20)) ?? nil
+            if let chunk, !chunk.isEmpty {
+                buffer.append(contentsOf: chunk)
+            } else {
+                atEnd = true
+            }
+        }
+    }
+}

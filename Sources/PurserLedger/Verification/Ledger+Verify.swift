@@ -1,0 +1,92 @@
+extension Ledger {
+    /// A held checkpoint: the signed note's text and where it came from (for messages).
+    public struct HeldCheckpoint: Sendable {
+        public let source: String
+        public let text: String
+
+        public init(source: String, text: String) {
+            self.source = source
+            self.text = text
+        }
+    }
+
+    /// Opens held checkpoints with `key`: the verified ones, and the first bad signature as a fault.
+    /// - Throws: `.invalidInput` for a malformed note or one for another origin.
+    static func open(_ held: [HeldCheckpoint], key: VerifierKey) throws(LedgerError) -> (verified: [Checkpoint], fault: Fault?) {
+        var verified: [Checkpoint] = []
+        var fault: Fault?
+        for note in held {
+            switch try Checkpoint.open(note.text, source: note.source, key: key) {
+            case .verified(let checkpoint):
+                verified.append(checkpoint)
+            case .badSignature(let checkpoint, let reason):
+                fault = fault ?? Fault(seq: checkpoint.size, kind: .badSignature, detail: "\(note.source): \(reason)")
+            }
+        }
+        return (verified, fault)
+    }
+
+    /// Recomputes every leaf hash, link and the tree head, compares the stored index columns and tree
+    /// nodes, and checks the ledger against held checkpoints. Streams: memory stays flat.
+    /// - Parameter progress: called every 100,000 entries with the number read.
+    /// - Throws: `.invalidInput` for a malformed checkpoint or one for another origin; faults in the
+    ///   ledger are not thrown but reported.
+    public func verify(
+        checkpoints held: [HeldCheckpoint] = [], progress: (UInt64) -> Void = { _ in }
+    ) throws(LedgerError) -> VerificationReport {
+        let (checkpoints, signatureFault) = try Ledger.open(held, key: verifierKey)
+        var verifier = ChainVerifier(checkpoints: checkpoints)
+        let fault: Fault? = try run {
+            try connection.readTransaction {
+                let entries = try connection.prepare("SELECT seq, at, kind, leaf_hash, entry FROM entries ORDER BY seq")
+                let nodes = try connection.prepare("SELECT position, hash FROM tree_nodes ORDER BY position")
+                func compareStoredNode(_ node: MerkleFrontier.Node) -> Fault? {
+                    let position = Ledger.nodePosition(level: node.level, index: node.index)
+                    let lastLeaf = ((node.index + 1) << UInt64(node.level)) - 1
+                    guard (try? nodes.step()) == true, nodes.int64(0) == position,
+                        nodes.withBlob(1, { Hash(bytes: $0) }) == node.hash
+                    else {
+                        return Fault(
+                            seq: lastLeaf, kind: .treeNode,
+                            detail: "stored tree node (level \(node.level), index \(node.index)) is missing or differs from the entries")
+                    }
+                    return nil
+                }
+                while try entries.step() {
+                    let finding = entries.withBlob(4) { bytes in
+                        entries.withBlob(3) { leaf in
+                            entries.withBlob(1) { at in
+                                entries.withBlob(2) { kind in
+                                    verifier.check(
+                                        ChainVerifier.Row(
+                                            bytes: bytes, storedSeq: UInt64(entries.int64(0)), storedLeaf: leaf, storedAt: at,
+                                            storedKind: kind),
+                                        completedNode: compareStoredNode)
+                                }
+                            }
+                        }
+                    }
+                    if let finding {
+                        let nextLeaf = try entries.step() ? entries.withBlob(4) { Hash.leaf($0) } : nil
+                        return verifier.refine(finding, nextLeaf: nextLeaf)
+                    }
+                    if verifier.frontier.size % 100_000 == 0 { progress(verifier.frontier.size) }
+                }
+                if verifier.frontier.size == 0 {
+                    return Fault(seq: 0, kind: .gap, detail: "the ledger has no entries, not even the genesis entry")
+                }
+                if try nodes.step() {
+                    let lastLeaf = UInt64(nodes.int64(0)) >> 6
+                    return Fault(
+                        seq: verifier.frontier.size, kind: .truncated,
+                        detail: "stored tree nodes cover entries up to seq \(lastLeaf), but the last entry is seq \(verifier.frontier.size - 1)")
+                }
+                return verifier.finish()
+            }
+        }
+        let reported = signatureFault ?? fault
+        return VerificationReport(
+            size: verifier.frontier.size, root: verifier.frontier.root, trusted: verifier.trusted && reported == nil,
+            fault: reported, checkpoints: checkpoints)
+    }
+}
