@@ -41,8 +41,8 @@ public enum MerkleProof {
 
     /// The consistency proof between the trees of the first `from` and `to` leaves (RFC 6962 §2.1.2).
     public static func consistency(from: UInt64, to: UInt64, nodes: NodeSource) throws -> [Hash] {
-        precondition(from <= to)
-        if from == 0 || from == to { return [] }
+        precondition(0 < from && from <= to)
+        if from == to { return [] }
         func subproof(_ m: UInt64, _ start: UInt64, _ n: UInt64, _ complete: Bool) throws -> [Hash] {
             if m == n {
                 return complete ? [] : [try subtreeHash(start: start, count: n, nodes: nodes)]
@@ -83,13 +83,13 @@ public enum MerkleProof {
     }
 
     /// Verifies a consistency proof (RFC 9162 §2.1.4.2), with the degenerate cases made explicit:
-    /// equal sizes need an empty proof and equal roots; size 0 is consistent with anything given an empty proof.
+    /// a proof from the empty tree proves nothing and is refused (RFC 9162 needs 0 < first size);
+    /// equal sizes need an empty proof and equal roots.
     public static func verifyConsistency(
         from size1: UInt64, to size2: UInt64, proof: [Hash], fromRoot root1: Hash, toRoot root2: Hash
     ) -> Bool {
-        if size2 < size1 { return false }
+        if size1 == 0 || size2 < size1 { return false }
         if size1 == size2 { return proof.isEmpty && root1 == root2 }
-        if size1 == 0 { return proof.isEmpty }
         if proof.isEmpty { return false }
         var path = proof
         if size1.nonzeroBitCount == 1 { path.insert(root1, at: 0) }
