@@ -28,9 +28,10 @@ struct TestLedger {
     let directory = TemporaryDirectory()
     var path: String { directory.file("ledger.sqlite") }
     var keyPath: String { directory.file("ledger.key") }
-    let origin = "test.example/ledger"
+    let origin: String
 
-    init(entries count: Int = 0) throws {
+    init(entries count: Int = 0, origin: String = "test.example/ledger") throws {
+        self.origin = origin
         let ledger = try Ledger.create(at: path, origin: origin, keyPath: keyPath)
         if count > 0 {
             try ledger.append(contentsOf: (1...count).map { try TestLedger.event($0) })
@@ -61,6 +62,33 @@ struct TestLedger {
             DROP TRIGGER tree_nodes_append_only_update; DROP TRIGGER tree_nodes_append_only_delete;
             """)
         return connection
+    }
+
+    /// What a careful attacker does after editing entries: recompute every leaf hash column and rebuild
+    /// the stored tree nodes from them, so that only the chain itself can give the edit away.
+    func rebuildTree(_ attacker: Connection) throws {
+        let read = try attacker.prepare("SELECT seq, entry FROM entries ORDER BY seq")
+        var leaves: [(Int64, Hash)] = []
+        while try read.step() { leaves.append((read.int64(0), Hash.leaf(read.bytes(1)))) }
+        try attacker.execute("DELETE FROM tree_nodes")
+        let updateLeaf = try attacker.prepare("UPDATE entries SET leaf_hash = ? WHERE seq = ?")
+        let insertNode = try attacker.prepare("INSERT INTO tree_nodes (position, hash) VALUES (?, ?)")
+        var frontier = MerkleFrontier()
+        for (seq, leaf) in leaves {
+            try updateLeaf.bind(1, bytes: leaf.bytes)
+            try updateLeaf.bind(2, seq)
+            try updateLeaf.step()
+            updateLeaf.reset()
+            var nodes: [MerkleFrontier.Node] = []
+            frontier.append(leaf) { nodes.append($0) }
+            for node in nodes {
+                let lastLeaf = ((node.index + 1) << UInt64(node.level)) - 1
+                try insertNode.bind(1, Int64(lastLeaf << 6 | UInt64(node.level)))
+                try insertNode.bind(2, bytes: node.hash.bytes)
+                try insertNode.step()
+                insertNode.reset()
+            }
+        }
     }
 
     func copy(to name: String) throws -> String {

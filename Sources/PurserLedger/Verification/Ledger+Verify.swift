@@ -46,9 +46,10 @@ extension Ledger {
                     guard (try? nodes.step()) == true, nodes.int64(0) == position,
                         nodes.withBlob(1, { Hash(bytes: $0) }) == node.hash
                     else {
+                        let firstLeaf = node.index << UInt64(node.level)
                         return Fault(
                             seq: lastLeaf, kind: .treeNode,
-                            detail: "stored tree node (level \(node.level), index \(node.index)) is missing or differs from the entries")
+                            detail: "the stored tree node over entries \(firstLeaf)…\(lastLeaf) (level \(node.level)) is missing or disagrees with them: one of those entries changed after it was appended, or the node did")
                     }
                     return nil
                 }
