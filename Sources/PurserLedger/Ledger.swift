@@ -22,14 +22,17 @@ public final class Ledger {
         (path.hasSuffix(".sqlite") ? String(path.dropLast(".sqlite".count)) : path) + ".key"
     }
 
-    /// Opens an existing ledger.
+    /// Opens an existing ledger. `readOnly` promises that this use only reads (no durability settings are needed).
     /// - Throws: `.notFound` if there is no file; `.notALedger` for a foreign, corrupt or newer file.
     public init(openingAt path: String, readOnly: Bool = false) throws(LedgerError) {
         guard FileManager.default.fileExists(atPath: path) else {
             throw LedgerError(.notFound, "no ledger at \(path) (create one with `purser init`, or pass --ledger PATH)")
         }
         do {
-            connection = try Connection(path: path, mode: readOnly ? .readOnly : .readWrite)
+            // A reader still opens read-write when it may, so that SQLite removes its WAL files on close;
+            // a file the user cannot write (an auditor's copy) is opened read-only.
+            let writable = access(path, W_OK) == 0
+            connection = try Connection(path: path, mode: writable ? .readWrite : .readOnly)
         } catch {
             throw LedgerError.sqlite(error, path: path)
         }

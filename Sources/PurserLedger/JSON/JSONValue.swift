@@ -32,9 +32,10 @@ public enum JSONValue: Equatable, Sendable {
 
 /// A JSON text that could not be read, with where and why.
 public struct JSONError: Error, CustomStringConvertible, Sendable {
-    /// Byte offset into the input where the problem was found.
+    /// Byte offset (0-based) into the input where the problem was found.
     public let offset: Int
     public let reason: String
 
-    public var description: String { "\(reason) at byte \(offset)" }
+    /// Says the position 1-based, as editors count columns.
+    public var description: String { "\(reason) at byte \(offset + 1)" }
 }

@@ -1,0 +1,92 @@
+import Foundation
+import PurserLedger
+import Testing
+
+/// The built `purser` binary, beside the test bundle in the build folder.
+let purserBinary: String = {
+    let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("purser").path
+    if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    return root.appendingPathComponent(".build/debug/purser").path
+}()
+
+struct RunResult {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+}
+
+/// A working directory for one test, with helpers to run `purser` in it as a user would.
+final class Workspace {
+    let path: String
+
+    init() {
+        path = NSTemporaryDirectory() + "purser-e2e-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    var ledgerPath: String { file("ledger/purser.sqlite") }
+
+    func write(_ name: String, _ text: String) {
+        _ = FileManager.default.createFile(atPath: file(name), contents: Data(text.utf8))
+    }
+
+    func read(_ name: String) -> String {
+        String(decoding: FileManager.default.contents(atPath: file(name)) ?? Data(), as: UTF8.self)
+    }
+
+    /// Runs `purser` with `arguments` in this directory; standard input from `input` if given.
+    @discardableResult
+    func run(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws -> RunResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: purserBinary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: path)
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "PURSER_LEDGER")
+        env.removeValue(forKey: "PURSER_KEY")
+        env.merge(environment) { $1 }
+        process.environment = env
+        let outPath = file(".out-\(UUID().uuidString)")
+        let errPath = file(".err-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(atPath: outPath)
+            try? FileManager.default.removeItem(atPath: errPath)
+        }
+        process.standardOutput = FileHandle(forWritingAtPath: outPath)
+        process.standardError = FileHandle(forWritingAtPath: errPath)
+        let inputPipe = Pipe()
+        process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
+        try process.run()
+        if let input {
+            inputPipe.fileHandleForWriting.write(Data(input.utf8))
+            try inputPipe.fileHandleForWriting.close()
+        }
+        process.waitUntilExit()
+        return RunResult(
+            status: process.terminationStatus,
+            stdout: String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self),
+            stderr: String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self))
+    }
+
+    /// `purser init` with a fixed origin; fails the test if it does not succeed.
+    func initLedger(origin: String = "e2e.example/ledger") throws {
+        let result = try run(["init", "--origin", origin])
+        #expect(result.status == 0, "init failed: \(result.stderr)")
+    }
+
+    /// The ledger's bytes on disk (main file and WAL), to show a failed command changed nothing.
+    func ledgerSnapshot() -> [Data?] {
+        [ledgerPath, ledgerPath + "-wal"].map { FileManager.default.contents(atPath: $0) }
+    }
+
+    func json(_ text: String) throws -> JSONValue {
+        try JSONValue(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import PurserLedger
+import Testing
+
+/// Nothing acknowledged is lost, and writers from several processes land in one valid chain.
+@Suite struct DurabilityTests {
+    /// Starts `script` under sh. Foundation's Process makes the child a process group leader, so
+    /// killing the group kills the shell and every purser it started.
+    private func startShell(_ script: String, in workspace: Workspace, output: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script]
+        process.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
+        var environment = ProcessInfo.processInfo.environment
+        environment["PURSER"] = purserBinary
+        environment.removeValue(forKey: "PURSER_LEDGER")
+        process.environment = environment
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: output)
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// The sequence numbers purser reported as appended ("appended seq N …" lines).
+    private func acknowledged(_ output: String) -> [UInt64] {
+        output.split(separator: "\n").compactMap { line in
+            guard line.hasPrefix("appended seq ") else { return nil }
+            return UInt64(line.dropFirst("appended seq ".count).prefix { $0.isNumber })
+        }
+    }
+
+    @Test func appendsReportedDoneSurviveSIGKILL() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        var allAcknowledged: [UInt64] = []
+        for round in 0..<8 {
+            let output = workspace.file("round-\(round).out")
+            let shell = try startShell(
+                #"i=0; while :; do i=$((i+1)); echo "{\"round\":\#(round),\"i\":$i}" | "$PURSER" append --kind custom.crash --body - || exit 1; done"#,
+                in: workspace, output: output)
+            usleep(UInt32.random(in: 150_000...600_000))
+            #expect(kill(-shell.processIdentifier, SIGKILL) == 0, "the shell leads its own process group")
+            shell.waitUntilExit()
+            let reported = acknowledged(workspace.read("round-\(round).out"))
+            #expect(!reported.isEmpty, "round \(round) appended something before the kill")
+            allAcknowledged += reported
+        }
+        let ledger = try Ledger(openingAt: workspace.ledgerPath, readOnly: true)
+        let report = try ledger.verify()
+        #expect(report.ok, "\(String(describing: report.fault))")
+        var present = Set<UInt64>()
+        var seqs: [UInt64] = []
+        try ledger.forEachEntry { entry in
+            present.insert(entry.seq)
+            seqs.append(entry.seq)
+        }
+        #expect(seqs == Array(0..<UInt64(seqs.count)), "sequence numbers are contiguous")
+        for seq in allAcknowledged {
+            #expect(present.contains(seq), "acknowledged append \(seq) is present")
+        }
+        #expect(seqs.count >= allAcknowledged.count + 1)
+    }
+
+    @Test func fourProcessesAppendingAtOnceMakeOneValidChain() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        let writers = try (0..<4).map { writer in
+            try startShell(
+                #"i=0; while [ $i -lt 250 ]; do i=$((i+1)); echo "{\"writer\":\#(writer),\"i\":$i}" | "$PURSER" append --kind custom.concurrent --body - || exit 1; done"#,
+                in: workspace, output: workspace.file("writer-\(writer).out"))
+        }
+        for writer in writers {
+            writer.waitUntilExit()
+            #expect(writer.terminationStatus == 0, "every append succeeded (no 'database is locked')")
+        }
+        let reported = (0..<4).flatMap { acknowledged(workspace.read("writer-\($0).out")) }
+        #expect(reported.count == 1000)
+        #expect(Set(reported).count == 1000, "no two appends got the same seq")
+        let ledger = try Ledger(openingAt: workspace.ledgerPath, readOnly: true)
+        let report = try ledger.verify()
+        #expect(report.ok && report.size == 1001, "\(String(describing: report.fault))")
+        var perWriter = [Double: Int]()
+        try ledger.forEachEntry(kind: "custom.concurrent") { entry in
+            perWriter[entry.body["writer"]?.numberValue ?? -1, default: 0] += 1
+        }
+        #expect(perWriter == [0: 250, 1: 250, 2: 250, 3: 250])
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import PurserLedger
+import Testing
+
+/// The commands of the ledger, run as the built binary the way a user runs them.
+@Suite struct EndToEndTests {
+    @Test func helpListsTheCommandsWithExamples() throws {
+        let workspace = Workspace()
+        let help = try workspace.run(["--help"])
+        #expect(help.status == 0)
+        for command in ["init", "append", "log", "verify", "checkpoint", "proof", "export", "verify-bundle"] {
+            #expect(help.stdout.contains(command), "--help lists \(command)")
+        }
+        #expect(help.stdout.contains("Examples:"))
+        let appendHelp = try workspace.run(["append", "--help"])
+        #expect(appendHelp.stdout.contains("purser append --kind custom."))
+    }
+
+    @Test func theWholeTour() throws {
+        let workspace = Workspace()
+        let created = try workspace.run(["init", "--origin", "e2e.example/tour", "--json"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let identity = try workspace.json(created.stdout)
+        #expect(identity["origin"]?.stringValue == "e2e.example/tour")
+        #expect(identity["verifier_key"]?.stringValue?.hasPrefix("e2e.example/tour+") == true)
+
+        workspace.write("note.json", #"{"ticket":"OPS-12","severity":2}"#)
+        let appended = try workspace.run(["append", "--kind", "custom.incident-note", "--body", "note.json", "--json"])
+        #expect(appended.status == 0, "\(appended.stderr)")
+        #expect(try workspace.json(appended.stdout)["seq"]?.numberValue == 1)
+        #expect(try workspace.run(["append", "--kind", "custom.incident-note", "--body", "-"], input: #"{"ticket":"OPS-13"}"#).status == 0)
+        workspace.write("history.jsonl", (1...2500).map { #"{"n":\#($0)}"# }.joined(separator: "\n") + "\n")
+        let imported = try workspace.run(["append", "--kind", "custom.import", "--lines", "history.jsonl", "--json"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let range = try workspace.json(imported.stdout)
+        #expect(range["first"]?.numberValue == 3 && range["last"]?.numberValue == 2502 && range["count"]?.numberValue == 2500)
+
+        // log: filters and JSON Lines whose "entry" is the exact entry text.
+        let log = try workspace.run(["log", "--kind", "custom.incident-note", "--json"])
+        let lines = log.stdout.split(separator: "\n")
+        #expect(lines.count == 2)
+        let first = try workspace.json(String(lines[0]))
+        let entryText = try #require(first["entry"]?.stringValue)
+        #expect(first["leaf_hash"]?.stringValue == Hash.leaf(Array(entryText.utf8)).hex)
+        #expect(entryText.contains(#""body":{"severity":2,"ticket":"OPS-12"}"#))
+        #expect(try workspace.run(["log", "--limit", "3"]).stdout.split(separator: "\n").count == 3)
+        #expect(try workspace.run(["log", "--since", "2999-01-01"]).stdout.isEmpty)
+
+        // verify without and with a held checkpoint.
+        let selfConsistent = try workspace.json(try workspace.run(["verify", "--json"]).stdout)
+        #expect(selfConsistent["ok"] == .bool(true) && selfConsistent["trusted"] == .bool(false))
+        #expect(selfConsistent["size"]?.numberValue == 2503)
+        let checkpoint = try workspace.run(["checkpoint", "--out", "held.checkpoint", "--json"])
+        #expect(checkpoint.status == 0, "\(checkpoint.stderr)")
+        let note = try #require(try workspace.json(checkpoint.stdout)["note"]?.stringValue)
+        #expect(note == workspace.read("held.checkpoint"))
+        #expect(note.hasPrefix("e2e.example/tour\n2503\n"))
+        #expect(note.contains("\n\n\u{2014} e2e.example/tour "))
+        let trusted = try workspace.json(try workspace.run(["verify", "--checkpoint", "held.checkpoint", "--json"]).stdout)
+        #expect(trusted["trusted"] == .bool(true) && trusted["fault"] == .null)
+        #expect(trusted["root"] == selfConsistent["root"])
+
+        // proofs verify against the printed roots.
+        let inclusion = try workspace.json(try workspace.run(["proof", "inclusion", "--seq", "1", "--size", "1000", "--json"]).stdout)
+        let path = try #require(inclusion["proof"].flatMap { value -> [Hash]? in
+            guard case .array(let items) = value else { return nil }
+            return items.compactMap { $0.stringValue.flatMap { Hash(hex: $0) } }
+        })
+        #expect(
+            MerkleProof.verifyInclusion(
+                leaf: Hash(hex: inclusion["leaf_hash"]!.stringValue!)!, index: 1, size: 1000, proof: path,
+                root: Hash(hex: inclusion["root"]!.stringValue!)!))
+        let consistency = try workspace.json(try workspace.run(["proof", "consistency", "--from", "1000", "--json"]).stdout)
+        #expect(consistency["to"]?.numberValue == 2503)
+        #expect(consistency["to_root"] == selfConsistent["root"])
+
+        // export and verify the bundle offline.
+        let exported = try workspace.run(["export", "--out", "bundle"])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let bundleLines = workspace.read("bundle/entries.jsonl").split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(bundleLines.count == 2504 && bundleLines.last == "")
+        #expect(String(bundleLines[1]) == entryText)
+        let bundleVerdict = try workspace.run(["verify-bundle", "bundle", "--json"])
+        #expect(bundleVerdict.status == 0)
+        #expect(try workspace.json(bundleVerdict.stdout)["trusted"] == .bool(true))
+
+        // A changed byte in the bundle is found.
+        var tampered = workspace.read("bundle/entries.jsonl")
+        tampered = tampered.replacingOccurrences(of: #"{"n":17}"#, with: #"{"n":71}"#)
+        workspace.write("bundle/entries.jsonl", tampered)
+        let tamperedVerdict = try workspace.run(["verify-bundle", "bundle", "--json"])
+        #expect(tamperedVerdict.status == 3)
+        let fault = try workspace.json(tamperedVerdict.stdout)["fault"]
+        #expect(fault?["kind"]?.stringValue == "broken-link" && fault?["seq"]?.numberValue == 20)
+    }
+
+    @Test func ledgerAndKeyLocationsFollowFlagsAndEnvironment() throws {
+        let workspace = Workspace()
+        let custom = ["--ledger", "elsewhere/team.sqlite"]
+        #expect(try workspace.run(["init", "--origin", "e2e.example/env"] + custom).status == 0)
+        #expect(FileManager.default.fileExists(atPath: workspace.file("elsewhere/team.key")))
+        let viaEnvironment = try workspace.run(["verify"], environment: ["PURSER_LEDGER": "elsewhere/team.sqlite"])
+        #expect(viaEnvironment.status == 0 && viaEnvironment.stdout.hasPrefix("self-consistent: 1 entries"))
+        let noDefault = try workspace.run(["verify"])
+        #expect(noDefault.status == 66)
+        try FileManager.default.moveItem(atPath: workspace.file("elsewhere/team.key"), toPath: workspace.file("team.key"))
+        #expect(try workspace.run(["checkpoint"] + custom).status == 66)
+        #expect(try workspace.run(["checkpoint", "--key", "team.key"] + custom).status == 0)
+        #expect(try workspace.run(["checkpoint"] + custom, environment: ["PURSER_KEY": "team.key"]).status == 0)
+    }
+}
