@@ -42,9 +42,21 @@ public struct Entry: Sendable {
 
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 
+    /// The body's canonical JSON bytes, exactly as stored inside the entry.
+    public var bodyBytes: ArraySlice<UInt8> {
+        let range = bytes.withUnsafeBytes { Envelope($0)?.bodyRange }
+        return range.map { bytes[$0] } ?? []
+    }
+
     /// The parsed body.
+    /// - Throws: `LedgerError.integrity` if the stored entry is not a valid entry (run `purser verify`).
     public var body: JSONValue {
-        (try? JSONValue(parsing: bytes))?["body"] ?? .object([:])
+        get throws(LedgerError) {
+            guard let body = try? JSONValue(parsing: bodyBytes), case .object = body else {
+                throw LedgerError(.integrity, "entry \(seq) has no readable body; run `purser verify`")
+            }
+            return body
+        }
     }
 
     /// Encodes the canonical bytes of entry `seq` (keys in canonical order: at, body, kind, prev, seq, v).
@@ -72,6 +84,7 @@ public struct Entry: Sendable {
 /// sit at fixed places from the two ends. Ranges are byte offsets into the entry.
 struct Envelope {
     static let atRange = 7..<31
+    let bodyRange: Range<Int>
     let kindRange: Range<Int>
     let prev: Hash
     let seq: UInt64
@@ -109,6 +122,7 @@ struct Envelope {
         var kindStart = end
         while kindStart > 41, b[kindStart - 1] != UInt8(ascii: "\"") { kindStart -= 1 }
         guard kindStart < end, matches(#"},"kind":""#, at: kindStart - 10) else { return nil }
+        self.bodyRange = 40..<(kindStart - 9)
         self.kindRange = kindStart..<end
         self.prev = prev
         self.seq = seq

@@ -13,7 +13,7 @@ extension Ledger {
     /// rows are in the order appends complete them and proofs are O(log² n) lookups.
     static let schema = """
         CREATE TABLE entries (
-            seq INTEGER PRIMARY KEY,
+            seq INTEGER PRIMARY KEY CHECK (seq >= 0),
             at TEXT NOT NULL,
             kind TEXT NOT NULL,
             leaf_hash BLOB NOT NULL,

@@ -64,6 +64,9 @@ public final class Ledger {
         guard version <= Ledger.schemaVersion else {
             throw LedgerError(.notALedger, "\(path) uses ledger schema \(version); this purser reads schema \(Ledger.schemaVersion): upgrade purser")
         }
+        guard version == Ledger.schemaVersion else {
+            throw LedgerError(.notALedger, "\(path) has no ledger schema (user_version \(version)): it was never fully created")
+        }
         guard let genesisBytes, let genesis = try? JSONValue(parsing: genesisBytes),
             genesis["kind"]?.stringValue == "ledger.created",
             let origin = genesis["body"]?["origin"]?.stringValue,
@@ -239,10 +242,10 @@ public final class Ledger {
     static func readTip(_ connection: Connection) throws -> Tip {
         let statement = try connection.prepare("SELECT seq, at, leaf_hash FROM entries ORDER BY seq DESC LIMIT 1")
         guard try statement.step() else { return Tip(size: 0, at: "", leafHash: .zero) }
-        guard let hash = statement.withBlob(2, { Hash(bytes: $0) }) else {
-            throw LedgerError(.integrity, "entry \(statement.int64(0)) has a leaf_hash that is not 32 bytes")
+        guard let hash = statement.withBlob(2, { Hash(bytes: $0) }), let last = UInt64(exactly: statement.int64(0)) else {
+            throw LedgerError(.integrity, "the last entry (seq \(statement.int64(0))) is malformed; run `purser verify`")
         }
-        return Tip(size: UInt64(statement.int64(0)) + 1, at: statement.string(1), leafHash: hash)
+        return Tip(size: last + 1, at: statement.string(1), leafHash: hash)
     }
 
     static func loadFrontier(size: UInt64, connection: Connection) throws -> MerkleFrontier {
@@ -312,9 +315,12 @@ public final class Ledger {
             try statement.bind(5, Int64(limit ?? -1))
             while try statement.step() {
                 let leaf = statement.withBlob(3) { Hash(bytes: $0) } ?? .zero
+                guard let seq = UInt64(exactly: statement.int64(0)) else {
+                    throw LedgerError(.integrity, "\(path) holds an entry with seq \(statement.int64(0)); run `purser verify`")
+                }
                 try body(
                     Entry(
-                        seq: UInt64(statement.int64(0)), at: statement.string(1), kind: statement.string(2),
+                        seq: seq, at: statement.string(1), kind: statement.string(2),
                         leafHash: leaf, bytes: statement.bytes(4)))
             }
         }

@@ -82,7 +82,7 @@ import Testing
         #expect(report.ok && report.size == 1001, "\(String(describing: report.fault))")
         var perWriter = [Double: Int]()
         try ledger.forEachEntry(kind: "custom.concurrent") { entry in
-            perWriter[entry.body["writer"]?.numberValue ?? -1, default: 0] += 1
+            perWriter[try entry.body["writer"]?.numberValue ?? -1, default: 0] += 1
         }
         #expect(perWriter == [0: 250, 1: 250, 2: 250, 3: 250])
     }

@@ -36,6 +36,7 @@ import Testing
         (1e-7, "1e-7"), (1e-6, "0.000001"), (123.456, "123.456"), (9007199254740992, "9007199254740992"),
         (Double.leastNonzeroMagnitude, "5e-324"), (1.7976931348623157e308, "1.7976931348623157e+308"), (0.1, "0.1"),
         (295_147_905_179_352_825_856, "295147905179352830000"), (4.35, "4.35"), (1.5e300, "1.5e+300"),
+        (4.480595794980661e16, "44805957949806610"), (9007199254740994, "9007199254740994"), (-1e20, "-100000000000000000000"),
     ])
     func numbersFormatLikeECMAScript(value: Double, expected: String) {
         #expect(CanonicalJSON.format(value) == expected)
@@ -48,6 +49,9 @@ import Testing
     @Test(arguments: [
         (#"{"a":1,"a":2}"#, "duplicate key"),
         ("12345678901234567890", "beyond ±2^53"),
+        ("9007199254740993", "beyond ±2^53"),
+        ("44805957949806608", "beyond ±2^53"),
+        (#"{"\u00e9":1,"e\u0301":2}"#, "different Unicode normal forms"),
         (#""\ud800""#, "lone surrogate"),
         ("{} x", "unexpected data"),
         ("[1,]", "unexpected character"),
@@ -62,6 +66,13 @@ import Testing
         } throws: { error in
             "\(error)".contains(reason)
         }
+    }
+
+    @Test(arguments: ["100000000000000000000", "44805957949806610", "9007199254740992", "-9007199254740992", "1e+300"])
+    func canonicalSpellingsOfLargeNumbersReadBack(text: String) throws {
+        let value = try JSONValue(parsing: text)
+        let canonical = CanonicalJSON.encode(value)
+        #expect(try JSONValue(parsing: canonical) == value)
     }
 
     @Test func roundTripsThroughCanonicalBytes() throws {

@@ -9,8 +9,8 @@ import Testing
         #expect(try ledger.size() == 1)
         let genesis = try #require(try ledger.entry(0))
         #expect(genesis.kind == "ledger.created")
-        #expect(genesis.body["origin"]?.stringValue == test.origin)
-        #expect(genesis.body["public_key"]?.stringValue == ledger.verifierKey.description)
+        #expect(try genesis.body["origin"]?.stringValue == test.origin)
+        #expect(try genesis.body["public_key"]?.stringValue == ledger.verifierKey.description)
         #expect(genesis.text.contains(#""prev":"0000000000000000000000000000000000000000000000000000000000000000""#))
         let attributes = try FileManager.default.attributesOfItem(atPath: test.keyPath)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
@@ -66,6 +66,20 @@ import Testing
             try Ledger.append([try TestLedger.event(2)], to: connection, now: past)
         }
         #expect(entries[0].at == first.at)
+    }
+
+    @Test func deeplyNestedAndLargeNumberBodiesReadBack() throws {
+        let test = try TestLedger()
+        let ledger = try test.open()
+        let deep = String(repeating: #"{"a":"#, count: 255) + "1" + String(repeating: "}", count: 255)
+        let big = #"{"n":100000000000000000000}"#
+        for text in [deep, big] {
+            let body = try JSONValue(parsing: text)
+            let entry = try ledger.append(try Event(kind: "custom.shape", body: body))
+            #expect(try #require(try ledger.entry(entry.seq)).body == body)
+            #expect(Array(entry.bodyBytes) == CanonicalJSON.encode(body))
+        }
+        #expect(try ledger.verify().ok)
     }
 
     @Test func batchAppendIsAllOrNothing() throws {

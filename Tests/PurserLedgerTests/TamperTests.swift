@@ -50,6 +50,37 @@ import Testing
         #expect(fault.kind == .brokenLink && fault.seq == 8, "\(fault)")
     }
 
+    @Test func zeroedLinkOfTheFirstEntryIsABrokenLink() throws {
+        let test = try TestLedger(entries: 5)
+        let attacker = try test.attacker()
+        let read = try attacker.prepare("SELECT entry FROM entries WHERE seq = 1")
+        try read.step()
+        var text = String(decoding: read.bytes(0), as: UTF8.self)
+        let genesisLeaf = try #require(try test.open().entry(0)).leafHash.hex
+        text = text.replacingOccurrences(of: genesisLeaf, with: String(repeating: "0", count: 64))
+        let update = try attacker.prepare("UPDATE entries SET entry = ? WHERE seq = 1")
+        try update.bind(1, bytes: Array(text.utf8))
+        try update.step()
+        try test.rebuildTree(attacker)
+        let fault = try #require(try verify(test).fault)
+        #expect(fault.kind == .brokenLink && fault.seq == 1, "\(fault)")
+    }
+
+    @Test func negativeSequenceNumbersCannotBeStored() throws {
+        let test = try TestLedger(entries: 2)
+        #expect(throws: SQLiteError.self) {
+            try test.attacker().execute("INSERT INTO entries (seq, at, kind, leaf_hash, entry) VALUES (-1, '', '', x'00', x'00')")
+        }
+    }
+
+    @Test func checkpointOfSizeZeroIsMalformed() throws {
+        let test = try TestLedger(entries: 2)
+        let note = try Checkpoint(origin: test.origin, size: 0, root: Hash.emptyRoot).signed(with: try test.key())
+        #expect {
+            _ = try verify(test, checkpoints: [Ledger.HeldCheckpoint(source: "empty", text: note)])
+        } throws: { ($0 as? LedgerError)?.code == .invalidInput }
+    }
+
     @Test func deletedEntryIsAGap() throws {
         let test = try TestLedger(entries: 20)
         try test.attacker().execute("DELETE FROM entries WHERE seq = 5")
@@ -60,7 +91,7 @@ import Testing
     @Test func deletedAndRenumberedEntryIsAGap() throws {
         let test = try TestLedger(entries: 20)
         try test.attacker().execute(
-            "DELETE FROM entries WHERE seq = 5; UPDATE entries SET seq = -(seq - 1) WHERE seq > 5; UPDATE entries SET seq = -seq WHERE seq < 0;")
+            "DELETE FROM entries WHERE seq = 5; UPDATE entries SET seq = seq + 999999 WHERE seq > 5; UPDATE entries SET seq = seq - 1000000 WHERE seq > 1000000;")
         let fault = try #require(try verify(test).fault)
         #expect(fault.kind == .gap && fault.seq == 5, "\(fault)")
     }
@@ -72,7 +103,7 @@ import Testing
         // A well-formed entry claiming seq 5 and linking to entry 4, with later entries moved up by one.
         let forged = #"{"at":"\#(previous.at)","body":{"n":99},"kind":"custom.test","prev":"\#(previous.leafHash.hex)","seq":5,"v":1}"#
         let attacker = try test.attacker()
-        try attacker.execute("UPDATE entries SET seq = -(seq + 1) WHERE seq >= 5; UPDATE entries SET seq = -seq WHERE seq < 0;")
+        try attacker.execute("UPDATE entries SET seq = seq + 1000001 WHERE seq >= 5; UPDATE entries SET seq = seq - 1000000 WHERE seq > 1000000;")
         let insert = try attacker.prepare("INSERT INTO entries (seq, at, kind, leaf_hash, entry) VALUES (5, ?, 'custom.test', ?, ?)")
         try insert.bind(1, previous.at)
         try insert.bind(2, bytes: Hash.leaf(Array(forged.utf8)).bytes)
@@ -86,7 +117,7 @@ import Testing
     @Test func swappedEntriesAreReordered() throws {
         let test = try TestLedger(entries: 20)
         try test.attacker().execute(
-            "UPDATE entries SET seq = -1 WHERE seq = 9; UPDATE entries SET seq = 9 WHERE seq = 10; UPDATE entries SET seq = 10 WHERE seq = -1;")
+            "UPDATE entries SET seq = 1000000 WHERE seq = 9; UPDATE entries SET seq = 9 WHERE seq = 10; UPDATE entries SET seq = 10 WHERE seq = 1000000;")
         let fault = try #require(try verify(test).fault)
         #expect(fault.kind == .reordered && fault.seq == 9, "\(fault)")
     }

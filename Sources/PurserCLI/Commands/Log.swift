@@ -38,7 +38,7 @@ struct Log: ParsableCommand {
                         "leaf_hash": .string(entry.leafHash.hex), "entry": .string(entry.text),
                     ]))
             } else {
-                let body = String(decoding: CanonicalJSON.encode(entry.body), as: UTF8.self)
+                let body = String(decoding: entry.bodyBytes, as: UTF8.self)
                 Output.line("\(entry.seq)\t\(entry.at)\t\(entry.kind)\t\(body)")
             }
         }

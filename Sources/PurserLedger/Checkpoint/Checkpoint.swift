@@ -50,8 +50,8 @@ public struct Checkpoint: Sendable, Equatable {
         let origin = String(lines[lines.startIndex])
         let sizeLine = lines[lines.startIndex + 1]
         guard !origin.isEmpty else { throw malformed("empty origin line") }
-        guard let size = UInt64(sizeLine), String(size) == sizeLine else {
-            throw malformed("line 2 must be the tree size in decimal, got \"\(sizeLine.prefix(40))\"")
+        guard let size = UInt64(sizeLine), String(size) == sizeLine, size > 0 else {
+            throw malformed("line 2 must be the tree size, a positive decimal number, got \"\(sizeLine.prefix(40))\"")
         }
         guard let root = Hash(base64: String(lines[lines.startIndex + 2])) else {
             throw malformed("line 3 must be a base64 SHA-256 root hash")

@@ -66,7 +66,7 @@ public enum CanonicalJSON {
     public static func format(_ number: Double) -> String {
         precondition(number.isFinite, "canonical JSON has no NaN or Infinity")
         if number == 0 { return "0" }
-        if number.rounded() == number && abs(number) < 9.2e18 {
+        if number.rounded() == number && abs(number) <= 9_007_199_254_740_992 {
             return String(Int64(number))
         }
         // Swift's description is the shortest digit string that round-trips; only its layout differs.

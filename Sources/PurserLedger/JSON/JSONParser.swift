@@ -94,9 +94,13 @@ struct JSONParser {
             index += 1
             skipWhitespace()
             let value = try parseValue()
-            if members.updateValue(value, forKey: key) != nil {
-                throw JSONError(offset: keyOffset, reason: "duplicate key \"\(key)\"")
+            if let existing = members.index(forKey: key) {
+                let reason = Array(members[existing].key.utf8) == Array(key.utf8)
+                    ? "duplicate key \"\(key)\""
+                    : "keys \"\(members[existing].key)\" and \"\(key)\" are the same text in different Unicode normal forms; use one"
+                throw JSONError(offset: keyOffset, reason: reason)
             }
+            members[key] = value
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
@@ -249,8 +253,10 @@ struct JSONParser {
         guard let value = Double(text), value.isFinite else {
             throw JSONError(offset: start, reason: "number \(text) is out of range")
         }
-        if isInteger && abs(value) > 9_007_199_254_740_992 {
-            throw JSONError(offset: start, reason: "integer \(text) is beyond ±2^53 and cannot be kept exactly; write it as a string")
+        // Beyond ±2^53 not every integer is a double: accept only the spelling canonical JSON itself
+        // writes (e.g. 100000000000000000000 for 1e20), which reads back unchanged.
+        if isInteger && abs(value) >= 9_007_199_254_740_992 && CanonicalJSON.format(value) != text {
+            throw JSONError(offset: start, reason: "integer \(text) is beyond ±2^53 and would change when read; write it as a string")
         }
         return value
     }

@@ -10,7 +10,7 @@ struct ChainVerifier {
     struct Row {
         var bytes: UnsafeRawBufferPointer
         /// The `seq` column, if the source has one.
-        var storedSeq: UInt64?
+        var storedSeq: Int64?
         /// The `leaf_hash` column, if the source has one.
         var storedLeaf: UnsafeRawBufferPointer?
         /// The `at` and `kind` columns, if the source has them.
@@ -45,8 +45,13 @@ struct ChainVerifier {
     /// - Parameter completedNode: called for each interior node the row completes, to compare with storage.
     mutating func check(_ row: Row, completedNode: (MerkleFrontier.Node) -> Fault? = { _ in nil }) -> Finding? {
         let position = frontier.size
-        if let storedSeq = row.storedSeq, storedSeq != position {
-            return Finding(fault: Fault(seq: position, kind: .gap, detail: gapDetail(position, storedSeq)), swappedWith: nil)
+        if let storedSeq = row.storedSeq, storedSeq != Int64(position) {
+            guard storedSeq > Int64(position) else {
+                return Finding(
+                    fault: Fault(seq: position, kind: .inserted, detail: "a row with seq \(storedSeq) was inserted before entry \(position)"),
+                    swappedWith: nil)
+            }
+            return Finding(fault: Fault(seq: position, kind: .gap, detail: gapDetail(position, UInt64(storedSeq))), swappedWith: nil)
         }
         let leaf = Hash.leaf(row.bytes)
         if let stored = row.storedLeaf, Hash(bytes: stored) != leaf {
@@ -74,7 +79,7 @@ struct ChainVerifier {
             return Finding(fault: fault, swappedWith: envelope.prev)
         }
         if envelope.seq < position {
-            if let leafBeforePrevious, envelope.prev == leafBeforePrevious, position > 0 {
+            if let leafBeforePrevious, envelope.prev == leafBeforePrevious, position >= 2 {
                 return Finding(
                     fault: Fault(seq: position - 1, kind: .inserted, detail: "entry \(position - 1) was inserted: entry \(position) says seq \(envelope.seq) and links past it"),
                     swappedWith: nil)
@@ -84,7 +89,7 @@ struct ChainVerifier {
                 swappedWith: nil)
         }
         if envelope.prev != previousLeaf {
-            if let leafBeforePrevious, envelope.prev == leafBeforePrevious, position > 0 {
+            if let leafBeforePrevious, envelope.prev == leafBeforePrevious, position >= 2 {
                 return Finding(
                     fault: Fault(seq: position - 1, kind: .inserted, detail: "entry \(position - 1) is not linked: entry \(position) links to the entry before it"),
                     swappedWith: nil)

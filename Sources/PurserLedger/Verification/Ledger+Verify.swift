@@ -60,7 +60,7 @@ extension Ledger {
                                 entries.withBlob(2) { kind in
                                     verifier.check(
                                         ChainVerifier.Row(
-                                            bytes: bytes, storedSeq: UInt64(entries.int64(0)), storedLeaf: leaf, storedAt: at,
+                                            bytes: bytes, storedSeq: entries.int64(0), storedLeaf: leaf, storedAt: at,
                                             storedKind: kind),
                                         completedNode: compareStoredNode)
                                 }
