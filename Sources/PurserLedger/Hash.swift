@@ -41,43 +41,40 @@ public struct Hash: Hashable, Sendable, CustomStringConvertible {
     private init() {}
 
     public init?(hex: some StringProtocol) {
-        self.init(hexDigits: hex.utf8)
+        var text = String(hex)
+        guard let hash = text.withUTF8({ Hash(hexDigits: $0) }) else { return nil }
+        self = hash
     }
 
-    /// From 64 lower-case hexadecimal digits given as ASCII bytes.
-    public init?(hexDigits: some Collection<UInt8>) {
+    /// Nibble values of lower-case hex digits; 0xFF for every other byte.
+    private static let nibbles: [UInt8] = (0...255).map { byte in
+        switch UInt8(byte) {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt8(byte) - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt8(byte) - UInt8(ascii: "a") + 10
+        default: 0xFF
+        }
+    }
+
+    /// From 64 lower-case hexadecimal digits given as ASCII bytes (on the verifier's hot path).
+    public init?(hexDigits: UnsafeBufferPointer<UInt8>) {
         guard hexDigits.count == 64 else { return nil }
-        var valid = true
-        withUnsafeMutableBytes(of: &storage) { output in
-            var position = 0
-            var high: UInt8 = 0
-            for character in hexDigits {
-                guard let nibble = Hash.nibble(character) else {
-                    valid = false
-                    return
+        var invalid: UInt8 = 0
+        Hash.nibbles.withUnsafeBufferPointer { table in
+            withUnsafeMutableBytes(of: &storage) { output in
+                for index in 0..<32 {
+                    let high = table[Int(hexDigits[2 * index])]
+                    let low = table[Int(hexDigits[2 * index + 1])]
+                    invalid |= (high | low) & 0xF0
+                    output[index] = high << 4 | (low & 0x0F)
                 }
-                if position & 1 == 0 {
-                    high = nibble
-                } else {
-                    output[position >> 1] = high << 4 | nibble
-                }
-                position += 1
             }
         }
-        guard valid else { return nil }
+        guard invalid == 0 else { return nil }
     }
 
     public init?(base64: String) {
         guard let data = Data(base64Encoded: base64) else { return nil }
         self.init(bytes: data)
-    }
-
-    private static func nibble(_ character: UInt8) -> UInt8? {
-        switch character {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
-        default: nil
-        }
     }
 
     public func withUnsafeBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {

@@ -8,9 +8,11 @@ extension Ledger {
     /// The schema, created in one transaction with the genesis entry.
     ///
     /// `entries` holds the exact canonical bytes of each entry; `at`, `kind` and `leaf_hash` repeat what
-    /// the bytes say, for lookups, and `verify` checks that they agree. `tree_nodes` stores the hash of
-    /// every complete perfect subtree of level ≥ 1, keyed by `(last leaf index << 6) | level`, so that
-    /// rows are in the order appends complete them and proofs are O(log² n) lookups.
+    /// the bytes say, for lookups, and `verify` checks that they agree. `at` needs no index: it never
+    /// decreases along `seq`, so a time is found by binary search. `tree_nodes` stores the hash of every
+    /// complete perfect subtree of level ≥ `storedNodeLevel` (16 leaves), keyed by
+    /// `(last leaf index << 6) | level`, so that rows are in the order appends complete them; lower
+    /// subtrees are rehashed from at most 16 leaf hashes. Proofs are O(log² n) lookups.
     static let schema = """
         CREATE TABLE entries (
             seq INTEGER PRIMARY KEY CHECK (seq >= 0),
@@ -20,7 +22,6 @@ extension Ledger {
             entry BLOB NOT NULL
         );
         CREATE INDEX entries_by_kind ON entries(kind, seq);
-        CREATE INDEX entries_by_at ON entries(at);
         CREATE TABLE tree_nodes (
             position INTEGER PRIMARY KEY,
             hash BLOB NOT NULL
@@ -37,7 +38,11 @@ extension Ledger {
         PRAGMA user_version = \(schemaVersion);
         """
 
-    /// The `tree_nodes` key of the perfect subtree at `level` ≥ 1, `index`.
+    /// The lowest level of the tree stored in `tree_nodes`: subtrees of 16 leaves and up. Storing every
+    /// level would cost one more row per entry; this costs about one per eight.
+    static let storedNodeLevel = 4
+
+    /// The `tree_nodes` key of the perfect subtree at `level`, `index`.
     static func nodePosition(level: Int, index: UInt64) -> Int64 {
         let lastLeaf = ((index + 1) << UInt64(level)) - 1
         return Int64(lastLeaf << 6 | UInt64(level))

@@ -217,6 +217,7 @@ public final class Ledger {
             insertEntry.reset()
             var nodeError: (any Error)?
             frontier.append(leaf) { node in
+                guard node.level >= storedNodeLevel else { return }
                 do {
                     try insertNode.bind(1, nodePosition(level: node.level, index: node.index))
                     try insertNode.bind(2, bytes: node.hash.bytes)
@@ -256,30 +257,26 @@ public final class Ledger {
 
     /// Reads stored perfect-subtree hashes: leaf hashes from `entries`, higher levels from `tree_nodes`.
     static func nodeLookup(_ connection: Connection) -> MerkleProof.NodeSource {
-        var leafStatement: Statement?
-        var nodeStatement: Statement?
-        return { level, index in
-            let statement: Statement
-            if level == 0 {
-                if leafStatement == nil { leafStatement = try connection.prepare("SELECT leaf_hash FROM entries WHERE seq = ?") }
-                statement = leafStatement!
-                try statement.bind(1, Int64(index))
-            } else {
-                if nodeStatement == nil { nodeStatement = try connection.prepare("SELECT hash FROM tree_nodes WHERE position = ?") }
-                statement = nodeStatement!
-                try statement.bind(1, nodePosition(level: level, index: index))
-            }
-            defer { statement.reset() }
-            guard try statement.step(), let hash = statement.withBlob(0, { Hash(bytes: $0) }) else {
-                throw LedgerError(
-                    .integrity,
-                    "stored tree node level \(level) index \(index) is missing or malformed; run `purser verify`")
-            }
-            return hash
-        }
+        let reader = NodeReader(connection: connection)
+        return { level, index in try reader.hash(level: level, index: index) }
     }
 
     // MARK: Reading
+
+    /// The smallest seq whose `at` is at or after `time`, or the size if there is none.
+    func firstSeq(atOrAfter time: String) throws -> UInt64 {
+        let lookup = try connection.prepare("SELECT at FROM entries WHERE seq >= ? ORDER BY seq LIMIT 1")
+        var low: UInt64 = 0
+        var high = try Ledger.readTip(connection).size
+        while low < high {
+            let middle = low + (high - low) / 2
+            try lookup.bind(1, Int64(middle))
+            let at = try lookup.step() ? lookup.string(0) : ""
+            lookup.reset()
+            if at >= time { high = middle } else { low = middle + 1 }
+        }
+        return low
+    }
 
     /// The number of entries.
     public func size() throws(LedgerError) -> UInt64 {
@@ -302,13 +299,17 @@ public final class Ledger {
         _ body: (Entry) throws -> Void
     ) throws(LedgerError) {
         try run {
-            var conditions = ["seq >= ?1"]
+            var conditions = ["seq >= ?1", "seq < ?6"]
             if kind != nil { conditions.append("kind = ?2") }
             if since != nil { conditions.append("at >= ?3") }
             if until != nil { conditions.append("at < ?4") }
             let statement = try connection.prepare(
                 "SELECT seq, at, kind, leaf_hash, entry FROM entries WHERE \(conditions.joined(separator: " AND ")) ORDER BY seq LIMIT ?5")
-            try statement.bind(1, Int64(seq))
+            // `at` never decreases along seq: turn the time window into a seq range by binary search.
+            let first = try since.map { try firstSeq(atOrAfter: $0) } ?? 0
+            let end = try until.map { try firstSeq(atOrAfter: $0) } ?? UInt64(Int64.max)
+            try statement.bind(1, Int64(max(seq, first)))
+            try statement.bind(6, Int64(end))
             if let kind { try statement.bind(2, kind) }
             if let since { try statement.bind(3, since) }
             if let until { try statement.bind(4, until) }
@@ -324,5 +325,38 @@ public final class Ledger {
                         leafHash: leaf, bytes: statement.bytes(4)))
             }
         }
+    }
+}
+
+/// Looks up stored node hashes with two statements prepared on first use.
+final class NodeReader {
+    private let connection: Connection
+    private var leaves: Statement?
+    private var nodes: Statement?
+
+    init(connection: Connection) {
+        self.connection = connection
+    }
+
+    func hash(level: Int, index: UInt64) throws -> Hash {
+        if level > 0 && level < Ledger.storedNodeLevel {
+            return Hash.node(try hash(level: level - 1, index: index * 2), try hash(level: level - 1, index: index * 2 + 1))
+        }
+        let statement: Statement
+        if level == 0 {
+            if leaves == nil { leaves = try connection.prepare("SELECT leaf_hash FROM entries WHERE seq = ?") }
+            statement = leaves!
+            try statement.bind(1, Int64(index))
+        } else {
+            if nodes == nil { nodes = try connection.prepare("SELECT hash FROM tree_nodes WHERE position = ?") }
+            statement = nodes!
+            try statement.bind(1, Ledger.nodePosition(level: level, index: index))
+        }
+        defer { statement.reset() }
+        guard try statement.step(), let hash = statement.withBlob(0, { Hash(bytes: $0) }) else {
+            throw LedgerError(
+                .integrity, "stored tree node level \(level) index \(index) is missing or malformed; run `purser verify`")
+        }
+        return hash
     }
 }

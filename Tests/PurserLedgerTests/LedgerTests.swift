@@ -129,7 +129,7 @@ import Testing
     }
 
     @Test func appendOnlyTriggersRefuseUpdateAndDelete() throws {
-        let test = try TestLedger(entries: 2)
+        let test = try TestLedger(entries: 40)
         let connection = try Connection(path: test.path, mode: .readWrite)
         #expect(throws: SQLiteError.self) { try connection.execute("UPDATE entries SET kind = 'x' WHERE seq = 1") }
         #expect(throws: SQLiteError.self) { try connection.execute("DELETE FROM entries WHERE seq = 2") }

@@ -25,19 +25,32 @@ import Testing
         #expect(fault.kind == .modified && fault.seq == 7, "\(fault)")
     }
 
-    @Test func changedEntryWithItsLeafHashColumnDisagreesWithTheTree() throws {
-        let test = try TestLedger(entries: 20)
+    /// Edits entry `seq` and recomputes its leaf_hash column, as an attacker who read the schema would.
+    private func modifyWithLeafHash(_ test: TestLedger, seq: Int) throws {
         let attacker = try test.attacker()
         try attacker.execute(
-            #"UPDATE entries SET entry = CAST(replace(CAST(entry AS TEXT), '"n":7', '"n":8') AS BLOB) WHERE seq = 7"#)
-        let read = try attacker.prepare("SELECT entry FROM entries WHERE seq = 7")
+            #"UPDATE entries SET entry = CAST(replace(CAST(entry AS TEXT), '"n":\#(seq)', '"n":1\#(seq)') AS BLOB) WHERE seq = \#(seq)"#)
+        let read = try attacker.prepare("SELECT entry FROM entries WHERE seq = \(seq)")
         try read.step()
-        let update = try attacker.prepare("UPDATE entries SET leaf_hash = ? WHERE seq = 7")
+        let update = try attacker.prepare("UPDATE entries SET leaf_hash = ? WHERE seq = \(seq)")
         try update.bind(1, bytes: Hash.leaf(read.bytes(0)).bytes)
         try update.step()
+    }
+
+    @Test func changedEntryWithItsLeafHashColumnBreaksTheNextLink() throws {
+        let test = try TestLedger(entries: 20)
+        try modifyWithLeafHash(test, seq: 7)
         let fault = try #require(try verify(test).fault)
-        #expect(fault.kind == .treeNode && fault.seq == 7, "\(fault)")
-        #expect(fault.detail.contains("entries 6…7"))
+        #expect(fault.kind == .brokenLink && fault.seq == 8, "\(fault)")
+    }
+
+    @Test func changedLastEntryWithItsLeafHashIsCaughtByTheStoredTree() throws {
+        // No later entry links to the last one; the stored node over entries 16…31 still remembers it.
+        let test = try TestLedger(entries: 31)
+        try modifyWithLeafHash(test, seq: 31)
+        let fault = try #require(try verify(test).fault)
+        #expect(fault.kind == .treeNode && fault.seq == 31, "\(fault)")
+        #expect(fault.detail.contains("entries 16…31"))
     }
 
     @Test func changedEntryWithARebuiltTreeBreaksTheNextLink() throws {
@@ -134,10 +147,10 @@ import Testing
     }
 
     @Test func truncationLeavingTreeNodesIsFoundWithoutACheckpoint() throws {
-        let test = try TestLedger(entries: 20)
-        try test.attacker().execute("DELETE FROM entries WHERE seq >= 18")
+        let test = try TestLedger(entries: 40)
+        try test.attacker().execute("DELETE FROM entries WHERE seq >= 20")
         let fault = try #require(try verify(test).fault)
-        #expect(fault.kind == .truncated && fault.seq == 18, "\(fault)")
+        #expect(fault.kind == .truncated && fault.seq == 20, "\(fault)")
     }
 
     @Test func consistentRewriteIsFoundWithAHeldCheckpoint() throws {
@@ -171,8 +184,8 @@ import Testing
     }
 
     @Test func tamperedTreeNodeIsFound() throws {
-        let test = try TestLedger(entries: 20)
-        try test.attacker().execute("UPDATE tree_nodes SET hash = zeroblob(32) WHERE position = (SELECT position FROM tree_nodes ORDER BY position LIMIT 1 OFFSET 4)")
+        let test = try TestLedger(entries: 100)
+        try test.attacker().execute("UPDATE tree_nodes SET hash = zeroblob(32) WHERE position = (SELECT position FROM tree_nodes ORDER BY position LIMIT 1 OFFSET 2)")
         let fault = try #require(try verify(test).fault)
         #expect(fault.kind == .treeNode, "\(fault)")
     }

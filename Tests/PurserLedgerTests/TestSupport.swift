@@ -1,5 +1,5 @@
 import Foundation
-import PurserLedger
+@testable import PurserLedger
 import Testing
 
 /// A fresh temporary directory per test, removed afterwards.
@@ -81,9 +81,8 @@ struct TestLedger {
             updateLeaf.reset()
             var nodes: [MerkleFrontier.Node] = []
             frontier.append(leaf) { nodes.append($0) }
-            for node in nodes {
-                let lastLeaf = ((node.index + 1) << UInt64(node.level)) - 1
-                try insertNode.bind(1, Int64(lastLeaf << 6 | UInt64(node.level)))
+            for node in nodes where node.level >= Ledger.storedNodeLevel {
+                try insertNode.bind(1, Ledger.nodePosition(level: node.level, index: node.index))
                 try insertNode.bind(2, bytes: node.hash.bytes)
                 try insertNode.step()
                 insertNode.reset()

@@ -27,15 +27,23 @@ public enum CanonicalJSON {
             output.append(UInt8(ascii: "]"))
         case .object(let members):
             output.append(UInt8(ascii: "{"))
-            let keys = members.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
-            for (position, key) in keys.enumerated() {
+            for (position, member) in sortedMembers(members).enumerated() {
                 if position > 0 { output.append(UInt8(ascii: ",")) }
-                writeString(key, into: &output)
+                writeString(member.key, into: &output)
                 output.append(UInt8(ascii: ":"))
-                write(members[key]!, into: &output)
+                write(member.value, into: &output)
             }
             output.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// RFC 8785 orders keys by UTF-16 code units. When every key is ASCII that is the order of
+    /// Swift's own string comparison, which is much cheaper.
+    private static func sortedMembers(_ members: [String: JSONValue]) -> [(key: String, value: JSONValue)] {
+        if members.keys.allSatisfy({ $0.utf8.allSatisfy { $0 < 0x80 } }) {
+            return members.sorted { $0.key < $1.key }
+        }
+        return members.sorted { $0.key.utf16.lexicographicallyPrecedes($1.key.utf16) }
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
@@ -43,6 +51,17 @@ public enum CanonicalJSON {
     /// Writes `string` as a canonical JSON string literal.
     public static func writeString(_ string: String, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
+        var string = string
+        let plain = string.withUTF8 { bytes in
+            // Most strings need no escape: copy them whole.
+            guard !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
+            output.append(contentsOf: bytes)
+            return true
+        }
+        if plain {
+            output.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in string.utf8 {
             switch byte {
             case UInt8(ascii: "\""): output.append(contentsOf: [0x5C, 0x22])

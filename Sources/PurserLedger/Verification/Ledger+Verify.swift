@@ -41,6 +41,7 @@ extension Ledger {
                 let entries = try connection.prepare("SELECT seq, at, kind, leaf_hash, entry FROM entries ORDER BY seq")
                 let nodes = try connection.prepare("SELECT position, hash FROM tree_nodes ORDER BY position")
                 func compareStoredNode(_ node: MerkleFrontier.Node) -> Fault? {
+                    guard node.level >= Ledger.storedNodeLevel else { return nil }
                     let position = Ledger.nodePosition(level: node.level, index: node.index)
                     let lastLeaf = ((node.index + 1) << UInt64(node.level)) - 1
                     guard (try? nodes.step()) == true, nodes.int64(0) == position,
