@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PurserCore
 import PurserLedger
 
 /// Options every command that touches a ledger takes.
@@ -55,6 +56,13 @@ enum Output {
 extension JSONValue {
     static func int(_ value: UInt64) -> JSONValue { .number(Double(value)) }
     static func hashes(_ values: [Hash]) -> JSONValue { .array(values.map { .string($0.hex) }) }
+}
+
+/// Reads `--checkpoint` files.
+func heldCheckpoints(_ paths: [String]) throws -> [Ledger.HeldCheckpoint] {
+    try paths.map { path in
+        Ledger.HeldCheckpoint(source: path, text: String(decoding: try Inputs.read(path), as: UTF8.self))
+    }
 }
 
 /// Parses a `--since`/`--until` value into the ledger's timestamp form.

@@ -94,6 +94,57 @@ import Testing
         #expect(fault?["kind"]?.stringValue == "broken-link" && fault?["seq"]?.numberValue == 20)
     }
 
+    @Test func initIfMissingIsIdempotent() throws {
+        let workspace = Workspace()
+        let first = try workspace.run(["init", "--if-missing", "--origin", "e2e.example/idem", "--json"])
+        #expect(try first.status == 0 && workspace.json(first.stdout)["created"] == .bool(true))
+        let before = workspace.ledgerSnapshot()
+        let second = try workspace.run(["init", "--if-missing", "--json"])
+        #expect(second.status == 0)
+        #expect(try workspace.json(second.stdout)["created"] == .bool(false))
+        #expect(try workspace.json(second.stdout)["origin"]?.stringValue == "e2e.example/idem")
+        #expect(workspace.ledgerSnapshot() == before)
+    }
+
+    @Test func verifyBundleWithHeldCheckpointsAndAPinnedKey() throws {
+        let workspace = Workspace()
+        try workspace.initLedger(origin: "e2e.example/audit")
+        workspace.write("lines.jsonl", (1...30).map { #"{"n":\#($0)}"# }.joined(separator: "\n"))
+        #expect(try workspace.run(["append", "--kind", "custom.x", "--lines", "lines.jsonl"]).status == 0)
+        #expect(try workspace.run(["checkpoint", "--out", "held-31"]).status == 0)
+        let publicKey = try workspace.json(try workspace.run(["init", "--if-missing", "--json"]).stdout)["verifier_key"]!.stringValue!
+        workspace.write("prod.pub", publicKey + "\n")
+
+        // An honest bundle checks out against the held checkpoint and the pinned key (string or file).
+        #expect(try workspace.run(["export", "--out", "bundle"]).status == 0)
+        #expect(try workspace.run(["verify-bundle", "bundle", "--checkpoint", "held-31", "--key", publicKey]).status == 0)
+        #expect(try workspace.run(["verify-bundle", "bundle", "--key", "prod.pub"]).status == 0)
+
+        // A bundle made from a copy cut back to 20 entries and re-signed with the real key is self-consistent,
+        // but the held checkpoint shows it was truncated.
+        let copy = try Ledger(openingAt: workspace.ledgerPath, readOnly: true)
+        let key = try SigningKey.load(from: workspace.file("ledger/purser.key"))
+        try FileManager.default.createDirectory(atPath: workspace.file("short"), withIntermediateDirectories: true)
+        var lines: [String] = []
+        try copy.forEachEntry(limit: 20) { lines.append($0.text) }
+        workspace.write("short/entries.jsonl", lines.joined(separator: "\n") + "\n")
+        let head = try copy.checkpoint(size: 20)
+        workspace.write("short/checkpoint", try copy.sign(head, with: key))
+        workspace.write("short/key.pub", publicKey + "\n")
+        #expect(try workspace.run(["verify-bundle", "short"]).status == 0)
+        let cut = try workspace.run(["verify-bundle", "short", "--checkpoint", "held-31", "--json"])
+        #expect(cut.status == 3)
+        #expect(try workspace.json(cut.stdout)["fault"]?["kind"]?.stringValue == "truncated")
+
+        // A bundle from another ledger fails the pinned key.
+        let other = Workspace()
+        try other.initLedger(origin: "e2e.example/audit")
+        #expect(try other.run(["export", "--out", "bundle"]).status == 0)
+        let foreign = try workspace.run(["verify-bundle", other.file("bundle"), "--key", publicKey, "--json"])
+        #expect(foreign.status == 3)
+        #expect(try workspace.json(foreign.stdout)["fault"]?["kind"]?.stringValue == "bad-signature")
+    }
+
     @Test func ledgerAndKeyLocationsFollowFlagsAndEnvironment() throws {
         let workspace = Workspace()
         let custom = ["--ledger", "elsewhere/team.sqlite"]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PurserCore
 import PurserLedger
 
 struct Export: ParsableCommand {
@@ -35,16 +36,32 @@ struct VerifyBundle: ParsableCommand {
         abstract: "Verify an audit bundle without any database; exit 3 on any fault.",
         discussion: """
             Checks the checkpoint's signature with key.pub, every entry and link, and the root against the checkpoint.
+            Pin the key you expect with --key, and pass checkpoints you kept from before with --checkpoint: without
+            them a bundle made by someone else, or cut short and re-signed, would look intact.
 
             Examples:
               purser verify-bundle audit-2026-11/ --json
+              purser verify-bundle audit-2026-11/ --key "$(cat prod.pub)" --checkpoint checkpoints/2026-10-31
             """)
 
     @Argument(help: ArgumentHelp("The bundle folder.", valueName: "dir")) var directory: String
+
+    @Option(name: .customLong("checkpoint"), help: ArgumentHelp("A checkpoint held from before (repeatable).", valueName: "file"))
+    var checkpoints: [String] = []
+
+    @Option(help: ArgumentHelp("The expected verifier key: the key string, or a file holding it.", valueName: "key"))
+    var key: String?
+
     @Flag(help: "Print the verdict as JSON.") var json = false
 
     func run() throws {
-        let report = try AuditBundle.verify(directory: directory) { done in Output.progress("verified \(done) entries") }
+        let held = try heldCheckpoints(checkpoints)
+        let pinned = try key.map { text in
+            try VerifierKey(parsing: FileManager.default.fileExists(atPath: text) ? String(decoding: try Inputs.read(text), as: UTF8.self) : text)
+        }
+        let report = try AuditBundle.verify(directory: directory, held: held, pinnedKey: pinned) { done in
+            Output.progress("verified \(done) entries")
+        }
         Output.endProgress()
         printReport(report, json: json)
         if !report.ok { throw ExitCode(ExitStatus.integrity) }

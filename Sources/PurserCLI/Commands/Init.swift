@@ -12,6 +12,7 @@ struct Init: ParsableCommand {
             Examples:
               purser init
               purser init --origin example.com/support-agent --ledger /var/lib/purser/prod.sqlite --key /etc/purser/prod.key
+              purser init --if-missing        # in scripts: succeed if the ledger is already there
             """)
 
     @OptionGroup var ledgerOptions: LedgerOptions
@@ -20,20 +21,31 @@ struct Init: ParsableCommand {
     @Option(help: ArgumentHelp("The checkpoint origin: a unique name without spaces or '+'.", valueName: "name"))
     var origin: String?
 
+    @Flag(help: "Succeed without changing anything if a valid ledger already exists.") var ifMissing = false
+
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() throws {
         let keyPath = keyOptions.path(forLedgerAt: ledgerOptions.ledger)
+        if ifMissing && FileManager.default.fileExists(atPath: ledgerOptions.ledger) {
+            let ledger = try ledgerOptions.open(readOnly: true)
+            print(ledger, keyPath: keyPath, created: false)
+            return
+        }
         let origin = origin ?? "purser.local/ledger-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
         let ledger = try Ledger.create(at: ledgerOptions.ledger, origin: origin, keyPath: keyPath)
+        print(ledger, keyPath: keyPath, created: true)
+    }
+
+    private func print(_ ledger: Ledger, keyPath: String, created: Bool) {
         if json {
             Output.json(
                 .object([
                     "ledger": .string(ledger.path), "origin": .string(ledger.origin), "key": .string(keyPath),
-                    "verifier_key": .string(ledger.verifierKey.description),
+                    "verifier_key": .string(ledger.verifierKey.description), "created": .bool(created),
                 ]))
         } else {
-            Output.line("created ledger \(ledger.path) (origin \(ledger.origin))")
+            Output.line("\(created ? "created" : "found") ledger \(ledger.path) (origin \(ledger.origin))")
             Output.line("signing key:  \(keyPath) (mode 0600; keep it out of version control)")
             Output.line("verifier key: \(ledger.verifierKey)")
         }

@@ -26,9 +26,7 @@ struct Verify: ParsableCommand {
     @Flag(help: "Print the verdict as JSON.") var json = false
 
     func run() throws {
-        let held = try checkpoints.map { path in
-            Ledger.HeldCheckpoint(source: path, text: String(decoding: try Inputs.read(path), as: UTF8.self))
-        }
+        let held = try heldCheckpoints(checkpoints)
         let ledger = try ledgerOptions.open(readOnly: true)
         let report = try ledger.verify(checkpoints: held) { done in Output.progress("verified \(done) entries") }
         Output.endProgress()

@@ -8,13 +8,24 @@ public enum AuditBundle {
     public static let checkpointFile = "checkpoint"
     public static let keyFile = "key.pub"
 
-    /// Verifies the bundle in `directory`: the signature, every entry, the chain and the root against the checkpoint.
+    /// Verifies the bundle in `directory`: the signature, every entry, the chain and the root against the
+    /// bundle's checkpoint and any checkpoints the auditor held from before.
+    /// - Parameters:
+    ///   - held: checkpoints kept outside the bundle; they catch a bundle cut short or rewritten since.
+    ///   - pinnedKey: the verifier key the auditor expects; a bundle with another key.pub is a fault.
     /// - Throws: `.notFound` for a missing file; `.invalidInput` for an unreadable key or checkpoint.
-    public static func verify(directory: String, progress: (UInt64) -> Void = { _ in }) throws(LedgerError) -> VerificationReport {
+    public static func verify(
+        directory: String, held: [Ledger.HeldCheckpoint] = [], pinnedKey: VerifierKey? = nil,
+        progress: (UInt64) -> Void = { _ in }
+    ) throws(LedgerError) -> VerificationReport {
         let keyText = try readText(directory, keyFile)
         let key = try VerifierKey(parsing: keyText)
-        let held = Ledger.HeldCheckpoint(source: "\(directory)/\(checkpointFile)", text: try readText(directory, checkpointFile))
-        let (checkpoints, signatureFault) = try Ledger.open([held], key: key)
+        if let pinnedKey, pinnedKey != key {
+            let fault = Fault(seq: 0, kind: .badSignature, detail: "\(keyFile) is \(key), not the expected key \(pinnedKey)")
+            return VerificationReport(size: 0, root: Hash.emptyRoot, trusted: false, fault: fault, checkpoints: [])
+        }
+        let own = Ledger.HeldCheckpoint(source: "\(directory)/\(checkpointFile)", text: try readText(directory, checkpointFile))
+        let (checkpoints, signatureFault) = try Ledger.open([own] + held, key: key)
         var verifier = ChainVerifier(checkpoints: checkpoints, expectedKey: key.description)
         let entriesPath = (directory as NSString).appendingPathComponent(entriesFile)
         guard let reader = LineReader(path: entriesPath) else {
@@ -30,7 +41,7 @@ public enum AuditBundle {
                 progress(verifier.frontier.size)
             }
         }
-        if fault == nil, let checkpoint = checkpoints.first, verifier.frontier.size > checkpoint.size {
+        if fault == nil, signatureFault == nil, let checkpoint = checkpoints.first, verifier.frontier.size > checkpoint.size {
             fault = Fault(
                 seq: checkpoint.size, kind: .inserted,
                 detail: "\(entriesFile) has entries beyond the \(checkpoint.size) its checkpoint covers")
