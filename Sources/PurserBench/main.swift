@@ -40,7 +40,9 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 }
 
 func report(_ name: String, _ value: String, target: String) {
-    print("\(name.padding(toLength: 46, withPad: " ", startingAt: 0)) \(value.padding(toLength: 22, withPad: " ", startingAt: 0)) \(target)")
+    print(
+        "\(name.padding(toLength: 46, withPad: " ", startingAt: 0)) \(value.padding(toLength: 22, withPad: " ", startingAt: 0)) \(target)"
+    )
 }
 
 /// Runs `executable` with `arguments`, output discarded; returns wall time, exit status and peak resident memory.
@@ -54,9 +56,11 @@ func runProcess(_ executable: String, _ arguments: [String]) -> (seconds: Double
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
     defer { posix_spawn_file_actions_destroy(&actions) }
     let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
+    defer { for pointer in argv { free(pointer) } }
     let start = DispatchTime.now().uptimeNanoseconds
-    guard posix_spawn(&pid, executable, &actions, nil, argv, environ) == 0 else { fatalError("cannot start \(executable)") }
+    guard posix_spawn(&pid, executable, &actions, nil, argv, environ) == 0 else {
+        fatalError("cannot start \(executable)")
+    }
     var status: Int32 = 0
     var peakKB = 0
     while waitpid(pid, &status, WNOHANG) == 0 {
@@ -87,9 +91,12 @@ func body(_ n: Int) -> JSONValue {
 }
 
 let machine: String = {
-    let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
-        .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-    return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu), \(ProcessInfo.processInfo.physicalMemory >> 30) GiB"
+    let cpu =
+        (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
+        .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces)
+        ?? "unknown CPU"
+    return
+        "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu), \(ProcessInfo.processInfo.physicalMemory >> 30) GiB"
 }()
 print("purser-bench on \(machine); \(options.entries) entries; SQLite WAL, synchronous=FULL\n")
 
@@ -100,7 +107,8 @@ var rows: [Entry] = []
 do {
     let events = try (0..<batchEntries).map { try Event(kind: "custom.task", body: body($0)) }
     let averageBody = Double(events.prefix(1000).map { CanonicalJSON.encode($0.body).count }.reduce(0, +)) / 1000
-    let ledger = try Ledger.create(at: batchPath, origin: "bench.example/batch", keyPath: options.directory + "/batch.key")
+    let ledger = try Ledger.create(
+        at: batchPath, origin: "bench.example/batch", keyPath: options.directory + "/batch.key")
     let batchTime = try seconds { try ledger.append(contentsOf: events, batchSize: 1_000) }
     try ledger.forEachEntry(from: 1) { rows.append($0) }
 
@@ -108,7 +116,8 @@ do {
     let plain = try Connection(path: options.directory + "/plain.sqlite", mode: .create)
     try plain.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
     try plain.execute(
-        "CREATE TABLE entries (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, leaf_hash BLOB NOT NULL, entry BLOB NOT NULL); CREATE INDEX entries_by_kind ON entries(kind, seq);")
+        "CREATE TABLE entries (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, leaf_hash BLOB NOT NULL, entry BLOB NOT NULL); CREATE INDEX entries_by_kind ON entries(kind, seq);"
+    )
     let plainTime = try seconds {
         let insert = try plain.prepare("INSERT INTO entries (seq, at, kind, leaf_hash, entry) VALUES (?, ?, ?, ?, ?)")
         for start in stride(from: 0, to: rows.count, by: 1_000) {
@@ -127,19 +136,26 @@ do {
     }
     let batchRate = Double(batchEntries) / batchTime
     let plainRate = Double(rows.count) / plainTime
-    report("batched append (1,000/txn, \(format(averageBody))-byte bodies)", "\(format(batchRate)) entries/s", target: "target ≥ 200,000/s")
-    report("plain SQLite inserts of the same rows", "\(format(plainRate)) rows/s", target: "ours = \(format(100 * batchRate / plainRate))% (target ≥ 50%)")
+    report(
+        "batched append (1,000/txn, \(format(averageBody))-byte bodies)", "\(format(batchRate)) entries/s",
+        target: "target ≥ 200,000/s")
+    report(
+        "plain SQLite inserts of the same rows", "\(format(plainRate)) rows/s",
+        target: "ours = \(format(100 * batchRate / plainRate))% (target ≥ 50%)")
 
     // 2. Single-entry durable appends in one process.
     let singles = 2_000
     let singleTime = try seconds {
         for n in 0..<singles { try ledger.append(try Event(kind: "custom.single", body: body(n))) }
     }
-    report("single-entry durable appends, one process", "\(format(Double(singles) / singleTime)) appends/s", target: "target ≥ 1,000/s")
+    report(
+        "single-entry durable appends, one process", "\(format(Double(singles) / singleTime)) appends/s",
+        target: "target ≥ 1,000/s")
 }
 
 // 3. `purser append` as a process, on the ledger above (no other connection open).
-let purser = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("purser").path
+let purser = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("purser")
+    .path
 let havePurser = FileManager.default.isExecutableFile(atPath: purser)
 if havePurser {
     let bodyFile = options.directory + "/body.json"
@@ -151,7 +167,9 @@ if havePurser {
         times.append(run.seconds)
     }
     times.sort()
-    report("`purser append` as a process (60 runs)", "median \(format(times[30] * 1000, 1)) ms", target: "target < 30 ms (p90 \(format(times[54] * 1000, 1)) ms)")
+    report(
+        "`purser append` as a process (60 runs)", "median \(format(times[30] * 1000, 1)) ms",
+        target: "target < 30 ms (p90 \(format(times[54] * 1000, 1)) ms)")
 } else {
     report("`purser append` as a process", "skipped", target: "no purser binary beside purser-bench")
 }
@@ -165,7 +183,8 @@ do {
         var n = 0
         while n < options.entries - 1 {
             let count = min(100_000, options.entries - 1 - n)
-            try big.append(contentsOf: (n..<n + count).map { try Event(kind: "custom.task", body: body($0)) }, batchSize: 1_000)
+            try big.append(
+                contentsOf: (n..<n + count).map { try Event(kind: "custom.task", body: body($0)) }, batchSize: 1_000)
             n += count
         }
     }
@@ -175,7 +194,9 @@ do {
         let result = try big.verify()
         precondition(result.ok, "verify failed: \(String(describing: result.fault))")
     }
-    report("verify in process (\(size) entries)", "\(format(Double(size) / inProcess)) entries/s", target: "target ≥ 500,000/s (\(format(inProcess, 2)) s)")
+    report(
+        "verify in process (\(size) entries)", "\(format(Double(size) / inProcess)) entries/s",
+        target: "target ≥ 500,000/s (\(format(inProcess, 2)) s)")
 
     // 5. Proofs on the large ledger.
     var inclusionTimes: [Double] = []
@@ -188,17 +209,25 @@ do {
     }
     inclusionTimes.sort()
     consistencyTimes.sort()
-    report("inclusion proof (200 random, \(size) entries)", "median \(format(inclusionTimes[100] * 1000, 2)) ms", target: "target < 5 ms (max \(format(inclusionTimes.last! * 1000, 2)) ms)")
-    report("consistency proof (200 random)", "median \(format(consistencyTimes[100] * 1000, 2)) ms", target: "target < 5 ms (max \(format(consistencyTimes.last! * 1000, 2)) ms)")
+    report(
+        "inclusion proof (200 random, \(size) entries)", "median \(format(inclusionTimes[100] * 1000, 2)) ms",
+        target: "target < 5 ms (max \(format(inclusionTimes.last! * 1000, 2)) ms)")
+    report(
+        "consistency proof (200 random)", "median \(format(consistencyTimes[100] * 1000, 2)) ms",
+        target: "target < 5 ms (max \(format(consistencyTimes.last! * 1000, 2)) ms)")
 }
 if havePurser {
     let run = runProcess(purser, ["verify", "--ledger", bigPath])
     precondition(run.status == 0, "purser verify failed")
-    report("`purser verify` as a process", "\(format(run.seconds, 2)) s, peak \(run.peakKB / 1024) MB", target: "target < 2 s per 1M, < 100 MB")
+    report(
+        "`purser verify` as a process", "\(format(run.seconds, 2)) s, peak \(run.peakKB / 1024) MB",
+        target: "target < 2 s per 1M, < 100 MB")
 }
 
 // 6. Bytes on disk per entry, after a checkpoint folds the WAL into the file.
 try Connection(path: bigPath, mode: .readWrite).execute("PRAGMA wal_checkpoint(TRUNCATE)")
 let fileSize = (try FileManager.default.attributesOfItem(atPath: bigPath)[.size] as? Int) ?? 0
 let entryBytes = Double(rows.map(\.bytes.count).reduce(0, +)) / Double(max(rows.count, 1))
-report("bytes on disk per entry", "\(format(Double(fileSize) / Double(size))) bytes", target: "(entry text \(format(entryBytes)) bytes)")
+report(
+    "bytes on disk per entry", "\(format(Double(fileSize) / Double(size))) bytes",
+    target: "(entry text \(format(entryBytes)) bytes)")

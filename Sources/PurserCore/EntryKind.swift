@@ -16,10 +16,12 @@ public enum EntryKind {
     /// - Throws: `LedgerError.usage` for any other kind; `.invalidInput` if `body` is not an object.
     public static func customEvent(kind: String, body: JSONValue) throws(LedgerError) -> Event {
         guard kind.hasPrefix(customPrefix), kind.count > customPrefix.count else {
-            let why = domain.contains(kind)
+            let why =
+                domain.contains(kind)
                 ? "\(kind) is written by its own purser command"
                 : "unknown kind \"\(kind)\""
-            throw LedgerError(.usage, "\(why); purser append takes only kinds under custom. (e.g. custom.incident-note)")
+            throw LedgerError(
+                .usage, "\(why); purser append takes only kinds under custom. (e.g. custom.incident-note)")
         }
         return try Event(kind: kind, body: body)
     }

@@ -1,5 +1,5 @@
-public import PurserLedger
 internal import Foundation
+public import PurserLedger
 
 /// Reading the JSON a user hands to purser, with errors that name the file, the line and the byte.
 public enum Inputs {

@@ -9,7 +9,8 @@ public struct Event: Sendable {
     ///   `LedgerError.invalidInput` for a body that is not a JSON object.
     public init(kind: String, body: JSONValue) throws(LedgerError) {
         guard Event.isValidKind(kind) else {
-            throw LedgerError(.usage, "invalid kind \"\(kind)\": use letters, digits, '.', '_' and '-' (at most 100 characters)")
+            throw LedgerError(
+                .usage, "invalid kind \"\(kind)\": use letters, digits, '.', '_' and '-' (at most 100 characters)")
         }
         guard case .object = body else {
             throw LedgerError(.invalidInput, "the body of a \(kind) entry must be a JSON object")
@@ -103,7 +104,9 @@ struct Envelope {
         guard matches(#","v":1}"#, at: end) else { return nil }
         var digitsStart = end
         var seq: UInt64 = 0
-        while digitsStart > end - 20, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[digitsStart - 1]) { digitsStart -= 1 }
+        while digitsStart > end - 20, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[digitsStart - 1]) {
+            digitsStart -= 1
+        }
         guard digitsStart < end, b[digitsStart] != UInt8(ascii: "0") || end - digitsStart == 1 else { return nil }
         for index in digitsStart..<end {
             let (product, overflow1) = seq.multipliedReportingOverflow(by: 10)

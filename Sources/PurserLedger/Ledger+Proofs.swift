@@ -19,7 +19,8 @@ extension Ledger {
 
     private func checkSize(_ size: UInt64, current: UInt64, what: String) throws(LedgerError) {
         guard size >= 1, size <= current else {
-            throw LedgerError(.usage, "\(what) \(size) is out of range: the ledger has \(current) entries (sizes 1…\(current))")
+            throw LedgerError(
+                .usage, "\(what) \(size) is out of range: the ledger has \(current) entries (sizes 1…\(current))")
         }
     }
 
@@ -44,7 +45,8 @@ extension Ledger {
     /// Signs `checkpoint` with `key`, which must be this ledger's key.
     public func sign(_ checkpoint: Checkpoint, with key: SigningKey) throws(LedgerError) -> String {
         guard key.verifierKey == verifierKey else {
-            throw LedgerError(.invalidInput, "the signing key \(key.verifierKey) is not this ledger's key (\(verifierKey))")
+            throw LedgerError(
+                .invalidInput, "the signing key \(key.verifierKey) is not this ledger's key (\(verifierKey))")
         }
         return try checkpoint.signed(with: key)
     }
@@ -61,7 +63,8 @@ extension Ledger {
                 }
                 let nodes = Ledger.nodeLookup(connection)
                 return InclusionProof(
-                    seq: seq, size: size, leafHash: try nodes(0, seq), root: try MerkleProof.root(size: size, nodes: nodes),
+                    seq: seq, size: size, leafHash: try nodes(0, seq),
+                    root: try MerkleProof.root(size: size, nodes: nodes),
                     path: try MerkleProof.inclusion(index: seq, size: size, nodes: nodes))
             }
         }

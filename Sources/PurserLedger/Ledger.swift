@@ -45,7 +45,9 @@ public final class Ledger {
         }
     }
 
-    private static func readGenesis(connection: Connection, path: String) throws(LedgerError) -> (origin: String, key: VerifierKey) {
+    private static func readGenesis(
+        connection: Connection, path: String
+    ) throws(LedgerError) -> (origin: String, key: VerifierKey) {
         let application: Int64
         let version: Int64
         let genesisBytes: [UInt8]?
@@ -55,17 +57,24 @@ public final class Ledger {
             let statement = try connection.prepare("SELECT entry FROM entries WHERE seq = 0")
             genesisBytes = try statement.step() ? statement.bytes(0) : nil
         } catch {
-            if isMissingTable(error) { throw LedgerError(.notALedger, "\(path) is a SQLite database but not a purser ledger") }
+            if isMissingTable(error) {
+                throw LedgerError(.notALedger, "\(path) is a SQLite database but not a purser ledger")
+            }
             throw LedgerError.sqlite(error, path: path)
         }
         guard application == Ledger.applicationID else {
-            throw LedgerError(.notALedger, "\(path) is a SQLite database but not a purser ledger (application_id \(application))")
+            throw LedgerError(
+                .notALedger, "\(path) is a SQLite database but not a purser ledger (application_id \(application))")
         }
         guard version <= Ledger.schemaVersion else {
-            throw LedgerError(.notALedger, "\(path) uses ledger schema \(version); this purser reads schema \(Ledger.schemaVersion): upgrade purser")
+            throw LedgerError(
+                .notALedger,
+                "\(path) uses ledger schema \(version); this purser reads schema \(Ledger.schemaVersion): upgrade purser"
+            )
         }
         guard version == Ledger.schemaVersion else {
-            throw LedgerError(.notALedger, "\(path) has no ledger schema (user_version \(version)): it was never fully created")
+            throw LedgerError(
+                .notALedger, "\(path) has no ledger schema (user_version \(version)): it was never fully created")
         }
         guard let genesisBytes, let genesis = try? JSONValue(parsing: genesisBytes),
             genesis["kind"]?.stringValue == "ledger.created",
@@ -73,7 +82,9 @@ public final class Ledger {
             let keyText = genesis["body"]?["public_key"]?.stringValue,
             let key = try? VerifierKey(parsing: keyText), key.name == origin
         else {
-            throw LedgerError(.notALedger, "\(path) has no valid genesis entry (seq 0, kind ledger.created, with origin and public_key)")
+            throw LedgerError(
+                .notALedger,
+                "\(path) has no valid genesis entry (seq 0, kind ledger.created, with origin and public_key)")
         }
         return (origin, key)
     }
@@ -88,16 +99,23 @@ public final class Ledger {
     /// The database is built under a temporary name and linked into place only when complete, so a
     /// crash leaves no half-made ledger, and an existing ledger or key is never overwritten.
     /// - Parameter origin: the checkpoint origin and key name: no whitespace and no '+'.
-    public static func create(at path: String, origin: String, keyPath: String, now: Date = Date()) throws(LedgerError) -> Ledger {
+    public static func create(
+        at path: String, origin: String, keyPath: String, now: Date = Date()
+    ) throws(LedgerError) -> Ledger {
         guard isValidKeyName(origin), origin.utf8.count <= 200 else {
-            throw LedgerError(.usage, "origin \"\(origin)\" must be non-empty, at most 200 bytes, with no spaces and no '+' (e.g. example.com/support-agent)")
+            throw LedgerError(
+                .usage,
+                "origin \"\(origin)\" must be non-empty, at most 200 bytes, with no spaces and no '+' (e.g. example.com/support-agent)"
+            )
         }
         let fileManager = FileManager.default
         for existing in [path, path + "-wal"] where fileManager.fileExists(atPath: existing) {
             throw LedgerError(.alreadyExists, "a ledger already exists at \(path); refusing to overwrite it")
         }
         if fileManager.fileExists(atPath: keyPath) {
-            throw LedgerError(.alreadyExists, "signing key \(keyPath) already exists; refusing to overwrite it (pass --key for another path)")
+            throw LedgerError(
+                .alreadyExists,
+                "signing key \(keyPath) already exists; refusing to overwrite it (pass --key for another path)")
         }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         do {
@@ -132,7 +150,9 @@ public final class Ledger {
         guard link(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             try? fileManager.removeItem(atPath: keyPath)
-            if errno == EEXIST { throw LedgerError(.alreadyExists, "a ledger already exists at \(path); refusing to overwrite it") }
+            if errno == EEXIST {
+                throw LedgerError(.alreadyExists, "a ledger already exists at \(path); refusing to overwrite it")
+            }
             throw LedgerError(.internal, "cannot create \(path): \(reason)")
         }
         return try Ledger(openingAt: path)
@@ -243,8 +263,10 @@ public final class Ledger {
     static func readTip(_ connection: Connection) throws -> Tip {
         let statement = try connection.prepare("SELECT seq, at, leaf_hash FROM entries ORDER BY seq DESC LIMIT 1")
         guard try statement.step() else { return Tip(size: 0, at: "", leafHash: .zero) }
-        guard let hash = statement.withBlob(2, { Hash(bytes: $0) }), let last = UInt64(exactly: statement.int64(0)) else {
-            throw LedgerError(.integrity, "the last entry (seq \(statement.int64(0))) is malformed; run `purser verify`")
+        guard let hash = statement.withBlob(2, { Hash(bytes: $0) }), let last = UInt64(exactly: statement.int64(0))
+        else {
+            throw LedgerError(
+                .integrity, "the last entry (seq \(statement.int64(0))) is malformed; run `purser verify`")
         }
         return Tip(size: last + 1, at: statement.string(1), leafHash: hash)
     }
@@ -304,7 +326,8 @@ public final class Ledger {
             if since != nil { conditions.append("at >= ?3") }
             if until != nil { conditions.append("at < ?4") }
             let statement = try connection.prepare(
-                "SELECT seq, at, kind, leaf_hash, entry FROM entries WHERE \(conditions.joined(separator: " AND ")) ORDER BY seq LIMIT ?5")
+                "SELECT seq, at, kind, leaf_hash, entry FROM entries WHERE \(conditions.joined(separator: " AND ")) ORDER BY seq LIMIT ?5"
+            )
             // `at` never decreases along seq: turn the time window into a seq range by binary search.
             let first = try since.map { try firstSeq(atOrAfter: $0) } ?? 0
             let end = try until.map { try firstSeq(atOrAfter: $0) } ?? UInt64(Int64.max)
@@ -317,7 +340,8 @@ public final class Ledger {
             while try statement.step() {
                 let leaf = statement.withBlob(3) { Hash(bytes: $0) } ?? .zero
                 guard let seq = UInt64(exactly: statement.int64(0)) else {
-                    throw LedgerError(.integrity, "\(path) holds an entry with seq \(statement.int64(0)); run `purser verify`")
+                    throw LedgerError(
+                        .integrity, "\(path) holds an entry with seq \(statement.int64(0)); run `purser verify`")
                 }
                 try body(
                     Entry(
@@ -340,7 +364,8 @@ final class NodeReader {
 
     func hash(level: Int, index: UInt64) throws -> Hash {
         if level > 0 && level < Ledger.storedNodeLevel {
-            return Hash.node(try hash(level: level - 1, index: index * 2), try hash(level: level - 1, index: index * 2 + 1))
+            return Hash.node(
+                try hash(level: level - 1, index: index * 2), try hash(level: level - 1, index: index * 2 + 1))
         }
         let statement: Statement
         if level == 0 {
@@ -355,7 +380,8 @@ final class NodeReader {
         defer { statement.reset() }
         guard try statement.step(), let hash = statement.withBlob(0, { Hash(bytes: $0) }) else {
             throw LedgerError(
-                .integrity, "stored tree node level \(level) index \(index) is missing or malformed; run `purser verify`")
+                .integrity,
+                "stored tree node level \(level) index \(index) is missing or malformed; run `purser verify`")
         }
         return hash
     }

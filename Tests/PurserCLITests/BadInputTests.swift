@@ -26,17 +26,21 @@ import Testing
 
     @Test func invalidJSONBody() throws {
         try expectRefusal(
-            ["append", "--kind", "custom.x", "--body", "body.json"], status: 65, mentions: ["body.json", "invalid JSON", "byte 9"]
+            ["append", "--kind", "custom.x", "--body", "body.json"], status: 65,
+            mentions: ["body.json", "invalid JSON", "byte 9"]
         ) { $0.write("body.json", #"{"a": 1,,}"#) }
     }
 
     @Test func bodyThatIsNotAnObject() throws {
-        try expectRefusal(["append", "--kind", "custom.x", "--body", "-"], input: "[1,2]", status: 65, mentions: ["standard input", "object"])
+        try expectRefusal(
+            ["append", "--kind", "custom.x", "--body", "-"], input: "[1,2]", status: 65,
+            mentions: ["standard input", "object"])
     }
 
     @Test func oneBadLineMeansNothingIsAppended() throws {
         try expectRefusal(
-            ["append", "--kind", "custom.x", "--lines", "lines.jsonl"], status: 65, mentions: ["lines.jsonl line 1502", "invalid JSON"]
+            ["append", "--kind", "custom.x", "--lines", "lines.jsonl"], status: 65,
+            mentions: ["lines.jsonl line 1502", "invalid JSON"]
         ) { workspace in
             var lines = (1...3000).map { #"{"n":\#($0)}"# }
             lines[1501] = #"{"n":oops}"#
@@ -45,15 +49,20 @@ import Testing
     }
 
     @Test func domainKindIsRefused() throws {
-        try expectRefusal(["append", "--kind", "version.recorded", "--body", "-"], input: "{}", status: 64, mentions: ["custom."])
+        try expectRefusal(
+            ["append", "--kind", "version.recorded", "--body", "-"], input: "{}", status: 64, mentions: ["custom."])
     }
 
     @Test func unknownKindIsRefused() throws {
-        try expectRefusal(["append", "--kind", "deploy.whatever", "--body", "-"], input: "{}", status: 64, mentions: ["unknown kind", "deploy.whatever"])
+        try expectRefusal(
+            ["append", "--kind", "deploy.whatever", "--body", "-"], input: "{}", status: 64,
+            mentions: ["unknown kind", "deploy.whatever"])
     }
 
     @Test func missingBodyFile() throws {
-        try expectRefusal(["append", "--kind", "custom.x", "--body", "nowhere.json"], status: 66, mentions: ["nowhere.json", "not found"])
+        try expectRefusal(
+            ["append", "--kind", "custom.x", "--body", "nowhere.json"], status: 66,
+            mentions: ["nowhere.json", "not found"])
     }
 
     @Test func existingLedgerIsNotOverwritten() throws {
@@ -61,7 +70,10 @@ import Testing
     }
 
     @Test func checkpointForAnotherOrigin() throws {
-        try expectRefusal(["verify", "--checkpoint", "other.checkpoint"], status: 65, mentions: ["other.checkpoint", "origin", "elsewhere.example/ledger"]) { workspace in
+        try expectRefusal(
+            ["verify", "--checkpoint", "other.checkpoint"], status: 65,
+            mentions: ["other.checkpoint", "origin", "elsewhere.example/ledger"]
+        ) { workspace in
             let other = Workspace()
             try other.initLedger(origin: "elsewhere.example/ledger")
             #expect(try other.run(["checkpoint", "--out", "cp"]).status == 0)
@@ -84,17 +96,23 @@ import Testing
     }
 
     @Test func malformedCheckpoint() throws {
-        try expectRefusal(["verify", "--checkpoint", "junk"], status: 65, mentions: ["junk", "not a signed checkpoint"]) {
+        try expectRefusal(
+            ["verify", "--checkpoint", "junk"], status: 65, mentions: ["junk", "not a signed checkpoint"]
+        ) {
             $0.write("junk", "hello\n")
         }
     }
 
     @Test func missingLedger() throws {
         let workspace = Workspace()
-        for arguments in [["verify"], ["log"], ["append", "--kind", "custom.x", "--body", "-"], ["proof", "inclusion", "--seq", "0"]] {
+        for arguments in [
+            ["verify"], ["log"], ["append", "--kind", "custom.x", "--body", "-"], ["proof", "inclusion", "--seq", "0"],
+        ] {
             let result = try workspace.run(arguments, input: "{}")
             #expect(result.status == 66, "\(arguments)")
-            #expect(result.stderr.contains("no ledger at ledger/purser.sqlite") && result.stderr.split(separator: "\n").count == 1)
+            #expect(
+                result.stderr.contains("no ledger at ledger/purser.sqlite")
+                    && result.stderr.split(separator: "\n").count == 1)
         }
         #expect(!FileManager.default.fileExists(atPath: workspace.ledgerPath), "nothing is created by a failed command")
     }
@@ -104,15 +122,18 @@ import Testing
         let workspace = Workspace()
         try FileManager.default.createDirectory(atPath: workspace.file("ledger"), withIntermediateDirectories: true)
         if kind == "corrupt" {
-            _ = FileManager.default.createFile(atPath: workspace.ledgerPath, contents: Data((0..<10_000).map { UInt8($0 % 251) }))
+            _ = FileManager.default.createFile(
+                atPath: workspace.ledgerPath, contents: Data((0..<10_000).map { UInt8($0 % 251) }))
         } else {
-            try Connection(path: workspace.ledgerPath, mode: .create).execute("CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('mine');")
+            try Connection(path: workspace.ledgerPath, mode: .create).execute(
+                "CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('mine');")
         }
         let before = workspace.ledgerSnapshot()
         for arguments in [["verify"], ["log"], ["append", "--kind", "custom.x", "--body", "-"]] {
             let result = try workspace.run(arguments, input: "{}")
             #expect(result.status == 65, "\(arguments): \(result.stderr)")
-            #expect(result.stderr.contains(message) && result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+            #expect(
+                result.stderr.contains(message) && result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
         }
         #expect(workspace.ledgerSnapshot() == before)
     }
@@ -120,7 +141,9 @@ import Testing
     @Test func truncatedDatabaseFileIsRefused() throws {
         let workspace = Workspace()
         try workspace.initLedger()
-        workspace.write("lines.jsonl", (1...3000).map { #"{"n":\#($0),"pad":"\#(String(repeating: "x", count: 200))"}"# }.joined(separator: "\n"))
+        workspace.write(
+            "lines.jsonl",
+            (1...3000).map { #"{"n":\#($0),"pad":"\#(String(repeating: "x", count: 200))"}"# }.joined(separator: "\n"))
         #expect(try workspace.run(["append", "--kind", "custom.x", "--lines", "lines.jsonl"]).status == 0)
         let handle = try #require(FileHandle(forUpdatingAtPath: workspace.ledgerPath))
         try handle.truncate(atOffset: 100_000)

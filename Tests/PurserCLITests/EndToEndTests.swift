@@ -28,12 +28,17 @@ import Testing
         let appended = try workspace.run(["append", "--kind", "custom.incident-note", "--body", "note.json", "--json"])
         #expect(appended.status == 0, "\(appended.stderr)")
         #expect(try workspace.json(appended.stdout)["seq"]?.numberValue == 1)
-        #expect(try workspace.run(["append", "--kind", "custom.incident-note", "--body", "-"], input: #"{"ticket":"OPS-13"}"#).status == 0)
+        #expect(
+            try workspace.run(
+                ["append", "--kind", "custom.incident-note", "--body", "-"], input: #"{"ticket":"OPS-13"}"#
+            ).status == 0)
         workspace.write("history.jsonl", (1...2500).map { #"{"n":\#($0)}"# }.joined(separator: "\n") + "\n")
         let imported = try workspace.run(["append", "--kind", "custom.import", "--lines", "history.jsonl", "--json"])
         #expect(imported.status == 0, "\(imported.stderr)")
         let range = try workspace.json(imported.stdout)
-        #expect(range["first"]?.numberValue == 3 && range["last"]?.numberValue == 2502 && range["count"]?.numberValue == 2500)
+        #expect(
+            range["first"]?.numberValue == 3 && range["last"]?.numberValue == 2502
+                && range["count"]?.numberValue == 2500)
 
         // log: filters and JSON Lines whose "entry" is the exact entry text.
         let log = try workspace.run(["log", "--kind", "custom.incident-note", "--json"])
@@ -56,28 +61,33 @@ import Testing
         #expect(note == workspace.read("held.checkpoint"))
         #expect(note.hasPrefix("e2e.example/tour\n2503\n"))
         #expect(note.contains("\n\n\u{2014} e2e.example/tour "))
-        let trusted = try workspace.json(try workspace.run(["verify", "--checkpoint", "held.checkpoint", "--json"]).stdout)
+        let trusted = try workspace.json(
+            try workspace.run(["verify", "--checkpoint", "held.checkpoint", "--json"]).stdout)
         #expect(trusted["trusted"] == .bool(true) && trusted["fault"] == .null)
         #expect(trusted["root"] == selfConsistent["root"])
 
         // proofs verify against the printed roots.
-        let inclusion = try workspace.json(try workspace.run(["proof", "inclusion", "--seq", "1", "--size", "1000", "--json"]).stdout)
-        let path = try #require(inclusion["proof"].flatMap { value -> [Hash]? in
-            guard case .array(let items) = value else { return nil }
-            return items.compactMap { $0.stringValue.flatMap { Hash(hex: $0) } }
-        })
+        let inclusion = try workspace.json(
+            try workspace.run(["proof", "inclusion", "--seq", "1", "--size", "1000", "--json"]).stdout)
+        let path = try #require(
+            inclusion["proof"].flatMap { value -> [Hash]? in
+                guard case .array(let items) = value else { return nil }
+                return items.compactMap { $0.stringValue.flatMap { Hash(hex: $0) } }
+            })
         #expect(
             MerkleProof.verifyInclusion(
                 leaf: Hash(hex: inclusion["leaf_hash"]!.stringValue!)!, index: 1, size: 1000, proof: path,
                 root: Hash(hex: inclusion["root"]!.stringValue!)!))
-        let consistency = try workspace.json(try workspace.run(["proof", "consistency", "--from", "1000", "--json"]).stdout)
+        let consistency = try workspace.json(
+            try workspace.run(["proof", "consistency", "--from", "1000", "--json"]).stdout)
         #expect(consistency["to"]?.numberValue == 2503)
         #expect(consistency["to_root"] == selfConsistent["root"])
 
         // export and verify the bundle offline.
         let exported = try workspace.run(["export", "--out", "bundle"])
         #expect(exported.status == 0, "\(exported.stderr)")
-        let bundleLines = workspace.read("bundle/entries.jsonl").split(separator: "\n", omittingEmptySubsequences: false)
+        let bundleLines = workspace.read("bundle/entries.jsonl").split(
+            separator: "\n", omittingEmptySubsequences: false)
         #expect(bundleLines.count == 2504 && bundleLines.last == "")
         #expect(String(bundleLines[1]) == entryText)
         let bundleVerdict = try workspace.run(["verify-bundle", "bundle", "--json"])
@@ -112,12 +122,14 @@ import Testing
         workspace.write("lines.jsonl", (1...30).map { #"{"n":\#($0)}"# }.joined(separator: "\n"))
         #expect(try workspace.run(["append", "--kind", "custom.x", "--lines", "lines.jsonl"]).status == 0)
         #expect(try workspace.run(["checkpoint", "--out", "held-31"]).status == 0)
-        let publicKey = try workspace.json(try workspace.run(["init", "--if-missing", "--json"]).stdout)["verifier_key"]!.stringValue!
+        let publicKey = try workspace.json(try workspace.run(["init", "--if-missing", "--json"]).stdout)[
+            "verifier_key"]!.stringValue!
         workspace.write("prod.pub", publicKey + "\n")
 
         // An honest bundle checks out against the held checkpoint and the pinned key (string or file).
         #expect(try workspace.run(["export", "--out", "bundle"]).status == 0)
-        #expect(try workspace.run(["verify-bundle", "bundle", "--checkpoint", "held-31", "--key", publicKey]).status == 0)
+        #expect(
+            try workspace.run(["verify-bundle", "bundle", "--checkpoint", "held-31", "--key", publicKey]).status == 0)
         #expect(try workspace.run(["verify-bundle", "bundle", "--key", "prod.pub"]).status == 0)
 
         // A bundle made from a copy cut back to 20 entries and re-signed with the real key is self-consistent,
@@ -154,7 +166,8 @@ import Testing
         #expect(viaEnvironment.status == 0 && viaEnvironment.stdout.hasPrefix("self-consistent: 1 entries"))
         let noDefault = try workspace.run(["verify"])
         #expect(noDefault.status == 66)
-        try FileManager.default.moveItem(atPath: workspace.file("elsewhere/team.key"), toPath: workspace.file("team.key"))
+        try FileManager.default.moveItem(
+            atPath: workspace.file("elsewhere/team.key"), toPath: workspace.file("team.key"))
         #expect(try workspace.run(["checkpoint"] + custom).status == 66)
         #expect(try workspace.run(["checkpoint", "--key", "team.key"] + custom).status == 0)
         #expect(try workspace.run(["checkpoint"] + custom, environment: ["PURSER_KEY": "team.key"]).status == 0)

@@ -23,7 +23,8 @@ import Testing
 
     @Test func keysSortByUTF16CodeUnits() throws {
         // RFC 8785 §3.2.3 example: the order is by UTF-16 code units, not by code points or UTF-8.
-        let input = #"{"\u20ac":"Euro Sign","\r":"Carriage Return","\ufb33":"Hebrew Letter Dalet With Dagesh","1":"One","\ud83d\ude00":"Emoji: Grinning Face","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis"}"#
+        let input =
+            #"{"\u20ac":"Euro Sign","\r":"Carriage Return","\ufb33":"Hebrew Letter Dalet With Dagesh","1":"One","\ud83d\ude00":"Emoji: Grinning Face","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis"}"#
         let expected =
             "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\u{80}\":\"Control\","
             + "\"\u{f6}\":\"Latin Small Letter O With Diaeresis\",\"\u{20ac}\":\"Euro Sign\","
@@ -33,10 +34,11 @@ import Testing
 
     @Test(arguments: [
         (0.0, "0"), (-0.0, "0"), (1.0, "1"), (-1.5, "-1.5"), (1e21, "1e+21"), (1e20, "100000000000000000000"),
-        (1e-7, "1e-7"), (1e-6, "0.000001"), (123.456, "123.456"), (9007199254740992, "9007199254740992"),
+        (1e-7, "1e-7"), (1e-6, "0.000001"), (123.456, "123.456"), (9_007_199_254_740_992, "9007199254740992"),
         (Double.leastNonzeroMagnitude, "5e-324"), (1.7976931348623157e308, "1.7976931348623157e+308"), (0.1, "0.1"),
         (295_147_905_179_352_825_856, "295147905179352830000"), (4.35, "4.35"), (1.5e300, "1.5e+300"),
-        (4.480595794980661e16, "44805957949806610"), (9007199254740994, "9007199254740994"), (-1e20, "-100000000000000000000"),
+        (4.480595794980661e16, "44805957949806610"), (9_007_199_254_740_994, "9007199254740994"),
+        (-1e20, "-100000000000000000000"),
     ])
     func numbersFormatLikeECMAScript(value: Double, expected: String) {
         #expect(CanonicalJSON.format(value) == expected)

@@ -1,6 +1,7 @@
 import Foundation
-@testable import PurserLedger
 import Testing
+
+@testable import PurserLedger
 
 @Suite struct LedgerTests {
     @Test func createWritesGenesisAndAPrivateKeyOfMode0600() throws {
@@ -117,10 +118,15 @@ import Testing
             for seq in stride(from: UInt64(0), to: size, by: 3) {
                 let proof = try ledger.inclusionProof(seq: seq, size: size)
                 #expect(proof.root == head.root)
-                #expect(MerkleProof.verifyInclusion(leaf: proof.leafHash, index: seq, size: size, proof: proof.path, root: proof.root))
+                #expect(
+                    MerkleProof.verifyInclusion(
+                        leaf: proof.leafHash, index: seq, size: size, proof: proof.path, root: proof.root))
             }
             let consistency = try ledger.consistencyProof(from: size, to: 41)
-            #expect(MerkleProof.verifyConsistency(from: size, to: 41, proof: consistency.path, fromRoot: consistency.fromRoot, toRoot: consistency.toRoot))
+            #expect(
+                MerkleProof.verifyConsistency(
+                    from: size, to: 41, proof: consistency.path, fromRoot: consistency.fromRoot,
+                    toRoot: consistency.toRoot))
         }
         #expect(try ledger.verify().root == ledger.root().root)
         #expect { _ = try ledger.inclusionProof(seq: 41) } throws: { ($0 as? LedgerError)?.code == .usage }
@@ -147,7 +153,9 @@ import Testing
         let garbage = directory.file("garbage.sqlite")
         _ = FileManager.default.createFile(atPath: garbage, contents: Data(repeating: 0x42, count: 8192))
         #expect { _ = try Ledger(openingAt: garbage) } throws: { ($0 as? LedgerError)?.code == .notALedger }
-        #expect { _ = try Ledger(openingAt: directory.file("missing.sqlite")) } throws: { ($0 as? LedgerError)?.code == .notFound }
+        #expect { _ = try Ledger(openingAt: directory.file("missing.sqlite")) } throws: {
+            ($0 as? LedgerError)?.code == .notFound
+        }
         #expect(!FileManager.default.fileExists(atPath: directory.file("missing.sqlite")))
     }
 }

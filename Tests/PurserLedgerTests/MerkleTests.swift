@@ -17,7 +17,8 @@ struct MerkleVectorTests {
         guard let enumerator = FileManager.default.enumerator(atPath: merkleVectors.appendingPathComponent(folder).path)
         else { return [] }
         return enumerator.compactMap { $0 as? String }.filter { $0.hasSuffix(".json") }.sorted().map { name in
-            let data = FileManager.default.contents(atPath: merkleVectors.appendingPathComponent(folder + "/" + name).path)!
+            let data = FileManager.default.contents(
+                atPath: merkleVectors.appendingPathComponent(folder + "/" + name).path)!
             return Vector(name: name, json: try! JSONSerialization.jsonObject(with: data) as! [String: Any])
         }
     }
@@ -80,14 +81,16 @@ struct MerkleVectorTests {
                 let root1 = Self.root(vector.json["root1"]), let root2 = Self.root(vector.json["root2"]),
                 let proof = Self.hashes(vector.json["proof"])
             {
-                accepted = MerkleProof.verifyConsistency(from: size1, to: size2, proof: proof, fromRoot: root1, toRoot: root2)
+                accepted = MerkleProof.verifyConsistency(
+                    from: size1, to: size2, proof: proof, fromRoot: root1, toRoot: root2)
             }
             #expect(accepted == !wantErr, "consistency/\(vector.name): wantErr \(wantErr)")
         }
     }
 
     @Test func referenceRoots() throws {
-        let data = try #require(FileManager.default.contents(atPath: merkleVectors.appendingPathComponent("reference-roots.json").path))
+        let data = try #require(
+            FileManager.default.contents(atPath: merkleVectors.appendingPathComponent("reference-roots.json").path))
         let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let leaves = (json["leafInputs"] as! [String]).map { hex in
             stride(from: 0, to: hex.count, by: 2).map { offset -> UInt8 in
@@ -123,7 +126,9 @@ struct MerkleVectorTests {
         }
 
         func lookup(_ level: Int, _ index: UInt64) throws -> Hash {
-            guard let hash = nodes["\(level)/\(index)"] else { throw LedgerError(.notFound, "no node \(level)/\(index)") }
+            guard let hash = nodes["\(level)/\(index)"] else {
+                throw LedgerError(.notFound, "no node \(level)/\(index)")
+            }
             return hash
         }
     }
@@ -143,22 +148,35 @@ struct MerkleVectorTests {
             for index in 0..<size {
                 let leaf = try tree.lookup(0, index)
                 let proof = try MerkleProof.inclusion(index: index, size: size, nodes: tree.lookup)
-                #expect(MerkleProof.verifyInclusion(leaf: leaf, index: index, size: size, proof: proof, root: roots[Int(size)]))
+                #expect(
+                    MerkleProof.verifyInclusion(
+                        leaf: leaf, index: index, size: size, proof: proof, root: roots[Int(size)]))
                 for bit in 0..<8 {
                     let otherIndex = index ^ (1 << UInt64(bit))
-                    #expect(!MerkleProof.verifyInclusion(leaf: leaf, index: otherIndex, size: size, proof: proof, root: roots[Int(size)]))
+                    #expect(
+                        !MerkleProof.verifyInclusion(
+                            leaf: leaf, index: otherIndex, size: size, proof: proof, root: roots[Int(size)]))
                     let otherSize = size ^ (1 << UInt64(bit))
                     if otherSize <= 140 {
-                        #expect(!MerkleProof.verifyInclusion(leaf: leaf, index: index, size: otherSize, proof: proof, root: roots[Int(otherSize)]))
+                        #expect(
+                            !MerkleProof.verifyInclusion(
+                                leaf: leaf, index: index, size: otherSize, proof: proof, root: roots[Int(otherSize)]))
                     }
                 }
                 for position in proof.indices {
                     var bad = proof
                     bad[position] = Self.flipped(bad[position], bit: (position * 37 + Int(index)) % 256)
-                    #expect(!MerkleProof.verifyInclusion(leaf: leaf, index: index, size: size, proof: bad, root: roots[Int(size)]))
+                    #expect(
+                        !MerkleProof.verifyInclusion(
+                            leaf: leaf, index: index, size: size, proof: bad, root: roots[Int(size)]))
                 }
-                #expect(!MerkleProof.verifyInclusion(leaf: Self.flipped(leaf, bit: 0), index: index, size: size, proof: proof, root: roots[Int(size)]))
-                #expect(!MerkleProof.verifyInclusion(leaf: leaf, index: index, size: size, proof: proof + [leaf], root: roots[Int(size)]))
+                #expect(
+                    !MerkleProof.verifyInclusion(
+                        leaf: Self.flipped(leaf, bit: 0), index: index, size: size, proof: proof, root: roots[Int(size)]
+                    ))
+                #expect(
+                    !MerkleProof.verifyInclusion(
+                        leaf: leaf, index: index, size: size, proof: proof + [leaf], root: roots[Int(size)]))
             }
         }
         // Roots from stored nodes agree with a frontier built leaf by leaf.
@@ -171,23 +189,36 @@ struct MerkleVectorTests {
         for to in UInt64(1)...40 {
             for from in UInt64(1)...to {
                 let proof = try MerkleProof.consistency(from: from, to: to, nodes: tree.lookup)
-                #expect(MerkleProof.verifyConsistency(from: from, to: to, proof: proof, fromRoot: roots[Int(from)], toRoot: roots[Int(to)]))
+                #expect(
+                    MerkleProof.verifyConsistency(
+                        from: from, to: to, proof: proof, fromRoot: roots[Int(from)], toRoot: roots[Int(to)]))
                 guard from < to else { continue }
                 for bit in 0..<7 {
                     let otherFrom = from ^ (1 << UInt64(bit))
                     let otherTo = to ^ (1 << UInt64(bit))
                     if otherFrom <= 80 {
-                        #expect(!MerkleProof.verifyConsistency(from: otherFrom, to: to, proof: proof, fromRoot: roots[Int(otherFrom)], toRoot: roots[Int(to)]))
+                        #expect(
+                            !MerkleProof.verifyConsistency(
+                                from: otherFrom, to: to, proof: proof, fromRoot: roots[Int(otherFrom)],
+                                toRoot: roots[Int(to)]))
                     }
                     if otherTo <= 80 {
-                        #expect(!MerkleProof.verifyConsistency(from: from, to: otherTo, proof: proof, fromRoot: roots[Int(from)], toRoot: roots[Int(otherTo)]))
+                        #expect(
+                            !MerkleProof.verifyConsistency(
+                                from: from, to: otherTo, proof: proof, fromRoot: roots[Int(from)],
+                                toRoot: roots[Int(otherTo)]))
                     }
                 }
-                #expect(!MerkleProof.verifyConsistency(from: from, to: to, proof: proof, fromRoot: Self.flipped(roots[Int(from)], bit: 3), toRoot: roots[Int(to)]))
+                #expect(
+                    !MerkleProof.verifyConsistency(
+                        from: from, to: to, proof: proof, fromRoot: Self.flipped(roots[Int(from)], bit: 3),
+                        toRoot: roots[Int(to)]))
                 for position in proof.indices {
                     var bad = proof
                     bad[position] = Self.flipped(bad[position], bit: (position * 53 + Int(from)) % 256)
-                    #expect(!MerkleProof.verifyConsistency(from: from, to: to, proof: bad, fromRoot: roots[Int(from)], toRoot: roots[Int(to)]))
+                    #expect(
+                        !MerkleProof.verifyConsistency(
+                            from: from, to: to, proof: bad, fromRoot: roots[Int(from)], toRoot: roots[Int(to)]))
                 }
             }
         }

@@ -5,7 +5,9 @@ import Testing
 /// An attacker with write access to the file drops the triggers and edits it with SQL. Each kind of
 /// tampering is reported with the first bad sequence number and the right fault.
 @Suite struct TamperTests {
-    private func verify(_ test: TestLedger, path: String? = nil, checkpoints: [Ledger.HeldCheckpoint] = []) throws -> VerificationReport {
+    private func verify(
+        _ test: TestLedger, path: String? = nil, checkpoints: [Ledger.HeldCheckpoint] = []
+    ) throws -> VerificationReport {
         try Ledger(openingAt: path ?? test.path, readOnly: true).verify(checkpoints: checkpoints)
     }
 
@@ -29,7 +31,8 @@ import Testing
     private func modifyWithLeafHash(_ test: TestLedger, seq: Int) throws {
         let attacker = try test.attacker()
         try attacker.execute(
-            #"UPDATE entries SET entry = CAST(replace(CAST(entry AS TEXT), '"n":\#(seq)', '"n":1\#(seq)') AS BLOB) WHERE seq = \#(seq)"#)
+            #"UPDATE entries SET entry = CAST(replace(CAST(entry AS TEXT), '"n":\#(seq)', '"n":1\#(seq)') AS BLOB) WHERE seq = \#(seq)"#
+        )
         let read = try attacker.prepare("SELECT entry FROM entries WHERE seq = \(seq)")
         try read.step()
         let update = try attacker.prepare("UPDATE entries SET leaf_hash = ? WHERE seq = \(seq)")
@@ -82,7 +85,8 @@ import Testing
     @Test func negativeSequenceNumbersCannotBeStored() throws {
         let test = try TestLedger(entries: 2)
         #expect(throws: SQLiteError.self) {
-            try test.attacker().execute("INSERT INTO entries (seq, at, kind, leaf_hash, entry) VALUES (-1, '', '', x'00', x'00')")
+            try test.attacker().execute(
+                "INSERT INTO entries (seq, at, kind, leaf_hash, entry) VALUES (-1, '', '', x'00', x'00')")
         }
     }
 
@@ -104,7 +108,8 @@ import Testing
     @Test func deletedAndRenumberedEntryIsAGap() throws {
         let test = try TestLedger(entries: 20)
         try test.attacker().execute(
-            "DELETE FROM entries WHERE seq = 5; UPDATE entries SET seq = seq + 999999 WHERE seq > 5; UPDATE entries SET seq = seq - 1000000 WHERE seq > 1000000;")
+            "DELETE FROM entries WHERE seq = 5; UPDATE entries SET seq = seq + 999999 WHERE seq > 5; UPDATE entries SET seq = seq - 1000000 WHERE seq > 1000000;"
+        )
         let fault = try #require(try verify(test).fault)
         #expect(fault.kind == .gap && fault.seq == 5, "\(fault)")
     }
@@ -114,10 +119,14 @@ import Testing
         let ledger = try test.open()
         let previous = try #require(try ledger.entry(4))
         // A well-formed entry claiming seq 5 and linking to entry 4, with later entries moved up by one.
-        let forged = #"{"at":"\#(previous.at)","body":{"n":99},"kind":"custom.test","prev":"\#(previous.leafHash.hex)","seq":5,"v":1}"#
+        let forged =
+            #"{"at":"\#(previous.at)","body":{"n":99},"kind":"custom.test","prev":"\#(previous.leafHash.hex)","seq":5,"v":1}"#
         let attacker = try test.attacker()
-        try attacker.execute("UPDATE entries SET seq = seq + 1000001 WHERE seq >= 5; UPDATE entries SET seq = seq - 1000000 WHERE seq > 1000000;")
-        let insert = try attacker.prepare("INSERT INTO entries (seq, at, kind, leaf_hash, entry) VALUES (5, ?, 'custom.test', ?, ?)")
+        try attacker.execute(
+            "UPDATE entries SET seq = seq + 1000001 WHERE seq >= 5; UPDATE entries SET seq = seq - 1000000 WHERE seq > 1000000;"
+        )
+        let insert = try attacker.prepare(
+            "INSERT INTO entries (seq, at, kind, leaf_hash, entry) VALUES (5, ?, 'custom.test', ?, ?)")
         try insert.bind(1, previous.at)
         try insert.bind(2, bytes: Hash.leaf(Array(forged.utf8)).bytes)
         try insert.bind(3, bytes: Array(forged.utf8))
@@ -130,7 +139,8 @@ import Testing
     @Test func swappedEntriesAreReordered() throws {
         let test = try TestLedger(entries: 20)
         try test.attacker().execute(
-            "UPDATE entries SET seq = 1000000 WHERE seq = 9; UPDATE entries SET seq = 9 WHERE seq = 10; UPDATE entries SET seq = 10 WHERE seq = 1000000;")
+            "UPDATE entries SET seq = 1000000 WHERE seq = 9; UPDATE entries SET seq = 9 WHERE seq = 10; UPDATE entries SET seq = 10 WHERE seq = 1000000;"
+        )
         let fault = try #require(try verify(test).fault)
         #expect(fault.kind == .reordered && fault.seq == 9, "\(fault)")
     }
@@ -139,7 +149,8 @@ import Testing
         let test = try TestLedger(entries: 20)
         let held = try test.heldCheckpoint()
         // A careful attacker removes the entries and the tree nodes that covered them.
-        try test.attacker().execute("DELETE FROM entries WHERE seq >= 18; DELETE FROM tree_nodes WHERE (position >> 6) >= 18;")
+        try test.attacker().execute(
+            "DELETE FROM entries WHERE seq >= 18; DELETE FROM tree_nodes WHERE (position >> 6) >= 18;")
         let alone = try verify(test)
         #expect(alone.ok && !alone.trusted, "without a held checkpoint a clean truncation is self-consistent")
         let fault = try #require(try verify(test, checkpoints: [held]).fault)
@@ -185,7 +196,9 @@ import Testing
 
     @Test func tamperedTreeNodeIsFound() throws {
         let test = try TestLedger(entries: 100)
-        try test.attacker().execute("UPDATE tree_nodes SET hash = zeroblob(32) WHERE position = (SELECT position FROM tree_nodes ORDER BY position LIMIT 1 OFFSET 2)")
+        try test.attacker().execute(
+            "UPDATE tree_nodes SET hash = zeroblob(32) WHERE position = (SELECT position FROM tree_nodes ORDER BY position LIMIT 1 OFFSET 2)"
+        )
         let fault = try #require(try verify(test).fault)
         #expect(fault.kind == .treeNode, "\(fault)")
     }

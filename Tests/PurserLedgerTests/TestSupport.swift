@@ -1,6 +1,7 @@
 import Foundation
-@testable import PurserLedger
 import Testing
+
+@testable import PurserLedger
 
 /// A fresh temporary directory per test, removed afterwards.
 final class TemporaryDirectory {

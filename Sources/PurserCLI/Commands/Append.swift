@@ -48,7 +48,10 @@ struct Append: ParsableCommand {
             let entry = try ledger.append(events[0])
             if json {
                 Output.json(
-                    .object(["seq": .int(entry.seq), "at": .string(entry.at), "kind": .string(entry.kind), "leaf_hash": .string(entry.leafHash.hex)]))
+                    .object([
+                        "seq": .int(entry.seq), "at": .string(entry.at), "kind": .string(entry.kind),
+                        "leaf_hash": .string(entry.leafHash.hex),
+                    ]))
             } else {
                 Output.line("appended seq \(entry.seq) (\(entry.kind)) at \(entry.at), leaf \(entry.leafHash.hex)")
             }
@@ -59,7 +62,11 @@ struct Append: ParsableCommand {
         }!
         Output.endProgress()
         if json {
-            Output.json(.object(["first": .int(range.lowerBound), "last": .int(range.upperBound), "count": .int(UInt64(events.count))]))
+            Output.json(
+                .object([
+                    "first": .int(range.lowerBound), "last": .int(range.upperBound),
+                    "count": .int(UInt64(events.count)),
+                ]))
         } else {
             Output.line("appended \(events.count) entries, seq \(range.lowerBound)…\(range.upperBound)")
         }

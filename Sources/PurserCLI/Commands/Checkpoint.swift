@@ -38,7 +38,8 @@ struct CheckpointCommand: ParsableCommand {
         if json {
             Output.json(
                 .object([
-                    "origin": .string(checkpoint.origin), "size": .int(checkpoint.size), "root": .string(checkpoint.root.hex),
+                    "origin": .string(checkpoint.origin), "size": .int(checkpoint.size),
+                    "root": .string(checkpoint.root.hex),
                     "note": .string(note),
                 ]))
         } else if let out {

@@ -23,7 +23,8 @@ struct Export: ParsableCommand {
         let key = try SigningKey.load(from: keyOptions.path(forLedgerAt: ledgerOptions.ledger))
         let checkpoint = try ledgerOptions.open(readOnly: true).export(to: out, key: key)
         if json {
-            Output.json(.object(["out": .string(out), "size": .int(checkpoint.size), "root": .string(checkpoint.root.hex)]))
+            Output.json(
+                .object(["out": .string(out), "size": .int(checkpoint.size), "root": .string(checkpoint.root.hex)]))
         } else {
             Output.line("exported \(checkpoint.size) entries to \(out) (root \(checkpoint.root.hex))")
         }
@@ -46,7 +47,9 @@ struct VerifyBundle: ParsableCommand {
 
     @Argument(help: ArgumentHelp("The bundle folder.", valueName: "dir")) var directory: String
 
-    @Option(name: .customLong("checkpoint"), help: ArgumentHelp("A checkpoint held from before (repeatable).", valueName: "file"))
+    @Option(
+        name: .customLong("checkpoint"),
+        help: ArgumentHelp("A checkpoint held from before (repeatable).", valueName: "file"))
     var checkpoints: [String] = []
 
     @Option(help: ArgumentHelp("The expected verifier key: the key string, or a file holding it.", valueName: "key"))
@@ -57,7 +60,9 @@ struct VerifyBundle: ParsableCommand {
     func run() throws {
         let held = try heldCheckpoints(checkpoints)
         let pinned = try key.map { text in
-            try VerifierKey(parsing: FileManager.default.fileExists(atPath: text) ? String(decoding: try Inputs.read(text), as: UTF8.self) : text)
+            try VerifierKey(
+                parsing: FileManager.default.fileExists(atPath: text)
+                    ? String(decoding: try Inputs.read(text), as: UTF8.self) : text)
         }
         let report = try AuditBundle.verify(directory: directory, held: held, pinnedKey: pinned) { done in
             Output.progress("verified \(done) entries")

@@ -25,8 +25,12 @@ struct Proof: ParsableCommand {
 
         func run() throws {
             let proof = try ledgerOptions.open(readOnly: true).inclusionProof(seq: seq, size: size)
-            guard MerkleProof.verifyInclusion(leaf: proof.leafHash, index: proof.seq, size: proof.size, proof: proof.path, root: proof.root)
-            else { throw LedgerError(.integrity, "the stored tree gives a proof that does not verify; run `purser verify`") }
+            guard
+                MerkleProof.verifyInclusion(
+                    leaf: proof.leafHash, index: proof.seq, size: proof.size, proof: proof.path, root: proof.root)
+            else {
+                throw LedgerError(.integrity, "the stored tree gives a proof that does not verify; run `purser verify`")
+            }
             if json {
                 Output.json(
                     .object([
@@ -34,7 +38,9 @@ struct Proof: ParsableCommand {
                         "root": .string(proof.root.hex), "proof": .hashes(proof.path),
                     ]))
             } else {
-                Output.line("entry \(proof.seq) (leaf \(proof.leafHash.hex)) is in the tree of \(proof.size) entries, root \(proof.root.hex)")
+                Output.line(
+                    "entry \(proof.seq) (leaf \(proof.leafHash.hex)) is in the tree of \(proof.size) entries, root \(proof.root.hex)"
+                )
                 for hash in proof.path { Output.line("  \(hash.hex)") }
             }
         }
@@ -58,8 +64,12 @@ struct Proof: ParsableCommand {
 
         func run() throws {
             let proof = try ledgerOptions.open(readOnly: true).consistencyProof(from: from, to: to)
-            guard MerkleProof.verifyConsistency(from: proof.from, to: proof.to, proof: proof.path, fromRoot: proof.fromRoot, toRoot: proof.toRoot)
-            else { throw LedgerError(.integrity, "the stored tree gives a proof that does not verify; run `purser verify`") }
+            guard
+                MerkleProof.verifyConsistency(
+                    from: proof.from, to: proof.to, proof: proof.path, fromRoot: proof.fromRoot, toRoot: proof.toRoot)
+            else {
+                throw LedgerError(.integrity, "the stored tree gives a proof that does not verify; run `purser verify`")
+            }
             if json {
                 Output.json(
                     .object([

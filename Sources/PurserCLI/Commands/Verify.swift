@@ -20,7 +20,9 @@ struct Verify: ParsableCommand {
 
     @OptionGroup var ledgerOptions: LedgerOptions
 
-    @Option(name: .customLong("checkpoint"), help: ArgumentHelp("A held signed checkpoint file (repeatable).", valueName: "file"))
+    @Option(
+        name: .customLong("checkpoint"),
+        help: ArgumentHelp("A held signed checkpoint file (repeatable).", valueName: "file"))
     var checkpoints: [String] = []
 
     @Flag(help: "Print the verdict as JSON.") var json = false
@@ -38,9 +40,10 @@ struct Verify: ParsableCommand {
 /// Prints a verification verdict (shared with verify-bundle).
 func printReport(_ report: VerificationReport, json: Bool) {
     if json {
-        let fault: JSONValue = report.fault.map {
-            .object(["seq": .int($0.seq), "kind": .string($0.kind.name), "detail": .string($0.detail)])
-        } ?? .null
+        let fault: JSONValue =
+            report.fault.map {
+                .object(["seq": .int($0.seq), "kind": .string($0.kind.name), "detail": .string($0.detail)])
+            } ?? .null
         Output.json(
             .object([
                 "ok": .bool(report.ok), "size": .int(report.size), "root": .string(report.root.hex),
@@ -51,10 +54,11 @@ func printReport(_ report: VerificationReport, json: Bool) {
     if let fault = report.fault {
         Output.line("FAULT: \(fault.kind) at seq \(fault.seq): \(fault.detail)")
     } else if report.trusted {
-        Output.line("intact: \(report.size) entries, root \(report.root.hex), consistent with \(report.checkpoints.count) held checkpoint(s)")
+        Output.line(
+            "intact: \(report.size) entries, root \(report.root.hex), consistent with \(report.checkpoints.count) held checkpoint(s)"
+        )
     } else {
         Output.line("self-consistent: \(report.size) entries, root \(report.root.hex)")
         Output.line("(no held checkpoint: truncation or a wholesale rewrite would not show; pass --checkpoint FILE)")
     }
 }
-

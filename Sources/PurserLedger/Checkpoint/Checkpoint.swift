@@ -58,14 +58,19 @@ public struct Checkpoint: Sendable, Equatable {
         }
         let checkpoint = Checkpoint(origin: origin, size: size, root: root)
         guard origin == key.name else {
-            throw LedgerError(.invalidInput, "\(source) is a checkpoint for origin \"\(origin)\", but this ledger's origin is \"\(key.name)\"")
+            throw LedgerError(
+                .invalidInput,
+                "\(source) is a checkpoint for origin \"\(origin)\", but this ledger's origin is \"\(key.name)\"")
         }
         let signatureLines = text[split.upperBound...].split(separator: "\n")
         guard !signatureLines.isEmpty else { throw malformed("no signature lines") }
         for line in signatureLines {
             let fields = line.split(separator: " ", omittingEmptySubsequences: false)
-            guard fields.count == 3, fields[0] == "\u{2014}" else { throw malformed("signature line must be \"\u{2014} <name> <signature>\"") }
-            guard fields[1] == key.name, let decoded = Data(base64Encoded: String(fields[2])), decoded.count == 68 else {
+            guard fields.count == 3, fields[0] == "\u{2014}" else {
+                throw malformed("signature line must be \"\u{2014} <name> <signature>\"")
+            }
+            guard fields[1] == key.name, let decoded = Data(base64Encoded: String(fields[2])), decoded.count == 68
+            else {
                 continue
             }
             let id = decoded.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }

@@ -35,16 +35,21 @@ public struct VerifierKey: Sendable, Equatable, CustomStringConvertible {
     /// Parses a verifier key string.
     /// - Throws: `LedgerError.invalidInput` naming what is wrong.
     public init(parsing text: String) throws(LedgerError) {
-        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
+        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(
+            separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, isValidKeyName(String(parts[0])) else {
-            throw LedgerError(.invalidInput, "verifier key must be <name>+<8 hex key id>+<base64 key>, got \"\(text.prefix(80))\"")
+            throw LedgerError(
+                .invalidInput, "verifier key must be <name>+<8 hex key id>+<base64 key>, got \"\(text.prefix(80))\"")
         }
         guard let encoded = Data(base64Encoded: String(parts[2])), encoded.count == 33, encoded.first == 0x01 else {
-            throw LedgerError(.invalidInput, "verifier key \(parts[0]): expected an Ed25519 key (algorithm byte 0x01 and 32 bytes)")
+            throw LedgerError(
+                .invalidInput, "verifier key \(parts[0]): expected an Ed25519 key (algorithm byte 0x01 and 32 bytes)")
         }
         let key = VerifierKey(name: String(parts[0]), publicKey: encoded.dropFirst())
         guard hex8(key.keyID) == parts[1] else {
-            throw LedgerError(.invalidInput, "verifier key \(parts[0]): key id \(parts[1]) does not match the key (expected \(hex8(key.keyID)))")
+            throw LedgerError(
+                .invalidInput,
+                "verifier key \(parts[0]): key id \(parts[1]) does not match the key (expected \(hex8(key.keyID)))")
         }
         self = key
     }
@@ -85,22 +90,27 @@ public struct SigningKey: Sendable {
     /// The key file's text.
     public var fileText: String {
         let verifier = verifierKey
-        return "PRIVATE+KEY+\(name)+\(hex8(verifier.keyID))+\((Data([0x01]) + key.rawRepresentation).base64EncodedString())\n"
+        return
+            "PRIVATE+KEY+\(name)+\(hex8(verifier.keyID))+\((Data([0x01]) + key.rawRepresentation).base64EncodedString())\n"
     }
 
     /// Parses a signer key string read from `path`.
     public init(parsing text: String, path: String) throws(LedgerError) {
-        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 4, omittingEmptySubsequences: false)
+        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(
+            separator: "+", maxSplits: 4, omittingEmptySubsequences: false)
         guard parts.count == 5, parts[0] == "PRIVATE", parts[1] == "KEY", isValidKeyName(String(parts[2])),
             let encoded = Data(base64Encoded: String(parts[4])), encoded.count == 33, encoded.first == 0x01,
             (try? Curve25519.Signing.PrivateKey(rawRepresentation: encoded.dropFirst())) != nil
         else {
-            throw LedgerError(.invalidInput, "\(path) is not a purser signing key (expected PRIVATE+KEY+<name>+<id>+<base64>)")
+            throw LedgerError(
+                .invalidInput, "\(path) is not a purser signing key (expected PRIVATE+KEY+<name>+<id>+<base64>)")
         }
         self.name = String(parts[2])
         self.seed = Data(encoded.dropFirst())
         guard hex8(verifierKey.keyID) == parts[3] else {
-            throw LedgerError(.invalidInput, "\(path): key id \(parts[3]) does not match the key (expected \(hex8(verifierKey.keyID)))")
+            throw LedgerError(
+                .invalidInput,
+                "\(path): key id \(parts[3]) does not match the key (expected \(hex8(verifierKey.keyID)))")
         }
     }
 
@@ -113,9 +123,11 @@ public struct SigningKey: Sendable {
         if info.st_mode & 0o077 != 0 {
             throw LedgerError(
                 .invalidInput,
-                "signing key \(path) is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 \(path)")
+                "signing key \(path) is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 \(path)"
+            )
         }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
             throw LedgerError(.invalidInput, "signing key \(path) cannot be read")
         }
         return try SigningKey(parsing: text, path: path)
@@ -125,7 +137,9 @@ public struct SigningKey: Sendable {
     public func write(to path: String) throws(LedgerError) {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else {
-            if errno == EEXIST { throw LedgerError(.alreadyExists, "signing key \(path) already exists; refusing to overwrite it") }
+            if errno == EEXIST {
+                throw LedgerError(.alreadyExists, "signing key \(path) already exists; refusing to overwrite it")
+            }
             throw LedgerError(.internal, "cannot create signing key \(path): \(String(cString: strerror(errno)))")
         }
         defer { close(descriptor) }

@@ -54,7 +54,9 @@ public enum CanonicalJSON {
         var string = string
         let plain = string.withUTF8 { bytes in
             // Most strings need no escape: copy them whole.
-            guard !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
+            guard !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+                return false
+            }
             output.append(contentsOf: bytes)
             return true
         }
@@ -94,9 +96,10 @@ public enum CanonicalJSON {
         let mantissa = parts[0]
         let exponent = parts.count > 1 ? Int(parts[1])! : 0
         var digits = Array(mantissa.utf8.filter { $0 != UInt8(ascii: ".") })
-        var integerDigits = mantissa.utf8.firstIndex(of: UInt8(ascii: ".")).map {
-            mantissa.utf8.distance(from: mantissa.utf8.startIndex, to: $0)
-        } ?? mantissa.utf8.count
+        var integerDigits =
+            mantissa.utf8.firstIndex(of: UInt8(ascii: ".")).map {
+                mantissa.utf8.distance(from: mantissa.utf8.startIndex, to: $0)
+            } ?? mantissa.utf8.count
         while digits.first == UInt8(ascii: "0") {
             digits.removeFirst()
             integerDigits -= 1

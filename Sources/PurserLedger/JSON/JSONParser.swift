@@ -95,7 +95,8 @@ struct JSONParser {
             skipWhitespace()
             let value = try parseValue()
             if let existing = members.index(forKey: key) {
-                let reason = Array(members[existing].key.utf8) == Array(key.utf8)
+                let reason =
+                    Array(members[existing].key.utf8) == Array(key.utf8)
                     ? "duplicate key \"\(key)\""
                     : "keys \"\(members[existing].key)\" and \"\(key)\" are the same text in different Unicode normal forms; use one"
                 throw JSONError(offset: keyOffset, reason: reason)
@@ -256,7 +257,9 @@ struct JSONParser {
         // Beyond ±2^53 not every integer is a double: accept only the spelling canonical JSON itself
         // writes (e.g. 100000000000000000000 for 1e20), which reads back unchanged.
         if isInteger && abs(value) >= 9_007_199_254_740_992 && CanonicalJSON.format(value) != text {
-            throw JSONError(offset: start, reason: "integer \(text) is beyond ±2^53 and would change when read; write it as a string")
+            throw JSONError(
+                offset: start,
+                reason: "integer \(text) is beyond ±2^53 and would change when read; write it as a string")
         }
         return value
     }

@@ -21,10 +21,12 @@ public enum AuditBundle {
         let keyText = try readText(directory, keyFile)
         let key = try VerifierKey(parsing: keyText)
         if let pinnedKey, pinnedKey != key {
-            let fault = Fault(seq: 0, kind: .badSignature, detail: "\(keyFile) is \(key), not the expected key \(pinnedKey)")
+            let fault = Fault(
+                seq: 0, kind: .badSignature, detail: "\(keyFile) is \(key), not the expected key \(pinnedKey)")
             return VerificationReport(size: 0, root: Hash.emptyRoot, trusted: false, fault: fault, checkpoints: [])
         }
-        let own = Ledger.HeldCheckpoint(source: "\(directory)/\(checkpointFile)", text: try readText(directory, checkpointFile))
+        let own = Ledger.HeldCheckpoint(
+            source: "\(directory)/\(checkpointFile)", text: try readText(directory, checkpointFile))
         let (checkpoints, signatureFault) = try Ledger.open([own] + held, key: key)
         var verifier = ChainVerifier(checkpoints: checkpoints, expectedKey: key.description)
         let entriesPath = (directory as NSString).appendingPathComponent(entriesFile)
@@ -41,7 +43,9 @@ public enum AuditBundle {
                 progress(verifier.frontier.size)
             }
         }
-        if fault == nil, signatureFault == nil, let checkpoint = checkpoints.first, verifier.frontier.size > checkpoint.size {
+        if fault == nil, signatureFault == nil, let checkpoint = checkpoints.first,
+            verifier.frontier.size > checkpoint.size
+        {
             fault = Fault(
                 seq: checkpoint.size, kind: .inserted,
                 detail: "\(entriesFile) has entries beyond the \(checkpoint.size) its checkpoint covers")
@@ -56,7 +60,8 @@ public enum AuditBundle {
     private static func readText(_ directory: String, _ name: String) throws(LedgerError) -> String {
         let path = (directory as NSString).appendingPathComponent(name)
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw LedgerError(.notFound, "\(path) not found: an audit bundle holds \(entriesFile), \(checkpointFile) and \(keyFile)")
+            throw LedgerError(
+                .notFound, "\(path) not found: an audit bundle holds \(entriesFile), \(checkpointFile) and \(keyFile)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw LedgerError(.invalidInput, "\(path) is not UTF-8 text")
@@ -74,7 +79,8 @@ extension Ledger {
     @discardableResult
     public func export(to directory: String, key: SigningKey) throws(LedgerError) -> Checkpoint {
         guard key.verifierKey == verifierKey else {
-            throw LedgerError(.invalidInput, "the signing key \(key.verifierKey) is not this ledger's key (\(verifierKey))")
+            throw LedgerError(
+                .invalidInput, "the signing key \(key.verifierKey) is not this ledger's key (\(verifierKey))")
         }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -109,7 +115,9 @@ extension Ledger {
                 let stored = try MerkleProof.root(size: frontier.size, nodes: Ledger.nodeLookup(connection))
                 guard stored == frontier.root else {
                     try? FileManager.default.removeItem(atPath: temporary)
-                    throw LedgerError(.integrity, "the entries do not hash to the stored tree root; run `purser verify` before exporting")
+                    throw LedgerError(
+                        .integrity,
+                        "the entries do not hash to the stored tree root; run `purser verify` before exporting")
                 }
                 try? FileManager.default.removeItem(atPath: entriesPath)
                 try FileManager.default.moveItem(atPath: temporary, toPath: entriesPath)
@@ -118,7 +126,8 @@ extension Ledger {
         }
         let note = try sign(checkpoint, with: key)
         try writeFile((directory as NSString).appendingPathComponent(AuditBundle.checkpointFile), note)
-        try writeFile((directory as NSString).appendingPathComponent(AuditBundle.keyFile), verifierKey.description + "\n")
+        try writeFile(
+            (directory as NSString).appendingPathComponent(AuditBundle.keyFile), verifierKey.description + "\n")
         return checkpoint
     }
 

@@ -48,59 +48,86 @@ struct ChainVerifier {
         if let storedSeq = row.storedSeq, storedSeq != Int64(position) {
             guard storedSeq > Int64(position) else {
                 return Finding(
-                    fault: Fault(seq: position, kind: .inserted, detail: "a row with seq \(storedSeq) was inserted before entry \(position)"),
+                    fault: Fault(
+                        seq: position, kind: .inserted,
+                        detail: "a row with seq \(storedSeq) was inserted before entry \(position)"),
                     swappedWith: nil)
             }
-            return Finding(fault: Fault(seq: position, kind: .gap, detail: gapDetail(position, UInt64(storedSeq))), swappedWith: nil)
+            return Finding(
+                fault: Fault(seq: position, kind: .gap, detail: gapDetail(position, UInt64(storedSeq))),
+                swappedWith: nil)
         }
         let leaf = Hash.leaf(row.bytes)
         if let stored = row.storedLeaf, Hash(bytes: stored) != leaf {
             return Finding(
-                fault: Fault(seq: position, kind: .modified, detail: "entry \(position) no longer hashes to its recorded leaf hash"),
+                fault: Fault(
+                    seq: position, kind: .modified,
+                    detail: "entry \(position) no longer hashes to its recorded leaf hash"),
                 swappedWith: nil)
         }
         guard let envelope = Envelope(row.bytes) else {
             return Finding(
-                fault: Fault(seq: position, kind: .malformed, detail: "entry \(position) is not a canonical ledger entry (v1 envelope)"),
+                fault: Fault(
+                    seq: position, kind: .malformed,
+                    detail: "entry \(position) is not a canonical ledger entry (v1 envelope)"),
                 swappedWith: nil)
         }
         let at = UnsafeRawBufferPointer(rebasing: row.bytes[Envelope.atRange])
         let kind = UnsafeRawBufferPointer(rebasing: row.bytes[envelope.kindRange])
         if let storedAt = row.storedAt, !storedAt.elementsEqual(at) {
-            return Finding(fault: Fault(seq: position, kind: .modified, detail: "entry \(position): the indexed at column disagrees with the entry"), swappedWith: nil)
+            return Finding(
+                fault: Fault(
+                    seq: position, kind: .modified,
+                    detail: "entry \(position): the indexed at column disagrees with the entry"), swappedWith: nil)
         }
         if let storedKind = row.storedKind, !storedKind.elementsEqual(kind) {
-            return Finding(fault: Fault(seq: position, kind: .modified, detail: "entry \(position): the indexed kind column disagrees with the entry"), swappedWith: nil)
+            return Finding(
+                fault: Fault(
+                    seq: position, kind: .modified,
+                    detail: "entry \(position): the indexed kind column disagrees with the entry"), swappedWith: nil)
         }
         if envelope.seq > position {
             let fault = Fault(
-                seq: position, kind: .gap, detail: "entry \(position) is missing: the entry in its place says seq \(envelope.seq)")
+                seq: position, kind: .gap,
+                detail: "entry \(position) is missing: the entry in its place says seq \(envelope.seq)")
             // A swap of two entries looks like a gap until the next row turns out to be the missing one.
             return Finding(fault: fault, swappedWith: envelope.prev)
         }
         if envelope.seq < position {
             if let leafBeforePrevious, envelope.prev == leafBeforePrevious, position >= 2 {
                 return Finding(
-                    fault: Fault(seq: position - 1, kind: .inserted, detail: "entry \(position - 1) was inserted: entry \(position) says seq \(envelope.seq) and links past it"),
+                    fault: Fault(
+                        seq: position - 1, kind: .inserted,
+                        detail:
+                            "entry \(position - 1) was inserted: entry \(position) says seq \(envelope.seq) and links past it"
+                    ),
                     swappedWith: nil)
             }
             return Finding(
-                fault: Fault(seq: position, kind: .inserted, detail: "the entry at \(position) says seq \(envelope.seq): it was inserted or moved here"),
+                fault: Fault(
+                    seq: position, kind: .inserted,
+                    detail: "the entry at \(position) says seq \(envelope.seq): it was inserted or moved here"),
                 swappedWith: nil)
         }
         if envelope.prev != previousLeaf {
             if let leafBeforePrevious, envelope.prev == leafBeforePrevious, position >= 2 {
                 return Finding(
-                    fault: Fault(seq: position - 1, kind: .inserted, detail: "entry \(position - 1) is not linked: entry \(position) links to the entry before it"),
+                    fault: Fault(
+                        seq: position - 1, kind: .inserted,
+                        detail: "entry \(position - 1) is not linked: entry \(position) links to the entry before it"),
                     swappedWith: nil)
             }
-            let detail = position == 0
+            let detail =
+                position == 0
                 ? "entry 0 must have prev of 64 zeros"
                 : "entry \(position)'s prev is not the leaf hash of entry \(position - 1) (\(previousLeaf.hex.prefix(16))…): entry \(position - 1) was changed or this link was"
             return Finding(fault: Fault(seq: position, kind: .brokenLink, detail: detail), swappedWith: nil)
         }
         if position > 0, memcmp(at.baseAddress!, previousAt, 24) < 0 {
-            return Finding(fault: Fault(seq: position, kind: .timeOrder, detail: "entry \(position) is dated before entry \(position - 1)"), swappedWith: nil)
+            return Finding(
+                fault: Fault(
+                    seq: position, kind: .timeOrder, detail: "entry \(position) is dated before entry \(position - 1)"),
+                swappedWith: nil)
         }
         if position == 0, let problem = genesisProblem(row.bytes) {
             return Finding(fault: Fault(seq: 0, kind: .genesis, detail: problem), swappedWith: nil)
@@ -147,14 +174,18 @@ struct ChainVerifier {
             return Finding(
                 fault: Fault(
                     seq: matchedSize, kind: .fork,
-                    detail: "held checkpoints of size \(size) have \(roots.count) different roots: the log was forked after seq \(matchedSize) at the latest\(matching)"),
+                    detail:
+                        "held checkpoints of size \(size) have \(roots.count) different roots: the log was forked after seq \(matchedSize) at the latest\(matching)"
+                ),
                 swappedWith: nil)
         }
         guard roots.first == root else {
             return Finding(
                 fault: Fault(
                     seq: matchedSize, kind: .rewritten,
-                    detail: "the first \(size) entries do not match the held checkpoint of size \(size) (root \(root.hex.prefix(16))…, checkpoint \(checkpoints[0].root.hex.prefix(16))…): history was rewritten or forked at or after seq \(matchedSize)"),
+                    detail:
+                        "the first \(size) entries do not match the held checkpoint of size \(size) (root \(root.hex.prefix(16))…, checkpoint \(checkpoints[0].root.hex.prefix(16))…): history was rewritten or forked at or after seq \(matchedSize)"
+                ),
                 swappedWith: nil)
         }
         matchedSize = size
@@ -174,7 +205,9 @@ struct ChainVerifier {
         let size = held[nextHeld].size
         return Fault(
             seq: frontier.size, kind: .truncated,
-            detail: "the ledger has \(frontier.size) entries but a held checkpoint has \(size): entries \(frontier.size)…\(size - 1) are gone")
+            detail:
+                "the ledger has \(frontier.size) entries but a held checkpoint has \(size): entries \(frontier.size)…\(size - 1) are gone"
+        )
     }
 
     /// Whether held checkpoints were all matched.

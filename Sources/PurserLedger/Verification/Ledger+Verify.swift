@@ -12,7 +12,9 @@ extension Ledger {
 
     /// Opens held checkpoints with `key`: the verified ones, and the first bad signature as a fault.
     /// - Throws: `.invalidInput` for a malformed note or one for another origin.
-    static func open(_ held: [HeldCheckpoint], key: VerifierKey) throws(LedgerError) -> (verified: [Checkpoint], fault: Fault?) {
+    static func open(
+        _ held: [HeldCheckpoint], key: VerifierKey
+    ) throws(LedgerError) -> (verified: [Checkpoint], fault: Fault?) {
         var verified: [Checkpoint] = []
         var fault: Fault?
         for note in held {
@@ -50,7 +52,9 @@ extension Ledger {
                         let firstLeaf = node.index << UInt64(node.level)
                         return Fault(
                             seq: lastLeaf, kind: .treeNode,
-                            detail: "the stored tree node over entries \(firstLeaf)…\(lastLeaf) (level \(node.level)) is missing or disagrees with them: one of those entries changed after it was appended, or the node did")
+                            detail:
+                                "the stored tree node over entries \(firstLeaf)…\(lastLeaf) (level \(node.level)) is missing or disagrees with them: one of those entries changed after it was appended, or the node did"
+                        )
                     }
                     return nil
                 }
@@ -81,7 +85,9 @@ extension Ledger {
                     let lastLeaf = UInt64(nodes.int64(0)) >> 6
                     return Fault(
                         seq: verifier.frontier.size, kind: .truncated,
-                        detail: "stored tree nodes cover entries up to seq \(lastLeaf), but the last entry is seq \(verifier.frontier.size - 1)")
+                        detail:
+                            "stored tree nodes cover entries up to seq \(lastLeaf), but the last entry is seq \(verifier.frontier.size - 1)"
+                    )
                 }
                 return verifier.finish()
             }
