@@ -145,6 +145,20 @@ import Testing
         #expect(fault.kind == .reordered && fault.seq == 9, "\(fault)")
     }
 
+    @Test func swapAcrossAVerifyBatchBoundaryIsReordered() throws {
+        // verify reads rows in batches of 4,096: the swapped pair straddles two batches.
+        let test = try TestLedger(entries: 4_100)
+        let attacker = try test.attacker()
+        try attacker.execute(
+            "UPDATE entries SET seq = 1000000 WHERE seq = 4095; UPDATE entries SET seq = 4095 WHERE seq = 4096; UPDATE entries SET seq = 4096 WHERE seq = 1000000;"
+        )
+        let fault = try #require(try verify(test).fault)
+        #expect(fault.kind == .reordered && fault.seq == 4095, "\(fault)")
+        try attacker.execute("DELETE FROM entries WHERE seq = 4096")
+        let gap = try #require(try verify(test).fault)
+        #expect(gap.kind == .gap && gap.seq == 4095, "\(gap)")
+    }
+
     @Test func truncatedTailIsFoundWithAHeldCheckpoint() throws {
         let test = try TestLedger(entries: 20)
         let held = try test.heldCheckpoint()

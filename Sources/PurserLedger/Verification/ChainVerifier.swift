@@ -16,6 +16,8 @@ struct ChainVerifier {
         /// The `at` and `kind` columns, if the source has them.
         var storedAt: UnsafeRawBufferPointer?
         var storedKind: UnsafeRawBufferPointer?
+        /// The leaf hash of `bytes`, if already computed.
+        var leaf: Hash?
     }
 
     /// A fault, and for a possible swap the leaf hash the next row would have to have.
@@ -57,7 +59,7 @@ struct ChainVerifier {
                 fault: Fault(seq: position, kind: .gap, detail: gapDetail(position, UInt64(storedSeq))),
                 swappedWith: nil)
         }
-        let leaf = Hash.leaf(row.bytes)
+        let leaf = row.leaf ?? Hash.leaf(row.bytes)
         if let stored = row.storedLeaf, Hash(bytes: stored) != leaf {
             return Finding(
                 fault: Fault(

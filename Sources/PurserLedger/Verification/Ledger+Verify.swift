@@ -58,25 +58,21 @@ extension Ledger {
                     }
                     return nil
                 }
-                while try entries.step() {
-                    let finding = entries.withBlob(4) { bytes in
-                        entries.withBlob(3) { leaf in
-                            entries.withBlob(1) { at in
-                                entries.withBlob(2) { kind in
-                                    verifier.check(
-                                        ChainVerifier.Row(
-                                            bytes: bytes, storedSeq: entries.int64(0), storedLeaf: leaf, storedAt: at,
-                                            storedKind: kind),
-                                        completedNode: compareStoredNode)
-                                }
-                            }
+                var batch = RowBatch()
+                var more = true
+                while more {
+                    more = try batch.fill(from: entries, limit: 4_096)
+                    for index in 0..<batch.count {
+                        if let finding = batch.withRow(index, { verifier.check($0, completedNode: compareStoredNode) })
+                        {
+                            let nextLeaf =
+                                index + 1 < batch.count
+                                ? batch.leaves[index + 1]
+                                : try entries.step() ? entries.withBlob(4) { Hash.leaf($0) } : nil
+                            return verifier.refine(finding, nextLeaf: nextLeaf)
                         }
+                        if verifier.frontier.size % 100_000 == 0 { progress(verifier.frontier.size) }
                     }
-                    if let finding {
-                        let nextLeaf = try entries.step() ? entries.withBlob(4) { Hash.leaf($0) } : nil
-                        return verifier.refine(finding, nextLeaf: nextLeaf)
-                    }
-                    if verifier.frontier.size % 100_000 == 0 { progress(verifier.frontier.size) }
                 }
                 if verifier.frontier.size == 0 {
                     return Fault(seq: 0, kind: .gap, detail: "the ledger has no entries, not even the genesis entry")
