@@ -106,7 +106,7 @@ let batchPath = options.directory + "/batch.sqlite"
 var rows: [Entry] = []
 do {
     let events = try (0..<batchEntries).map { try Event(kind: "custom.task", body: body($0)) }
-    let averageBody = Double(events.prefix(1000).map { CanonicalJSON.encode($0.body).count }.reduce(0, +)) / 1000
+    let averageBody = Double(events.prefix(1000).map(\.body.count).reduce(0, +)) / 1000
     let ledger = try Ledger.create(
         at: batchPath, origin: "bench.example/batch", keyPath: options.directory + "/batch.key")
     let batchTime = try seconds { try ledger.append(contentsOf: events, batchSize: 1_000) }

@@ -34,10 +34,14 @@ public enum Inputs {
         return value
     }
 
-    /// Parses JSON Lines from `path`: one object per non-blank line. Every line is checked before any is returned.
-    public static func jsonObjectLines(at path: String) throws(LedgerError) -> [JSONValue] {
+    /// Parses JSON Lines from `path`: one object per non-blank line, each turned into a `T` by `make`
+    /// as soon as it is read (so a large file is never held as parsed trees). Every line is checked
+    /// before any result is returned.
+    public static func jsonObjectLines<T>(
+        at path: String, _ make: (JSONValue) throws(LedgerError) -> T
+    ) throws(LedgerError) -> [T] {
         let bytes = try read(path)
-        var objects: [JSONValue] = []
+        var objects: [T] = []
         var lineNumber = 0
         for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
             lineNumber += 1
@@ -51,7 +55,7 @@ public enum Inputs {
             guard case .object = value else {
                 throw LedgerError(.invalidInput, "\(name(path)) line \(lineNumber): expected a JSON object")
             }
-            objects.append(value)
+            objects.append(try make(value))
         }
         return objects
     }

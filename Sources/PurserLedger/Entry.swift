@@ -1,9 +1,13 @@
 internal import Foundation
 
 /// An event to append: a kind and a JSON object body. The ledger adds `v`, `seq`, `at` and `prev`.
+///
+/// The body is kept as its canonical bytes: encoded once, when the event is made, and small to hold
+/// for a large import.
 public struct Event: Sendable {
     public let kind: String
-    public let body: JSONValue
+    /// The canonical JSON bytes of the body.
+    public let body: [UInt8]
 
     /// - Throws: `LedgerError.usage` for a kind with characters outside `[A-Za-z0-9._-]`;
     ///   `LedgerError.invalidInput` for a body that is not a JSON object.
@@ -16,7 +20,7 @@ public struct Event: Sendable {
             throw LedgerError(.invalidInput, "the body of a \(kind) entry must be a JSON object")
         }
         self.kind = kind
-        self.body = body
+        self.body = CanonicalJSON.encode(body)
     }
 
     public static func isValidKind(_ kind: String) -> Bool {
@@ -67,7 +71,7 @@ public struct Entry: Sendable {
         output.append(contentsOf: #"{"at":"#.utf8)
         CanonicalJSON.writeString(at, into: &output)
         output.append(contentsOf: #","body":"#.utf8)
-        CanonicalJSON.write(event.body, into: &output)
+        output.append(contentsOf: event.body)
         output.append(contentsOf: #","kind":"#.utf8)
         CanonicalJSON.writeString(event.kind, into: &output)
         output.append(contentsOf: #","prev":""#.utf8)

@@ -38,8 +38,11 @@ struct Append: ParsableCommand {
 
     func run() throws {
         // Check all input before opening the ledger: bad input leaves it untouched.
-        let bodies = try body.map { [try Inputs.jsonObject(at: $0)] } ?? Inputs.jsonObjectLines(at: lines!)
-        let events = try bodies.map { try EntryKind.customEvent(kind: kind, body: $0) }
+        func event(_ body: JSONValue) throws(LedgerError) -> Event {
+            try EntryKind.customEvent(kind: kind, body: body)
+        }
+        let events =
+            try body.map { [try event(Inputs.jsonObject(at: $0))] } ?? Inputs.jsonObjectLines(at: lines!, event)
         guard !events.isEmpty else {
             throw LedgerError(.invalidInput, "\(lines!): no JSON lines to append")
         }

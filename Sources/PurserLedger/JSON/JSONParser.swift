@@ -276,11 +276,19 @@ extension JSONValue {
     /// Parses a JSON text (UTF-8).
     /// - Throws: `JSONError` with the byte offset of the first problem.
     public init(parsing bytes: some Collection<UInt8>) throws(JSONError) {
-        let array = Array(bytes)
-        let result = array.withUnsafeBytes { buffer in
+        try self.init(parsing: ArraySlice(bytes))
+    }
+
+    /// Parses a JSON text (UTF-8) held in an array slice, without copying it.
+    public init(parsing bytes: ArraySlice<UInt8>) throws(JSONError) {
+        let result = bytes.withUnsafeBytes { buffer in
             Result { () throws(JSONError) in try JSONParser.parse(buffer) }
         }
         self = try result.get()
+    }
+
+    public init(parsing bytes: [UInt8]) throws(JSONError) {
+        try self.init(parsing: bytes[...])
     }
 
     public init(parsing text: String) throws(JSONError) {
