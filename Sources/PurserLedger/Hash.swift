@@ -73,7 +73,7 @@ public struct Hash: Hashable, Sendable, CustomStringConvertible {
     }
 
     public init?(base64: String) {
-        guard let data = Data(base64Encoded: base64) else { return nil }
+        guard let data = Data(strictBase64: base64) else { return nil }
         self.init(bytes: data)
     }
 
@@ -130,4 +130,14 @@ public struct Hash: Hashable, Sendable, CustomStringConvertible {
 
     /// The root of the empty tree: SHA-256 of nothing.
     public static let emptyRoot = Hash(SHA256.hash(data: [UInt8]()))
+}
+
+extension Data {
+    /// Standard base64 (RFC 4648 §4, with padding) in its one canonical spelling: Foundation alone also
+    /// takes stray or inner `=`, so two texts could name the same bytes. Refusing them keeps keys,
+    /// roots and signatures unambiguous.
+    init?(strictBase64 text: some StringProtocol) {
+        guard let data = Data(base64Encoded: String(text)), data.base64EncodedString() == text else { return nil }
+        self = data
+    }
 }

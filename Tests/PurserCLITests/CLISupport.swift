@@ -13,6 +13,10 @@ let purserBinary: String = {
     return root.appendingPathComponent(".build/debug/purser").path
 }()
 
+/// python3 on the PATH, which runs the reference bundle verifier; a user's machine may not have it.
+let python3: String? = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+    .map { "\($0)/python3" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+
 struct RunResult {
     let status: Int32
     let stdout: String

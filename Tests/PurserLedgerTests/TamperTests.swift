@@ -90,6 +90,18 @@ import Testing
         }
     }
 
+    @Test func checkpointWithNonCanonicalBase64IsMalformed() throws {
+        let test = try TestLedger(entries: 2)
+        var lines = try test.heldCheckpoint().text.split(separator: "\n", omittingEmptySubsequences: false).map(
+            String.init)
+        lines[2] += "="  // Foundation alone would still decode this root
+        #expect {
+            _ = try verify(
+                test, checkpoints: [Ledger.HeldCheckpoint(source: "padded", text: lines.joined(separator: "\n"))])
+        } throws: { ($0 as? LedgerError)?.code == .invalidInput }
+        #expect(Hash(base64: Hash.zero.base64) == Hash.zero)
+    }
+
     @Test func checkpointOfSizeZeroIsMalformed() throws {
         let test = try TestLedger(entries: 2)
         let note = try Checkpoint(origin: test.origin, size: 0, root: Hash.emptyRoot).signed(with: try test.key())

@@ -69,7 +69,7 @@ public struct Checkpoint: Sendable, Equatable {
             guard fields.count == 3, fields[0] == "\u{2014}" else {
                 throw malformed("signature line must be \"\u{2014} <name> <signature>\"")
             }
-            guard fields[1] == key.name, let decoded = Data(base64Encoded: String(fields[2])), decoded.count == 68
+            guard fields[1] == key.name, let decoded = Data(strictBase64: fields[2]), decoded.count == 68
             else {
                 continue
             }

@@ -41,7 +41,7 @@ public struct VerifierKey: Sendable, Equatable, CustomStringConvertible {
             throw LedgerError(
                 .invalidInput, "verifier key must be <name>+<8 hex key id>+<base64 key>, got \"\(text.prefix(80))\"")
         }
-        guard let encoded = Data(base64Encoded: String(parts[2])), encoded.count == 33, encoded.first == 0x01 else {
+        guard let encoded = Data(strictBase64: parts[2]), encoded.count == 33, encoded.first == 0x01 else {
             throw LedgerError(
                 .invalidInput, "verifier key \(parts[0]): expected an Ed25519 key (algorithm byte 0x01 and 32 bytes)")
         }
@@ -99,7 +99,7 @@ public struct SigningKey: Sendable {
         let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(
             separator: "+", maxSplits: 4, omittingEmptySubsequences: false)
         guard parts.count == 5, parts[0] == "PRIVATE", parts[1] == "KEY", isValidKeyName(String(parts[2])),
-            let encoded = Data(base64Encoded: String(parts[4])), encoded.count == 33, encoded.first == 0x01,
+            let encoded = Data(strictBase64: parts[4]), encoded.count == 33, encoded.first == 0x01,
             (try? Curve25519.Signing.PrivateKey(rawRepresentation: encoded.dropFirst())) != nil
         else {
             throw LedgerError(

@@ -198,7 +198,9 @@ struct ChainVerifier {
     func refine(_ finding: Finding, nextLeaf: Hash?) -> Fault {
         guard let expected = finding.swappedWith, let nextLeaf, nextLeaf == expected else { return finding.fault }
         let seq = finding.fault.seq
-        return Fault(seq: seq, kind: .reordered, detail: "entries \(seq) and \(seq + 1) are swapped")
+        return Fault(
+            seq: seq, kind: .reordered,
+            detail: "the entry at seq \(seq) links to the entry after it: entries are out of order from seq \(seq)")
     }
 
     /// After the last row: held checkpoints larger than the ledger mean it was truncated.

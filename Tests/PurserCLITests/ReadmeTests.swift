@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+/// The README teaches by example: its tour runs as written, in a fresh folder laid out like the repository.
+@Suite(.enabled(if: python3 != nil, "python3 is not installed: the README tour runs ledger/verify_bundle.py"))
+struct ReadmeTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// The first ```sh block after the heading `title`.
+    static func shellBlock(after title: String) throws -> String {
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let section = try #require(readme.range(of: title))
+        let start = try #require(readme.range(of: "```sh\n", range: section.upperBound..<readme.endIndex))
+        let end = try #require(readme.range(of: "```", range: start.upperBound..<readme.endIndex))
+        return String(readme[start.upperBound..<end.lowerBound])
+    }
+
+    @Test func theTourRunsAsWritten() throws {
+        let script = try Self.shellBlock(after: "## A five-minute tour")
+        let workspace = Workspace()
+        try FileManager.default.createDirectory(atPath: workspace.file("ledger"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            atPath: Self.root.appendingPathComponent("ledger/verify_bundle.py").path,
+            toPath: workspace.file("ledger/verify_bundle.py"))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-e", "-x", "-c", script]
+        process.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
+        var environment = ProcessInfo.processInfo.environment
+        let binaries = URL(fileURLWithPath: purserBinary).deletingLastPathComponent().path
+        environment["PATH"] = binaries + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        environment.removeValue(forKey: "PURSER_LEDGER")
+        process.environment = environment
+        let log = workspace.file("tour.log")
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: log)
+        process.standardError = FileHandle(forWritingAtPath: log)
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "the README tour failed:\n\(workspace.read("tour.log"))")
+        #expect(workspace.read("tour.log").contains("intact: 2003 entries"))
+    }
+}
