@@ -87,7 +87,7 @@ public struct Entry: Sendable {
 ///
 /// Canonical key order puts `at` first and `kind`, `prev`, `seq`, `v` after the body, so the fields
 /// sit at fixed places from the two ends. Ranges are byte offsets into the entry.
-struct Envelope {
+struct Envelope: Sendable {
     static let atRange = 7..<31
     let bodyRange: Range<Int>
     let kindRange: Range<Int>

@@ -16,8 +16,19 @@ struct ChainVerifier {
         /// The `at` and `kind` columns, if the source has them.
         var storedAt: UnsafeRawBufferPointer?
         var storedKind: UnsafeRawBufferPointer?
-        /// The leaf hash of `bytes`, if already computed.
-        var leaf: Hash?
+        /// The leaf hash and envelope of `bytes`, if already computed (on another core).
+        var parsed: Parsed?
+    }
+
+    /// What can be computed from an entry's bytes alone, in any order.
+    struct Parsed: Sendable {
+        var leaf: Hash
+        var envelope: Envelope?
+
+        init(_ bytes: UnsafeRawBufferPointer) {
+            leaf = Hash.leaf(bytes)
+            envelope = Envelope(bytes)
+        }
     }
 
     /// A fault, and for a possible swap the leaf hash the next row would have to have.
@@ -59,7 +70,8 @@ struct ChainVerifier {
                 fault: Fault(seq: position, kind: .gap, detail: gapDetail(position, UInt64(storedSeq))),
                 swappedWith: nil)
         }
-        let leaf = row.leaf ?? Hash.leaf(row.bytes)
+        let parsed = row.parsed ?? Parsed(row.bytes)
+        let leaf = parsed.leaf
         if let stored = row.storedLeaf, Hash(bytes: stored) != leaf {
             return Finding(
                 fault: Fault(
@@ -67,7 +79,7 @@ struct ChainVerifier {
                     detail: "entry \(position) no longer hashes to its recorded leaf hash"),
                 swappedWith: nil)
         }
-        guard let envelope = Envelope(row.bytes) else {
+        guard let envelope = parsed.envelope else {
             return Finding(
                 fault: Fault(
                     seq: position, kind: .malformed,

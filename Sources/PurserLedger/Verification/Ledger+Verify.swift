@@ -1,4 +1,7 @@
 extension Ledger {
+    /// Rows read per batch by `verify`.
+    static let verifyBatchSize = 4_096
+
     /// A held checkpoint: the signed note's text and where it came from (for messages).
     public struct HeldCheckpoint: Sendable {
         public let source: String
@@ -58,17 +61,20 @@ extension Ledger {
                     }
                     return nil
                 }
-                var batch = RowBatch()
-                var more = true
-                while more {
-                    more = try batch.fill(from: entries, limit: 4_096)
+                // Double buffering: one batch is hashed and parsed on another core while the next is read.
+                var next = RowBatch()
+                var more = try next.fill(from: entries, limit: Ledger.verifyBatchSize)
+                while next.count > 0 {
+                    let parsing = BatchParsing(next)
+                    next = RowBatch()
+                    if more { more = try next.fill(from: entries, limit: Ledger.verifyBatchSize) }
+                    let batch = parsing.wait()
                     for index in 0..<batch.count {
-                        if let finding = batch.withRow(index, { verifier.check($0, completedNode: compareStoredNode) })
-                        {
-                            let nextLeaf =
+                        let finding = batch.withRow(index) { verifier.check($0, completedNode: compareStoredNode) }
+                        if let finding {
+                            let nextLeaf: Hash? =
                                 index + 1 < batch.count
-                                ? batch.leaves[index + 1]
-                                : try entries.step() ? entries.withBlob(4) { Hash.leaf($0) } : nil
+                                ? batch.leaf(index + 1) : next.count > 0 ? next.leafOfRow(0) : nil
                             return verifier.refine(finding, nextLeaf: nextLeaf)
                         }
                         if verifier.frontier.size % 100_000 == 0 { progress(verifier.frontier.size) }

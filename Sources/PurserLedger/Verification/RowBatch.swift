@@ -1,9 +1,9 @@
 internal import Foundation
 
-/// Entry rows copied out of SQLite in order, so that their leaf hashes are computed on every core at
-/// once while the chain itself is still checked in order, on one thread.
-struct RowBatch {
-    private struct Slot {
+/// Entry rows copied out of SQLite in order, so that their leaf hashes are computed on another core
+/// while the next rows are read, and the chain itself is still checked in order, on one thread.
+struct RowBatch: Sendable {
+    private struct Slot: Sendable {
         var seq: Int64
         var entry: Range<Int>
         var leaf: Range<Int>
@@ -13,8 +13,8 @@ struct RowBatch {
 
     private var storage: [UInt8] = []
     private var slots: [Slot] = []
-    /// The recomputed leaf hash of each row.
-    private(set) var leaves: [Hash] = []
+    /// The leaf hash and envelope of each row, once `parse()` ran.
+    private var parsed: [ChainVerifier.Parsed] = []
 
     var count: Int { slots.count }
 
@@ -31,40 +31,26 @@ struct RowBatch {
             }
         }
         while slots.count < limit {
-            guard try statement.step() else {
-                hashLeaves()
-                return false
-            }
+            guard try statement.step() else { return false }
             slots.append(Slot(seq: statement.int64(0), entry: copy(4), leaf: copy(3), at: copy(1), kind: copy(2)))
         }
-        hashLeaves()
         return true
     }
 
-    /// Buffers shared with the hashing threads. Safe because `concurrentPerform` returns only when every
-    /// iteration is done, the input is only read, and each output index is written by one iteration.
-    private struct SharedBuffers: @unchecked Sendable {
-        let input: UnsafeRawBufferPointer
-        let output: UnsafeMutableBufferPointer<Hash>
+    /// The entry bytes of row `index`, hashed.
+    func leafOfRow(_ index: Int) -> Hash {
+        storage.withUnsafeBytes { Hash.leaf(UnsafeRawBufferPointer(rebasing: $0[slots[index].entry])) }
     }
 
-    private mutating func hashLeaves() {
-        let count = slots.count
-        let ranges = slots.map(\.entry)
-        leaves = storage.withUnsafeBytes { bytes in
-            [Hash](unsafeUninitializedCapacity: count) { output, initialized in
-                let shared = SharedBuffers(input: bytes, output: output)
-                let parts = count < 256 ? 1 : ProcessInfo.processInfo.activeProcessorCount
-                DispatchQueue.concurrentPerform(iterations: parts) { part in
-                    for index in stride(from: part, to: count, by: parts) {
-                        let entry = UnsafeRawBufferPointer(rebasing: shared.input[ranges[index]])
-                        (shared.output.baseAddress! + index).initialize(to: Hash.leaf(entry))
-                    }
-                }
-                initialized = count
-            }
+    /// Hashes and parses every row.
+    mutating func parse() {
+        parsed = storage.withUnsafeBytes { bytes in
+            slots.map { ChainVerifier.Parsed(UnsafeRawBufferPointer(rebasing: bytes[$0.entry])) }
         }
     }
+
+    /// The leaf hash of row `index`, after `parse()`.
+    func leaf(_ index: Int) -> Hash { parsed[index].leaf }
 
     /// Calls `body` with row `index` as the verifier takes it; the pointers are valid only inside `body`.
     func withRow<T>(_ index: Int, _ body: (ChainVerifier.Row) -> T) -> T {
@@ -75,7 +61,28 @@ struct RowBatch {
                     bytes: UnsafeRawBufferPointer(rebasing: bytes[slot.entry]), storedSeq: slot.seq,
                     storedLeaf: UnsafeRawBufferPointer(rebasing: bytes[slot.leaf]),
                     storedAt: UnsafeRawBufferPointer(rebasing: bytes[slot.at]),
-                    storedKind: UnsafeRawBufferPointer(rebasing: bytes[slot.kind]), leaf: leaves[index]))
+                    storedKind: UnsafeRawBufferPointer(rebasing: bytes[slot.kind]), parsed: parsed[index]))
         }
+    }
+}
+
+/// Parses a batch on another thread while the caller reads the next one.
+final class BatchParsing: @unchecked Sendable {
+    // Touched by the hashing thread until `done` is signalled, and only by the caller after `wait()`.
+    private var batch: RowBatch
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ batch: RowBatch) {
+        self.batch = batch
+        DispatchQueue.global().async {
+            self.batch.parse()
+            self.done.signal()
+        }
+    }
+
+    /// The batch, parsed.
+    func wait() -> RowBatch {
+        done.wait()
+        return batch
     }
 }
