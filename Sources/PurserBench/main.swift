@@ -217,10 +217,14 @@ do {
         target: "target < 5 ms (max \(format(consistencyTimes.last! * 1000, 2)) ms)")
 }
 if havePurser {
-    let run = runProcess(purser, ["verify", "--ledger", bigPath])
-    precondition(run.status == 0, "purser verify failed")
+    // The median of three runs: the first may still share the disk with the write-back of the fill.
+    let runs = (0..<3).map { _ in runProcess(purser, ["verify", "--ledger", bigPath]) }.sorted {
+        $0.seconds < $1.seconds
+    }
+    precondition(runs.allSatisfy { $0.status == 0 }, "purser verify failed")
     report(
-        "`purser verify` as a process", "\(format(run.seconds, 2)) s, peak \(run.peakKB / 1024) MB",
+        "`purser verify` as a process (median of 3)",
+        "\(format(runs[1].seconds, 2)) s, peak \(runs.map(\.peakKB).max()! / 1024) MB",
         target: "target < 2 s per 1M, < 100 MB")
 }
 
