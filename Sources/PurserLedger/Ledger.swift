@@ -193,6 +193,8 @@ public final class Ledger {
     /// Appends `events` in transactions of `batchSize` (an import). Each batch is all or nothing;
     /// `progress` is called with the number appended so far after each commit.
     /// - Returns: the first and last sequence numbers written.
+    /// - Throws: the error of the failing batch, saying which events were already appended, so that an
+    ///   import can be resumed from there.
     @discardableResult
     public func append(
         contentsOf events: [Event], batchSize: Int = 1_000, progress: (Int) -> Void = { _ in }
@@ -202,7 +204,15 @@ public final class Ledger {
         var done = 0
         while done < events.count {
             let batch = Array(events[done..<min(done + batchSize, events.count)])
-            let entries = try append(batch)
+            let entries: [Entry]
+            do {
+                entries = try append(batch)
+            } catch  where done > 0 {
+                throw LedgerError(
+                    error.code,
+                    "\(error.message) (the first \(done) events were appended before this failure, as seqs \(first!)…\(last!); resume from event \(done + 1))"
+                )
+            }
             first = first ?? entries.first?.seq
             last = entries.last?.seq
             done += batch.count

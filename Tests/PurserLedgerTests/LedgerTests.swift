@@ -92,6 +92,24 @@ import Testing
         #expect(try ledger.verify().ok)
     }
 
+    @Test func importFailingMidwaySaysWhatWasAppended() throws {
+        let test = try TestLedger()
+        // A failure in the second batch, as a full disk would cause.
+        try Connection(path: test.path, mode: .readWrite).execute(
+            "CREATE TRIGGER fail_at_1500 BEFORE INSERT ON entries WHEN NEW.seq = 1500 BEGIN SELECT RAISE(ABORT, 'simulated failure'); END;"
+        )
+        let ledger = try test.open()
+        #expect {
+            try ledger.append(contentsOf: (1...2500).map { try TestLedger.event($0) }, batchSize: 1000)
+        } throws: { error in
+            "\(error)".contains("simulated failure")
+                && "\(error)".contains(
+                    "the first 1000 events were appended before this failure, as seqs 1…1000; resume from event 1001")
+        }
+        #expect(try ledger.size() == 1001, "the failed batch left nothing behind")
+        #expect(try ledger.verify().ok)
+    }
+
     @Test func logFiltersByKindTimeAndLimit() throws {
         let test = try TestLedger(entries: 4)
         let ledger = try test.open()
