@@ -32,7 +32,7 @@ struct Init: ParsableCommand {
             print(ledger, keyPath: keyPath, created: false)
             return
         }
-        let origin = origin ?? "purser.local/ledger-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
+        let origin = origin ?? "purser.local/ledger-" + Hash.sha256(Array(UUID().uuidString.utf8)).hex.prefix(16)
         let ledger = try Ledger.create(at: ledgerOptions.ledger, origin: origin, keyPath: keyPath)
         print(ledger, keyPath: keyPath, created: true)
     }
