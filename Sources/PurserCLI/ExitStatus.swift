@@ -32,8 +32,13 @@ enum ExitStatus {
         case let error as ExitCode:
             Foundation.exit(error.rawValue)
         default:
-            // Argument parsing errors, --help and --version: ArgumentParser prints them (usage errors exit 64).
-            Purser.exit(withError: error)
+            // --help and --version: ArgumentParser prints them and exits 0.
+            let code = Purser.exitCode(for: error)
+            if code == .success { Purser.exit(withError: error) }
+            // Argument errors: one line, like every other error (exit 64).
+            let message = Purser.message(for: error).split(whereSeparator: \.isNewline).joined(separator: "; ")
+            printError("\(message) (see purser --help)")
+            Foundation.exit(code.rawValue)
         }
     }
 

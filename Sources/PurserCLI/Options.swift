@@ -10,8 +10,8 @@ struct LedgerOptions: ParsableArguments {
         help: ArgumentHelp("The ledger file (env PURSER_LEDGER).", valueName: "path"))
     var ledger: String = ProcessInfo.processInfo.environment["PURSER_LEDGER"] ?? Ledger.defaultPath
 
-    func open(readOnly: Bool = false) throws -> Ledger {
-        try Ledger(openingAt: ledger, readOnly: readOnly)
+    func open() throws -> Ledger {
+        try Ledger(openingAt: ledger)
     }
 }
 
@@ -69,8 +69,8 @@ func heldCheckpoints(_ paths: [String]) throws -> [Ledger.HeldCheckpoint] {
 func ledgerTimestamp(_ text: String?, option: String) throws -> String? {
     guard let text else { return nil }
     guard let date = Timestamp.parse(text) else {
-        throw ValidationError(
-            "\(option) \"\(text)\" is not an RFC 3339 time (e.g. 2026-11-27T14:03:00Z) or a date (2026-11-27)")
+        throw LedgerError(
+            .usage, "\(option) \"\(text)\" is not an RFC 3339 time (e.g. 2026-11-27T14:03:00Z) or a date (2026-11-27)")
     }
     return Timestamp.format(date)
 }

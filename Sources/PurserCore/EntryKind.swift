@@ -15,6 +15,13 @@ public enum EntryKind {
     /// A caller-defined event for `purser append`: the kind must be `custom.<name>`.
     /// - Throws: `LedgerError.usage` for any other kind; `.invalidInput` if `body` is not an object.
     public static func customEvent(kind: String, body: JSONValue) throws(LedgerError) -> Event {
+        try checkCustom(kind)
+        return try Event(kind: kind, body: body)
+    }
+
+    /// Refuses a kind `purser append` may not write.
+    /// - Throws: `LedgerError.usage` naming the kind and why.
+    public static func checkCustom(_ kind: String) throws(LedgerError) {
         guard kind.hasPrefix(customPrefix), kind.count > customPrefix.count else {
             let why =
                 domain.contains(kind)
@@ -23,6 +30,6 @@ public enum EntryKind {
             throw LedgerError(
                 .usage, "\(why); purser append takes only kinds under custom. (e.g. custom.incident-note)")
         }
-        return try Event(kind: kind, body: body)
+        try Event.checkKind(kind)
     }
 }

@@ -11,13 +11,14 @@ public enum Inputs {
         guard FileManager.default.fileExists(atPath: path) else {
             throw LedgerError(.notFound, "\(path) not found")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let handle = FileHandle(forReadingAtPath: path), let data = try? handle.readToEnd() ?? Data() else {
             throw LedgerError(.invalidInput, "\(path) cannot be read")
         }
         return Array(data)
     }
 
-    static func name(_ path: String) -> String { path == "-" ? "standard input" : path }
+    /// How messages name `path`: "standard input" for "-".
+    public static func name(_ path: String) -> String { path == "-" ? "standard input" : path }
 
     /// Parses one JSON object from `path`.
     public static func jsonObject(at path: String) throws(LedgerError) -> JSONValue {

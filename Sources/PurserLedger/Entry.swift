@@ -12,15 +12,20 @@ public struct Event: Sendable {
     /// - Throws: `LedgerError.usage` for a kind with characters outside `[A-Za-z0-9._-]`;
     ///   `LedgerError.invalidInput` for a body that is not a JSON object.
     public init(kind: String, body: JSONValue) throws(LedgerError) {
-        guard Event.isValidKind(kind) else {
-            throw LedgerError(
-                .usage, "invalid kind \"\(kind)\": use letters, digits, '.', '_' and '-' (at most 100 characters)")
-        }
+        try Event.checkKind(kind)
         guard case .object = body else {
             throw LedgerError(.invalidInput, "the body of a \(kind) entry must be a JSON object")
         }
         self.kind = kind
         self.body = CanonicalJSON.encode(body)
+    }
+
+    /// - Throws: `LedgerError.usage` for a kind with characters outside `[A-Za-z0-9._-]` or over 100 bytes.
+    public static func checkKind(_ kind: String) throws(LedgerError) {
+        guard isValidKind(kind) else {
+            throw LedgerError(
+                .usage, "invalid kind \"\(kind)\": use letters, digits, '.', '_' and '-' (at most 100 characters)")
+        }
     }
 
     public static func isValidKind(_ kind: String) -> Bool {

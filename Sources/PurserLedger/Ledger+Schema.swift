@@ -15,7 +15,7 @@ extension Ledger {
     /// subtrees are rehashed from at most 16 leaf hashes. Proofs are O(log² n) lookups.
     static let schema = """
         CREATE TABLE entries (
-            seq INTEGER PRIMARY KEY CHECK (seq >= 0),
+            seq INTEGER PRIMARY KEY CHECK (seq >= 0 AND seq < \(maximumSize)),
             at TEXT NOT NULL,
             kind TEXT NOT NULL,
             leaf_hash BLOB NOT NULL,
@@ -23,7 +23,7 @@ extension Ledger {
         );
         CREATE INDEX entries_by_kind ON entries(kind, seq);
         CREATE TABLE tree_nodes (
-            position INTEGER PRIMARY KEY,
+            position INTEGER PRIMARY KEY CHECK (position >= 0),
             hash BLOB NOT NULL
         );
         CREATE TRIGGER entries_append_only_update BEFORE UPDATE ON entries
@@ -37,6 +37,9 @@ extension Ledger {
         PRAGMA application_id = \(applicationID);
         PRAGMA user_version = \(schemaVersion);
         """
+
+    /// Entries a ledger can hold: 2^57, so that a tree node's key `(last leaf << 6) | level` fits in 63 bits.
+    static let maximumSize: Int64 = 1 << 57
 
     /// The lowest level of the tree stored in `tree_nodes`: subtrees of 16 leaves and up. Storing every
     /// level would cost one more row per entry; this costs about one per eight.

@@ -22,42 +22,41 @@ public final class Ledger {
         (path.hasSuffix(".sqlite") ? String(path.dropLast(".sqlite".count)) : path) + ".key"
     }
 
-    /// Opens an existing ledger. `readOnly` promises that this use only reads (no durability settings are needed).
-    /// - Throws: `.notFound` if there is no file; `.notALedger` for a foreign, corrupt or newer file.
-    public init(openingAt path: String, readOnly: Bool = false) throws(LedgerError) {
+    /// Opens an existing ledger.
+    /// - Throws: `.notFound` if there is no file; `.notALedger` for a foreign, corrupt or newer file, or
+    ///   one whose genesis entry is damaged (`Ledger.verify(at:)` still reports on such a file).
+    public init(openingAt path: String) throws(LedgerError) {
+        let connection = try Ledger.openConnection(at: path)
+        guard let genesis = Ledger.readGenesis(connection) else {
+            throw LedgerError(
+                .notALedger,
+                "\(path) has no valid genesis entry (seq 0, kind ledger.created, with origin and public_key); run `purser verify`"
+            )
+        }
+        self.connection = connection
+        self.path = path
+        self.origin = genesis.origin
+        self.verifierKey = genesis.key
+        try run { try connection.execute("PRAGMA synchronous = FULL") }
+    }
+
+    /// Opens the SQLite file at `path` and checks that it is a purser ledger of this schema.
+    static func openConnection(at path: String) throws(LedgerError) -> Connection {
         guard FileManager.default.fileExists(atPath: path) else {
             throw LedgerError(.notFound, "no ledger at \(path) (create one with `purser init`, or pass --ledger PATH)")
         }
-        do {
-            // A reader still opens read-write when it may, so that SQLite removes its WAL files on close;
-            // a file the user cannot write (an auditor's copy) is opened read-only.
-            let writable = access(path, W_OK) == 0
-            connection = try Connection(path: path, mode: writable ? .readWrite : .readOnly)
-        } catch {
-            throw LedgerError.sqlite(error, path: path)
-        }
-        self.path = path
-        let genesis = try Ledger.readGenesis(connection: connection, path: path)
-        self.origin = genesis.origin
-        self.verifierKey = genesis.key
-        if !readOnly {
-            try run { try connection.execute("PRAGMA synchronous = FULL") }
-        }
-    }
-
-    private static func readGenesis(
-        connection: Connection, path: String
-    ) throws(LedgerError) -> (origin: String, key: VerifierKey) {
+        let connection: Connection
         let application: Int64
         let version: Int64
-        let genesisBytes: [UInt8]?
         do {
+            // Readers open read-write when they may, so that SQLite removes its WAL files on close;
+            // a file the user cannot write (an auditor's copy) is opened read-only.
+            connection = try Connection(path: path, mode: access(path, W_OK) == 0 ? .readWrite : .readOnly)
             application = try connection.scalarInt("PRAGMA application_id") ?? 0
             version = try connection.scalarInt("PRAGMA user_version") ?? 0
-            let statement = try connection.prepare("SELECT entry FROM entries WHERE seq = 0")
-            genesisBytes = try statement.step() ? statement.bytes(0) : nil
+            _ = try connection.scalarInt("SELECT count(*) FROM (SELECT 1 FROM entries LIMIT 1)")
         } catch {
-            if isMissingTable(error) {
+            if error.message.hasPrefix("no such table") {
                 throw LedgerError(.notALedger, "\(path) is a SQLite database but not a purser ledger")
             }
             throw LedgerError.sqlite(error, path: path)
@@ -76,22 +75,20 @@ public final class Ledger {
             throw LedgerError(
                 .notALedger, "\(path) has no ledger schema (user_version \(version)): it was never fully created")
         }
-        guard let genesisBytes, let genesis = try? JSONValue(parsing: genesisBytes),
+        return connection
+    }
+
+    /// The origin and key named by a valid genesis entry, or nil.
+    static func readGenesis(_ connection: Connection) -> (origin: String, key: VerifierKey)? {
+        guard let statement = try? connection.prepare("SELECT entry FROM entries WHERE seq = 0"),
+            (try? statement.step()) == true,
+            let genesis = try? JSONValue(parsing: statement.bytes(0)),
             genesis["kind"]?.stringValue == "ledger.created",
             let origin = genesis["body"]?["origin"]?.stringValue,
             let keyText = genesis["body"]?["public_key"]?.stringValue,
             let key = try? VerifierKey(parsing: keyText), key.name == origin
-        else {
-            throw LedgerError(
-                .notALedger,
-                "\(path) has no valid genesis entry (seq 0, kind ledger.created, with origin and public_key)")
-        }
+        else { return nil }
         return (origin, key)
-    }
-
-    /// A SQL error while reading a foreign database (no `entries` table) means "not a ledger".
-    private static func isMissingTable(_ error: SQLiteError) -> Bool {
-        error.message.hasPrefix("no such table")
     }
 
     /// Creates a ledger at `path` with a new Ed25519 signing key written to `keyPath` (mode 0600).
@@ -102,10 +99,14 @@ public final class Ledger {
     public static func create(
         at path: String, origin: String, keyPath: String, now: Date = Date()
     ) throws(LedgerError) -> Ledger {
-        guard isValidKeyName(origin), origin.utf8.count <= 200 else {
+        // Printable ASCII only: a combining mark next to a '+' or a space would change how key strings
+        // and signature lines split.
+        guard !origin.isEmpty, origin.utf8.count <= 200,
+            origin.utf8.allSatisfy({ (0x21...0x7E).contains($0) && $0 != 0x2B })
+        else {
             throw LedgerError(
                 .usage,
-                "origin \"\(origin)\" must be non-empty, at most 200 bytes, with no spaces and no '+' (e.g. example.com/support-agent)"
+                "origin \"\(origin)\" must be 1 to 200 printable ASCII characters, with no spaces and no '+' (e.g. example.com/support-agent)"
             )
         }
         let fileManager = FileManager.default
@@ -160,6 +161,11 @@ public final class Ledger {
 
     /// Runs `body`, turning SQLite and other errors into `LedgerError`s that name this ledger.
     func run<T>(_ body: () throws -> T) throws(LedgerError) -> T {
+        try Ledger.run(path: path, body)
+    }
+
+    /// Runs `body`, turning SQLite and other errors into `LedgerError`s that name the ledger at `path`.
+    static func run<T>(path: String, _ body: () throws -> T) throws(LedgerError) -> T {
         do {
             return try body()
         } catch let error as LedgerError {
@@ -270,15 +276,18 @@ public final class Ledger {
         var leafHash: Hash
     }
 
+    /// The last entry: its seq, `at` (read from its bytes) and leaf hash.
     static func readTip(_ connection: Connection) throws -> Tip {
-        let statement = try connection.prepare("SELECT seq, at, leaf_hash FROM entries ORDER BY seq DESC LIMIT 1")
+        let statement = try connection.prepare("SELECT seq, leaf_hash, entry FROM entries ORDER BY seq DESC LIMIT 1")
         guard try statement.step() else { return Tip(size: 0, at: "", leafHash: .zero) }
-        guard let hash = statement.withBlob(2, { Hash(bytes: $0) }), let last = UInt64(exactly: statement.int64(0))
+        let seq = statement.int64(0)
+        guard (0..<maximumSize).contains(seq), let hash = statement.withBlob(1, { Hash(bytes: $0) }),
+            let at = statement.withBlob(
+                2, { Envelope($0) != nil ? String(decoding: $0[Envelope.atRange], as: UTF8.self) : nil })
         else {
-            throw LedgerError(
-                .integrity, "the last entry (seq \(statement.int64(0))) is malformed; run `purser verify`")
+            throw LedgerError(.integrity, "the last entry (seq \(seq)) is malformed; run `purser verify`")
         }
-        return Tip(size: last + 1, at: statement.string(1), leafHash: hash)
+        return Tip(size: UInt64(seq) + 1, at: at, leafHash: hash)
     }
 
     static func loadFrontier(size: UInt64, connection: Connection) throws -> MerkleFrontier {

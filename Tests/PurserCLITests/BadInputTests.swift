@@ -149,16 +149,27 @@ import Testing
         try handle.truncate(atOffset: 100_000)
         try handle.close()
         let result = try workspace.run(["verify"])
-        #expect([3, 65].contains(result.status), "\(result.status): \(result.stderr) \(result.stdout)")
-        #expect(!result.stderr.contains("Fatal error"))
+        #expect(result.status == 65, "\(result.status): \(result.stderr) \(result.stdout)")
+        #expect(result.stderr == "purser: error: ledger/purser.sqlite is corrupt: database disk image is malformed\n")
     }
 
-    @Test func usageErrors() throws {
+    @Test(arguments: [
+        (["append", "--kind", "custom.x"], "exactly one of --body FILE and --lines FILE"),
+        (["append", "--kind", "bad.kind", "--lines", "-"], "unknown kind \"bad.kind\""),
+        (["log", "--since", "yesterday"], "--since \"yesterday\" is not an RFC 3339 time"),
+        (["proof", "inclusion", "--seq", "5"], "seq 5 is not in a tree of 1 entries"),
+        (["frobnicate"], "Unexpected argument 'frobnicate'"),
+    ])
+    func usageErrorsAreOneLineAndExit64(arguments: [String], message: String) throws {
         let workspace = Workspace()
         try workspace.initLedger()
-        #expect(try workspace.run(["append", "--kind", "custom.x"]).status == 64)
-        #expect(try workspace.run(["log", "--since", "yesterday"]).status == 64)
-        #expect(try workspace.run(["proof", "inclusion", "--seq", "5"]).status == 64)
-        #expect(try workspace.run(["frobnicate"]).status == 64)
+        let before = workspace.ledgerSnapshot()
+        let result = try workspace.run(arguments, input: "")
+        #expect(result.status == 64)
+        #expect(
+            result.stderr.hasPrefix("purser: error: ") && result.stderr.split(separator: "\n").count == 1,
+            "\(result.stderr)")
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(workspace.ledgerSnapshot() == before)
     }
 }

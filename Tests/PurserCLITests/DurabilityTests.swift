@@ -46,7 +46,7 @@ import Testing
             #expect(!reported.isEmpty, "round \(round) appended something before the kill")
             allAcknowledged += reported
         }
-        let ledger = try Ledger(openingAt: workspace.ledgerPath, readOnly: true)
+        let ledger = try Ledger(openingAt: workspace.ledgerPath)
         let report = try ledger.verify()
         #expect(report.ok, "\(String(describing: report.fault))")
         var present = Set<UInt64>()
@@ -77,7 +77,7 @@ import Testing
         let reported = (0..<4).flatMap { acknowledged(workspace.read("writer-\($0).out")) }
         #expect(reported.count == 1000)
         #expect(Set(reported).count == 1000, "no two appends got the same seq")
-        let ledger = try Ledger(openingAt: workspace.ledgerPath, readOnly: true)
+        let ledger = try Ledger(openingAt: workspace.ledgerPath)
         let report = try ledger.verify()
         #expect(report.ok && report.size == 1001, "\(String(describing: report.fault))")
         var perWriter = [Double: Int]()

@@ -114,6 +114,19 @@ import Testing
         #expect(try workspace.json(second.stdout)["created"] == .bool(false))
         #expect(try workspace.json(second.stdout)["origin"]?.stringValue == "e2e.example/idem")
         #expect(workspace.ledgerSnapshot() == before)
+        let otherOrigin = try workspace.run(["init", "--if-missing", "--origin", "e2e.example/other"])
+        #expect(otherOrigin.status == 65 && otherOrigin.stderr.contains("not the requested e2e.example/other"))
+    }
+
+    @Test func verifyReportsADamagedGenesisEntryAsAFault() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        let attacker = try Connection(path: workspace.ledgerPath, mode: .readWrite)
+        try attacker.execute("DROP TRIGGER entries_append_only_delete; DELETE FROM entries WHERE seq = 0;")
+        let result = try workspace.run(["verify", "--json"])
+        #expect(result.status == 3, "\(result.stderr)")
+        #expect(try workspace.json(result.stdout)["fault"]?["seq"]?.numberValue == 0)
+        #expect(try workspace.run(["log"]).status == 65, "other commands refuse the damaged ledger")
     }
 
     @Test func verifyBundleWithHeldCheckpointsAndAPinnedKey() throws {
@@ -134,7 +147,7 @@ import Testing
 
         // A bundle made from a copy cut back to 20 entries and re-signed with the real key is self-consistent,
         // but the held checkpoint shows it was truncated.
-        let copy = try Ledger(openingAt: workspace.ledgerPath, readOnly: true)
+        let copy = try Ledger(openingAt: workspace.ledgerPath)
         let key = try SigningKey.load(from: workspace.file("ledger/purser.key"))
         try FileManager.default.createDirectory(atPath: workspace.file("short"), withIntermediateDirectories: true)
         var lines: [String] = []

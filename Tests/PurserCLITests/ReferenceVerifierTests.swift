@@ -50,7 +50,9 @@ struct ReferenceVerifierTests {
         lines.remove(at: 50)
         workspace.write("bundle/entries.jsonl", lines.joined(separator: "\n"))
         let gapped = try verdicts()
-        #expect(try workspace.json(gapped.reference.stdout)["fault"]?["kind"]?.stringValue == "gap")
-        #expect(try workspace.json(gapped.purser.stdout)["fault"]?["kind"]?.stringValue == "gap")
+        let purserGap = try workspace.json(gapped.purser.stdout)["fault"]
+        let referenceGap = try workspace.json(gapped.reference.stdout)["fault"]
+        #expect(purserGap?["kind"]?.stringValue == "gap" && purserGap?["seq"]?.numberValue == 50)
+        #expect(referenceGap?["kind"] == purserGap?["kind"] && referenceGap?["seq"] == purserGap?["seq"])
     }
 }

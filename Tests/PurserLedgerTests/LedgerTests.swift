@@ -19,8 +19,21 @@ import Testing
         // The key is not inside the database.
         let database = try #require(FileManager.default.contents(atPath: test.path))
         let keyFile = try String(contentsOfFile: test.keyPath, encoding: .utf8)
-        let seed = try #require(keyFile.split(separator: "+").last?.trimmingCharacters(in: .whitespacesAndNewlines))
-        #expect(database.range(of: Data(seed.utf8)) == nil)
+        // PRIVATE+KEY+<name>+<id>+<base64>: the base64 itself may hold '+'.
+        let seed = try #require(
+            keyFile.split(separator: "+", maxSplits: 4).last?.trimmingCharacters(in: .whitespacesAndNewlines))
+        let rawSeed = try #require(Data(base64Encoded: seed)).dropFirst()
+        #expect(rawSeed.count == 32)
+        #expect(database.range(of: Data(seed.utf8)) == nil && database.range(of: rawSeed) == nil)
+    }
+
+    @Test(arguments: ["", "has space", "a+b", "\u{301}x", "x\u{600}", "caf\u{e9}"])
+    func originsOutsidePrintableASCIIAreRefused(origin: String) throws {
+        let directory = TemporaryDirectory()
+        #expect {
+            _ = try Ledger.create(at: directory.file("l.sqlite"), origin: origin, keyPath: directory.file("l.key"))
+        } throws: { ($0 as? LedgerError)?.code == .usage }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty, "nothing is left behind")
     }
 
     @Test func createRefusesAnExistingLedgerOrKey() throws {

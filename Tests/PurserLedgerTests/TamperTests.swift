@@ -8,7 +8,7 @@ import Testing
     private func verify(
         _ test: TestLedger, path: String? = nil, checkpoints: [Ledger.HeldCheckpoint] = []
     ) throws -> VerificationReport {
-        try Ledger(openingAt: path ?? test.path, readOnly: true).verify(checkpoints: checkpoints)
+        try Ledger.verify(at: path ?? test.path, checkpoints: checkpoints)
     }
 
     @Test func untouchedLedgerIsSelfConsistentOnlyWithoutCheckpoints() throws {
@@ -82,12 +82,29 @@ import Testing
         #expect(fault.kind == .brokenLink && fault.seq == 1, "\(fault)")
     }
 
-    @Test func negativeSequenceNumbersCannotBeStored() throws {
+    @Test(arguments: [
+        "INSERT INTO entries (seq, at, kind, leaf_hash, entry) VALUES (-1, '', '', x'00', x'00')",
+        "INSERT INTO entries (seq, at, kind, leaf_hash, entry) VALUES (288230376151711744, '', '', x'00', x'00')",
+        "INSERT INTO tree_nodes (position, hash) VALUES (-1, zeroblob(32))",
+    ])
+    func sequenceNumbersAndNodePositionsOutOfRangeCannotBeStored(insert: String) throws {
         let test = try TestLedger(entries: 2)
-        #expect(throws: SQLiteError.self) {
-            try test.attacker().execute(
-                "INSERT INTO entries (seq, at, kind, leaf_hash, entry) VALUES (-1, '', '', x'00', x'00')")
-        }
+        #expect(throws: SQLiteError.self) { try test.attacker().execute(insert) }
+        #expect(try verify(test).ok)
+    }
+
+    @Test func damagedGenesisIsAFaultAtSeqZero() throws {
+        let test = try TestLedger(entries: 3)
+        let attacker = try test.attacker()
+        try attacker.execute(
+            "UPDATE entries SET entry = CAST(replace(CAST(entry AS TEXT), 'test.example', 'evil.example') AS BLOB) WHERE seq = 0"
+        )
+        #expect { _ = try test.open() } throws: { ($0 as? LedgerError)?.code == .notALedger }
+        let fault = try #require(try verify(test, checkpoints: [try TestLedger().heldCheckpoint()]).fault)
+        #expect(fault.seq == 0 && fault.kind == .modified, "\(fault)")
+        try attacker.execute("DELETE FROM entries WHERE seq = 0")
+        let gap = try #require(try verify(test).fault)
+        #expect(gap.seq == 0 && gap.kind == .gap, "\(gap)")
     }
 
     @Test func checkpointWithNonCanonicalBase64IsMalformed() throws {
@@ -226,7 +243,7 @@ import Testing
             "UPDATE tree_nodes SET hash = zeroblob(32) WHERE position = (SELECT position FROM tree_nodes ORDER BY position LIMIT 1 OFFSET 2)"
         )
         let fault = try #require(try verify(test).fault)
-        #expect(fault.kind == .treeNode, "\(fault)")
+        #expect(fault.kind == .treeNode && fault.seq == 31, "the third stored node covers entries 0…31: \(fault)")
     }
 
     @Test func checkpointWithABadSignatureIsAFault() throws {

@@ -34,6 +34,11 @@ struct Append: ParsableCommand {
         guard (body == nil) != (lines == nil) else {
             throw ValidationError("give exactly one of --body FILE and --lines FILE")
         }
+        do {
+            try EntryKind.checkCustom(kind)
+        } catch {
+            throw ValidationError(error.message)
+        }
     }
 
     func run() throws {
@@ -44,7 +49,7 @@ struct Append: ParsableCommand {
         let events =
             try body.map { [try event(Inputs.jsonObject(at: $0))] } ?? Inputs.jsonObjectLines(at: lines!, event)
         guard !events.isEmpty else {
-            throw LedgerError(.invalidInput, "\(lines!): no JSON lines to append")
+            throw LedgerError(.invalidInput, "\(Inputs.name(lines!)): no JSON lines to append")
         }
         let ledger = try ledgerOptions.open()
         if body != nil {

@@ -25,7 +25,7 @@ struct CheckpointCommand: ParsableCommand {
 
     func run() throws {
         let key = try SigningKey.load(from: keyOptions.path(forLedgerAt: ledgerOptions.ledger))
-        let ledger = try ledgerOptions.open(readOnly: true)
+        let ledger = try ledgerOptions.open()
         let checkpoint = try ledger.checkpoint()
         let note = try ledger.sign(checkpoint, with: key)
         if let out {

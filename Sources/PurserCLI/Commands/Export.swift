@@ -21,7 +21,7 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let key = try SigningKey.load(from: keyOptions.path(forLedgerAt: ledgerOptions.ledger))
-        let checkpoint = try ledgerOptions.open(readOnly: true).export(to: out, key: key)
+        let checkpoint = try ledgerOptions.open().export(to: out, key: key)
         if json {
             Output.json(
                 .object(["out": .string(out), "size": .int(checkpoint.size), "root": .string(checkpoint.root.hex)]))

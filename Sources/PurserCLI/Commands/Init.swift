@@ -28,7 +28,11 @@ struct Init: ParsableCommand {
     func run() throws {
         let keyPath = keyOptions.path(forLedgerAt: ledgerOptions.ledger)
         if ifMissing && FileManager.default.fileExists(atPath: ledgerOptions.ledger) {
-            let ledger = try ledgerOptions.open(readOnly: true)
+            let ledger = try ledgerOptions.open()
+            if let origin, origin != ledger.origin {
+                throw LedgerError(
+                    .invalidInput, "\(ledger.path) exists with origin \(ledger.origin), not the requested \(origin)")
+            }
             print(ledger, keyPath: keyPath, created: false)
             return
         }

@@ -29,7 +29,7 @@ struct Log: ParsableCommand {
     func run() throws {
         let since = try ledgerTimestamp(since, option: "--since")
         let until = try ledgerTimestamp(until, option: "--until")
-        let ledger = try ledgerOptions.open(readOnly: true)
+        let ledger = try ledgerOptions.open()
         try ledger.forEachEntry(kind: kind, since: since, until: until, limit: limit) { entry in
             if json {
                 Output.json(

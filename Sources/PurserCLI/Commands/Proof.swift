@@ -24,7 +24,7 @@ struct Proof: ParsableCommand {
         @Flag(help: "Print the proof as JSON.") var json = false
 
         func run() throws {
-            let proof = try ledgerOptions.open(readOnly: true).inclusionProof(seq: seq, size: size)
+            let proof = try ledgerOptions.open().inclusionProof(seq: seq, size: size)
             guard
                 MerkleProof.verifyInclusion(
                     leaf: proof.leafHash, index: proof.seq, size: proof.size, proof: proof.path, root: proof.root)
@@ -63,7 +63,7 @@ struct Proof: ParsableCommand {
         @Flag(help: "Print the proof as JSON.") var json = false
 
         func run() throws {
-            let proof = try ledgerOptions.open(readOnly: true).consistencyProof(from: from, to: to)
+            let proof = try ledgerOptions.open().consistencyProof(from: from, to: to)
             guard
                 MerkleProof.verifyConsistency(
                     from: proof.from, to: proof.to, proof: proof.path, fromRoot: proof.fromRoot, toRoot: proof.toRoot)

@@ -29,8 +29,9 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         let held = try heldCheckpoints(checkpoints)
-        let ledger = try ledgerOptions.open(readOnly: true)
-        let report = try ledger.verify(checkpoints: held) { done in Output.progress("verified \(done) entries") }
+        let report = try Ledger.verify(at: ledgerOptions.ledger, checkpoints: held) { done in
+            Output.progress("verified \(done) entries")
+        }
         Output.endProgress()
         printReport(report, json: json)
         if !report.ok { throw ExitCode(ExitStatus.integrity) }

@@ -145,6 +145,8 @@ final class LineReader {
     private let handle: FileHandle
     private var buffer: [UInt8] = []
     private var offset = 0
+    /// Bytes from `offset` up to here hold no newline: a long line is scanned once, not once per chunk.
+    private var scanned = 0
     private var atEnd = false
 
     init?(path: String) {
@@ -157,11 +159,12 @@ final class LineReader {
     /// The next line without its newline, or nil at the end.
     func next() -> [UInt8]? {
         while true {
-            if let newline = buffer[offset...].firstIndex(of: 0x0A) {
+            if let newline = buffer[max(offset, scanned)...].firstIndex(of: 0x0A) {
                 let line = Array(buffer[offset..<newline])
                 offset = newline + 1
                 return line
             }
+            scanned = buffer.count
             if atEnd {
                 guard offset < buffer.count else { return nil }
                 let line = Array(buffer[offset...])
@@ -169,6 +172,7 @@ final class LineReader {
                 return line
             }
             buffer.removeFirst(offset)
+            scanned -= offset
             offset = 0
             let chunk = (try? handle.read(upToCount: 1 << 20)) ?? nil
             if let chunk, !chunk.isEmpty {

@@ -39,9 +39,29 @@ extension Ledger {
     public func verify(
         checkpoints held: [HeldCheckpoint] = [], progress: (UInt64) -> Void = { _ in }
     ) throws(LedgerError) -> VerificationReport {
-        let (checkpoints, signatureFault) = try Ledger.open(held, key: verifierKey)
+        try Ledger.verify(connection: connection, path: path, key: verifierKey, held: held, progress: progress)
+    }
+
+    /// Verifies the ledger file at `path`, including one whose genesis entry is damaged, which
+    /// `init(openingAt:)` refuses: that is reported as a fault at seq 0, not thrown.
+    public static func verify(
+        at path: String, checkpoints held: [HeldCheckpoint] = [], progress: (UInt64) -> Void = { _ in }
+    ) throws(LedgerError) -> VerificationReport {
+        let connection = try openConnection(at: path)
+        // Without a readable genesis entry there is no key to check checkpoints with; the scan then
+        // reports the damaged genesis entry at seq 0 before any checkpoint would matter.
+        let key = readGenesis(connection)?.key
+        return try verify(
+            connection: connection, path: path, key: key, held: key == nil ? [] : held, progress: progress)
+    }
+
+    private static func verify(
+        connection: Connection, path: String, key: VerifierKey?, held: [HeldCheckpoint], progress: (UInt64) -> Void
+    ) throws(LedgerError) -> VerificationReport {
+        let (checkpoints, signatureFault) =
+            try key.map { (key) throws(LedgerError) in try open(held, key: key) } ?? ([], nil)
         var verifier = ChainVerifier(checkpoints: checkpoints)
-        let fault: Fault? = try run {
+        let fault: Fault? = try run(path: path) {
             try connection.readTransaction {
                 let entries = try connection.prepare("SELECT seq, at, kind, leaf_hash, entry FROM entries ORDER BY seq")
                 let nodes = try connection.prepare("SELECT position, hash FROM tree_nodes ORDER BY position")
@@ -84,7 +104,13 @@ extension Ledger {
                     return Fault(seq: 0, kind: .gap, detail: "the ledger has no entries, not even the genesis entry")
                 }
                 if try nodes.step() {
-                    let lastLeaf = UInt64(nodes.int64(0)) >> 6
+                    let lastLeaf = nodes.int64(0) >> 6
+                    guard lastLeaf >= Int64(verifier.frontier.size) else {
+                        return Fault(
+                            seq: verifier.frontier.size - 1, kind: .treeNode,
+                            detail:
+                                "a stored tree node (position \(nodes.int64(0))) belongs to no subtree of the entries")
+                    }
                     return Fault(
                         seq: verifier.frontier.size, kind: .truncated,
                         detail:
