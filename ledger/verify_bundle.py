@@ -107,13 +107,14 @@ BUNDLE = "an audit bundle holds entries.jsonl, checkpoint and key.pub"
 
 
 def b64decode(text):
-    """Strict base64 (§2): the alphabet, padded to a multiple of 4, '=' only at the end. None if invalid."""
+    """Canonical base64 (§2): decoding and encoding again must give the same text. None if invalid."""
     if len(text) % 4 or not BASE64.fullmatch(text):
         return None
     try:
-        return base64.b64decode(text, validate=True)
+        data = base64.b64decode(text, validate=True)
     except binascii.Error:
         return None
+    return data if base64.b64encode(data).decode("ascii") == text else None
 
 
 def same_text(a, b):

@@ -44,11 +44,16 @@ extension Ledger {
 
     /// Signs `checkpoint` with `key`, which must be this ledger's key.
     public func sign(_ checkpoint: Checkpoint, with key: SigningKey) throws(LedgerError) -> String {
+        try checkIsOwn(key)
+        return try checkpoint.signed(with: key)
+    }
+
+    /// Refuses a signing key that is not this ledger's.
+    func checkIsOwn(_ key: SigningKey) throws(LedgerError) {
         guard key.verifierKey == verifierKey else {
             throw LedgerError(
                 .invalidInput, "the signing key \(key.verifierKey) is not this ledger's key (\(verifierKey))")
         }
-        return try checkpoint.signed(with: key)
     }
 
     /// Proves that entry `seq` is in the tree of `size` entries (default: the current size).

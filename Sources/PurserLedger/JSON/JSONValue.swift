@@ -23,11 +23,6 @@ public enum JSONValue: Equatable, Sendable {
         if case .number(let value) = self { return value }
         return nil
     }
-
-    public var objectValue: [String: JSONValue]? {
-        if case .object(let value) = self { return value }
-        return nil
-    }
 }
 
 /// A JSON text that could not be read, with where and why.

@@ -67,11 +67,9 @@ public enum MerkleProof {
             if sn == 0 { return false }
             if fn & 1 == 1 || fn == sn {
                 hash = Hash.node(sibling, hash)
-                if fn & 1 == 0 {
-                    while fn & 1 == 0 && fn != 0 {
-                        fn >>= 1
-                        sn >>= 1
-                    }
+                while fn & 1 == 0 && fn != 0 {
+                    fn >>= 1
+                    sn >>= 1
                 }
             } else {
                 hash = Hash.node(hash, sibling)
@@ -106,11 +104,9 @@ public enum MerkleProof {
             if fn & 1 == 1 || fn == sn {
                 fr = Hash.node(node, fr)
                 sr = Hash.node(node, sr)
-                if fn & 1 == 0 {
-                    while fn & 1 == 0 && fn != 0 {
-                        fn >>= 1
-                        sn >>= 1
-                    }
+                while fn & 1 == 0 && fn != 0 {
+                    fn >>= 1
+                    sn >>= 1
                 }
             } else {
                 sr = Hash.node(sr, node)

@@ -42,10 +42,6 @@ public final class Statement {
         try result.get()
     }
 
-    public func bindNull(_ index: Int32) throws(SQLiteError) {
-        try check(sqlite3_bind_null(handle, index))
-    }
-
     // MARK: Stepping
 
     /// Advances to the next row. Returns false when the statement is done.

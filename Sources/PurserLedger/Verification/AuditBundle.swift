@@ -78,10 +78,7 @@ extension Ledger {
     /// - Returns: the signed checkpoint.
     @discardableResult
     public func export(to directory: String, key: SigningKey) throws(LedgerError) -> Checkpoint {
-        guard key.verifierKey == verifierKey else {
-            throw LedgerError(
-                .invalidInput, "the signing key \(key.verifierKey) is not this ledger's key (\(verifierKey))")
-        }
+        try checkIsOwn(key)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {

@@ -72,33 +72,22 @@ struct ChainVerifier {
         }
         let parsed = row.parsed ?? Parsed(row.bytes)
         let leaf = parsed.leaf
+        func finding(_ seq: UInt64, _ kind: Fault.Kind, _ detail: String) -> Finding {
+            Finding(fault: Fault(seq: seq, kind: kind, detail: detail), swappedWith: nil)
+        }
         if let stored = row.storedLeaf, Hash(bytes: stored) != leaf {
-            return Finding(
-                fault: Fault(
-                    seq: position, kind: .modified,
-                    detail: "entry \(position) no longer hashes to its recorded leaf hash"),
-                swappedWith: nil)
+            return finding(position, .modified, "entry \(position) no longer hashes to its recorded leaf hash")
         }
         guard let envelope = parsed.envelope else {
-            return Finding(
-                fault: Fault(
-                    seq: position, kind: .malformed,
-                    detail: "entry \(position) is not a canonical ledger entry (v1 envelope)"),
-                swappedWith: nil)
+            return finding(position, .malformed, "entry \(position) is not a canonical ledger entry (v1 envelope)")
         }
         let at = UnsafeRawBufferPointer(rebasing: row.bytes[Envelope.atRange])
         let kind = UnsafeRawBufferPointer(rebasing: row.bytes[envelope.kindRange])
         if let storedAt = row.storedAt, !storedAt.elementsEqual(at) {
-            return Finding(
-                fault: Fault(
-                    seq: position, kind: .modified,
-                    detail: "entry \(position): the indexed at column disagrees with the entry"), swappedWith: nil)
+            return finding(position, .modified, "entry \(position): the indexed at column disagrees with the entry")
         }
         if let storedKind = row.storedKind, !storedKind.elementsEqual(kind) {
-            return Finding(
-                fault: Fault(
-                    seq: position, kind: .modified,
-                    detail: "entry \(position): the indexed kind column disagrees with the entry"), swappedWith: nil)
+            return finding(position, .modified, "entry \(position): the indexed kind column disagrees with the entry")
         }
         if envelope.seq > position {
             let fault = Fault(
@@ -107,44 +96,30 @@ struct ChainVerifier {
             // A swap of two entries looks like a gap until the next row turns out to be the missing one.
             return Finding(fault: fault, swappedWith: envelope.prev)
         }
-        if envelope.seq < position {
-            if let leafBeforePrevious, envelope.prev == leafBeforePrevious, position >= 2 {
-                return Finding(
-                    fault: Fault(
-                        seq: position - 1, kind: .inserted,
-                        detail:
-                            "entry \(position - 1) was inserted: entry \(position) says seq \(envelope.seq) and links past it"
-                    ),
-                    swappedWith: nil)
+        // An entry that links to the one before the previous: the previous one was slipped in.
+        let skipsPrevious = position >= 2 && envelope.prev == leafBeforePrevious
+        if envelope.seq < position || envelope.prev != previousLeaf {
+            if skipsPrevious {
+                return finding(
+                    position - 1, .inserted,
+                    "entry \(position - 1) was inserted: entry \(position) (seq \(envelope.seq)) links past it")
             }
-            return Finding(
-                fault: Fault(
-                    seq: position, kind: .inserted,
-                    detail: "the entry at \(position) says seq \(envelope.seq): it was inserted or moved here"),
-                swappedWith: nil)
-        }
-        if envelope.prev != previousLeaf {
-            if let leafBeforePrevious, envelope.prev == leafBeforePrevious, position >= 2 {
-                return Finding(
-                    fault: Fault(
-                        seq: position - 1, kind: .inserted,
-                        detail: "entry \(position - 1) is not linked: entry \(position) links to the entry before it"),
-                    swappedWith: nil)
+            if envelope.seq < position {
+                return finding(
+                    position, .inserted,
+                    "the entry at \(position) says seq \(envelope.seq): it was inserted or moved here")
             }
             let detail =
                 position == 0
                 ? "entry 0 must have prev of 64 zeros"
                 : "entry \(position)'s prev is not the leaf hash of entry \(position - 1) (\(previousLeaf.hex.prefix(16))…): entry \(position - 1) was changed or this link was"
-            return Finding(fault: Fault(seq: position, kind: .brokenLink, detail: detail), swappedWith: nil)
+            return finding(position, .brokenLink, detail)
         }
         if position > 0, memcmp(at.baseAddress!, previousAt, 24) < 0 {
-            return Finding(
-                fault: Fault(
-                    seq: position, kind: .timeOrder, detail: "entry \(position) is dated before entry \(position - 1)"),
-                swappedWith: nil)
+            return finding(position, .timeOrder, "entry \(position) is dated before entry \(position - 1)")
         }
         if position == 0, let problem = genesisProblem(row.bytes) {
-            return Finding(fault: Fault(seq: 0, kind: .genesis, detail: problem), swappedWith: nil)
+            return finding(0, .genesis, problem)
         }
         var nodeFault: Fault?
         frontier.append(leaf) { node in
