@@ -17,6 +17,11 @@ public final class Ledger {
     /// The default ledger file, relative to the working directory.
     public static let defaultPath = "ledger/purser.sqlite"
 
+    /// Where `init` writes the verifier key for a signing key file: `.key` replaced by `.pub`.
+    public static func publicKeyPath(forKeyAt keyPath: String) -> String {
+        (keyPath.hasSuffix(".key") ? String(keyPath.dropLast(".key".count)) : keyPath) + ".pub"
+    }
+
     /// The default signing key file for a ledger: beside it, with the extension `.key`.
     public static func defaultKeyPath(forLedgerAt path: String) -> String {
         (path.hasSuffix(".sqlite") ? String(path.dropLast(".sqlite".count)) : path) + ".key"
@@ -156,6 +161,9 @@ public final class Ledger {
             }
             throw LedgerError(.internal, "cannot create \(path): \(reason)")
         }
+        // The verifier key, to hand to auditors (`verify-bundle --key`); public, so no special mode.
+        try? Data((key.verifierKey.description + "\n").utf8).write(
+            to: URL(fileURLWithPath: publicKeyPath(forKeyAt: keyPath)), options: .withoutOverwriting)
         return try Ledger(openingAt: path)
     }
 

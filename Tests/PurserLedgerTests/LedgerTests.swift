@@ -16,6 +16,8 @@ import Testing
         let attributes = try FileManager.default.attributesOfItem(atPath: test.keyPath)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         #expect(try test.key().verifierKey == ledger.verifierKey)
+        let published = try String(contentsOfFile: test.directory.file("ledger.pub"), encoding: .utf8)
+        #expect(published == ledger.verifierKey.description + "\n")
         // The key is not inside the database.
         let database = try #require(FileManager.default.contents(atPath: test.path))
         let keyFile = try String(contentsOfFile: test.keyPath, encoding: .utf8)

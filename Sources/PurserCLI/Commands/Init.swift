@@ -52,6 +52,7 @@ struct Init: ParsableCommand {
             Output.line("\(created ? "created" : "found") ledger \(ledger.path) (origin \(ledger.origin))")
             Output.line("signing key:  \(keyPath) (mode 0600; keep it out of version control)")
             Output.line("verifier key: \(ledger.verifierKey)")
+            Output.line("              (also in \(Ledger.publicKeyPath(forKeyAt: keyPath)): give it to auditors)")
         }
     }
 }
