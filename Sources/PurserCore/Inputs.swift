@@ -22,15 +22,19 @@ public enum Inputs {
 
     /// Parses one JSON object from `path`.
     public static func jsonObject(at path: String) throws(LedgerError) -> JSONValue {
-        let bytes = try read(path)
+        try object(try read(path)[...], from: name(path))
+    }
+
+    /// Parses `bytes` as a JSON object; `source` names them in errors ("body.json", "x.jsonl line 3").
+    private static func object(_ bytes: ArraySlice<UInt8>, from source: String) throws(LedgerError) -> JSONValue {
         let value: JSONValue
         do {
             value = try JSONValue(parsing: bytes)
         } catch {
-            throw LedgerError(.invalidInput, "\(name(path)): invalid JSON: \(error)")
+            throw LedgerError(.invalidInput, "\(source): invalid JSON: \(error)")
         }
         guard case .object = value else {
-            throw LedgerError(.invalidInput, "\(name(path)): expected a JSON object as the body")
+            throw LedgerError(.invalidInput, "\(source): expected a JSON object")
         }
         return value
     }
@@ -47,16 +51,7 @@ public enum Inputs {
         for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
             lineNumber += 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            let value: JSONValue
-            do {
-                value = try JSONValue(parsing: line)
-            } catch {
-                throw LedgerError(.invalidInput, "\(name(path)) line \(lineNumber): invalid JSON: \(error)")
-            }
-            guard case .object = value else {
-                throw LedgerError(.invalidInput, "\(name(path)) line \(lineNumber): expected a JSON object")
-            }
-            objects.append(try make(value))
+            objects.append(try make(try object(line, from: "\(name(path)) line \(lineNumber)")))
         }
         return objects
     }
