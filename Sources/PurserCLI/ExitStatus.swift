@@ -35,10 +35,16 @@ enum ExitStatus {
             // --help and --version: ArgumentParser prints them and exits 0.
             let code = Purser.exitCode(for: error)
             if code == .success { Purser.exit(withError: error) }
-            // Argument errors: one line, like every other error (exit 64).
             let message = Purser.message(for: error).split(whereSeparator: \.isNewline).joined(separator: "; ")
+            // ArgumentParser gives its own errors 64 and anything it does not know 1, which here means
+            // "release blocked": an unexpected error is an internal one.
+            guard code.rawValue == usage else {
+                printError("internal error: \(message)")
+                Foundation.exit(`internal`)
+            }
+            // Argument errors: one line, like every other error.
             printError("\(message) (see purser --help)")
-            Foundation.exit(code.rawValue)
+            Foundation.exit(usage)
         }
     }
 
