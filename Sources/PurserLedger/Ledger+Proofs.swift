@@ -48,6 +48,10 @@ extension Ledger {
         return try checkpoint.signed(with: key)
     }
 
+    /// A proof built from the stored tree is checked before it is handed out: damaged nodes fail here.
+    static let unverifiableProof = LedgerError(
+        .integrity, "the stored tree gives a proof that does not verify; run `purser verify`")
+
     /// Refuses a signing key that is not this ledger's.
     func checkIsOwn(_ key: SigningKey) throws(LedgerError) {
         guard key.verifierKey == verifierKey else {
@@ -57,6 +61,7 @@ extension Ledger {
     }
 
     /// Proves that entry `seq` is in the tree of `size` entries (default: the current size).
+    /// - Throws: `.integrity` if the stored tree gives a proof that does not verify.
     public func inclusionProof(seq: UInt64, size: UInt64? = nil) throws(LedgerError) -> InclusionProof {
         try run {
             try connection.readTransaction {
@@ -67,15 +72,21 @@ extension Ledger {
                     throw LedgerError(.usage, "seq \(seq) is not in a tree of \(size) entries (seqs 0…\(size - 1))")
                 }
                 let nodes = Ledger.nodeLookup(connection)
-                return InclusionProof(
+                let proof = InclusionProof(
                     seq: seq, size: size, leafHash: try nodes(0, seq),
                     root: try MerkleProof.root(size: size, nodes: nodes),
                     path: try MerkleProof.inclusion(index: seq, size: size, nodes: nodes))
+                guard
+                    MerkleProof.verifyInclusion(
+                        leaf: proof.leafHash, index: seq, size: size, proof: proof.path, root: proof.root)
+                else { throw Ledger.unverifiableProof }
+                return proof
             }
         }
     }
 
     /// Proves that the tree of `from` entries is a prefix of the tree of `to` entries (default: the current size).
+    /// - Throws: `.integrity` if the stored tree gives a proof that does not verify.
     public func consistencyProof(from: UInt64, to: UInt64? = nil) throws(LedgerError) -> ConsistencyProof {
         try run {
             try connection.readTransaction {
@@ -84,10 +95,15 @@ extension Ledger {
                 try checkSize(to, current: current, what: "size")
                 try checkSize(from, current: to, what: "from")
                 let nodes = Ledger.nodeLookup(connection)
-                return ConsistencyProof(
+                let proof = ConsistencyProof(
                     from: from, to: to, fromRoot: try MerkleProof.root(size: from, nodes: nodes),
                     toRoot: try MerkleProof.root(size: to, nodes: nodes),
                     path: try MerkleProof.consistency(from: from, to: to, nodes: nodes))
+                guard
+                    MerkleProof.verifyConsistency(
+                        from: from, to: to, proof: proof.path, fromRoot: proof.fromRoot, toRoot: proof.toRoot)
+                else { throw Ledger.unverifiableProof }
+                return proof
             }
         }
     }

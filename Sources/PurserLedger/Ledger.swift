@@ -83,17 +83,32 @@ public final class Ledger {
         return connection
     }
 
-    /// The origin and key named by a valid genesis entry, or nil.
-    static func readGenesis(_ connection: Connection) -> (origin: String, key: VerifierKey)? {
+    /// The origin and key named by the ledger's genesis entry, or nil if it is missing or invalid.
+    static func readGenesis(_ connection: Connection) -> Genesis? {
         guard let statement = try? connection.prepare("SELECT entry FROM entries WHERE seq = 0"),
-            (try? statement.step()) == true,
-            let genesis = try? JSONValue(parsing: statement.bytes(0)),
-            genesis["kind"]?.stringValue == "ledger.created",
-            let origin = genesis["body"]?["origin"]?.stringValue,
-            let keyText = genesis["body"]?["public_key"]?.stringValue,
-            let key = try? VerifierKey(parsing: keyText), key.name == origin
+            (try? statement.step()) == true
         else { return nil }
-        return (origin, key)
+        return Genesis(statement.bytes(0))
+    }
+
+    /// What a valid genesis entry (seq 0, kind `ledger.created`) names: the origin and its verifier key,
+    /// whose name must be the origin.
+    struct Genesis {
+        let origin: String
+        /// The `public_key` string exactly as the entry holds it.
+        let keyText: String
+        let key: VerifierKey
+
+        init?(_ entry: some Collection<UInt8>) {
+            guard let genesis = try? JSONValue(parsing: entry), genesis["kind"]?.stringValue == "ledger.created",
+                let origin = genesis["body"]?["origin"]?.stringValue,
+                let keyText = genesis["body"]?["public_key"]?.stringValue,
+                let key = try? VerifierKey(parsing: keyText), key.name == origin
+            else { return nil }
+            self.origin = origin
+            self.keyText = keyText
+            self.key = key
+        }
     }
 
     /// Creates a ledger at `path` with a new Ed25519 signing key written to `keyPath` (mode 0600).
@@ -134,7 +149,7 @@ public final class Ledger {
         defer {
             for suffix in ["", "-wal", "-shm", "-journal"] { try? fileManager.removeItem(atPath: temporary + suffix) }
         }
-        do {
+        try run(path: path) {
             let connection = try Connection(path: temporary, mode: .create)
             try connection.execute("PRAGMA journal_mode = WAL")
             let genesis = try Event(
@@ -144,12 +159,6 @@ public final class Ledger {
                 try connection.execute(schema)
                 _ = try Ledger.append([genesis], to: connection, now: now)
             }
-        } catch let error as LedgerError {
-            throw error
-        } catch let error as SQLiteError {
-            throw LedgerError.sqlite(error, path: path)
-        } catch {
-            throw LedgerError(.internal, "cannot create \(path): \(error)")
         }
         try key.write(to: keyPath)
         // link(2) fails if `path` appeared meanwhile: never clobber.

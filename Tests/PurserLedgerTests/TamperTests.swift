@@ -244,6 +244,10 @@ import Testing
         )
         let fault = try #require(try verify(test).fault)
         #expect(fault.kind == .treeNode && fault.seq == 31, "the third stored node covers entries 0…31: \(fault)")
+        // A proof that passes through the damaged node is refused rather than handed out.
+        #expect { _ = try test.open().inclusionProof(seq: 40, size: 100) } throws: {
+            ($0 as? LedgerError)?.code == .integrity
+        }
     }
 
     @Test func checkpointWithABadSignatureIsAFault() throws {

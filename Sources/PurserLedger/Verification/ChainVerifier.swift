@@ -58,23 +58,17 @@ struct ChainVerifier {
     /// - Parameter completedNode: called for each interior node the row completes, to compare with storage.
     mutating func check(_ row: Row, completedNode: (MerkleFrontier.Node) -> Fault? = { _ in nil }) -> Finding? {
         let position = frontier.size
-        if let storedSeq = row.storedSeq, storedSeq != Int64(position) {
-            guard storedSeq > Int64(position) else {
-                return Finding(
-                    fault: Fault(
-                        seq: position, kind: .inserted,
-                        detail: "a row with seq \(storedSeq) was inserted before entry \(position)"),
-                    swappedWith: nil)
-            }
-            return Finding(
-                fault: Fault(seq: position, kind: .gap, detail: gapDetail(position, UInt64(storedSeq))),
-                swappedWith: nil)
-        }
-        let parsed = row.parsed ?? Parsed(row.bytes)
-        let leaf = parsed.leaf
         func finding(_ seq: UInt64, _ kind: Fault.Kind, _ detail: String) -> Finding {
             Finding(fault: Fault(seq: seq, kind: kind, detail: detail), swappedWith: nil)
         }
+        if let storedSeq = row.storedSeq, storedSeq != Int64(position) {
+            guard storedSeq > Int64(position) else {
+                return finding(position, .inserted, "a row with seq \(storedSeq) was inserted before entry \(position)")
+            }
+            return finding(position, .gap, gapDetail(position, UInt64(storedSeq)))
+        }
+        let parsed = row.parsed ?? Parsed(row.bytes)
+        let leaf = parsed.leaf
         if let stored = row.storedLeaf, Hash(bytes: stored) != leaf {
             return finding(position, .modified, "entry \(position) no longer hashes to its recorded leaf hash")
         }
@@ -139,14 +133,11 @@ struct ChainVerifier {
     }
 
     private func genesisProblem(_ bytes: UnsafeRawBufferPointer) -> String? {
-        guard let genesis = try? JSONValue(parsing: bytes), genesis["kind"]?.stringValue == "ledger.created",
-            let origin = genesis["body"]?["origin"]?.stringValue, let key = genesis["body"]?["public_key"]?.stringValue
-        else { return "entry 0 is not a ledger.created entry with origin and public_key" }
-        if let expectedKey, key != expectedKey {
-            return "entry 0 names key \(key), not the expected \(expectedKey)"
+        guard let genesis = Ledger.Genesis(bytes) else {
+            return "entry 0 is not a ledger.created entry with an origin and a valid public_key named after it"
         }
-        guard (try? VerifierKey(parsing: key))?.name == origin else {
-            return "entry 0's public_key is not a valid verifier key named \(origin)"
+        if let expectedKey, genesis.keyText != expectedKey {
+            return "entry 0 names key \(genesis.keyText), not the expected \(expectedKey)"
         }
         return nil
     }
