@@ -19,6 +19,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -35,7 +36,7 @@ let package = Package(
         ),
         .target(
             name: "PurserCore",
-            dependencies: ["PurserLedger"],
+            dependencies: ["PurserLedger", "Yams"],
             swiftSettings: upcomingFeatures
         ),
         .executableTarget(
@@ -48,7 +49,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "PurserBench",
-            dependencies: ["PurserLedger", "CSQLite"],
+            dependencies: ["PurserCore", "PurserLedger", "CSQLite"],
             swiftSettings: upcomingFeatures
         ),
         .testTarget(
@@ -63,7 +64,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PurserCLITests",
-            dependencies: ["PurserLedger", "CSQLite", "PurserCLI"],
+            dependencies: ["PurserCore", "PurserLedger", "CSQLite", "PurserCLI"],
             swiftSettings: upcomingFeatures
         ),
     ],

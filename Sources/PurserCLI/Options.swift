@@ -13,6 +13,11 @@ struct LedgerOptions: ParsableArguments {
     func open() throws -> Ledger {
         try Ledger(openingAt: ledger)
     }
+
+    /// The release domain over the ledger.
+    func releases() throws -> Releases {
+        try Releases(ledger: open())
+    }
 }
 
 /// The signing key option of commands that sign checkpoints.
@@ -67,10 +72,20 @@ func heldCheckpoints(_ paths: [String]) throws -> [Ledger.HeldCheckpoint] {
 
 /// Parses a `--since`/`--until` value into the ledger's timestamp form.
 func ledgerTimestamp(_ text: String?, option: String) throws -> String? {
+    try parseTime(text, option: option).map(Timestamp.format)
+}
+
+/// Parses an `--effective-at`-style time.
+func parseTime(_ text: String?, option: String) throws -> Date? {
     guard let text else { return nil }
     guard let date = Timestamp.parse(text) else {
         throw LedgerError(
             .usage, "\(option) \"\(text)\" is not an RFC 3339 time (e.g. 2026-11-27T14:03:00Z) or a date (2026-11-27)")
     }
-    return Timestamp.format(date)
+    return date
+}
+
+/// `text` followed by spaces up to `width` characters (never cut).
+func padded(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
 }

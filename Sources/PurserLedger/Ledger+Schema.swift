@@ -2,18 +2,24 @@ extension Ledger {
     /// `PRAGMA application_id` of every purser ledger: "PURS" in ASCII.
     static let applicationID: Int64 = 0x5055_5253
 
-    /// The schema version this purser writes and reads (`PRAGMA user_version`).
-    static let schemaVersion: Int64 = 1
+    /// The schema version this purser writes and reads (`PRAGMA user_version`): the number of
+    /// `migrations` applied.
+    static var schemaVersion: Int64 { Int64(migrations.count) }
 
-    /// The schema, created in one transaction with the genesis entry.
+    /// The schema, one step per version. A new ledger runs them all in one transaction with its genesis
+    /// entry; a ledger of an older version is brought up to date when it is opened for writing.
     ///
-    /// `entries` holds the exact canonical bytes of each entry; `at`, `kind` and `leaf_hash` repeat what
-    /// the bytes say, for lookups, and `verify` checks that they agree. `at` needs no index: it never
-    /// decreases along `seq`, so a time is found by binary search. `tree_nodes` stores the hash of every
-    /// complete perfect subtree of level ≥ `storedNodeLevel` (16 leaves), keyed by
+    /// Version 1: `entries` holds the exact canonical bytes of each entry; `at`, `kind` and `leaf_hash`
+    /// repeat what the bytes say, for lookups, and `verify` checks that they agree. `at` needs no index:
+    /// it never decreases along `seq`, so a time is found by binary search. `tree_nodes` stores the hash
+    /// of every complete perfect subtree of level ≥ `storedNodeLevel` (16 leaves), keyed by
     /// `(last leaf index << 6) | level`, so that rows are in the order appends complete them; lower
     /// subtrees are rehashed from at most 16 leaf hashes. Proofs are O(log² n) lookups.
-    static let schema = """
+    ///
+    /// Version 2: `artifacts` holds immutable, content-addressed byte strings (SHA-256 of the bytes)
+    /// that entries refer to by digest, such as the components of a behavioral version.
+    static let migrations = [
+        """
         CREATE TABLE entries (
             seq INTEGER PRIMARY KEY CHECK (seq >= 0 AND seq < \(maximumSize)),
             at TEXT NOT NULL,
@@ -35,8 +41,26 @@ extension Ledger {
         CREATE TRIGGER tree_nodes_append_only_delete BEFORE DELETE ON tree_nodes
             BEGIN SELECT RAISE(ABORT, 'purser ledger tree nodes are append-only'); END;
         PRAGMA application_id = \(applicationID);
-        PRAGMA user_version = \(schemaVersion);
+        """,
         """
+        CREATE TABLE artifacts (
+            digest BLOB PRIMARY KEY CHECK (length(digest) = 32),
+            bytes BLOB NOT NULL
+        );
+        CREATE TRIGGER artifacts_immutable_update BEFORE UPDATE ON artifacts
+            BEGIN SELECT RAISE(ABORT, 'purser artifacts are immutable'); END;
+        CREATE TRIGGER artifacts_immutable_delete BEFORE DELETE ON artifacts
+            BEGIN SELECT RAISE(ABORT, 'purser artifacts are immutable'); END;
+        """,
+    ]
+
+    /// Applies the migrations after `version`, inside the caller's write transaction.
+    static func migrate(_ connection: Connection, from version: Int64) throws {
+        for (index, step) in migrations.enumerated() where Int64(index) >= version {
+            try connection.execute(step)
+            try connection.execute("PRAGMA user_version = \(index + 1)")
+        }
+    }
 
     /// Entries a ledger can hold: 2^57, so that a tree node's key `(last leaf << 6) | level` fits in 63 bits.
     static let maximumSize: Int64 = 1 << 57

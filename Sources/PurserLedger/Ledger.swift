@@ -76,9 +76,17 @@ public final class Ledger {
                 "\(path) uses ledger schema \(version); this purser reads schema \(Ledger.schemaVersion): upgrade purser"
             )
         }
-        guard version == Ledger.schemaVersion else {
+        guard version >= 1 else {
             throw LedgerError(
                 .notALedger, "\(path) has no ledger schema (user_version \(version)): it was never fully created")
+        }
+        if version < Ledger.schemaVersion && access(path, W_OK) == 0 {
+            try run(path: path) {
+                try connection.immediateTransaction {
+                    // Another process may have migrated it meanwhile.
+                    try migrate(connection, from: connection.scalarInt("PRAGMA user_version") ?? version)
+                }
+            }
         }
         return connection
     }
@@ -156,7 +164,7 @@ public final class Ledger {
                 kind: "ledger.created",
                 body: .object(["origin": .string(origin), "public_key": .string(key.verifierKey.description)]))
             try connection.immediateTransaction {
-                try connection.execute(schema)
+                try migrate(connection, from: 0)
                 _ = try Ledger.append([genesis], to: connection, now: now)
             }
         }
@@ -206,11 +214,7 @@ public final class Ledger {
     @discardableResult
     public func append(_ events: [Event]) throws(LedgerError) -> [Entry] {
         guard !events.isEmpty else { return [] }
-        return try run {
-            try connection.immediateTransaction {
-                try Ledger.append(events, to: connection, now: Date())
-            }
-        }
+        return try write { try $0.append(events) }
     }
 
     /// Appends `events` in transactions of `batchSize` (an import). Each batch is all or nothing;

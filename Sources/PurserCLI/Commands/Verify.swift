@@ -5,11 +5,13 @@ import PurserLedger
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check every entry, link and the tree head; exit 3 on any fault.",
+        abstract: "Check every entry, link, the tree head, the query tables and stored artifacts; exit 3 on any fault.",
         discussion: """
             Without a held checkpoint the verdict is "self-consistent": the ledger agrees with itself, which does
             not rule out truncation or a wholesale rewrite. Keep checkpoints elsewhere (CI artifacts, git) and pass
-            them with --checkpoint to detect those too.
+            them with --checkpoint to detect those too. Once the chain is sound, the query tables are compared with a
+            rebuild from the entries (fault "projection": run `purser reindex`) and every stored version component
+            and drill evidence is hashed against its digest (fault "artifact").
 
             --json prints {"ok":bool,"size":N,"root":"<hex>","trusted":bool,"fault":{"seq":N,"kind":"…","detail":"…"}|null}.
 
@@ -29,10 +31,13 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         let held = try heldCheckpoints(checkpoints)
-        let report = try Ledger.verify(at: ledgerOptions.ledger, checkpoints: held) { done in
+        var report = try Ledger.verify(at: ledgerOptions.ledger, checkpoints: held) { done in
             Output.progress("verified \(done) entries")
         }
         Output.endProgress()
+        if report.ok, let fault = try Releases.verifyDerived(ledgerOptions.open()) {
+            report = report.with(fault: fault)
+        }
         printReport(report, json: json)
         if !report.ok { throw ExitCode(ExitStatus.integrity) }
     }

@@ -3,6 +3,12 @@ public struct Fault: Sendable, Equatable, CustomStringConvertible {
     /// What kind of fault. Names are stable: they appear in `purser verify --json`.
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
         public let name: String
+
+        /// A kind of fault found by a layer above the ledger (in the derived tables or artifacts).
+        public init(name: String) {
+            self.name = name
+        }
+
         /// The entry's bytes no longer hash to its recorded leaf hash, or its indexed columns disagree with its bytes.
         public static let modified = Kind(name: "modified")
         /// The entry's `prev` is not the leaf hash of the entry before it.
@@ -62,4 +68,9 @@ public struct VerificationReport: Sendable {
     public let checkpoints: [Checkpoint]
 
     public var ok: Bool { fault == nil }
+
+    /// The same report with `fault` found by a later check (which also withdraws trust).
+    public func with(fault: Fault) -> VerificationReport {
+        VerificationReport(size: size, root: root, trusted: false, fault: fault, checkpoints: checkpoints)
+    }
 }

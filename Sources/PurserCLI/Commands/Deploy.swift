@@ -1,0 +1,273 @@
+import ArgumentParser
+import Foundation
+import PurserCore
+import PurserLedger
+
+struct Deploy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Record deployments: start, shift, promote, drained, abort.",
+        discussion: """
+            Each environment has at every instant a traffic split over behavioral versions (percent, summing to
+            100), versions still draining in-flight tasks, and at most one rollout in progress. Every command checks
+            the change against the current traffic and refuses an invalid one without writing anything.
+
+            --effective-at T records when a change took effect, when that differs from now (importing history): it
+            may not precede the environment's previous change nor lie in the future. Queries use effective time.
+
+            Every subcommand's --json prints {"seq":N,"kind":"…","env":"…","effective_at":"…",
+            "traffic":[{"version","label","weight","state"}],"rollout":{…}|null}.
+
+            Examples:
+              purser deploy start support-agent@1.4.0 --env prod --strategy blue-green
+              purser deploy start support-agent@1.5.0 --env prod --strategy canary --weight 5
+              purser deploy shift --env prod --weight 25
+              purser deploy promote --env prod
+              purser deploy drained --env prod --version support-agent@1.4.0
+              purser deploy start 9b07d2aa --env prod --strategy shadow
+              purser deploy abort --env prod
+            """,
+        subcommands: [Start.self, Shift.self, Promote.self, Drained.self, Abort.self])
+
+    struct Common: ParsableArguments {
+        @OptionGroup var ledgerOptions: LedgerOptions
+        @Option(help: ArgumentHelp("The environment (prod, staging, …).", valueName: "env")) var env: String
+        @Option(help: ArgumentHelp("When the change took effect, if not now (RFC 3339).", valueName: "time"))
+        var effectiveAt: String?
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        func effectiveDate() throws -> Date? { try parseTime(effectiveAt, option: "--effective-at") }
+
+        func print(_ outcome: LifecycleOutcome, releases: Releases) throws {
+            let labels = try releases.labels(of: outcome.state.versions)
+            if json {
+                var members = environmentJSON(
+                    env: outcome.env, state: outcome.state, effectiveAt: outcome.effectiveAt, seq: outcome.seq,
+                    labels: labels)
+                members["kind"] = .string(outcome.kind)
+                Output.json(.object(members))
+                return
+            }
+            Output.line("\(outcome.kind) in \(outcome.env) (seq \(outcome.seq), effective \(outcome.effectiveAt))")
+            printTraffic(outcome.state, labels: labels)
+        }
+    }
+
+    struct Start: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start deploying a recorded version (deployment.started).",
+            discussion: """
+                blue-green: the version takes every new task at once; the previous one drains.
+                canary: the version takes --weight percent (default 5) beside the serving one.
+                shadow: the version receives a copy of the traffic and serves none.
+
+                Examples:
+                  purser deploy start support-agent@1.4.0 --env prod --strategy blue-green
+                  purser deploy start 9b07d2aa --env prod --strategy canary --weight 10
+                """)
+
+        @OptionGroup var common: Common
+        @Argument(help: ArgumentHelp("A version id, unique prefix (8+ hex) or label.", valueName: "version"))
+        var version: String
+        @Option(help: ArgumentHelp("blue-green, canary or shadow.", valueName: "strategy")) var strategy: String
+        @Option(help: ArgumentHelp("The canary's first share in percent (default 5).", valueName: "n")) var weight: Int?
+
+        func validate() throws {
+            guard Strategy(rawValue: strategy) != nil else {
+                throw ValidationError("--strategy must be blue-green, canary or shadow, not \(strategy)")
+            }
+        }
+
+        func run() throws {
+            let releases = try common.ledgerOptions.releases()
+            let outcome = try releases.deploy(
+                version, env: common.env, strategy: Strategy(rawValue: strategy)!, weight: weight,
+                effectiveAt: common.effectiveDate())
+            try common.print(outcome, releases: releases)
+        }
+    }
+
+    struct Shift: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move the canary in progress to a new share (traffic.shifted).",
+            discussion: """
+                Examples:
+                  purser deploy shift --env prod --weight 25
+                """)
+
+        @OptionGroup var common: Common
+        @Option(help: ArgumentHelp("The canary's share in percent, 0 to 100.", valueName: "n")) var weight: Int
+
+        func run() throws {
+            let releases = try common.ledgerOptions.releases()
+            try common.print(
+                releases.shift(env: common.env, weight: weight, effectiveAt: common.effectiveDate()), releases: releases)
+        }
+    }
+
+    struct Promote: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give the canary all traffic; the old version starts draining (deployment.promoted).",
+            discussion: """
+                Examples:
+                  purser deploy promote --env prod
+                """)
+
+        @OptionGroup var common: Common
+
+        func run() throws {
+            let releases = try common.ledgerOptions.releases()
+            try common.print(releases.promote(env: common.env, effectiveAt: common.effectiveDate()), releases: releases)
+        }
+    }
+
+    struct Drained: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record that a draining version finished its in-flight tasks (deployment.drained).",
+            discussion: """
+                Examples:
+                  purser deploy drained --env prod --version support-agent@1.4.0
+                """)
+
+        @OptionGroup var common: Common
+        @Option(help: ArgumentHelp("The draining version.", valueName: "version")) var version: String
+
+        func run() throws {
+            let releases = try common.ledgerOptions.releases()
+            try common.print(
+                releases.drained(env: common.env, version: version, effectiveAt: common.effectiveDate()),
+                releases: releases)
+        }
+    }
+
+    struct Abort: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "End the rollout in progress: the baseline takes all traffic back (deployment.aborted).",
+            discussion: """
+                A canary's version starts draining; a shadow simply stops.
+
+                Examples:
+                  purser deploy abort --env prod
+                """)
+
+        @OptionGroup var common: Common
+
+        func run() throws {
+            let releases = try common.ledgerOptions.releases()
+            try common.print(releases.abort(env: common.env, effectiveAt: common.effectiveDate()), releases: releases)
+        }
+    }
+}
+
+struct Rollback: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Roll an environment back to a whole behavioral version (rollback.performed).",
+        discussion: """
+            The whole behavioral version, not just code: prompt, tools, model and memory go back together. Without
+            --to, the target is the version that last had all traffic before the current rollout.
+
+            Examples:
+              purser rollback --env prod --reason "tool-call errors doubled"
+              purser rollback --env prod --to support-agent@1.3.2 --reason "bad prompt" --json
+              purser rollback drill --env staging --from support-agent@1.5.0 --to support-agent@1.4.0 --result passed
+            """,
+        subcommands: [Drill.self])
+
+    @OptionGroup var common: Deploy.Common
+    @Option(help: ArgumentHelp("The version to go back to (default: the last one that had all traffic).", valueName: "version"))
+    var to: String?
+    @Option(help: ArgumentHelp("Why: recorded for whoever reads the ledger later.", valueName: "text"))
+    var reason: String
+
+    func run() throws {
+        let releases = try common.ledgerOptions.releases()
+        try common.print(
+            releases.rollback(env: common.env, to: to, reason: reason, effectiveAt: common.effectiveDate()),
+            releases: releases)
+    }
+
+    struct Drill: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record a rehearsal of rolling back from one version to another (rollback.drilled).",
+            discussion: """
+                The release checklist accepts a release only if a passed drill covers rolling back from the
+                candidate to the version serving the environment. --evidence stores a file (a log, a report) as an
+                artifact in the ledger.
+
+                --json prints {"seq":N,"env","from","to","result"}.
+
+                Examples:
+                  purser rollback drill --env staging --from support-agent@1.5.0 --to support-agent@1.4.0 \\
+                    --result passed --evidence drill.log --duration 312
+                """)
+
+        @OptionGroup var ledgerOptions: LedgerOptions
+        @Option(help: ArgumentHelp("The environment the drill ran in.", valueName: "env")) var env: String
+        @Option(help: ArgumentHelp("The version rolled back from.", valueName: "version")) var from: String
+        @Option(help: ArgumentHelp("The version rolled back to.", valueName: "version")) var to: String
+        @Option(help: ArgumentHelp("passed or failed.", valueName: "result")) var result: String
+        @Option(help: ArgumentHelp("A file of evidence, stored in the ledger.", valueName: "file")) var evidence: String?
+        @Option(help: ArgumentHelp("How long the rollback took, in seconds.", valueName: "s")) var duration: Double?
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        func validate() throws {
+            guard DrillResult(rawValue: result) != nil else {
+                throw ValidationError("--result must be passed or failed, not \(result)")
+            }
+        }
+
+        func run() throws {
+            let releases = try ledgerOptions.releases()
+            let (fromVersion, toVersion) = (try releases.version(from), try releases.version(to))
+            let seq = try releases.recordDrill(
+                env: env, from: fromVersion.id, to: toVersion.id, result: DrillResult(rawValue: result)!,
+                evidence: evidence, duration: duration)
+            if json {
+                Output.json(
+                    .object([
+                        "seq": .int(seq), "env": .string(env), "from": .string(fromVersion.id),
+                        "to": .string(toVersion.id), "result": .string(result),
+                    ]))
+            } else {
+                Output.line(
+                    "recorded rollback drill in \(env) (seq \(seq)): \(fromVersion.shortName) -> \(toVersion.shortName) \(result)"
+                )
+            }
+        }
+    }
+}
+
+/// An environment's traffic as the JSON of `status`, `at` and lifecycle commands.
+func environmentJSON(
+    env: String, state: TrafficState, effectiveAt: String, seq: UInt64, labels: [String: String]
+) -> [String: JSONValue] {
+    [
+        "env": .string(env), "effective_at": .string(effectiveAt), "seq": .int(seq),
+        "traffic": .array(
+            state.shares.map { share in
+                .object([
+                    "version": .string(share.version), "label": labels[share.version].map(JSONValue.string) ?? .null,
+                    "weight": .number(Double(share.weight)), "state": .string(share.role.rawValue),
+                ])
+            }),
+        "rollout": state.rollout.map { rollout in
+            .object([
+                "strategy": .string(rollout.strategy.rawValue), "candidate": .string(rollout.candidate),
+                "baseline": .string(rollout.baseline),
+            ])
+        } ?? .null,
+    ]
+}
+
+func printTraffic(_ state: TrafficState, labels: [String: String], indent: String = "  ") {
+    if state.shares.isEmpty { Output.line("\(indent)(no traffic)") }
+    for share in state.shares {
+        let name = "\(share.version.prefix(12))\(labels[share.version].map { " (\($0))" } ?? "")"
+        let weight = share.role == .serving ? "\(share.weight)%" : "-"
+        Output.line("\(indent)\(padded(name, 40)) \(padded(weight, 5)) \(share.role.rawValue)")
+    }
+    if let rollout = state.rollout {
+        Output.line(
+            "\(indent)rollout in progress: \(rollout.strategy.rawValue) of \(rollout.candidate.prefix(12)) against \(rollout.baseline.prefix(12))"
+        )
+    }
+}

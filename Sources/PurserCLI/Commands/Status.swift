@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import PurserCore
+import PurserLedger
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show each environment's current traffic, rollout in progress and draining versions.",
+        discussion: """
+            --json prints {"environments":[{"env","effective_at","seq","traffic":[{"version","label","weight","state"}],
+            "rollout":{"strategy","candidate","baseline"}|null}]}.
+
+            Examples:
+              purser status
+              purser status --env prod --json
+            """)
+
+    @OptionGroup var ledgerOptions: LedgerOptions
+    @Option(help: ArgumentHelp("Only this environment.", valueName: "env")) var env: String?
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func run() throws {
+        let releases = try ledgerOptions.releases()
+        let environments = try releases.status(env: env)
+        if let env, environments.isEmpty {
+            throw LedgerError(.notFound, "environment \(env) has no deployments (see purser status)")
+        }
+        try printEnvironments(environments, releases: releases, json: json, extra: [:])
+    }
+}
+
+struct At: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what ran when: the traffic in force at a time, by effective time.",
+        discussion: """
+            The split in force at TIME in each environment (or --env), with draining and shadow versions. A change
+            that took effect exactly at TIME is included.
+
+            --json prints {"at":"…","environments":[{"env","effective_at","seq","traffic":[{"version","label",
+            "weight","state":"serving|draining|shadow"}],"rollout":{…}|null}]}.
+
+            Examples:
+              purser at 2026-11-24T14:03:00Z --env prod
+              purser at "$(date -u +%FT%TZ)" --json
+            """)
+
+    @OptionGroup var ledgerOptions: LedgerOptions
+    @Argument(help: ArgumentHelp("An RFC 3339 time or a date.", valueName: "time")) var time: String
+    @Option(help: ArgumentHelp("Only this environment.", valueName: "env")) var env: String?
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func run() throws {
+        let at = try ledgerTimestamp(time, option: "TIME")!
+        let releases = try ledgerOptions.releases()
+        let environments = try releases.traffic(at: at, env: env)
+        if !json { Output.line("traffic at \(at):") }
+        try printEnvironments(environments, releases: releases, json: json, extra: ["at": .string(at)])
+    }
+}
+
+struct History: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the timeline of traffic changes, oldest first.",
+        discussion: """
+            Filters: --env, --version (changes where the version took part before or after), and a window of effective
+            time (--since inclusive, --until exclusive).
+
+            --json prints {"events":[{"seq","at","effective_at","env","kind","body":{…},
+            "traffic":[{"version","label","weight","state"}]}]} with the traffic after each change.
+
+            Examples:
+              purser history --env prod
+              purser history --version support-agent@1.5.0 --since 2026-11-01 --json
+            """)
+
+    @OptionGroup var ledgerOptions: LedgerOptions
+    @Option(help: ArgumentHelp("Only this environment.", valueName: "env")) var env: String?
+    @Option(help: ArgumentHelp("Only changes this version took part in.", valueName: "version")) var version: String?
+    @Option(help: ArgumentHelp("Changes effective at or after this time.", valueName: "time")) var since: String?
+    @Option(help: ArgumentHelp("Changes effective before this time.", valueName: "time")) var until: String?
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func run() throws {
+        let since = try ledgerTimestamp(since, option: "--since")
+        let until = try ledgerTimestamp(until, option: "--until")
+        let releases = try ledgerOptions.releases()
+        let events = try releases.history(env: env, version: version, since: since, until: until)
+        let labels = try releases.labels(of: events.flatMap { $0.after.versions.union($0.before.versions) })
+        if json {
+            Output.json(
+                .object([
+                    "events": .array(
+                        events.map { event in
+                            var members = environmentJSON(
+                                env: event.env, state: event.after, effectiveAt: event.effectiveAt, seq: event.seq,
+                                labels: labels)
+                            members["at"] = .string(event.at)
+                            members["kind"] = .string(event.kind)
+                            members["body"] = event.body
+                            return .object(members)
+                        })
+                ]))
+            return
+        }
+        if events.isEmpty { Output.line("no traffic changes match") }
+        for event in events {
+            var what = event.kind
+            if let version = event.body["version"]?.stringValue ?? event.body["to"]?.stringValue {
+                what += " \(version.prefix(12))\(labels[version].map { " (\($0))" } ?? "")"
+            }
+            if let weight = event.body["weight"]?.numberValue, event.kind != "deployment.promoted" {
+                what += " \(Int(weight))%"
+            }
+            if let reason = event.body["reason"]?.stringValue { what += ": \(reason)" }
+            Output.line("\(event.effectiveAt)  \(event.env)  seq \(event.seq)  \(what)")
+        }
+    }
+}
+
+struct Reindex: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rebuild the query tables (versions, traffic timeline, drills) from the entries.",
+        discussion: """
+            The entries are the truth; every other table is derived from them. `purser verify` says when they
+            disagree; this rebuilds them in one transaction.
+
+            Examples:
+              purser reindex
+            """)
+
+    @OptionGroup var ledgerOptions: LedgerOptions
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func run() throws {
+        let ledger = try ledgerOptions.open()
+        let started = Date()
+        let size = try Releases.reindex(ledger) { seq in Output.progress("reindexed \(seq) entries") }
+        Output.endProgress()
+        let seconds = Date().timeIntervalSince(started)
+        if json {
+            Output.json(.object(["entries": .int(size), "seconds": .number((seconds * 1000).rounded() / 1000)]))
+        } else {
+            Output.line("rebuilt the query tables from \(size) entries in \(String(format: "%.2f", seconds)) s")
+        }
+    }
+}
+
+func printEnvironments(
+    _ environments: [EnvironmentTraffic], releases: Releases, json: Bool, extra: [String: JSONValue]
+) throws {
+    let labels = try releases.labels(of: environments.flatMap(\.state.versions))
+    if json {
+        var members = extra
+        members["environments"] = .array(
+            environments.map {
+                .object(
+                    environmentJSON(
+                        env: $0.env, state: $0.state, effectiveAt: $0.effectiveAt, seq: $0.seq, labels: labels))
+            })
+        Output.json(.object(members))
+        return
+    }
+    if environments.isEmpty { Output.line("no deployments recorded (see purser deploy --help)") }
+    for environment in environments {
+        Output.line("\(environment.env)  (since \(environment.effectiveAt), seq \(environment.seq))")
+        printTraffic(environment.state, labels: labels)
+    }
+}

@@ -1,0 +1,279 @@
+import ArgumentParser
+import Foundation
+import PurserCore
+import PurserLedger
+
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "version",
+        abstract: "Record, inspect and restore behavioral versions (prompt, tools, model, code, memory).",
+        discussion: """
+            A behavioral version pins everything an agent's behaviour depends on. Its id is the SHA-256 of the
+            canonical JSON of its component digests: the same manifest gives the same id on any machine. Ids may
+            be abbreviated to any unique prefix of 8+ hex characters, or given as a label (NAME@VERSION).
+
+            Examples:
+              purser version record templates/agent.yaml --label support-agent@1.4.0
+              purser version digest templates/agent.yaml
+              purser version list
+              purser version show support-agent@1.4.0 --json
+              purser version diff support-agent@1.4.0 support-agent@1.5.0
+              purser version materialize 3f2a9c1e --out restored/
+            """,
+        subcommands: [Record.self, Digest.self, Show.self, List.self, Diff.self, Materialize.self])
+
+    struct ManifestOptions: ParsableArguments {
+        @Argument(help: ArgumentHelp("The agent manifest (YAML), or - for standard input.", valueName: "manifest"))
+        var manifest: String
+
+        @Flag(help: "Take the code commit from HEAD of the manifest's git repository (refuses uncommitted changes).")
+        var codeFromGit = false
+
+        func load() throws -> BehavioralVersion {
+            try Manifest.load(at: manifest, codeFromGit: codeFromGit)
+        }
+    }
+
+    struct Record: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record a behavioral version and its component contents (version.recorded).",
+            discussion: """
+                Recording the same manifest again records nothing and prints the same id; a new --label for a
+                recorded version is recorded on its own. Labels are immutable: one label names one id forever.
+
+                --json prints {"id":"<64 hex>","label":…,"new":bool,"seq":N|null,
+                "components":[{"name","kind","digest","pinned","file","size"}]}.
+
+                Examples:
+                  purser version record agent.yaml --label support-agent@1.4.0
+                  purser version record agent.yaml --code-from-git --json
+                """)
+
+        @OptionGroup var ledgerOptions: LedgerOptions
+        @OptionGroup var manifest: ManifestOptions
+        @Option(help: ArgumentHelp("A human label for this version, NAME@VERSION.", valueName: "label"))
+        var label: String?
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        func run() throws {
+            let version = try manifest.load()
+            let outcome = try ledgerOptions.releases().recordVersion(version, label: label)
+            if json {
+                Output.json(
+                    .object([
+                        "id": .string(outcome.id), "label": outcome.label.map(JSONValue.string) ?? .null,
+                        "new": .bool(outcome.isNew), "seq": outcome.seq.map(JSONValue.int) ?? .null,
+                        "components": .array(outcome.components.map(componentJSON)),
+                    ]))
+                return
+            }
+            let what = outcome.isNew ? "recorded" : outcome.seq != nil ? "labelled" : "already recorded"
+            Output.line("\(what) \(outcome.id)\(outcome.label.map { " as \($0)" } ?? "")")
+            printComponents(outcome.components)
+        }
+    }
+
+    struct Digest: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a manifest's behavioral version id without recording anything.",
+            discussion: """
+                Needs no ledger: CI can compare the id of what it is about to ship with what was checked.
+
+                Examples:
+                  purser version digest agent.yaml
+                  test "$(purser version digest agent.yaml)" = "$EXPECTED_VERSION"
+                """)
+
+        @OptionGroup var manifest: ManifestOptions
+        @Flag(help: "Print the id and components as JSON.") var json = false
+
+        func run() throws {
+            let version = try manifest.load()
+            if json {
+                Output.json(
+                    .object(["id": .string(version.id), "components": .array(version.components.map(componentJSON))]))
+            } else {
+                Output.line(version.id)
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a recorded version: labels, when it was recorded, and each component.",
+            discussion: """
+                --json prints {"id","agent","labels":[…],"seq","at","components":[{"name","kind","digest","pinned",
+                "file","size","source"?,"value"?}]}.
+
+                Examples:
+                  purser version show support-agent@1.4.0
+                  purser version show 3f2a9c1e --json
+                """)
+
+        @OptionGroup var ledgerOptions: LedgerOptions
+        @Argument(help: ArgumentHelp("A version id, unique prefix (8+ hex) or label.", valueName: "version"))
+        var version: String
+        @Flag(help: "Print the version as JSON.") var json = false
+
+        func run() throws {
+            let version = try ledgerOptions.releases().version(version)
+            if json {
+                Output.json(versionJSON(version))
+                return
+            }
+            Output.line("version \(version.id)")
+            Output.line("agent     \(version.agent)")
+            Output.line("labels    \(version.labels.isEmpty ? "-" : version.labels.joined(separator: ", "))")
+            Output.line("recorded  \(version.at) (seq \(version.seq))")
+            printComponents(version.components)
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List recorded versions, oldest first.",
+            discussion: """
+                --json prints {"versions":[{"id","agent","labels":[…],"seq","at","components":[…]}]}.
+
+                Examples:
+                  purser version list
+                  purser version list --json
+                """)
+
+        @OptionGroup var ledgerOptions: LedgerOptions
+        @Flag(help: "Print the versions as JSON.") var json = false
+
+        func run() throws {
+            let versions = try ledgerOptions.releases().versions()
+            if json {
+                Output.json(.object(["versions": .array(versions.map(versionJSON))]))
+                return
+            }
+            if versions.isEmpty { Output.line("no versions recorded (see purser version record --help)") }
+            for version in versions {
+                let floating = version.components.filter { !$0.pinned }.map(\.name)
+                Output.line(
+                    "\(version.id.prefix(12))  \(version.at)  \(version.agent)  \(version.labels.joined(separator: ", "))"
+                        + (floating.isEmpty ? "" : "  (not pinned: \(floating.joined(separator: ", ")))"))
+            }
+        }
+    }
+
+    struct Diff: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show which components differ between two versions, with a text diff of prompts.",
+            discussion: """
+                --json prints {"old":"<id>","new":"<id>","changes":[{"name","old":{component}|null,
+                "new":{component}|null,"diff":"<unified diff>"|null}]}.
+
+                Examples:
+                  purser version diff support-agent@1.4.0 support-agent@1.5.0
+                  purser version diff 3f2a9c1e 9b07d2aa --json
+                """)
+
+        @OptionGroup var ledgerOptions: LedgerOptions
+        @Argument(help: ArgumentHelp("The older version.", valueName: "old")) var old: String
+        @Argument(help: ArgumentHelp("The newer version.", valueName: "new")) var new: String
+        @Flag(help: "Print the differences as JSON.") var json = false
+
+        func run() throws {
+            let releases = try ledgerOptions.releases()
+            let (old, new) = (try releases.version(old), try releases.version(new))
+            let changes = try releases.diff(old, new)
+            if json {
+                Output.json(
+                    .object([
+                        "old": .string(old.id), "new": .string(new.id),
+                        "changes": .array(
+                            changes.map { change in
+                                .object([
+                                    "name": .string(change.name), "old": change.old.map(componentJSON) ?? .null,
+                                    "new": change.new.map(componentJSON) ?? .null,
+                                    "diff": change.textDiff.map(JSONValue.string) ?? .null,
+                                ])
+                            }),
+                    ]))
+                return
+            }
+            guard !changes.isEmpty else {
+                Output.line("\(old.shortName) and \(new.shortName) have the same components")
+                return
+            }
+            for change in changes {
+                let before = change.old.map { $0.digest.hex.prefix(12) } ?? "(none)"
+                let after = change.new.map { $0.digest.hex.prefix(12) } ?? "(none)"
+                Output.line("\(change.name): \(before) -> \(after)")
+                if let old = change.old?.value, let new = change.new?.value {
+                    Output.line("  old: \(String(decoding: CanonicalJSON.encode(old), as: UTF8.self))")
+                    Output.line("  new: \(String(decoding: CanonicalJSON.encode(new), as: UTF8.self))")
+                }
+                if let diff = change.textDiff { FileHandle.standardOutput.write(Data(diff.utf8)) }
+            }
+        }
+    }
+
+    struct Materialize: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write every component of a recorded version back to files, byte for byte.",
+            discussion: """
+                Writes each component (text as recorded, structured data as canonical JSON) and version.json, which
+                maps component names to their files and digests; an auditor can recompute the id from these files
+                (see ledger/README.md). Refuses a non-empty output directory.
+
+                Examples:
+                  purser version materialize support-agent@1.4.0 --out restored/
+                """)
+
+        @OptionGroup var ledgerOptions: LedgerOptions
+        @Argument(help: ArgumentHelp("A version id, unique prefix or label.", valueName: "version")) var version: String
+        @Option(help: ArgumentHelp("The directory to write (must not exist or be empty).", valueName: "dir"))
+        var out: String
+        @Flag(help: "Print the files written as JSON.") var json = false
+
+        func run() throws {
+            let releases = try ledgerOptions.releases()
+            let version = try releases.version(version)
+            let files = try releases.materialize(version, to: out)
+            if json {
+                Output.json(.object(["id": .string(version.id), "files": .array(files.map(JSONValue.string))]))
+            } else {
+                Output.line("wrote \(files.count) files of \(version.shortName) to \(out)")
+            }
+        }
+    }
+}
+
+func componentJSON(_ component: Component) -> JSONValue {
+    var members: [String: JSONValue] = [
+        "name": .string(component.name), "kind": .string(component.kind.rawValue),
+        "digest": .string(component.digest.hex), "pinned": .bool(component.pinned),
+        "file": .string(component.fileName), "size": .number(Double(component.size)),
+    ]
+    if let source = component.source { members["source"] = .string(source) }
+    if let value = component.value { members["value"] = value }
+    return .object(members)
+}
+
+func versionJSON(_ version: RecordedVersion) -> JSONValue {
+    .object([
+        "id": .string(version.id), "agent": .string(version.agent),
+        "labels": .array(version.labels.map(JSONValue.string)), "seq": .int(version.seq), "at": .string(version.at),
+        "components": .array(version.components.map(componentJSON)),
+    ])
+}
+
+func printComponents(_ components: [Component]) {
+    for component in components {
+        var detail = component.source ?? ""
+        if component.kind == .model, let value = component.value {
+            detail = "\(value["provider"]?.stringValue ?? "?")/\(value["id"]?.stringValue ?? "?")"
+            let (pinned, reason) = ModelPins.judge(value)
+            if !pinned { detail += " (NOT PINNED: \(reason))" }
+        } else if component.kind == .commit {
+            detail = component.value?["commit"]?.stringValue ?? ""
+        }
+        Output.line(
+            "  \(padded(component.name, 10)) \(padded(component.kind.rawValue, 6)) \(component.digest.hex.prefix(16))  \(detail)"
+        )
+    }
+}

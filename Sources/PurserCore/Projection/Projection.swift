@@ -1,0 +1,183 @@
+internal import Foundation
+internal import PurserLedger
+
+/// The tables derived from the entries, kept in the ledger file and updated in the same transaction as
+/// each append: recorded versions and labels, each environment's current traffic, its timeline, and
+/// rollback drills. They answer queries fast; the entries remain the truth. `purser reindex` rebuilds
+/// them and `purser verify` checks them against a rebuild.
+///
+/// All SQL names its schema (`main`, or `temp` for the rebuild `verify` compares against).
+final class Projection {
+    /// Bumped whenever the tables or what `apply` writes change: an older projection is then rebuilt.
+    static let version: Int64 = 1
+
+    /// The derived tables, each with a `seq` column naming the entry that wrote the row.
+    static let tables = ["versions", "version_labels", "environments", "traffic_events", "rollback_drills"]
+
+    let connection: Connection
+    let schema: String
+    /// Environment states read or written in this transaction.
+    private var states: [String: (state: TrafficState, effectiveAt: String)] = [:]
+
+    init(_ connection: Connection, schema: String = "main") {
+        self.connection = connection
+        self.schema = schema
+    }
+
+    /// Creates the tables if missing.
+    func create() throws {
+        try connection.execute(
+            """
+            CREATE TABLE IF NOT EXISTS \(schema).projection_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS \(schema).versions (
+                id TEXT PRIMARY KEY, seq INTEGER NOT NULL, at TEXT NOT NULL, agent TEXT NOT NULL,
+                components BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS \(schema).version_labels (
+                label TEXT PRIMARY KEY, id TEXT NOT NULL, seq INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS \(schema).environments (
+                env TEXT PRIMARY KEY, state BLOB NOT NULL, effective_at TEXT NOT NULL, seq INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS \(schema).traffic_events (
+                seq INTEGER PRIMARY KEY, env TEXT NOT NULL, effective_at TEXT NOT NULL, kind TEXT NOT NULL,
+                state BLOB NOT NULL);
+            CREATE INDEX IF NOT EXISTS \(schema).traffic_events_by_env ON traffic_events(env, effective_at, seq);
+            CREATE TABLE IF NOT EXISTS \(schema).rollback_drills (
+                seq INTEGER PRIMARY KEY, env TEXT NOT NULL, from_version TEXT NOT NULL, to_version TEXT NOT NULL,
+                result TEXT NOT NULL, at TEXT NOT NULL);
+            INSERT OR IGNORE INTO \(schema).projection_meta VALUES ('version', \(Projection.version)), ('applied_seq', -1);
+            """)
+    }
+
+    func drop() throws {
+        for table in ["projection_meta"] + Projection.tables {
+            try connection.execute("DROP TABLE IF EXISTS \(schema).\(table)")
+        }
+    }
+
+    /// The projection's version and the last seq applied, or nil if there are no tables.
+    func progress() throws -> (version: Int64, appliedSeq: Int64)? {
+        let exists = try connection.scalarInt(
+            "SELECT count(*) FROM \(schema).sqlite_master WHERE type = 'table' AND name = 'projection_meta'")
+        guard exists == 1 else { return nil }
+        let version = try connection.scalarInt("SELECT value FROM \(schema).projection_meta WHERE key = 'version'")
+        let applied = try connection.scalarInt("SELECT value FROM \(schema).projection_meta WHERE key = 'applied_seq'")
+        return (version ?? 0, applied ?? -1)
+    }
+
+    /// Applies every entry after the last one applied.
+    func catchUp(_ ledger: Ledger, progress report: (UInt64) -> Void = { _ in }) throws {
+        let applied = try progress()?.appliedSeq ?? -1
+        var last = applied
+        try ledger.forEachEntry(from: UInt64(applied + 1)) { entry in
+            try apply(entry)
+            last = Int64(entry.seq)
+            if entry.seq % 10_000 == 0 { report(entry.seq) }
+        }
+        if last != applied {
+            try connection.execute("UPDATE \(schema).projection_meta SET value = \(last) WHERE key = 'applied_seq'")
+        }
+    }
+
+    /// Updates the tables for one entry; entries of other kinds change nothing.
+    func apply(_ entry: Entry) throws {
+        switch entry.kind {
+        case "version.recorded":
+            let body = try entry.body
+            guard let id = body["id"]?.stringValue, let agent = body["agent"]?.stringValue,
+                let components = body["components"]
+            else { throw malformed(entry, "id, agent or components") }
+            try insert(
+                "INSERT OR IGNORE INTO \(schema).versions VALUES (?, ?, ?, ?, ?)",
+                .text(id), .int(Int64(entry.seq)), .text(entry.at), .text(agent),
+                .blob(CanonicalJSON.encode(components)))
+            if let label = body["label"]?.stringValue {
+                try insert(
+                    "INSERT OR IGNORE INTO \(schema).version_labels VALUES (?, ?, ?)", .text(label), .text(id),
+                    .int(Int64(entry.seq)))
+            }
+        case "rollback.drilled":
+            let body = try entry.body
+            guard let env = body["env"]?.stringValue, let from = body["from"]?.stringValue,
+                let to = body["to"]?.stringValue, let result = body["result"]?.stringValue
+            else { throw malformed(entry, "env, from, to or result") }
+            try insert(
+                "INSERT INTO \(schema).rollback_drills VALUES (?, ?, ?, ?, ?, ?)", .int(Int64(entry.seq)),
+                .text(env), .text(from), .text(to), .text(result), .text(entry.at))
+        default:
+            let body = try entry.body
+            guard let change = try TrafficChange(kind: entry.kind, body: body, seq: entry.seq) else { return }
+            guard let env = body["env"]?.stringValue else { throw malformed(entry, "env") }
+            let effectiveAt = body["effective_at"]?.stringValue ?? entry.at
+            var (state, previous) = try self.state(of: env) ?? (TrafficState(), "")
+            guard effectiveAt >= previous else {
+                throw LedgerError(
+                    .integrity,
+                    "entry \(entry.seq) (\(entry.kind)) takes effect at \(effectiveAt), before the previous event in \(env) (\(previous)); run `purser verify`"
+                )
+            }
+            do {
+                try state.apply(change)
+            } catch {
+                throw LedgerError(
+                    .integrity, "entry \(entry.seq) (\(entry.kind)) is not a valid change of \(env): \(error.message)")
+            }
+            let bytes = CanonicalJSON.encode(state.json)
+            try insert(
+                "INSERT INTO \(schema).traffic_events VALUES (?, ?, ?, ?, ?)", .int(Int64(entry.seq)), .text(env),
+                .text(effectiveAt), .text(entry.kind), .blob(bytes))
+            try insert(
+                "INSERT OR REPLACE INTO \(schema).environments VALUES (?, ?, ?, ?)", .text(env), .blob(bytes),
+                .text(effectiveAt), .int(Int64(entry.seq)))
+            states[env] = (state, effectiveAt)
+        }
+    }
+
+    /// The current traffic of `env` and when its last change took effect, or nil if it never had any.
+    func state(of env: String) throws -> (state: TrafficState, effectiveAt: String)? {
+        if let cached = states[env] { return cached }
+        let select = try connection.prepare("SELECT state, effective_at FROM \(schema).environments WHERE env = ?")
+        try select.bind(1, env)
+        guard try select.step() else { return nil }
+        let state = try TrafficState(stored: select.bytes(0), what: "environment \(env)")
+        let found = (state, select.string(1))
+        states[env] = found
+        return found
+    }
+
+    private func malformed(_ entry: Entry, _ fields: String) -> LedgerError {
+        LedgerError(.integrity, "entry \(entry.seq) (\(entry.kind)) lacks \(fields); run `purser verify`")
+    }
+
+    enum Value {
+        case int(Int64)
+        case text(String)
+        case blob([UInt8])
+    }
+
+    private var statements: [String: Statement] = [:]
+
+    private func insert(_ sql: String, _ values: Value...) throws {
+        let statement = try statements[sql] ?? connection.prepare(sql)
+        statements[sql] = statement
+        defer { statement.reset() }
+        for (index, value) in values.enumerated() {
+            let position = Int32(index + 1)
+            switch value {
+            case .int(let number): try statement.bind(position, number)
+            case .text(let text): try statement.bind(position, text)
+            case .blob(let bytes): try statement.bind(position, bytes: bytes)
+            }
+        }
+        try statement.step()
+    }
+}
+
+extension TrafficState {
+    /// Reads a state stored by the projection.
+    /// - Throws: `.integrity` naming `what` if the bytes are not a state.
+    init(stored bytes: [UInt8], what: String) throws(LedgerError) {
+        guard let json = try? JSONValue(parsing: bytes), let state = TrafficState(json: json) else {
+            throw LedgerError(.integrity, "the stored traffic of \(what) is unreadable; run `purser reindex`")
+        }
+        self = state
+    }
+}

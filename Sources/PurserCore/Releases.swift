@@ -1,0 +1,66 @@
+internal import Foundation
+public import PurserLedger
+
+/// The release domain over one ledger: behavioral versions, environments and their traffic, rollbacks
+/// and drills. Every change is checked against the current state and recorded as one entry, in the same
+/// transaction that updates the projection tables that answer queries.
+public final class Releases {
+    public let ledger: Ledger
+
+    /// Opens the release domain of `ledger`, bringing its projection tables up to date if entries were
+    /// appended without them (or they were made by another purser version).
+    /// - Throws: `.notALedger` if a read-only ledger's projections are out of date.
+    public init(ledger: Ledger) throws(LedgerError) {
+        self.ledger = ledger
+        let current = try ledger.read { connection in
+            let progress = try Projection(connection).progress()
+            return try progress?.version == Projection.version
+                && progress?.appliedSeq == Int64(ledger.size()) - 1
+        }
+        guard !current else { return }
+        guard !ledger.isReadOnly else {
+            throw LedgerError(
+                .notALedger,
+                "\(ledger.path) is read-only and its query tables are out of date; run `purser reindex` on a writable copy"
+            )
+        }
+        try ledger.write { transaction in
+            let projection = Projection(transaction.connection)
+            if let progress = try projection.progress(), progress.version != Projection.version {
+                try projection.drop()
+            }
+            try projection.create()
+            try projection.catchUp(ledger)
+        }
+    }
+
+    /// Checks a change against the current projections, appends its entries and applies them, all in one
+    /// transaction. `body` returns the events to append and a result; nothing is written if it throws.
+    func record<T>(
+        _ body: (Ledger.WriteTransaction, Projection) throws -> (events: [Event], result: T)
+    ) throws(LedgerError) -> (result: T, entries: [Entry]) {
+        try ledger.write { transaction in
+            let projection = Projection(transaction.connection)
+            try projection.catchUp(ledger)
+            let (events, result) = try body(transaction, projection)
+            let entries = try transaction.append(events)
+            try projection.catchUp(ledger)
+            return (result, entries)
+        }
+    }
+
+    /// Rebuilds every projection table from the entries. Needs no up-to-date projection to start from
+    /// (unlike `init`), so it repairs whatever `verify` found.
+    /// - Parameter progress: called every 10,000 entries with the seq reached.
+    /// - Returns: the number of entries read.
+    @discardableResult
+    public static func reindex(_ ledger: Ledger, progress: (UInt64) -> Void = { _ in }) throws(LedgerError) -> UInt64 {
+        try ledger.write { transaction in
+            let projection = Projection(transaction.connection)
+            try projection.drop()
+            try projection.create()
+            try projection.catchUp(ledger, progress: progress)
+            return try ledger.size()
+        }
+    }
+}

@@ -1,0 +1,159 @@
+public import PurserLedger
+
+/// One environment's traffic as of some instant, and the change that made it so.
+public struct EnvironmentTraffic: Sendable {
+    public let env: String
+    public let state: TrafficState
+    /// When the last change before the instant took effect.
+    public let effectiveAt: String
+    /// The entry that recorded that change.
+    public let seq: UInt64
+}
+
+/// One version's part in an environment's traffic.
+public struct TrafficShare: Sendable, Equatable {
+    public enum Role: String, Sendable {
+        case serving, draining, shadow
+    }
+
+    public let version: String
+    public let weight: Int
+    public let role: Role
+}
+
+/// A recorded change of an environment's traffic, with the traffic before and after it.
+public struct TrafficEvent: Sendable {
+    public let seq: UInt64
+    /// When it was recorded.
+    public let at: String
+    /// When it took effect.
+    public let effectiveAt: String
+    public let env: String
+    public let kind: String
+    /// The entry's body (version, strategy, weight, reason, …).
+    public let body: JSONValue
+    public let before: TrafficState
+    public let after: TrafficState
+}
+
+extension TrafficState {
+    /// Who takes part in the traffic: versions serving a share, then shadows, then draining versions.
+    public var shares: [TrafficShare] {
+        var shares = serving.filter { $0.weight > 0 }.map { TrafficShare(version: $0.version, weight: $0.weight, role: .serving) }
+        if let rollout, rollout.strategy == .shadow {
+            shares.append(TrafficShare(version: rollout.candidate, weight: 0, role: .shadow))
+        }
+        shares += draining.map { TrafficShare(version: $0, weight: 0, role: .draining) }
+        return shares
+    }
+
+    /// Every version the state mentions.
+    public var versions: Set<String> {
+        Set(serving.map(\.version) + draining + [rollout?.candidate, rollout?.baseline].compactMap { $0 })
+    }
+}
+
+extension Releases {
+    /// Each environment's current traffic (or only `env`'s), by name.
+    public func status(env: String? = nil) throws(LedgerError) -> [EnvironmentTraffic] {
+        try ledger.read { connection in
+            let select = try connection.prepare(
+                "SELECT env, state, effective_at, seq FROM main.environments WHERE ?1 IS NULL OR env = ?1 ORDER BY env")
+            if let env { try select.bind(1, env) }
+            var found: [EnvironmentTraffic] = []
+            while try select.step() {
+                found.append(
+                    EnvironmentTraffic(
+                        env: select.string(0), state: try TrafficState(stored: select.bytes(1), what: select.string(0)),
+                        effectiveAt: select.string(2), seq: UInt64(select.int64(3))))
+            }
+            return found
+        }
+    }
+
+    /// The traffic in force at `time` (ledger timestamp form) in each environment that had any by then:
+    /// the state after the last change that took effect at or before `time`.
+    public func traffic(at time: String, env: String? = nil) throws(LedgerError) -> [EnvironmentTraffic] {
+        try ledger.read { connection in
+            let environments = try connection.prepare(
+                "SELECT env FROM main.environments WHERE ?1 IS NULL OR env = ?1 ORDER BY env")
+            if let env { try environments.bind(1, env) }
+            let latest = try connection.prepare(
+                """
+                SELECT state, effective_at, seq FROM main.traffic_events
+                WHERE env = ? AND effective_at <= ? ORDER BY effective_at DESC, seq DESC LIMIT 1
+                """)
+            var found: [EnvironmentTraffic] = []
+            while try environments.step() {
+                let name = environments.string(0)
+                try latest.bind(1, name)
+                try latest.bind(2, time)
+                defer { latest.reset() }
+                guard try latest.step() else { continue }
+                found.append(
+                    EnvironmentTraffic(
+                        env: name, state: try TrafficState(stored: latest.bytes(0), what: name),
+                        effectiveAt: latest.string(1), seq: UInt64(latest.int64(2))))
+            }
+            return found
+        }
+    }
+
+    /// The changes of traffic, oldest first, filtered by environment, by a version taking part before or
+    /// after the change, and by effective time (`since` inclusive, `until` exclusive).
+    public func history(
+        env: String? = nil, version: String? = nil, since: String? = nil, until: String? = nil
+    ) throws(LedgerError) -> [TrafficEvent] {
+        let versionID = try version.map { (reference) throws(LedgerError) in try self.version(reference).id }
+        let rows: [(seq: UInt64, env: String, effectiveAt: String, kind: String, state: TrafficState)] =
+            try ledger.read { connection in
+                let select = try connection.prepare(
+                    "SELECT seq, env, effective_at, kind, state FROM main.traffic_events WHERE ?1 IS NULL OR env = ?1 ORDER BY seq"
+                )
+                if let env { try select.bind(1, env) }
+                var rows: [(UInt64, String, String, String, TrafficState)] = []
+                while try select.step() {
+                    rows.append(
+                        (
+                            UInt64(select.int64(0)), select.string(1), select.string(2), select.string(3),
+                            try TrafficState(stored: select.bytes(4), what: select.string(1))
+                        ))
+                }
+                return rows
+            }
+        var previous: [String: TrafficState] = [:]
+        var events: [TrafficEvent] = []
+        for row in rows {
+            let before = previous[row.env] ?? TrafficState()
+            previous[row.env] = row.state
+            if let since, row.effectiveAt < since { continue }
+            if let until, row.effectiveAt >= until { continue }
+            if let versionID, !before.versions.contains(versionID) && !row.state.versions.contains(versionID) {
+                continue
+            }
+            guard let entry = try ledger.entry(row.seq) else {
+                throw LedgerError(.integrity, "traffic event \(row.seq) has no entry; run `purser verify`")
+            }
+            events.append(
+                TrafficEvent(
+                    seq: row.seq, at: entry.at, effectiveAt: row.effectiveAt, env: row.env, kind: row.kind,
+                    body: try entry.body, before: before, after: row.state))
+        }
+        return events
+    }
+
+    /// The first label of each of `ids` that has one.
+    public func labels(of ids: some Sequence<String>) throws(LedgerError) -> [String: String] {
+        try ledger.read { connection in
+            let select = try connection.prepare(
+                "SELECT label FROM main.version_labels WHERE id = ? ORDER BY seq, label LIMIT 1")
+            var labels: [String: String] = [:]
+            for id in Set(ids) {
+                try select.bind(1, id)
+                defer { select.reset() }
+                if try select.step() { labels[id] = select.string(0) }
+            }
+            return labels
+        }
+    }
+}

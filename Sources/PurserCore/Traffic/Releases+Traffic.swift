@@ -1,0 +1,177 @@
+public import Foundation
+public import PurserLedger
+
+/// What a lifecycle command recorded.
+public struct LifecycleOutcome: Sendable {
+    public let seq: UInt64
+    public let kind: String
+    public let env: String
+    /// When the change took effect (ledger timestamp form).
+    public let effectiveAt: String
+    /// The environment's traffic after the change.
+    public let state: TrafficState
+}
+
+/// The outcome of a rollback drill.
+public enum DrillResult: String, Sendable, CaseIterable {
+    case passed, failed
+}
+
+extension Releases {
+    /// Starts deploying `version` to `env`.
+    /// - Parameter weight: the canary's first share in percent (default 5); blue-green takes 100 and
+    ///   shadow 0, and refuse any other weight.
+    public func deploy(
+        _ version: String, env: String, strategy: Strategy, weight: Int? = nil, effectiveAt: Date? = nil
+    ) throws(LedgerError) -> LifecycleOutcome {
+        let target = try self.version(version)
+        let defaultWeight = [Strategy.blueGreen: 100, .canary: 5, .shadow: 0][strategy]!
+        if let weight, strategy != .canary, weight != defaultWeight {
+            throw LedgerError(
+                .usage, "--weight applies to canary deployments; a \(strategy.rawValue) deployment takes \(defaultWeight)")
+        }
+        let weight = weight ?? defaultWeight
+        return try change(env: env, effectiveAt: effectiveAt) { _ in
+            (
+                .start(version: target.id, strategy: strategy, weight: weight),
+                ["version": .string(target.id), "strategy": .string(strategy.rawValue), "weight": .number(Double(weight))]
+            )
+        }
+    }
+
+    /// Moves the canary in progress in `env` to `weight` percent.
+    public func shift(env: String, weight: Int, effectiveAt: Date? = nil) throws(LedgerError) -> LifecycleOutcome {
+        try change(env: env, effectiveAt: effectiveAt) { state in
+            (.shift(weight: weight), ["version": candidate(state), "weight": .number(Double(weight))])
+        }
+    }
+
+    /// Gives the canary in progress all traffic; the baseline starts draining.
+    public func promote(env: String, effectiveAt: Date? = nil) throws(LedgerError) -> LifecycleOutcome {
+        try change(env: env, effectiveAt: effectiveAt) { state in (.promote, ["version": candidate(state)]) }
+    }
+
+    /// Records that `version` finished its in-flight tasks in `env` and is decommissioned there.
+    public func drained(env: String, version: String, effectiveAt: Date? = nil) throws(LedgerError) -> LifecycleOutcome {
+        let target = try self.version(version)
+        return try change(env: env, effectiveAt: effectiveAt) { _ in
+            (.drained(version: target.id), ["version": .string(target.id)])
+        }
+    }
+
+    /// Ends the rollout in progress: a canary's baseline takes all traffic back; a shadow stops.
+    public func abort(env: String, effectiveAt: Date? = nil) throws(LedgerError) -> LifecycleOutcome {
+        try change(env: env, effectiveAt: effectiveAt) { state in (.abort, ["version": candidate(state)]) }
+    }
+
+    /// Rolls `env` back to a whole behavioral version: by default the one that last had all traffic
+    /// before the current rollout.
+    public func rollback(
+        env: String, to version: String? = nil, reason: String, effectiveAt: Date? = nil
+    ) throws(LedgerError) -> LifecycleOutcome {
+        guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw LedgerError(.usage, "a rollback needs a --reason a reader can understand later")
+        }
+        let target = try version.map { (reference) throws(LedgerError) in try self.version(reference).id }
+        return try change(env: env, effectiveAt: effectiveAt) { state in
+            guard let to = target ?? state.defaultRollbackTarget else {
+                throw LedgerError(
+                    .invalidInput, "\(env) has no earlier version that had all traffic; pass --to VERSION")
+            }
+            let from = state.serving.map(\.version).filter { $0 != to }
+            return (
+                .rollback(to: to),
+                ["to": .string(to), "from": .array(from.map(JSONValue.string)), "reason": .string(reason)]
+            )
+        }
+    }
+
+    /// Records a rehearsal of rolling `env` back from one version to another (`rollback.drilled`). The
+    /// evidence file, if any, is stored as an artifact.
+    public func recordDrill(
+        env: String, from: String, to: String, result: DrillResult, evidence: String? = nil, duration: Double? = nil
+    ) throws(LedgerError) -> UInt64 {
+        try Releases.checkEnvironment(env)
+        let (fromVersion, toVersion) = (try version(from), try version(to))
+        guard fromVersion.id != toVersion.id else {
+            throw LedgerError(.invalidInput, "a drill rolls back from one version to another; both are \(from)")
+        }
+        if let duration, !(duration >= 0 && duration.isFinite) {
+            throw LedgerError(.usage, "--duration must be a number of seconds ≥ 0, not \(duration)")
+        }
+        let evidenceBytes = try evidence.map { (path) throws(LedgerError) in try Inputs.read(path) }
+        let (_, entries) = try record { (transaction, _) throws -> ([Event], Void) in
+            var body: [String: JSONValue] = [
+                "env": .string(env), "from": .string(fromVersion.id), "to": .string(toVersion.id),
+                "result": .string(result.rawValue),
+            ]
+            if let duration { body["duration_s"] = .number(duration) }
+            if let evidence, let evidenceBytes {
+                let digest = try transaction.storeArtifact(evidenceBytes)
+                body["evidence"] = .object([
+                    "file": .string(URL(fileURLWithPath: evidence).lastPathComponent), "digest": .string(digest.hex),
+                    "size": .number(Double(evidenceBytes.count)),
+                ])
+            }
+            return ([try Event(kind: "rollback.drilled", body: .object(body))], ())
+        }
+        return entries[0].seq
+    }
+
+    /// Environment names: lowercase letters, digits, '.', '_' and '-' (`prod`, `eu-west.staging`).
+    static func checkEnvironment(_ env: String) throws(LedgerError) {
+        guard env.wholeMatch(of: /[a-z0-9][a-z0-9._-]{0,63}/) != nil else {
+            throw LedgerError(
+                .usage, "environment \"\(env)\" must be lowercase letters, digits, '.', '_' or '-' (e.g. prod)")
+        }
+    }
+
+    private func candidate(_ state: TrafficState) -> JSONValue {
+        state.rollout.map { .string($0.candidate) } ?? .null
+    }
+
+    /// Checks `make`'s change against `env`'s current traffic and records it, in one transaction.
+    private func change(
+        env: String, effectiveAt: Date?,
+        _ make: (TrafficState) throws -> (change: TrafficChange, body: [String: JSONValue])
+    ) throws(LedgerError) -> LifecycleOutcome {
+        try Releases.checkEnvironment(env)
+        let effective = effectiveAt.map(Timestamp.format)
+        let (kind, entries) = try record { (transaction, projection) throws -> ([Event], String) in
+            let (state, previous) = try projection.state(of: env) ?? (TrafficState(), "")
+            let (change, fields) = try make(state)
+            var next = state
+            do {
+                try next.apply(change, short: { self.shortName($0, connection: transaction.connection) })
+            } catch let error as LedgerError {
+                throw LedgerError(error.code, "\(env): \(error.message)")
+            }
+            var body = fields
+            body["env"] = .string(env)
+            if let effective {
+                let now = Timestamp.format(Date())
+                guard effective <= now else {
+                    throw LedgerError(.invalidInput, "--effective-at \(effective) is in the future (now \(now))")
+                }
+                guard effective >= previous else {
+                    throw LedgerError(
+                        .invalidInput,
+                        "--effective-at \(effective) precedes the previous event in \(env), which took effect at \(previous)")
+                }
+                body["effective_at"] = .string(effective)
+            }
+            return ([try Event(kind: change.kind, body: .object(body))], change.kind)
+        }
+        let entry = entries[0]
+        let state = try status(env: env).first?.state ?? TrafficState()
+        return LifecycleOutcome(
+            seq: entry.seq, kind: kind, env: env, effectiveAt: effective ?? entry.at, state: state)
+    }
+
+    /// A version id as messages show it: 12 hex characters and its first label.
+    func shortName(_ id: String, connection: Connection) -> String {
+        let label = try? Releases.scalarText(
+            connection, "SELECT label FROM main.version_labels WHERE id = ? ORDER BY seq LIMIT 1", id)
+        return label.flatMap { $0 }.map { "\(id.prefix(12)) (\($0))" } ?? String(id.prefix(12))
+    }
+}

@@ -1,0 +1,250 @@
+internal import Foundation
+public import PurserLedger
+
+/// A behavioral version as the ledger recorded it.
+public struct RecordedVersion: Sendable {
+    public let id: String
+    public let agent: String
+    /// Sorted by name.
+    public let components: [Component]
+    /// Human labels pointing at this id, oldest first.
+    public let labels: [String]
+    /// The entry that first recorded it.
+    public let seq: UInt64
+    public let at: String
+
+    /// How messages name it: the first 12 hex characters, and its first label.
+    public var shortName: String {
+        let short = String(id.prefix(12))
+        return labels.first.map { "\(short) (\($0))" } ?? short
+    }
+}
+
+/// What `recordVersion` did.
+public struct RecordOutcome: Sendable {
+    public let id: String
+    public let label: String?
+    /// False when the ledger already held this version (nothing but perhaps a new label was recorded).
+    public let isNew: Bool
+    public let components: [Component]
+    /// The entry written, if any.
+    public let seq: UInt64?
+}
+
+/// One component that differs between two versions.
+public struct ComponentChange: Sendable {
+    public let name: String
+    public let old: Component?
+    public let new: Component?
+    /// For text components: a unified diff of the two texts.
+    public let textDiff: String?
+}
+
+extension Releases {
+    /// Records `version` (and `label`, if given) unless the ledger already holds it: stores each
+    /// component's bytes once as an artifact and appends `version.recorded`.
+    /// - Throws: `.invalidInput` for a malformed label or one that already names another version.
+    public func recordVersion(_ version: BehavioralVersion, label: String?) throws(LedgerError) -> RecordOutcome {
+        if let label { try Releases.checkLabel(label) }
+        let id = version.id
+        let (isNew, entries) = try record { (transaction, _) throws -> ([Event], Bool) in
+            let connection = transaction.connection
+            let exists = try Releases.scalarText(connection, "SELECT id FROM main.versions WHERE id = ?", id) != nil
+            var labelIsNew = false
+            if let label {
+                let named = try Releases.scalarText(connection, "SELECT id FROM main.version_labels WHERE label = ?", label)
+                if let named, named != id {
+                    throw LedgerError(
+                        .invalidInput,
+                        "label \(label) already names version \(named.prefix(12)); labels are immutable, so use a new one")
+                }
+                labelIsNew = named == nil
+            }
+            guard !exists || labelIsNew else { return ([], !exists) }
+            for component in version.components where !exists {
+                try transaction.storeArtifact(version.contents[component.name]!)
+            }
+            var body: [String: JSONValue] = [
+                "id": .string(id), "agent": .string(version.agent),
+                "components": .array(version.components.map(\.json)),
+            ]
+            if let label { body["label"] = .string(label) }
+            return ([try Event(kind: "version.recorded", body: .object(body))], !exists)
+        }
+        return RecordOutcome(
+            id: id, label: label, isNew: isNew, components: version.components, seq: entries.first?.seq)
+    }
+
+    /// A label is `NAME@VERSION`: `support-agent@1.4.0`.
+    static func checkLabel(_ label: String) throws(LedgerError) {
+        guard label.utf8.count <= 128, label.wholeMatch(of: /[A-Za-z0-9][A-Za-z0-9._\/-]*@[A-Za-z0-9][A-Za-z0-9._+-]*/) != nil
+        else {
+            throw LedgerError(
+                .invalidInput,
+                "label \"\(label)\" is not NAME@VERSION (letters, digits, '.', '_', '-', e.g. support-agent@1.4.0)")
+        }
+    }
+
+    /// Finds a recorded version by full id, unique id prefix of 8+ hex characters, or label.
+    /// - Throws: `.notFound` if nothing matches; `.usage` for a short or ambiguous prefix (listing the
+    ///   candidates) or a reference that is neither.
+    public func version(_ reference: String) throws(LedgerError) -> RecordedVersion {
+        let ids = try ledger.read { connection in
+            if reference.contains("@") {
+                return try Releases.scalarText(
+                    connection, "SELECT id FROM main.version_labels WHERE label = ?", reference
+                ).map { [$0] } ?? []
+            }
+            let prefix = reference.lowercased()
+            guard prefix.wholeMatch(of: /[0-9a-f]{8,64}/) != nil else {
+                throw LedgerError(
+                    .usage,
+                    "\"\(reference)\" is not a version id (at least 8 hex characters of it) or a label (NAME@VERSION)")
+            }
+            let select = try connection.prepare(
+                "SELECT id FROM main.versions WHERE id >= ?1 AND id < ?1 || 'g' ORDER BY id LIMIT 10")
+            try select.bind(1, prefix)
+            var ids: [String] = []
+            while try select.step() { ids.append(select.string(0)) }
+            return ids
+        }
+        guard let id = ids.first else {
+            throw LedgerError(.notFound, "no recorded version matches \(reference) (see `purser version list`)")
+        }
+        guard ids.count == 1 else {
+            let candidates = try ids.map { (id) throws(LedgerError) in try recorded(id)?.shortName ?? id }
+            throw LedgerError(
+                .usage,
+                "version prefix \(reference) is ambiguous: it matches \(candidates.joined(separator: ", ")); give more characters"
+            )
+        }
+        guard let version = try recorded(id) else {
+            throw LedgerError(.notFound, "no recorded version matches \(reference)")
+        }
+        return version
+    }
+
+    /// The recorded version with exactly this id, or nil.
+    func recorded(_ id: String) throws(LedgerError) -> RecordedVersion? {
+        try versions(where: "id = ?", id).first
+    }
+
+    /// Every recorded version, in the order they were first recorded.
+    public func versions() throws(LedgerError) -> [RecordedVersion] {
+        try versions(where: nil, nil)
+    }
+
+    private func versions(where condition: String?, _ argument: String?) throws(LedgerError) -> [RecordedVersion] {
+        try ledger.read { connection in
+            let select = try connection.prepare(
+                """
+                SELECT v.id, v.agent, v.components, v.seq, v.at,
+                    (SELECT group_concat(label, char(10)) FROM (
+                        SELECT label FROM main.version_labels l WHERE l.id = v.id ORDER BY l.seq, l.label))
+                FROM main.versions v \(condition.map { "WHERE v.\($0)" } ?? "") ORDER BY v.seq
+                """)
+            if let argument { try select.bind(1, argument) }
+            var found: [RecordedVersion] = []
+            while try select.step() {
+                let id = select.string(0)
+                guard case .array(let items) = try? JSONValue(parsing: select.bytes(2)) else {
+                    throw LedgerError(.integrity, "the stored components of version \(id) are unreadable; run `purser reindex`")
+                }
+                let components = items.compactMap(Component.init(json:))
+                guard components.count == items.count else {
+                    throw LedgerError(.integrity, "the stored components of version \(id) are unreadable; run `purser reindex`")
+                }
+                found.append(
+                    RecordedVersion(
+                        id: id, agent: select.string(1), components: components,
+                        labels: select.isNull(5) ? [] : select.string(5).split(separator: "\n").map(String.init),
+                        seq: UInt64(select.int64(3)), at: select.string(4)))
+            }
+            return found
+        }
+    }
+
+    /// The stored bytes of `component`, checked against its digest.
+    /// - Throws: `.integrity` if they are missing or no longer hash to the digest.
+    public func contents(of component: Component, in version: RecordedVersion) throws(LedgerError) -> [UInt8] {
+        guard let bytes = try ledger.artifact(component.digest) else {
+            throw LedgerError(
+                .integrity,
+                "the stored content of component \(component.name) of version \(version.id.prefix(12)) (digest \(component.digest.hex)) is missing; run `purser verify`"
+            )
+        }
+        guard Hash.sha256(bytes) == component.digest else {
+            throw LedgerError(
+                .integrity,
+                "the stored content of component \(component.name) of version \(version.id.prefix(12)) no longer hashes to its digest \(component.digest.hex); run `purser verify`"
+            )
+        }
+        return bytes
+    }
+
+    /// Writes every component of `version` to `directory` byte for byte, with `version.json` describing
+    /// them, so that the id can be recomputed from the files. The directory is built under a temporary
+    /// name and renamed into place when complete.
+    /// - Returns: the paths written.
+    /// - Throws: `.alreadyExists` if `directory` exists and is not empty.
+    @discardableResult
+    public func materialize(_ version: RecordedVersion, to directory: String) throws(LedgerError) -> [String] {
+        let fileManager = FileManager.default
+        if let existing = try? fileManager.contentsOfDirectory(atPath: directory), !existing.isEmpty {
+            throw LedgerError(.alreadyExists, "\(directory) exists and is not empty; refusing to overwrite it")
+        }
+        var files: [(name: String, bytes: [UInt8])] = []
+        var description: [String: JSONValue] = [:]
+        for component in version.components {
+            files.append((component.fileName, try contents(of: component, in: version)))
+            description[component.name] = .object([
+                "kind": .string(component.kind.rawValue), "digest": .string(component.digest.hex),
+                "file": .string(component.fileName),
+            ])
+        }
+        let manifest: JSONValue = .object([
+            "id": .string(version.id), "agent": .string(version.agent), "components": .object(description),
+        ])
+        files.append(("version.json", CanonicalJSON.encode(manifest) + [0x0A]))
+        let url = URL(fileURLWithPath: directory)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(
+            ".\(url.lastPathComponent).partial-\(UInt32.random(in: 0...UInt32.max))")
+        do {
+            try fileManager.createDirectory(at: temporary, withIntermediateDirectories: true)
+            for file in files {
+                try Data(file.bytes).write(to: temporary.appendingPathComponent(file.name))
+            }
+            try? fileManager.removeItem(at: url)  // only an empty directory gets here
+            try fileManager.moveItem(at: temporary, to: url)
+        } catch {
+            try? fileManager.removeItem(at: temporary)
+            throw LedgerError(.internal, "cannot write \(directory): \(error.localizedDescription)")
+        }
+        return files.map { url.appendingPathComponent($0.name).path }
+    }
+
+    /// The components that differ between `old` and `new`, by name; text components with a unified diff.
+    public func diff(_ old: RecordedVersion, _ new: RecordedVersion) throws(LedgerError) -> [ComponentChange] {
+        let before = Dictionary(old.components.map { ($0.name, $0) }) { first, _ in first }
+        let after = Dictionary(new.components.map { ($0.name, $0) }) { first, _ in first }
+        var changes: [ComponentChange] = []
+        for name in Set(before.keys).union(after.keys).sorted() where before[name]?.digest != after[name]?.digest {
+            var text: String?
+            if let a = before[name], let b = after[name], a.kind == .text, b.kind == .text {
+                text = TextDiff.unified(
+                    old: String(decoding: try contents(of: a, in: old), as: UTF8.self),
+                    new: String(decoding: try contents(of: b, in: new), as: UTF8.self),
+                    oldName: "\(old.id.prefix(12))/\(a.fileName)", newName: "\(new.id.prefix(12))/\(b.fileName)")
+            }
+            changes.append(ComponentChange(name: name, old: before[name], new: after[name], textDiff: text))
+        }
+        return changes
+    }
+
+    /// The first column of the first row of `sql` with one text argument, as text.
+    static func scalarText(_ connection: Connection, _ sql: String, _ argument: String) throws -> String? {
+        let select = try connection.prepare(sql)
+        try select.bind(1, argument)
+        return try select.step() ? select.string(0) : nil
+    }
+}

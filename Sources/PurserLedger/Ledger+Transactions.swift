@@ -1,0 +1,60 @@
+internal import Foundation
+
+extension Ledger {
+    /// A write transaction in progress. Entries, artifacts and the caller's own derived tables written
+    /// through it commit together or not at all.
+    public struct WriteTransaction {
+        /// The ledger's connection, for derived tables (projections) kept in the same file. The
+        /// `entries`, `tree_nodes` and `artifacts` tables are written only through `append` and
+        /// `storeArtifact`.
+        public let connection: Connection
+        let now: Date
+
+        /// Appends `events` after the current tip, as seen inside this transaction.
+        @discardableResult
+        public func append(_ events: [Event]) throws -> [Entry] {
+            try Ledger.append(events, to: connection, now: now)
+        }
+
+        /// Stores `bytes` as an immutable artifact under their SHA-256 digest; storing the same bytes
+        /// again stores nothing.
+        @discardableResult
+        public func storeArtifact(_ bytes: [UInt8]) throws -> Hash {
+            let digest = Hash.sha256(bytes)
+            let insert = try connection.prepare("INSERT OR IGNORE INTO artifacts (digest, bytes) VALUES (?, ?)")
+            try insert.bind(1, bytes: digest.bytes)
+            try insert.bind(2, bytes: bytes)
+            try insert.step()
+            return digest
+        }
+    }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction: it sees the ledger as no other writer can
+    /// change it until it returns, and everything it writes commits together. If it throws, nothing is written.
+    /// - Throws: the `LedgerError` `body` throws, or one naming this ledger for SQLite failures.
+    public func write<T>(_ body: (WriteTransaction) throws -> T) throws(LedgerError) -> T {
+        try run {
+            try connection.immediateTransaction {
+                try body(WriteTransaction(connection: connection, now: Date()))
+            }
+        }
+    }
+
+    /// Runs `body` in one read transaction, so that all its queries see one snapshot.
+    public func read<T>(_ body: (Connection) throws -> T) throws(LedgerError) -> T {
+        try run { try connection.readTransaction { try body(connection) } }
+    }
+
+    /// True when the file could not be opened for writing (an auditor's read-only copy).
+    public var isReadOnly: Bool { access(path, W_OK) != 0 }
+
+    /// The bytes stored under `digest`, or nil if there are none. The caller checks their hash when it
+    /// matters (`verify` does).
+    public func artifact(_ digest: Hash) throws(LedgerError) -> [UInt8]? {
+        try run {
+            let select = try connection.prepare("SELECT bytes FROM artifacts WHERE digest = ?")
+            try select.bind(1, bytes: digest.bytes)
+            return try select.step() ? select.bytes(0) : nil
+        }
+    }
+}
