@@ -26,7 +26,8 @@ public final class Releases {
         }
         try ledger.write { transaction in
             let projection = Projection(transaction.connection)
-            if let progress = try projection.progress(), progress.version != Projection.version {
+            // Tables of another projection version, or without their progress row, are rebuilt whole.
+            if try projection.progress()?.version != Projection.version {
                 try projection.drop()
             }
             try projection.create()

@@ -19,6 +19,12 @@ public struct TrafficShare: Sendable, Equatable {
     public let version: String
     public let weight: Int
     public let role: Role
+
+    public init(version: String, weight: Int, role: Role) {
+        self.version = version
+        self.weight = weight
+        self.role = role
+    }
 }
 
 /// A recorded change of an environment's traffic, with the traffic before and after it.
