@@ -160,7 +160,7 @@ struct Deploy: ParsableCommand {
 
 struct Rollback: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Roll an environment back to a whole behavioral version (rollback.performed).",
+        abstract: "Roll an environment back to a whole behavioral version, or record a rollback drill.",
         discussion: """
             The whole behavioral version, not just code: prompt, tools, model and memory go back together. Without
             --to, the target is the version that last had all traffic before the current rollout.
@@ -170,19 +170,32 @@ struct Rollback: ParsableCommand {
               purser rollback --env prod --to support-agent@1.3.2 --reason "bad prompt" --json
               purser rollback drill --env staging --from support-agent@1.5.0 --to support-agent@1.4.0 --result passed
             """,
-        subcommands: [Drill.self])
+        subcommands: [Perform.self, Drill.self],
+        defaultSubcommand: Perform.self)
 
-    @OptionGroup var common: Deploy.Common
-    @Option(help: ArgumentHelp("The version to go back to (default: the last one that had all traffic).", valueName: "version"))
-    var to: String?
-    @Option(help: ArgumentHelp("Why: recorded for whoever reads the ledger later.", valueName: "text"))
-    var reason: String
+    struct Perform: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Roll an environment back (rollback.performed); `purser rollback` does this by default.",
+            discussion: """
+                Examples:
+                  purser rollback --env prod --reason "tool-call errors doubled"
+                  purser rollback perform --env prod --to support-agent@1.3.2 --reason "bad prompt"
+                """)
 
-    func run() throws {
-        let releases = try common.ledgerOptions.releases()
-        try common.print(
-            releases.rollback(env: common.env, to: to, reason: reason, effectiveAt: common.effectiveDate()),
-            releases: releases)
+        @OptionGroup var common: Deploy.Common
+        @Option(
+            help: ArgumentHelp(
+                "The version to go back to (default: the last one that had all traffic).", valueName: "version"))
+        var to: String?
+        @Option(help: ArgumentHelp("Why: recorded for whoever reads the ledger later.", valueName: "text"))
+        var reason: String
+
+        func run() throws {
+            let releases = try common.ledgerOptions.releases()
+            try common.print(
+                releases.rollback(env: common.env, to: to, reason: reason, effectiveAt: common.effectiveDate()),
+                releases: releases)
+        }
     }
 
     struct Drill: ParsableCommand {

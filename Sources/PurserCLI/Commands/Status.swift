@@ -41,20 +41,22 @@ struct At: ParsableCommand {
 
             Examples:
               purser at 2026-11-24T14:03:00Z --env prod
-              purser at "$(date -u +%FT%TZ)" --json
+              purser at now --json
             """)
 
     @OptionGroup var ledgerOptions: LedgerOptions
-    @Argument(help: ArgumentHelp("An RFC 3339 time or a date.", valueName: "time")) var time: String
+    @Argument(help: ArgumentHelp("An RFC 3339 time, a date, or now.", valueName: "time")) var time: String
     @Option(help: ArgumentHelp("Only this environment.", valueName: "env")) var env: String?
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() throws {
-        let at = try ledgerTimestamp(time, option: "TIME")!
+        let at = time == "now" ? Timestamp.format(Date()) : try ledgerTimestamp(time, option: "TIME")!
         let releases = try ledgerOptions.releases()
         let environments = try releases.traffic(at: at, env: env)
         if !json { Output.line("traffic at \(at):") }
-        try printEnvironments(environments, releases: releases, json: json, extra: ["at": .string(at)])
+        try printEnvironments(
+            environments, releases: releases, json: json, extra: ["at": .string(at)],
+            empty: "no environment had traffic at \(at)")
     }
 }
 
@@ -146,7 +148,8 @@ struct Reindex: ParsableCommand {
 }
 
 func printEnvironments(
-    _ environments: [EnvironmentTraffic], releases: Releases, json: Bool, extra: [String: JSONValue]
+    _ environments: [EnvironmentTraffic], releases: Releases, json: Bool, extra: [String: JSONValue],
+    empty: String = "no deployments recorded (see purser deploy --help)"
 ) throws {
     let labels = try releases.labels(of: environments.flatMap(\.state.versions))
     if json {
@@ -160,7 +163,7 @@ func printEnvironments(
         Output.json(.object(members))
         return
     }
-    if environments.isEmpty { Output.line("no deployments recorded (see purser deploy --help)") }
+    if environments.isEmpty { Output.line(empty) }
     for environment in environments {
         Output.line("\(environment.env)  (since \(environment.effectiveAt), seq \(environment.seq))")
         printTraffic(environment.state, labels: labels)

@@ -264,7 +264,7 @@ func versionJSON(_ version: RecordedVersion) -> JSONValue {
 
 func printComponents(_ components: [Component]) {
     for component in components {
-        var detail = component.source ?? ""
+        var detail = component.source ?? "(inline)"
         if component.kind == .model, let value = component.value {
             detail = "\(value["provider"]?.stringValue ?? "?")/\(value["id"]?.stringValue ?? "?")"
             let (pinned, reason) = ModelPins.judge(value)
