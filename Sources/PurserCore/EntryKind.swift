@@ -6,7 +6,8 @@ public enum EntryKind {
     public static let domain: Set<String> = [
         "ledger.created", "version.recorded", "evaluation.recorded", "rollback.drilled", "checklist.evaluated",
         "waiver.granted", "deployment.started", "traffic.shifted", "deployment.promoted", "deployment.drained",
-        "deployment.completed", "deployment.aborted", "canary.judged", "rollback.performed", "shadow.compared", "metrics.summarized",
+        "deployment.completed", "deployment.aborted", "canary.judged", "rollback.performed", "shadow.compared",
+        "metrics.summarized",
     ]
 
     /// The namespace of caller-defined events.

@@ -27,7 +27,9 @@ final class TestReleases {
 
 /// A behavioral version built in memory: a prompt, no tools, a pinned model, a commit, no memory.
 func makeVersion(prompt: String, model: String = "claude-3-5-sonnet-20241022") -> BehavioralVersion {
-    func component(_ name: String, _ kind: Component.Kind, _ bytes: [UInt8], value: JSONValue? = nil)
+    func component(
+        _ name: String, _ kind: Component.Kind, _ bytes: [UInt8], value: JSONValue? = nil
+    )
         -> (Component, bytes: [UInt8])
     {
         (

@@ -32,37 +32,60 @@ struct TrafficTests {
         let v2 = try test.record(prompt: "v2", label: "agent@2")
         let v3 = try test.record(prompt: "v3")
         let steps: [Step] = [
-            Step(env: "prod", minute: 1, action: { try $0.deploy(v1, env: "prod", strategy: .blueGreen, effectiveAt: $1) },
+            Step(
+                env: "prod", minute: 1,
+                action: { try $0.deploy(v1, env: "prod", strategy: .blueGreen, effectiveAt: $1) },
                 expected: [(v1, 100, .serving)]),
-            Step(env: "prod", minute: 2, action: { try $0.deploy("agent@2", env: "prod", strategy: .canary, effectiveAt: $1) },
+            Step(
+                env: "prod", minute: 2,
+                action: { try $0.deploy("agent@2", env: "prod", strategy: .canary, effectiveAt: $1) },
                 expected: [(v1, 95, .serving), (v2, 5, .serving)]),
-            Step(env: "staging", minute: 2, action: { try $0.deploy(v2, env: "staging", strategy: .blueGreen, effectiveAt: $1) },
+            Step(
+                env: "staging", minute: 2,
+                action: { try $0.deploy(v2, env: "staging", strategy: .blueGreen, effectiveAt: $1) },
                 expected: [(v2, 100, .serving)]),
-            Step(env: "prod", minute: 3, action: { try $0.shift(env: "prod", weight: 25, effectiveAt: $1) },
+            Step(
+                env: "prod", minute: 3, action: { try $0.shift(env: "prod", weight: 25, effectiveAt: $1) },
                 expected: [(v1, 75, .serving), (v2, 25, .serving)]),
             // Two changes at the same instant: the later entry is in force at that instant.
-            Step(env: "prod", minute: 3, action: { try $0.shift(env: "prod", weight: 50, effectiveAt: $1) },
+            Step(
+                env: "prod", minute: 3, action: { try $0.shift(env: "prod", weight: 50, effectiveAt: $1) },
                 expected: [(v1, 50, .serving), (v2, 50, .serving)]),
-            Step(env: "prod", minute: 5, action: { try $0.promote(env: "prod", effectiveAt: $1) },
+            Step(
+                env: "prod", minute: 5, action: { try $0.promote(env: "prod", effectiveAt: $1) },
                 expected: [(v2, 100, .serving), (v1, 0, .draining)]),
-            Step(env: "prod", minute: 6, action: { try $0.drained(env: "prod", version: "agent@1", effectiveAt: $1) },
+            Step(
+                env: "prod", minute: 6, action: { try $0.drained(env: "prod", version: "agent@1", effectiveAt: $1) },
                 expected: [(v2, 100, .serving)]),
-            Step(env: "prod", minute: 8, action: { try $0.deploy(v3, env: "prod", strategy: .shadow, effectiveAt: $1) },
+            Step(
+                env: "prod", minute: 8, action: { try $0.deploy(v3, env: "prod", strategy: .shadow, effectiveAt: $1) },
                 expected: [(v2, 100, .serving), (v3, 0, .shadow)]),
-            Step(env: "staging", minute: 9, action: { try $0.deploy(v3, env: "staging", strategy: .blueGreen, effectiveAt: $1) },
+            Step(
+                env: "staging", minute: 9,
+                action: { try $0.deploy(v3, env: "staging", strategy: .blueGreen, effectiveAt: $1) },
                 expected: [(v3, 100, .serving), (v2, 0, .draining)]),
-            Step(env: "prod", minute: 10, action: { try $0.abort(env: "prod", effectiveAt: $1) },
+            Step(
+                env: "prod", minute: 10, action: { try $0.abort(env: "prod", effectiveAt: $1) },
                 expected: [(v2, 100, .serving)]),
-            Step(env: "prod", minute: 12, action: { try $0.deploy(v3, env: "prod", strategy: .canary, weight: 10, effectiveAt: $1) },
+            Step(
+                env: "prod", minute: 12,
+                action: { try $0.deploy(v3, env: "prod", strategy: .canary, weight: 10, effectiveAt: $1) },
                 expected: [(v2, 90, .serving), (v3, 10, .serving)]),
-            Step(env: "prod", minute: 13, action: { try $0.rollback(env: "prod", reason: "quality fell", effectiveAt: $1) },
+            Step(
+                env: "prod", minute: 13,
+                action: { try $0.rollback(env: "prod", reason: "quality fell", effectiveAt: $1) },
                 expected: [(v2, 100, .serving), (v3, 0, .draining)]),
-            Step(env: "prod", minute: 13, action: { try $0.drained(env: "prod", version: v3, effectiveAt: $1) },
+            Step(
+                env: "prod", minute: 13, action: { try $0.drained(env: "prod", version: v3, effectiveAt: $1) },
                 expected: [(v2, 100, .serving)]),
-            Step(env: "prod", minute: 20, action: { try $0.deploy(v3, env: "prod", strategy: .blueGreen, effectiveAt: $1) },
+            Step(
+                env: "prod", minute: 20,
+                action: { try $0.deploy(v3, env: "prod", strategy: .blueGreen, effectiveAt: $1) },
                 expected: [(v3, 100, .serving), (v2, 0, .draining)]),
             // No rollout in progress: back to the version that had all traffic before v3.
-            Step(env: "prod", minute: 21, action: { try $0.rollback(env: "prod", reason: "incident 42", effectiveAt: $1) },
+            Step(
+                env: "prod", minute: 21,
+                action: { try $0.rollback(env: "prod", reason: "incident 42", effectiveAt: $1) },
                 expected: [(v2, 100, .serving), (v3, 0, .draining)]),
         ]
         for step in steps {
@@ -80,7 +103,10 @@ struct TrafficTests {
         }
         var instants: [Date] = [Self.time(0)]
         for minute in 1...22 {
-            instants += [Self.time(minute), Self.time(minute).addingTimeInterval(-0.001), Self.time(minute).addingTimeInterval(30)]
+            instants += [
+                Self.time(minute), Self.time(minute).addingTimeInterval(-0.001),
+                Self.time(minute).addingTimeInterval(30),
+            ]
         }
         for instant in instants {
             let answer = try test.releases.traffic(at: Timestamp.format(instant))
@@ -165,7 +191,8 @@ struct TrafficTests {
 
         try test.ledger.write { transaction in
             try transaction.connection.execute(
-                "DROP TRIGGER artifacts_immutable_update; UPDATE artifacts SET bytes = x'00' WHERE digest = x'\(digest.hex)'")
+                "DROP TRIGGER artifacts_immutable_update; UPDATE artifacts SET bytes = x'00' WHERE digest = x'\(digest.hex)'"
+            )
         }
         let fault = try Releases.verifyDerived(test.ledger)
         #expect(fault?.kind == .artifact)
@@ -189,38 +216,78 @@ struct TrafficStateTests {
     }
 
     static let refused: [(String, [TrafficChange], String)] = [
-        ("shift with no rollout", [.start(version: "a", strategy: .blueGreen, weight: 100), .shift(weight: 10)],
-            "no canary rollout in progress"),
-        ("a weight outside 0–100", [
-            .start(version: "a", strategy: .blueGreen, weight: 100), .start(version: "b", strategy: .canary, weight: 5),
-            .shift(weight: 101),
-        ], "outside 0–100"),
-        ("a canary as the first deployment", [.start(version: "a", strategy: .canary, weight: 5)],
-            "the first deployment is blue-green"),
-        ("a canary of 0%", [.start(version: "a", strategy: .blueGreen, weight: 100), .start(version: "b", strategy: .canary, weight: 0)],
-            "from 1 to 99"),
-        ("promoting twice", [
-            .start(version: "a", strategy: .blueGreen, weight: 100), .start(version: "b", strategy: .canary, weight: 5),
-            .promote, .promote,
-        ], "no canary rollout in progress to promote"),
-        ("draining a version that is not draining", [.start(version: "a", strategy: .blueGreen, weight: 100), .drained(version: "a")],
-            "is not draining"),
-        ("a second rollout while one is in progress", [
-            .start(version: "a", strategy: .blueGreen, weight: 100), .start(version: "b", strategy: .canary, weight: 5),
-            .start(version: "c", strategy: .blueGreen, weight: 100),
-        ], "rollout of b is in progress"),
-        ("deploying the version already serving", [
-            .start(version: "a", strategy: .blueGreen, weight: 100), .start(version: "a", strategy: .blueGreen, weight: 100),
-        ], "already serves all traffic"),
-        ("shifting a shadow", [
-            .start(version: "a", strategy: .blueGreen, weight: 100), .start(version: "b", strategy: .shadow, weight: 0),
-            .shift(weight: 10),
-        ], "shadow, which serves no traffic"),
-        ("rolling back during a shadow", [
-            .start(version: "a", strategy: .blueGreen, weight: 100), .start(version: "b", strategy: .shadow, weight: 0),
-            .rollback(to: "a"),
-        ], "end it with `purser deploy abort`"),
-        ("aborting with no rollout", [.start(version: "a", strategy: .blueGreen, weight: 100), .abort], "no rollout in progress"),
+        (
+            "shift with no rollout", [.start(version: "a", strategy: .blueGreen, weight: 100), .shift(weight: 10)],
+            "no canary rollout in progress"
+        ),
+        (
+            "a weight outside 0–100",
+            [
+                .start(version: "a", strategy: .blueGreen, weight: 100),
+                .start(version: "b", strategy: .canary, weight: 5),
+                .shift(weight: 101),
+            ], "outside 0–100"
+        ),
+        (
+            "a canary as the first deployment", [.start(version: "a", strategy: .canary, weight: 5)],
+            "the first deployment is blue-green"
+        ),
+        (
+            "a canary of 0%",
+            [
+                .start(version: "a", strategy: .blueGreen, weight: 100),
+                .start(version: "b", strategy: .canary, weight: 0),
+            ],
+            "from 1 to 99"
+        ),
+        (
+            "promoting twice",
+            [
+                .start(version: "a", strategy: .blueGreen, weight: 100),
+                .start(version: "b", strategy: .canary, weight: 5),
+                .promote, .promote,
+            ], "no canary rollout in progress to promote"
+        ),
+        (
+            "draining a version that is not draining",
+            [.start(version: "a", strategy: .blueGreen, weight: 100), .drained(version: "a")],
+            "is not draining"
+        ),
+        (
+            "a second rollout while one is in progress",
+            [
+                .start(version: "a", strategy: .blueGreen, weight: 100),
+                .start(version: "b", strategy: .canary, weight: 5),
+                .start(version: "c", strategy: .blueGreen, weight: 100),
+            ], "rollout of b is in progress"
+        ),
+        (
+            "deploying the version already serving",
+            [
+                .start(version: "a", strategy: .blueGreen, weight: 100),
+                .start(version: "a", strategy: .blueGreen, weight: 100),
+            ], "already serves all traffic"
+        ),
+        (
+            "shifting a shadow",
+            [
+                .start(version: "a", strategy: .blueGreen, weight: 100),
+                .start(version: "b", strategy: .shadow, weight: 0),
+                .shift(weight: 10),
+            ], "shadow, which serves no traffic"
+        ),
+        (
+            "rolling back during a shadow",
+            [
+                .start(version: "a", strategy: .blueGreen, weight: 100),
+                .start(version: "b", strategy: .shadow, weight: 0),
+                .rollback(to: "a"),
+            ], "end it with `purser deploy abort`"
+        ),
+        (
+            "aborting with no rollout", [.start(version: "a", strategy: .blueGreen, weight: 100), .abort],
+            "no rollout in progress"
+        ),
         ("rolling back an empty environment", [.rollback(to: "a")], "nothing serves traffic"),
     ]
 
@@ -248,7 +315,9 @@ struct TrafficStateTests {
         #expect(state.rollout?.strategy == .canary)
     }
 
-    @Test("abort of a canary drains the candidate; the default rollback target is the baseline, then the previous version")
+    @Test(
+        "abort of a canary drains the candidate; the default rollback target is the baseline, then the previous version"
+    )
     func rollbackTargets() throws {
         var state = try Self.run([
             .start(version: "a", strategy: .blueGreen, weight: 100), .start(version: "b", strategy: .canary, weight: 5),

@@ -100,7 +100,8 @@ struct Deploy: ParsableCommand {
         func run() throws {
             let releases = try common.ledgerOptions.releases()
             try common.print(
-                releases.shift(env: common.env, weight: weight, effectiveAt: common.effectiveDate()), releases: releases)
+                releases.shift(env: common.env, weight: weight, effectiveAt: common.effectiveDate()), releases: releases
+            )
         }
     }
 
@@ -218,7 +219,8 @@ struct Rollback: ParsableCommand {
         @Option(help: ArgumentHelp("The version rolled back from.", valueName: "version")) var from: String
         @Option(help: ArgumentHelp("The version rolled back to.", valueName: "version")) var to: String
         @Option(help: ArgumentHelp("passed or failed.", valueName: "result")) var result: String
-        @Option(help: ArgumentHelp("A file of evidence, stored in the ledger.", valueName: "file")) var evidence: String?
+        @Option(help: ArgumentHelp("A file of evidence, stored in the ledger.", valueName: "file")) var evidence:
+            String?
         @Option(help: ArgumentHelp("How long the rollback took, in seconds.", valueName: "s")) var duration: Double?
         @Flag(help: "Print the result as JSON.") var json = false
 

@@ -54,7 +54,8 @@ extension Releases {
             for component in components.compactMap(Component.init(json:)) {
                 references.append(
                     (
-                        UInt64(versions.int64(0)), "component \(component.name) of version \(versions.string(1).prefix(12))",
+                        UInt64(versions.int64(0)),
+                        "component \(component.name) of version \(versions.string(1).prefix(12))",
                         component.digest
                     ))
             }
@@ -74,7 +75,8 @@ extension Releases {
                 return Fault(
                     seq: reference.seq, kind: .artifact,
                     detail:
-                        "the stored content of \(reference.what) no longer hashes to its digest \(reference.digest.hex)")
+                        "the stored content of \(reference.what) no longer hashes to its digest \(reference.digest.hex)"
+                )
             }
         }
         return nil

@@ -45,7 +45,9 @@ public struct TrafficEvent: Sendable {
 extension TrafficState {
     /// Who takes part in the traffic: versions serving a share, then shadows, then draining versions.
     public var shares: [TrafficShare] {
-        var shares = serving.filter { $0.weight > 0 }.map { TrafficShare(version: $0.version, weight: $0.weight, role: .serving) }
+        var shares = serving.filter { $0.weight > 0 }.map {
+            TrafficShare(version: $0.version, weight: $0.weight, role: .serving)
+        }
         if let rollout, rollout.strategy == .shadow {
             shares.append(TrafficShare(version: rollout.candidate, weight: 0, role: .shadow))
         }

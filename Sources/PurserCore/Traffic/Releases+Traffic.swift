@@ -28,13 +28,17 @@ extension Releases {
         let defaultWeight = [Strategy.blueGreen: 100, .canary: 5, .shadow: 0][strategy]!
         if let weight, strategy != .canary, weight != defaultWeight {
             throw LedgerError(
-                .usage, "--weight applies to canary deployments; a \(strategy.rawValue) deployment takes \(defaultWeight)")
+                .usage,
+                "--weight applies to canary deployments; a \(strategy.rawValue) deployment takes \(defaultWeight)")
         }
         let weight = weight ?? defaultWeight
         return try change(env: env, effectiveAt: effectiveAt) { _ in
             (
                 .start(version: target.id, strategy: strategy, weight: weight),
-                ["version": .string(target.id), "strategy": .string(strategy.rawValue), "weight": .number(Double(weight))]
+                [
+                    "version": .string(target.id), "strategy": .string(strategy.rawValue),
+                    "weight": .number(Double(weight)),
+                ]
             )
         }
     }
@@ -52,7 +56,8 @@ extension Releases {
     }
 
     /// Records that `version` finished its in-flight tasks in `env` and is decommissioned there.
-    public func drained(env: String, version: String, effectiveAt: Date? = nil) throws(LedgerError) -> LifecycleOutcome {
+    public func drained(env: String, version: String, effectiveAt: Date? = nil) throws(LedgerError) -> LifecycleOutcome
+    {
         let target = try self.version(version)
         return try change(env: env, effectiveAt: effectiveAt) { _ in
             (.drained(version: target.id), ["version": .string(target.id)])
@@ -156,7 +161,8 @@ extension Releases {
                 guard effective >= previous else {
                     throw LedgerError(
                         .invalidInput,
-                        "--effective-at \(effective) precedes the previous event in \(env), which took effect at \(previous)")
+                        "--effective-at \(effective) precedes the previous event in \(env), which took effect at \(previous)"
+                    )
                 }
                 body["effective_at"] = .string(effective)
             }

@@ -80,7 +80,9 @@ public struct TrafficState: Sendable, Equatable {
     /// Applies `change`, or says why it is not a valid transition (`short` abbreviates version ids in
     /// messages). Leaves the state unchanged when it throws.
     /// - Throws: `LedgerError.invalidInput` with a reason a person can act on.
-    public mutating func apply(_ change: TrafficChange, short: (String) -> String = { String($0.prefix(12)) })
+    public mutating func apply(
+        _ change: TrafficChange, short: (String) -> String = { String($0.prefix(12)) }
+    )
         throws(LedgerError)
     {
         func refuse(_ reason: String) -> LedgerError { LedgerError(.invalidInput, reason) }
@@ -111,7 +113,9 @@ public struct TrafficState: Sendable, Equatable {
                     guard (1...99).contains(weight) else {
                         throw refuse("a canary starts with a weight from 1 to 99 percent, not \(weight)")
                     }
-                    next.serving = [Share(version: baseline, weight: 100 - weight), Share(version: version, weight: weight)]
+                    next.serving = [
+                        Share(version: baseline, weight: 100 - weight), Share(version: version, weight: weight),
+                    ]
                     next.draining.removeAll { $0 == version }
                 } else {
                     guard weight == 0 else { throw refuse("a shadow serves no traffic (weight 0)") }

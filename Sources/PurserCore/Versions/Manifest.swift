@@ -123,7 +123,8 @@ public enum Manifest {
                 bytes = CanonicalJSON.encode(config)
             } else if members["provider"] != nil || members["id"] != nil {
                 for key in ["provider", "id"] where (members[key]?.stringValue ?? "").isEmpty {
-                    throw invalid("\(field).\(key)", key == "id" ? "missing: the exact model id" : "missing: e.g. openai")
+                    throw invalid(
+                        "\(field).\(key)", key == "id" ? "missing: the exact model id" : "missing: e.g. openai")
                 }
                 if let parameters = members["parameters"], case .object = parameters {
                 } else if members["parameters"] != nil {
@@ -166,7 +167,8 @@ public enum Manifest {
 
         private func only(_ allowed: Set<String>, in members: [String: JSONValue], field: String) throws(LedgerError) {
             for key in members.keys.sorted() where !allowed.contains(key) {
-                throw invalid("\(field).\(key)", "unknown field here (expected only \(allowed.sorted().joined(separator: ", ")))")
+                throw invalid(
+                    "\(field).\(key)", "unknown field here (expected only \(allowed.sorted().joined(separator: ", ")))")
             }
         }
 
@@ -203,7 +205,8 @@ public enum Manifest {
             let data = output.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             guard process.terminationStatus == 0 else {
-                throw LedgerError(.invalidInput, "--code-from-git: \(folder) is not inside a git work tree with a commit")
+                throw LedgerError(
+                    .invalidInput, "--code-from-git: \(folder) is not inside a git work tree with a commit")
             }
             return String(decoding: data, as: UTF8.self)
         }

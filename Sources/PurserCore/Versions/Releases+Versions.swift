@@ -52,11 +52,13 @@ extension Releases {
             let exists = try Releases.scalarText(connection, "SELECT id FROM main.versions WHERE id = ?", id) != nil
             var labelIsNew = false
             if let label {
-                let named = try Releases.scalarText(connection, "SELECT id FROM main.version_labels WHERE label = ?", label)
+                let named = try Releases.scalarText(
+                    connection, "SELECT id FROM main.version_labels WHERE label = ?", label)
                 if let named, named != id {
                     throw LedgerError(
                         .invalidInput,
-                        "label \(label) already names version \(named.prefix(12)); labels are immutable, so use a new one")
+                        "label \(label) already names version \(named.prefix(12)); labels are immutable, so use a new one"
+                    )
                 }
                 labelIsNew = named == nil
             }
@@ -77,7 +79,8 @@ extension Releases {
 
     /// A label is `NAME@VERSION`: `support-agent@1.4.0`.
     static func checkLabel(_ label: String) throws(LedgerError) {
-        guard label.utf8.count <= 128, label.wholeMatch(of: /[A-Za-z0-9][A-Za-z0-9._\/-]*@[A-Za-z0-9][A-Za-z0-9._+-]*/) != nil
+        guard label.utf8.count <= 128,
+            label.wholeMatch(of: /[A-Za-z0-9][A-Za-z0-9._\/-]*@[A-Za-z0-9][A-Za-z0-9._+-]*/) != nil
         else {
             throw LedgerError(
                 .invalidInput,
@@ -148,11 +151,13 @@ extension Releases {
             while try select.step() {
                 let id = select.string(0)
                 guard case .array(let items) = try? JSONValue(parsing: select.bytes(2)) else {
-                    throw LedgerError(.integrity, "the stored components of version \(id) are unreadable; run `purser reindex`")
+                    throw LedgerError(
+                        .integrity, "the stored components of version \(id) are unreadable; run `purser reindex`")
                 }
                 let components = items.compactMap(Component.init(json:))
                 guard components.count == items.count else {
-                    throw LedgerError(.integrity, "the stored components of version \(id) are unreadable; run `purser reindex`")
+                    throw LedgerError(
+                        .integrity, "the stored components of version \(id) are unreadable; run `purser reindex`")
                 }
                 found.append(
                     RecordedVersion(
