@@ -18,18 +18,78 @@ public enum Timestamp {
             + "\(pad(Int32(milliseconds % 1000), 3))Z"
     }
 
-    /// Parses an RFC 3339 timestamp with any offset and optional fractional seconds, or a plain
-    /// date (`2026-11-27`, midnight UTC).
+    /// Parses an RFC 3339 timestamp with any offset and optional fractional seconds
+    /// (`2026-11-27T14:03:00Z`, `2026-11-27t16:03:00.250+02:00`), or a plain date (`2026-11-27`,
+    /// midnight UTC). Hand-written: a Foundation date formatter costs milliseconds to set up, which a
+    /// short-lived command pays on every run.
     public static func parse(_ text: String) -> Date? {
-        let withFraction = ISO8601DateFormatter()
-        withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = withFraction.date(from: text) { return date }
-        let plain = ISO8601DateFormatter()
-        plain.formatOptions = [.withInternetDateTime]
-        if let date = plain.date(from: text) { return date }
-        let day = ISO8601DateFormatter()
-        day.formatOptions = [.withFullDate]
-        return day.date(from: text)
+        let bytes = Array(text.utf8)
+        var position = 0
+        func number(_ digits: Int) -> Int? {
+            guard position + digits <= bytes.count else { return nil }
+            var value = 0
+            for byte in bytes[position..<position + digits] {
+                guard (0x30...0x39).contains(byte) else { return nil }
+                value = value * 10 + Int(byte - 0x30)
+            }
+            position += digits
+            return value
+        }
+        func expect(_ characters: String) -> Bool {
+            guard position < bytes.count, characters.utf8.contains(bytes[position]) else { return false }
+            position += 1
+            return true
+        }
+        guard let year = number(4), expect("-"), let month = number(2), expect("-"), let day = number(2),
+            (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day)
+        else { return nil }
+        let days = Double(daysFromCivil(year: year, month: month, day: day))
+        if position == bytes.count { return Date(timeIntervalSince1970: days * 86_400) }
+        guard expect("Tt"), let hour = number(2), expect(":"), let minute = number(2), expect(":"),
+            let second = number(2), hour < 24, minute < 60, second < 60
+        else { return nil }
+        var fraction = 0.0
+        if expect(".") {
+            var scale = 0.1
+            let start = position
+            while position < bytes.count, (0x30...0x39).contains(bytes[position]) {
+                fraction += Double(bytes[position] - 0x30) * scale
+                scale /= 10
+                position += 1
+            }
+            guard position > start else { return nil }
+        }
+        var offset = 0
+        if !expect("Zz") {
+            guard position < bytes.count, bytes[position] == 0x2B || bytes[position] == 0x2D else { return nil }
+            let sign = bytes[position] == 0x2D ? -1 : 1
+            position += 1
+            guard let hours = number(2), expect(":"), let minutes = number(2), hours < 24, minutes < 60 else {
+                return nil
+            }
+            offset = sign * (hours * 3600 + minutes * 60)
+        }
+        guard position == bytes.count else { return nil }
+        let seconds = days * 86_400 + Double(hour * 3600 + minute * 60 + second - offset)
+        return Date(timeIntervalSince1970: seconds + fraction)
+    }
+
+    private static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+    private static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
     }
 
     /// Whether `text` is exactly in the ledger's own form.

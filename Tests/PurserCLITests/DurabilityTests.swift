@@ -86,4 +86,42 @@ import Testing
         }
         #expect(perWriter == [0: 250, 1: 250, 2: 250, 3: 250])
     }
+
+    @Test func concurrentDeploymentsInSeveralEnvironmentsKeepTheQueryTablesExact() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        try FileManager.default.copyItem(
+            atPath: root.appendingPathComponent("templates").path, toPath: workspace.file("templates"))
+        let first = try workspace.run(["version", "record", "templates/agent.yaml", "--label", "agent@1"])
+        #expect(first.status == 0, "\(first.stderr)")
+        workspace.write("templates/agent/system-prompt.md", "A different prompt.\n")
+        let second = try workspace.run(["version", "record", "templates/agent.yaml", "--label", "agent@2"])
+        #expect(second.status == 0, "\(second.stderr)")
+        let writers = try (0..<3).map { writer in
+            try startShell(
+                #"set -e; "$PURSER" deploy start agent@1 --env e\#(writer) --strategy blue-green; i=0; while [ $i -lt 15 ]; do i=$((i+1)); "$PURSER" deploy start agent@2 --env e\#(writer) --strategy canary --weight 5; "$PURSER" deploy abort --env e\#(writer); done"#,
+                in: workspace, output: workspace.file("writer-\(writer).out"))
+        }
+        for writer in writers {
+            writer.waitUntilExit()
+            #expect(writer.terminationStatus == 0, "every deployment command succeeded")
+        }
+        let verify = try workspace.run(["verify", "--json"])
+        #expect(verify.status == 0, "the query tables match a rebuild from the entries: \(verify.stdout)")
+        let status = try workspace.json(try workspace.run(["status", "--json"]).stdout)
+        guard case .array(let environments) = status["environments"] ?? .null else {
+            Issue.record("no environments in \(status)")
+            return
+        }
+        #expect(environments.count == 3)
+        for environment in environments {
+            guard case .array(let traffic) = environment["traffic"] ?? .null else { continue }
+            #expect(traffic.map { $0["label"]?.stringValue ?? "" } == ["agent@1", "agent@2"])
+            #expect(traffic.map { $0["state"]?.stringValue ?? "" } == ["serving", "draining"])
+        }
+        let history = try workspace.json(try workspace.run(["history", "--env", "e1", "--json"]).stdout)
+        if case .array(let events) = history["events"] ?? .null { #expect(events.count == 31) }
+    }
 }

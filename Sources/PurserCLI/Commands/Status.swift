@@ -50,7 +50,7 @@ struct At: ParsableCommand {
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() throws {
-        let at = time == "now" ? Timestamp.format(Date()) : try ledgerTimestamp(time, option: "TIME")!
+        let at = time == "now" ? Timestamp.format(Date()) : try ledgerTimestamp(time, option: "time")!
         let releases = try ledgerOptions.releases()
         let environments = try releases.traffic(at: at, env: env)
         if !json { Output.line("traffic at \(at):") }

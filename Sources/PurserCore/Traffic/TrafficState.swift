@@ -73,8 +73,7 @@ public struct TrafficState: Sendable, Equatable {
     /// Where `rollback` goes without `--to`: the version that last had all traffic before the current
     /// rollout (the canary's baseline, or the version before the one now serving everything).
     public var defaultRollbackTarget: String? {
-        if let rollout { return rollout.strategy == .canary ? rollout.baseline : nil }
-        return previousStable
+        rollout?.baseline ?? previousStable
     }
 
     /// Applies `change`, or says why it is not a valid transition (`short` abbreviates version ids in

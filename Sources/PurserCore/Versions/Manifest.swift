@@ -49,7 +49,11 @@ public enum Manifest {
                 throw reader.invalid(
                     "components.code.commit", "names \(named) but --code-from-git found HEAD \(commit) in \(folder)")
             }
-            specs["code"] = .object(["commit": .string(commit)])
+            // Keep the rest of the code component (its repository), as if the manifest named HEAD.
+            var code: [String: JSONValue] = [:]
+            if case .object(let members) = specs["code"] ?? .null { code = members }
+            code["commit"] = .string(commit)
+            specs["code"] = .object(code)
         }
         for name in requiredComponents where specs[name] == nil {
             throw reader.invalid("components.\(name)", "missing: \(describe(name))")
@@ -99,11 +103,15 @@ public enum Manifest {
                     throw invalid("\(field).file", "expected a file path relative to the manifest")
                 }
                 let resolved = path.hasPrefix("/") ? path : folder + "/" + path
+                guard FileManager.default.fileExists(atPath: resolved) else {
+                    throw LedgerError(
+                        .notFound, "\(self.source): \(field).file: \(path) not found (looked for \(resolved))")
+                }
                 let raw: [UInt8]
                 do {
                     raw = try Inputs.read(resolved)
                 } catch {
-                    throw LedgerError(error.code, "\(self.source): \(field).file: \(path): \(error.message)")
+                    throw LedgerError(error.code, "\(self.source): \(field).file: \(error.message)")
                 }
                 source = path
                 let suffix = URL(fileURLWithPath: path).pathExtension.lowercased()
@@ -111,7 +119,8 @@ public enum Manifest {
                     name == "tools" || (name != "prompt" && ["json", "yaml", "yml"].contains(suffix))
                 if isData {
                     kind = .data
-                    bytes = CanonicalJSON.encode(try data(raw, yaml: suffix == "yaml" || suffix == "yml", path: path))
+                    let yaml = suffix == "yaml" || suffix == "yml"
+                    bytes = CanonicalJSON.encode(try data(raw, yaml: yaml, path: path, field: "\(field).file"))
                 } else {
                     kind = .text
                     bytes = raw
@@ -172,17 +181,23 @@ public enum Manifest {
             }
         }
 
-        private func data(_ raw: [UInt8], yaml: Bool, path: String) throws(LedgerError) -> JSONValue {
+        /// Parses a component file's data; errors name the manifest and the field, then the file.
+        private func data(_ raw: [UInt8], yaml: Bool, path: String, field: String) throws(LedgerError) -> JSONValue {
+            let prefix = "\(source): \(field): "
             if yaml {
                 guard let text = String(validating: raw, as: UTF8.self) else {
-                    throw LedgerError(.invalidInput, "\(path): not UTF-8 text")
+                    throw LedgerError(.invalidInput, prefix + "\(path): not UTF-8 text")
                 }
-                return try YAML.parse(text, source: path)
+                do {
+                    return try YAML.parse(text, source: path)
+                } catch {
+                    throw LedgerError(error.code, prefix + error.message)
+                }
             }
             do {
                 return try JSONValue(parsing: raw)
             } catch {
-                throw LedgerError(.invalidInput, "\(path): invalid JSON: \(error)")
+                throw LedgerError(.invalidInput, prefix + "\(path): invalid JSON: \(error)")
             }
         }
     }
@@ -211,11 +226,12 @@ public enum Manifest {
             return String(decoding: data, as: UTF8.self)
         }
         let commit = try git(["rev-parse", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        let changes = try git(["status", "--porcelain"]).split(separator: "\n")
+        // Untracked files (a ledger beside the manifest, build output) are not part of the commit's tree.
+        let changes = try git(["status", "--porcelain", "--untracked-files=no"]).split(separator: "\n")
         guard changes.isEmpty else {
             throw LedgerError(
                 .invalidInput,
-                "--code-from-git: the git work tree at \(folder) has \(changes.count) uncommitted change(s) (first: \(changes[0].trimmingCharacters(in: .whitespaces))); commit them first"
+                "--code-from-git: the git work tree at \(folder) has \(changes.count) uncommitted change(s) to tracked files (first: \(changes[0].trimmingCharacters(in: .whitespaces))); commit them first"
             )
         }
         return commit

@@ -43,7 +43,7 @@ public struct ComponentChange: Sendable {
 extension Releases {
     /// Records `version` (and `label`, if given) unless the ledger already holds it: stores each
     /// component's bytes once as an artifact and appends `version.recorded`.
-    /// - Throws: `.invalidInput` for a malformed label or one that already names another version.
+    /// - Throws: `.usage` for a malformed label; `.invalidInput` for one that already names another version.
     public func recordVersion(_ version: BehavioralVersion, label: String?) throws(LedgerError) -> RecordOutcome {
         if let label { try Releases.checkLabel(label) }
         let id = version.id
@@ -83,7 +83,7 @@ extension Releases {
             label.wholeMatch(of: /[A-Za-z0-9][A-Za-z0-9._\/-]*@[A-Za-z0-9][A-Za-z0-9._+-]*/) != nil
         else {
             throw LedgerError(
-                .invalidInput,
+                .usage,
                 "label \"\(label)\" is not NAME@VERSION (letters, digits, '.', '_', '-', e.g. support-agent@1.4.0)")
         }
     }

@@ -1,0 +1,50 @@
+import Foundation
+import PurserLedger
+import Testing
+
+@Suite("Timestamps: RFC 3339 in, the ledger's one form out")
+struct TimestampTests {
+    static let accepted: [(String, String)] = [
+        ("2026-11-27T14:03:00Z", "2026-11-27T14:03:00.000Z"),
+        ("2026-11-27t14:03:00z", "2026-11-27T14:03:00.000Z"),
+        ("2026-11-27T14:03:00.25Z", "2026-11-27T14:03:00.250Z"),
+        ("2026-11-27T14:03:00.123456789Z", "2026-11-27T14:03:00.123Z"),
+        ("2026-11-27T16:03:00+02:00", "2026-11-27T14:03:00.000Z"),
+        ("2026-11-27T00:30:00-01:00", "2026-11-27T01:30:00.000Z"),
+        ("2026-11-27", "2026-11-27T00:00:00.000Z"),
+        ("2024-02-29T23:59:59.999Z", "2024-02-29T23:59:59.999Z"),
+        ("2000-03-01T00:00:00Z", "2000-03-01T00:00:00.000Z"),
+        ("1970-01-01T00:00:00Z", "1970-01-01T00:00:00.000Z"),
+        ("1969-12-31T23:59:59Z", "1969-12-31T23:59:59.000Z"),
+    ]
+
+    @Test("accepted forms, normalized to UTC with milliseconds", arguments: accepted)
+    func accepts(_ text: String, _ expected: String) throws {
+        let date = try #require(Timestamp.parse(text))
+        #expect(Timestamp.format(date) == expected)
+    }
+
+    @Test(
+        "malformed or impossible times are refused",
+        arguments: [
+            "", "yesterday", "2026-11-27T14:03Z", "2026-11-27T14:03:00", "2026-13-01", "2025-02-29",
+            "2026-04-31", "2026-11-27T24:00:00Z", "2026-11-27T14:60:00Z", "2026-11-27T14:03:00.Z",
+            "2026-11-27T14:03:00+0200", "2026-11-27 14:03:00Z", "2026-11-27T14:03:00Zjunk", "26-11-27",
+        ])
+    func refuses(_ text: String) {
+        #expect(Timestamp.parse(text) == nil, "\(text)")
+    }
+
+    @Test("agrees with Foundation's formatter on 2,000 random instants")
+    func agreesWithFoundation() throws {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let millis = Int64.random(in: -2_000_000_000_000...4_000_000_000_000, using: &generator)
+            let date = Date(timeIntervalSince1970: Double(millis) / 1000)
+            let text = formatter.string(from: date)
+            #expect(Timestamp.parse(text).map(Timestamp.format) == Timestamp.format(date), "\(text)")
+        }
+    }
+}
