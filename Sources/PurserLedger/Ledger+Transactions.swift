@@ -1,4 +1,4 @@
-internal import Foundation
+public import Foundation
 
 extension Ledger {
     /// A write transaction in progress. Entries, artifacts and the caller's own derived tables written
@@ -8,7 +8,9 @@ extension Ledger {
         /// `entries`, `tree_nodes` and `artifacts` tables are written only through `append` and
         /// `storeArtifact`.
         public let connection: Connection
-        let now: Date
+        /// The clock reading of this transaction: entries it appends get this time as `at`, or the
+        /// previous entry's if that is later.
+        public let now: Date
 
         /// Appends `events` after the current tip, as seen inside this transaction.
         @discardableResult

@@ -5,8 +5,10 @@ import Testing
 /// ledger/verify_bundle.py, written from the format specification alone, agrees with `purser verify-bundle`.
 @Suite(.enabled(if: python3 != nil, "python3 is not installed: these tests run ledger/verify_bundle.py"))
 struct ReferenceVerifierTests {
-    private func reference(_ workspace: Workspace, _ arguments: [String]) throws -> RunResult {
-        let script = ReadmeTests.root.appendingPathComponent("ledger/verify_bundle.py").path
+    private func reference(
+        _ workspace: Workspace, _ arguments: [String], script name: String = "verify_bundle.py"
+    ) throws -> RunResult {
+        let script = ReadmeTests.root.appendingPathComponent("ledger/\(name)").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python3!)
         process.arguments = [script] + arguments
@@ -54,5 +56,24 @@ struct ReferenceVerifierTests {
         let referenceGap = try workspace.json(gapped.reference.stdout)["fault"]
         #expect(purserGap?["kind"]?.stringValue == "gap" && purserGap?["seq"]?.numberValue == 50)
         #expect(referenceGap?["kind"] == purserGap?["kind"] && referenceGap?["seq"] == purserGap?["seq"])
+    }
+
+    @Test func versionIdsRecomputeFromMaterializedFilesWithTheSpecAlone() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        try FileManager.default.copyItem(
+            atPath: ReadmeTests.root.appendingPathComponent("templates").path, toPath: workspace.file("templates"))
+        let recorded = try workspace.run(["version", "record", "templates/agent.yaml", "--json"])
+        let id = try #require(try workspace.json(recorded.stdout)["id"]?.stringValue)
+        #expect(try workspace.run(["version", "materialize", id, "--out", "restored"]).status == 0)
+        #expect(try workspace.run(["export", "--out", "bundle"]).status == 0)
+
+        let intact = try reference(workspace, ["restored", "--bundle", "bundle"], script: "version_id.py")
+        #expect(intact.status == 0)
+        #expect(intact.stdout.contains(id), "\(intact.stdout)")
+
+        workspace.write("restored/prompt.md", workspace.read("restored/prompt.md") + " ")
+        let changed = try reference(workspace, ["restored", "--bundle", "bundle"], script: "version_id.py")
+        #expect(changed.status == 1, "one changed byte of the prompt is found: \(changed.stdout)")
     }
 }

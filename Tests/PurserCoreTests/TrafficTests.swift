@@ -175,6 +175,53 @@ struct TrafficTests {
         #expect(try answers(Releases(ledger: test.ledger)) == before)
     }
 
+    @Test("verify names an entry that cannot be replayed, a missing query table, and a version id that lies")
+    func derivedFaults() throws {
+        let test = try TestReleases()
+        let v1 = try test.record(prompt: "one")
+        _ = try test.releases.deploy(v1, env: "prod", strategy: .blueGreen)
+        #expect(try Releases.verifyDerived(test.ledger) == nil)
+
+        try test.ledger.write { try $0.connection.execute("DROP TABLE main.rollback_drills") }
+        let missing = try Releases.verifyDerived(test.ledger)
+        #expect(missing?.kind == .projection)
+        #expect(missing?.detail.contains("rollback_drills") == true)
+        try Releases.reindex(test.ledger)
+
+        // Written around the release domain: a shift with no canary in progress.
+        let bad = try test.ledger.append(
+            Event(kind: "traffic.shifted", body: .object(["env": .string("prod"), "weight": .number(10)])))
+        let unreplayable = try Releases.verifyDerived(test.ledger)
+        #expect(unreplayable?.kind == .projection)
+        #expect(unreplayable?.seq == bad.seq)
+        #expect(unreplayable?.detail.contains("no canary rollout in progress") == true)
+    }
+
+    @Test("verify finds a version.recorded entry whose id is not the hash of its component digests")
+    func lyingVersionID() throws {
+        let test = try TestReleases()
+        let version = makeVersion(prompt: "honest")
+        _ = try test.releases.recordVersion(version, label: nil)
+        let forged = try test.ledger.append(
+            Event(
+                kind: "version.recorded",
+                body: .object([
+                    "id": .string(String(repeating: "0", count: 64)), "agent": .string("forged"),
+                    "components": .array(
+                        version.components.map { component in
+                            .object([
+                                "name": .string(component.name), "kind": .string(component.kind.rawValue),
+                                "digest": .string(component.digest.hex), "file": .string(component.fileName),
+                                "size": .number(Double(component.size)),
+                            ])
+                        }),
+                ])))
+        try Releases.reindex(test.ledger)
+        let fault = try Releases.verifyDerived(test.ledger)
+        #expect(fault?.kind == .artifact)
+        #expect(fault?.seq == forged.seq)
+    }
+
     @Test("a rollback drill is recorded with its evidence stored as an artifact, and a bad artifact is found")
     func drillEvidence() throws {
         let test = try TestReleases()

@@ -16,6 +16,8 @@ final class Projection {
 
     let connection: Connection
     let schema: String
+    /// The entry `catchUp` was applying when it threw.
+    private(set) var failedSeq: UInt64?
     /// Environment states read or written in this transaction.
     private var states: [String: (state: TrafficState, effectiveAt: String)] = [:]
 
@@ -64,11 +66,14 @@ final class Projection {
     }
 
     /// Applies every entry after the last one applied.
+    /// - Throws: `.integrity` for an entry that cannot be replayed (its seq is then `failedSeq`).
     func catchUp(_ ledger: Ledger, progress report: (UInt64) -> Void = { _ in }) throws {
         let applied = try progress()?.appliedSeq ?? -1
         var last = applied
         try ledger.forEachEntry(from: UInt64(applied + 1)) { entry in
+            failedSeq = entry.seq
             try apply(entry)
+            failedSeq = nil
             last = Int64(entry.seq)
             if entry.seq % 10_000 == 0 { report(entry.seq) }
         }

@@ -18,15 +18,26 @@ extension Releases {
             try rebuilt.drop()
             try rebuilt.create()
             defer { try? rebuilt.drop() }
-            try rebuilt.catchUp(ledger)
+            do {
+                try rebuilt.catchUp(ledger)
+            } catch let error as LedgerError {
+                guard let seq = rebuilt.failedSeq else { throw error }
+                return Fault(seq: seq, kind: .projection, detail: "the entry cannot be replayed: \(error.message)")
+            }
             if let fault = try compareProjections(connection) { return fault }
-            return try checkArtifacts(connection, ledger: ledger)
+            return try checkVersions(ledger)
         }
     }
 
     private static func compareProjections(_ connection: Connection) throws -> Fault? {
         let stored = try Projection(connection).progress()
         for table in Projection.tables {
+            let exists = try connection.scalarInt(
+                "SELECT count(*) FROM main.sqlite_master WHERE type = 'table' AND name = '\(table)'")
+            if stored != nil && exists != 1 {
+                return Fault(
+                    seq: 0, kind: .projection, detail: "query table \(table) is missing; run `purser reindex`")
+            }
             let main = stored == nil ? "SELECT * FROM temp.\(table) WHERE 0" : "SELECT * FROM main.\(table)"
             let select = try connection.prepare(
                 """
@@ -46,26 +57,38 @@ extension Releases {
         return nil
     }
 
-    private static func checkArtifacts(_ connection: Connection, ledger: Ledger) throws -> Fault? {
+    /// Every `version.recorded` entry's id is the hash of its component digests, and every artifact an
+    /// entry names (components, drill evidence) is present and hashes to its digest.
+    private static func checkVersions(_ ledger: Ledger) throws -> Fault? {
         var references: [(seq: UInt64, what: String, digest: Hash)] = []
-        let versions = try connection.prepare("SELECT seq, id, components FROM temp.versions ORDER BY seq")
-        while try versions.step() {
-            guard case .array(let components) = try JSONValue(parsing: versions.bytes(2)) else { continue }
-            for component in components.compactMap(Component.init(json:)) {
+        var fault: Fault?
+        try ledger.forEachEntry(kind: "version.recorded") { entry in
+            let body = try entry.body
+            guard fault == nil, let id = body["id"]?.stringValue, case .array(let items) = body["components"] ?? .null
+            else { return }
+            let components = items.compactMap(Component.init(json:))
+            let computed = BehavioralVersion.id(digests: components.map { ($0.name, $0.digest) })
+            guard components.count == items.count, computed == id else {
+                fault = Fault(
+                    seq: entry.seq, kind: .artifact,
+                    detail:
+                        "version \(id.prefix(12)) is not the hash of its component digests (they hash to \(computed.prefix(12)))"
+                )
+                return
+            }
+            for component in components {
                 references.append(
-                    (
-                        UInt64(versions.int64(0)),
-                        "component \(component.name) of version \(versions.string(1).prefix(12))",
-                        component.digest
-                    ))
+                    (entry.seq, "component \(component.name) of version \(id.prefix(12))", component.digest))
             }
         }
+        if let fault { return fault }
         try ledger.forEachEntry(kind: "rollback.drilled") { entry in
             if let hex = try entry.body["evidence"]?["digest"]?.stringValue, let digest = Hash(hex: hex) {
                 references.append((entry.seq, "the evidence of rollback drill \(entry.seq)", digest))
             }
         }
-        for reference in references.sorted(by: { $0.seq < $1.seq }) {
+        var checked: Set<Hash> = []
+        for reference in references.sorted(by: { $0.seq < $1.seq }) where checked.insert(reference.digest).inserted {
             guard let bytes = try ledger.artifact(reference.digest) else {
                 return Fault(
                     seq: reference.seq, kind: .artifact,

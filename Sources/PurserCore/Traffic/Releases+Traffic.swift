@@ -154,7 +154,7 @@ extension Releases {
             var body = fields
             body["env"] = .string(env)
             if let effective {
-                let now = Timestamp.format(Date())
+                let now = Timestamp.format(transaction.now)
                 guard effective <= now else {
                     throw LedgerError(.invalidInput, "--effective-at \(effective) is in the future (now \(now))")
                 }

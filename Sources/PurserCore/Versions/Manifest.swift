@@ -89,6 +89,9 @@ public enum Manifest {
             guard name.wholeMatch(of: /[a-z0-9][a-z0-9_-]{0,63}/) != nil else {
                 throw invalid(field, "component names are lowercase letters, digits, '-' and '_' (at most 64)")
             }
+            guard name != "version" else {
+                throw invalid(field, "\"version\" is reserved (materialize writes version.json); choose another name")
+            }
             guard case .object(let members) = spec else {
                 throw invalid(field, "expected a mapping: {file: PATH}, {config: …}, {provider:, id:} or {commit:}")
             }
