@@ -19,6 +19,7 @@ enum ExitStatus {
         case .invalidInput, .alreadyExists, .notALedger: badInput
         case .notFound: notFound
         case .integrity: integrity
+        case .blocked: blocked
         default: `internal`
         }
     }

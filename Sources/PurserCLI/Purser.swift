@@ -25,7 +25,8 @@ struct Purser: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Init.self, VersionCommand.self, Deploy.self, Rollback.self, Status.self, At.self, History.self,
+            Init.self, VersionCommand.self, Eval.self, Waive.self, Check.self, Deploy.self, Rollback.self, Status.self,
+            At.self, History.self,
             Append.self, Log.self, Verify.self, Reindex.self, CheckpointCommand.self, Proof.self, Export.self,
             VerifyBundle.self,
         ]

@@ -7,15 +7,21 @@ public import PurserLedger
 public final class Releases {
     public let ledger: Ledger
 
-    /// Opens the release domain of `ledger`, bringing its projection tables up to date if entries were
-    /// appended without them (or they were made by another purser version).
+    /// Opens the release domain of `ledger`. Writes nothing, unless the projection tables are missing,
+    /// were made by another purser version, or miss entries they derive from (appended by other means):
+    /// then it brings them up to date first. `purser init` creates them, so that a failed command on a
+    /// ledger leaves the file as it was.
     /// - Throws: `.notALedger` if a read-only ledger's projections are out of date.
     public init(ledger: Ledger) throws(LedgerError) {
         self.ledger = ledger
         let current = try ledger.read { connection in
-            let progress = try Projection(connection).progress()
-            return try progress?.version == Projection.version
-                && progress?.appliedSeq == Int64(ledger.size()) - 1
+            guard let progress = try Projection(connection).progress(), progress.version == Projection.version
+            else { return false }
+            let kinds = Projection.kinds.map { "'\($0)'" }.joined(separator: ", ")
+            let missed = try connection.prepare(
+                "SELECT count(*) FROM main.entries WHERE kind IN (\(kinds)) AND seq > ?")
+            try missed.bind(1, progress.appliedSeq)
+            return try missed.step() && missed.int64(0) == 0
         }
         guard !current else { return }
         guard !ledger.isReadOnly else {

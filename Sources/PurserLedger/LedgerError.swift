@@ -16,6 +16,8 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
         public static let usage = Code(name: "usage")
         /// The stored data contradicts itself (found outside `verify`, which reports faults instead).
         public static let integrity = Code(name: "integrity")
+        /// A gate refused: a negative verdict, such as a release without an allowing checklist run.
+        public static let blocked = Code(name: "blocked")
         /// An unexpected failure of SQLite or the file system.
         public static let `internal` = Code(name: "internal")
 

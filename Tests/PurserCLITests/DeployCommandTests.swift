@@ -40,11 +40,17 @@ private func tellTheStory(in workspace: Workspace) throws -> Story {
     let v3 = try workspace.recordAgentVariant("3", label: "support-agent@3.0.0")
     let script: [(arguments: [String], kind: String, traffic: [String], rollout: String?)] = [
         (
-            ["deploy", "start", "support-agent@1.0.0", "--strategy", "blue-green"], "deployment.started",
+            [
+                "deploy", "start", "support-agent@1.0.0", "--strategy", "blue-green", "--break-glass", "--reason",
+                "test", "--approver", "tests",
+            ], "deployment.started",
             ["\(v1) 100 serving"], nil
         ),
         (
-            ["deploy", "start", String(v2.prefix(8)), "--strategy", "canary", "--weight", "10"], "deployment.started",
+            [
+                "deploy", "start", String(v2.prefix(8)), "--strategy", "canary", "--break-glass", "--reason", "test",
+                "--approver", "tests", "--weight", "10",
+            ], "deployment.started",
             ["\(v1) 90 serving", "\(v2) 10 serving"], "canary \(v2) \(v1)"
         ),
         (
@@ -89,9 +95,13 @@ struct BadTransition: Sendable, CustomTestStringConvertible {
 
     var testDescription: String { name }
 
-    static let blueGreenV1 = ["deploy", "start", "support-agent@1.0.0", "--env", "prod", "--strategy", "blue-green"]
+    static let blueGreenV1 = [
+        "deploy", "start", "support-agent@1.0.0", "--env", "prod", "--strategy", "blue-green", "--break-glass",
+        "--reason", "test", "--approver", "tests",
+    ]
     static let canaryV2 = [
-        "deploy", "start", "support-agent@2.0.0", "--env", "prod", "--strategy", "canary", "--weight", "10",
+        "deploy", "start", "support-agent@2.0.0", "--env", "prod", "--strategy", "canary", "--break-glass", "--reason",
+        "test", "--approver", "tests", "--weight", "10",
     ]
     static let shadowV2 = ["deploy", "start", "support-agent@2.0.0", "--env", "prod", "--strategy", "shadow"]
     static let promote = ["deploy", "promote", "--env", "prod"]
@@ -109,10 +119,14 @@ struct BadTransition: Sendable, CustomTestStringConvertible {
             name: "deploy an unrecorded version id", setup: [],
             command: [
                 "deploy", "start", String(repeating: "ab", count: 32), "--env", "prod", "--strategy", "blue-green",
+                "--break-glass", "--reason", "test", "--approver", "tests",
             ], status: 66, mentions: ["no recorded version matches"]),
         BadTransition(
             name: "deploy an unknown label", setup: [],
-            command: ["deploy", "start", "support-agent@9.9.9", "--env", "prod", "--strategy", "blue-green"],
+            command: [
+                "deploy", "start", "support-agent@9.9.9", "--env", "prod", "--strategy", "blue-green", "--break-glass",
+                "--reason", "test", "--approver", "tests",
+            ],
             status: 66, mentions: ["support-agent@9.9.9"]),
         BadTransition(
             name: "weight 150 on shift", setup: [blueGreenV1, canaryV2],
@@ -123,15 +137,22 @@ struct BadTransition: Sendable, CustomTestStringConvertible {
         BadTransition(
             name: "canary weight 0", setup: [blueGreenV1],
             command: [
-                "deploy", "start", "support-agent@2.0.0", "--env", "prod", "--strategy", "canary", "--weight", "0",
+                "deploy", "start", "support-agent@2.0.0", "--env", "prod", "--strategy", "canary", "--break-glass",
+                "--reason", "test", "--approver", "tests", "--weight", "0",
             ], status: 65, mentions: ["from 1 to 99", "not 0"]),
         BadTransition(
             name: "canary as the first deployment", setup: [],
-            command: ["deploy", "start", "support-agent@2.0.0", "--env", "prod", "--strategy", "canary"], status: 65,
+            command: [
+                "deploy", "start", "support-agent@2.0.0", "--env", "prod", "--strategy", "canary", "--break-glass",
+                "--reason", "test", "--approver", "tests",
+            ], status: 65,
             mentions: ["first deployment is blue-green"]),
         BadTransition(
             name: "a second rollout while one is in progress", setup: [blueGreenV1, canaryV2],
-            command: ["deploy", "start", "support-agent@1.0.0", "--env", "prod", "--strategy", "canary"],
+            command: [
+                "deploy", "start", "support-agent@1.0.0", "--env", "prod", "--strategy", "canary", "--break-glass",
+                "--reason", "test", "--approver", "tests",
+            ],
             status: 65, mentions: ["in progress"]),
         BadTransition(
             name: "promote twice", setup: [blueGreenV1, canaryV2, promote], command: promote, status: 65,
@@ -180,7 +201,8 @@ struct BadTransition: Sendable, CustomTestStringConvertible {
         BadTransition(
             name: "--weight on blue-green", setup: [blueGreenV1],
             command: [
-                "deploy", "start", "support-agent@2.0.0", "--env", "prod", "--strategy", "blue-green", "--weight", "50",
+                "deploy", "start", "support-agent@2.0.0", "--env", "prod", "--strategy", "blue-green", "--break-glass",
+                "--reason", "test", "--approver", "tests", "--weight", "50",
             ], status: 64, mentions: ["--weight applies to canary"]),
         BadTransition(
             name: "--strategy foo", setup: [],
@@ -188,7 +210,10 @@ struct BadTransition: Sendable, CustomTestStringConvertible {
             mentions: ["--strategy must be blue-green, canary or shadow"]),
         BadTransition(
             name: "an environment name with capitals", setup: [],
-            command: ["deploy", "start", "support-agent@1.0.0", "--env", "Prod", "--strategy", "blue-green"],
+            command: [
+                "deploy", "start", "support-agent@1.0.0", "--env", "Prod", "--strategy", "blue-green", "--break-glass",
+                "--reason", "test", "--approver", "tests",
+            ],
             status: 64, mentions: ["Prod", "lowercase"]),
     ]
 }
@@ -286,9 +311,13 @@ enum ProjectionTamper: String, Sendable, CaseIterable {
         let v1 = try workspace.recordAgentVariant("1", label: "support-agent@1.0.0")
         let v2 = try workspace.recordAgentVariant("2", label: "support-agent@2.0.0")
         let changes: [[String]] = [
-            ["deploy", "start", v1, "--strategy", "blue-green", "--effective-at", "2026-01-01T00:00:00Z"],
             [
-                "deploy", "start", v2, "--strategy", "canary", "--weight", "20", "--effective-at",
+                "deploy", "start", v1, "--strategy", "blue-green", "--break-glass", "--reason", "test", "--approver",
+                "tests", "--effective-at", "2026-01-01T00:00:00Z",
+            ],
+            [
+                "deploy", "start", v2, "--strategy", "canary", "--break-glass", "--reason", "test", "--approver",
+                "tests", "--weight", "20", "--effective-at",
                 "2026-01-02T00:00:00Z",
             ],
             ["deploy", "shift", "--weight", "60", "--effective-at", "2026-01-03T12:00:00Z"],
@@ -480,5 +509,25 @@ enum ProjectionTamper: String, Sendable, CaseIterable {
         #expect(
             try workspace.run(["version", "materialize", "support-agent@2.0.0", "--out", "other"]).status == 0,
             "another version's components are intact")
+    }
+}
+
+@Suite struct FailedCommandsWriteNothing {
+    @Test func afterAnEntryOfAnotherKindAFailedDeploymentLeavesTheFileAsItWas() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        try workspace.copyAgentTemplate(to: "agent")
+        #expect(try workspace.run(["version", "record", "agent/agent.yaml", "--label", "a@1"]).status == 0)
+        #expect(try workspace.run(["append", "--kind", "custom.note", "--body", "-"], input: "{}").status == 0)
+        let before = workspace.ledgerSnapshot()
+        for command in [
+            ["deploy", "shift", "--env", "prod", "--weight", "500"],
+            ["deploy", "start", "deadbeefdeadbeef", "--env", "prod", "--strategy", "blue-green"],
+            ["deploy", "start", "a@1", "--env", "prod", "--strategy", "blue-green"],
+        ] {
+            let result = try workspace.run(command)
+            #expect(result.status != 0, "\(command)")
+            #expect(workspace.ledgerSnapshot() == before, "\(command) changed the ledger file")
+        }
     }
 }

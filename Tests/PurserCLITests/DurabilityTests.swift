@@ -101,7 +101,7 @@ import Testing
         #expect(second.status == 0, "\(second.stderr)")
         let writers = try (0..<3).map { writer in
             try startShell(
-                #"set -e; "$PURSER" deploy start agent@1 --env e\#(writer) --strategy blue-green; i=0; while [ $i -lt 15 ]; do i=$((i+1)); "$PURSER" deploy start agent@2 --env e\#(writer) --strategy canary --weight 5; "$PURSER" deploy abort --env e\#(writer); done"#,
+                #"set -e; "$PURSER" deploy start agent@1 --env e\#(writer) --strategy blue-green --break-glass --reason test --approver tests; i=0; while [ $i -lt 15 ]; do i=$((i+1)); "$PURSER" deploy start agent@2 --env e\#(writer) --strategy canary --weight 5 --break-glass --reason test --approver tests; "$PURSER" deploy abort --env e\#(writer); done"#,
                 in: workspace, output: workspace.file("writer-\(writer).out"))
         }
         for writer in writers {

@@ -41,6 +41,6 @@ struct ReadmeTests {
         try process.run()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "the README tour failed:\n\(workspace.read("tour.log"))")
-        #expect(workspace.read("tour.log").contains("intact: 2012 entries"))
+        #expect(workspace.read("tour.log").contains("intact: 2017 entries"))
     }
 }

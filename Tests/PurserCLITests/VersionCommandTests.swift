@@ -289,10 +289,18 @@ struct BadManifest: Sendable, CustomTestStringConvertible {
         let refused = try workspace.run(["version", "materialize", id, "--out", "occupied"])
         #expect(refused.status == 65)
         expectOneErrorLine(refused)
-        #expect(refused.stderr.contains("occupied") && refused.stderr.contains("not empty"), "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains("occupied") && refused.stderr.contains("not an empty directory"),
+            "\(refused.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.file("occupied")) == ["keep.txt"])
         #expect(workspace.read("occupied/keep.txt") == "mine")
         #expect(workspace.ledgerSnapshot() == before)
+
+        // A regular file is not replaced by a directory.
+        workspace.write("precious.txt", "keep me")
+        let onFile = try workspace.run(["version", "materialize", id, "--out", "precious.txt"])
+        #expect(onFile.status == 65, "\(onFile.stderr)")
+        #expect(workspace.read("precious.txt") == "keep me")
 
         // An existing empty directory is fine.
         try FileManager.default.createDirectory(atPath: workspace.file("empty"), withIntermediateDirectories: true)

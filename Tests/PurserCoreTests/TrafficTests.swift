@@ -34,15 +34,17 @@ struct TrafficTests {
         let steps: [Step] = [
             Step(
                 env: "prod", minute: 1,
-                action: { try $0.deploy(v1, env: "prod", strategy: .blueGreen, effectiveAt: $1) },
+                action: { try $0.deploy(v1, env: "prod", strategy: .blueGreen, effectiveAt: $1, breakGlass: .test) },
                 expected: [(v1, 100, .serving)]),
             Step(
                 env: "prod", minute: 2,
-                action: { try $0.deploy("agent@2", env: "prod", strategy: .canary, effectiveAt: $1) },
+                action: {
+                    try $0.deploy("agent@2", env: "prod", strategy: .canary, effectiveAt: $1, breakGlass: .test)
+                },
                 expected: [(v1, 95, .serving), (v2, 5, .serving)]),
             Step(
                 env: "staging", minute: 2,
-                action: { try $0.deploy(v2, env: "staging", strategy: .blueGreen, effectiveAt: $1) },
+                action: { try $0.deploy(v2, env: "staging", strategy: .blueGreen, effectiveAt: $1, breakGlass: .test) },
                 expected: [(v2, 100, .serving)]),
             Step(
                 env: "prod", minute: 3, action: { try $0.shift(env: "prod", weight: 25, effectiveAt: $1) },
@@ -58,18 +60,21 @@ struct TrafficTests {
                 env: "prod", minute: 6, action: { try $0.drained(env: "prod", version: "agent@1", effectiveAt: $1) },
                 expected: [(v2, 100, .serving)]),
             Step(
-                env: "prod", minute: 8, action: { try $0.deploy(v3, env: "prod", strategy: .shadow, effectiveAt: $1) },
+                env: "prod", minute: 8,
+                action: { try $0.deploy(v3, env: "prod", strategy: .shadow, effectiveAt: $1, breakGlass: .test) },
                 expected: [(v2, 100, .serving), (v3, 0, .shadow)]),
             Step(
                 env: "staging", minute: 9,
-                action: { try $0.deploy(v3, env: "staging", strategy: .blueGreen, effectiveAt: $1) },
+                action: { try $0.deploy(v3, env: "staging", strategy: .blueGreen, effectiveAt: $1, breakGlass: .test) },
                 expected: [(v3, 100, .serving), (v2, 0, .draining)]),
             Step(
                 env: "prod", minute: 10, action: { try $0.abort(env: "prod", effectiveAt: $1) },
                 expected: [(v2, 100, .serving)]),
             Step(
                 env: "prod", minute: 12,
-                action: { try $0.deploy(v3, env: "prod", strategy: .canary, weight: 10, effectiveAt: $1) },
+                action: {
+                    try $0.deploy(v3, env: "prod", strategy: .canary, weight: 10, effectiveAt: $1, breakGlass: .test)
+                },
                 expected: [(v2, 90, .serving), (v3, 10, .serving)]),
             Step(
                 env: "prod", minute: 13,
@@ -80,7 +85,7 @@ struct TrafficTests {
                 expected: [(v2, 100, .serving)]),
             Step(
                 env: "prod", minute: 20,
-                action: { try $0.deploy(v3, env: "prod", strategy: .blueGreen, effectiveAt: $1) },
+                action: { try $0.deploy(v3, env: "prod", strategy: .blueGreen, effectiveAt: $1, breakGlass: .test) },
                 expected: [(v3, 100, .serving), (v2, 0, .draining)]),
             // No rollout in progress: back to the version that had all traffic before v3.
             Step(
@@ -132,9 +137,9 @@ struct TrafficTests {
         let test = try TestReleases()
         let v1 = try test.record(prompt: "one", label: "agent@1")
         let v2 = try test.record(prompt: "two", label: "agent@2")
-        _ = try test.releases.deploy(v1, env: "prod", strategy: .blueGreen)
-        _ = try test.releases.deploy(v2, env: "prod", strategy: .canary, weight: 20)
-        _ = try test.releases.deploy(v2, env: "staging", strategy: .blueGreen)
+        _ = try test.releases.deploy(v1, env: "prod", strategy: .blueGreen, breakGlass: .test)
+        _ = try test.releases.deploy(v2, env: "prod", strategy: .canary, weight: 20, breakGlass: .test)
+        _ = try test.releases.deploy(v2, env: "staging", strategy: .blueGreen, breakGlass: .test)
         _ = try test.releases.promote(env: "prod")
         _ = try test.releases.recordDrill(env: "staging", from: v2, to: v1, result: .passed)
 
@@ -179,7 +184,7 @@ struct TrafficTests {
     func derivedFaults() throws {
         let test = try TestReleases()
         let v1 = try test.record(prompt: "one")
-        _ = try test.releases.deploy(v1, env: "prod", strategy: .blueGreen)
+        _ = try test.releases.deploy(v1, env: "prod", strategy: .blueGreen, breakGlass: .test)
         #expect(try Releases.verifyDerived(test.ledger) == nil)
 
         try test.ledger.write { try $0.connection.execute("DROP TABLE main.rollback_drills") }
@@ -195,6 +200,49 @@ struct TrafficTests {
         #expect(unreplayable?.kind == .projection)
         #expect(unreplayable?.seq == bad.seq)
         #expect(unreplayable?.detail.contains("no canary rollout in progress") == true)
+    }
+
+    @Test("a component file name from an entry never leaves the output folder")
+    func hostileFileName() throws {
+        let test = try TestReleases()
+        let version = makeVersion(prompt: "x")
+        _ = try test.releases.recordVersion(version, label: nil)
+        let components: [JSONValue] = version.components.map { component in
+            .object([
+                "name": .string(component.name), "kind": .string(component.kind.rawValue),
+                "digest": .string(component.digest.hex),
+                "file": .string(component.name == "prompt" ? "../../escaped.md" : component.fileName),
+                "size": .number(Double(component.size)),
+            ])
+        }
+        let forged = try test.ledger.append(
+            Event(
+                kind: "version.recorded",
+                body: .object([
+                    "id": .string(version.id), "agent": .string("forged"), "label": .string("evil@1"),
+                    "components": .array(components),
+                ])))
+        try Releases.reindex(test.ledger)
+        let fault = try Releases.verifyDerived(test.ledger)
+        #expect(fault?.kind == .artifact)
+        #expect(fault?.seq == forged.seq)
+    }
+
+    @Test("history is oldest first by effective time across environments; a second rollback needs --to")
+    func historyOrderAndSecondRollback() throws {
+        let test = try TestReleases()
+        let v1 = try test.record(prompt: "one")
+        let v2 = try test.record(prompt: "two")
+        _ = try test.releases.deploy(v1, env: "prod", strategy: .blueGreen, breakGlass: .test)
+        _ = try test.releases.deploy(
+            v1, env: "imported", strategy: .blueGreen, effectiveAt: Self.time(0), breakGlass: .test)
+        let history = try test.releases.history()
+        #expect(history.map(\.env) == ["imported", "prod"])
+
+        _ = try test.releases.deploy(v2, env: "prod", strategy: .blueGreen, breakGlass: .test)
+        let back = try test.releases.rollback(env: "prod", reason: "bad")
+        #expect(back.state.shares.first == TrafficShare(version: v1, weight: 100, role: .serving))
+        #expect(throws: LedgerError.self) { try test.releases.rollback(env: "prod", reason: "again") }
     }
 
     @Test("verify finds a version.recorded entry whose id is not the hash of its component digests")

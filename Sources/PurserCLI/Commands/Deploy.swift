@@ -60,9 +60,16 @@ struct Deploy: ParsableCommand {
                 canary: the version takes --weight percent (default 5) beside the serving one.
                 shadow: the version receives a copy of the traffic and serves none.
 
+                Blue-green and canary deployments are gated: the latest `purser check` run for this version and
+                environment must be allowed and younger than its policy's max-age, or the command exits 1 and
+                records nothing. --break-glass --reason TEXT --approver NAME deploys anyway and records who and
+                why (audits list every override). A shadow serves no traffic and is not gated.
+
                 Examples:
                   purser deploy start support-agent@1.4.0 --env prod --strategy blue-green
                   purser deploy start 9b07d2aa --env prod --strategy canary --weight 10
+                  purser deploy start 9b07d2aa --env prod --strategy blue-green --break-glass \\
+                    --reason "hotfix for incident 42" --approver "dana@example.com"
                 """)
 
         @OptionGroup var common: Common
@@ -70,10 +77,21 @@ struct Deploy: ParsableCommand {
         var version: String
         @Option(help: ArgumentHelp("blue-green, canary or shadow.", valueName: "strategy")) var strategy: String
         @Option(help: ArgumentHelp("The canary's first share in percent (default 5).", valueName: "n")) var weight: Int?
+        @Flag(help: "Deploy without an allowing checklist run; needs --reason and --approver, and is recorded.")
+        var breakGlass = false
+        @Option(help: ArgumentHelp("Why the checklist is overridden (with --break-glass).", valueName: "text"))
+        var reason: String?
+        @Option(help: ArgumentHelp("Who approved the override (with --break-glass).", valueName: "name"))
+        var approver: String?
 
         func validate() throws {
             guard Strategy(rawValue: strategy) != nil else {
                 throw ValidationError("--strategy must be blue-green, canary or shadow, not \(strategy)")
+            }
+            guard breakGlass == (reason != nil || approver != nil), !breakGlass || (reason != nil && approver != nil)
+            else {
+                throw ValidationError(
+                    "--break-glass goes with both --reason TEXT and --approver NAME, and they with it")
             }
         }
 
@@ -81,7 +99,8 @@ struct Deploy: ParsableCommand {
             let releases = try common.ledgerOptions.releases()
             let outcome = try releases.deploy(
                 version, env: common.env, strategy: Strategy(rawValue: strategy)!, weight: weight,
-                effectiveAt: common.effectiveDate())
+                effectiveAt: common.effectiveDate(),
+                breakGlass: breakGlass ? BreakGlass(reason: reason!, approver: approver!) : nil)
             try common.print(outcome, releases: releases)
         }
     }
@@ -186,7 +205,8 @@ struct Rollback: ParsableCommand {
         @OptionGroup var common: Deploy.Common
         @Option(
             help: ArgumentHelp(
-                "The version to go back to (default: the last one that had all traffic).", valueName: "version"))
+                "The version to go back to (default: the canary's baseline, or the version before the one serving now).",
+                valueName: "version"))
         var to: String?
         @Option(help: ArgumentHelp("Why: recorded for whoever reads the ledger later.", valueName: "text"))
         var reason: String

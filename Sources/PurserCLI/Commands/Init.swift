@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PurserCore
 import PurserLedger
 
 struct Init: ParsableCommand {
@@ -38,6 +39,7 @@ struct Init: ParsableCommand {
         }
         let origin = origin ?? "purser.local/ledger-" + Hash.sha256(Array(UUID().uuidString.utf8)).hex.prefix(16)
         let ledger = try Ledger.create(at: ledgerOptions.ledger, origin: origin, keyPath: keyPath)
+        _ = try Releases(ledger: ledger)  // creates the query tables now, so later commands write only entries
         print(ledger, keyPath: keyPath, created: true)
     }
 

@@ -53,6 +53,9 @@ struct At: ParsableCommand {
         let at = time == "now" ? Timestamp.format(Date()) : try ledgerTimestamp(time, option: "time")!
         let releases = try ledgerOptions.releases()
         let environments = try releases.traffic(at: at, env: env)
+        if let env, try releases.status(env: env).isEmpty {
+            throw LedgerError(.notFound, "environment \(env) has no deployments (see purser status)")
+        }
         if !json { Output.line("traffic at \(at):") }
         try printEnvironments(
             environments, releases: releases, json: json, extra: ["at": .string(at)],

@@ -267,7 +267,7 @@ func printComponents(_ components: [Component]) {
         var detail = component.source ?? "(inline)"
         if component.kind == .model, let value = component.value {
             detail = "\(value["provider"]?.stringValue ?? "?")/\(value["id"]?.stringValue ?? "?")"
-            let (pinned, reason) = ModelPins.judge(value)
+            let (pinned, reason) = ModelPins.builtIn.judge(value)
             if !pinned { detail += " (NOT PINNED: \(reason))" }
         } else if component.kind == .commit {
             detail = component.value?["commit"]?.stringValue ?? ""

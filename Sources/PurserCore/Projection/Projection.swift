@@ -9,10 +9,20 @@ internal import PurserLedger
 /// All SQL names its schema (`main`, or `temp` for the rebuild `verify` compares against).
 final class Projection {
     /// Bumped whenever the tables or what `apply` writes change: an older projection is then rebuilt.
-    static let version: Int64 = 1
+    static let version: Int64 = 2
 
     /// The derived tables, each with a `seq` column naming the entry that wrote the row.
-    static let tables = ["versions", "version_labels", "environments", "traffic_events", "rollback_drills"]
+    static let tables = [
+        "versions", "version_labels", "environments", "traffic_events", "rollback_drills", "evaluations", "waivers",
+        "checklist_runs",
+    ]
+
+    /// The entry kinds `apply` derives rows from; entries of other kinds change no table.
+    static let kinds = [
+        "version.recorded", "rollback.drilled", "evaluation.recorded", "waiver.granted", "checklist.evaluated",
+        "deployment.started", "traffic.shifted", "deployment.promoted", "deployment.drained", "deployment.aborted",
+        "rollback.performed",
+    ]
 
     let connection: Connection
     let schema: String
@@ -45,6 +55,13 @@ final class Projection {
             CREATE TABLE IF NOT EXISTS \(schema).rollback_drills (
                 seq INTEGER PRIMARY KEY, env TEXT NOT NULL, from_version TEXT NOT NULL, to_version TEXT NOT NULL,
                 result TEXT NOT NULL, at TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS \(schema).evaluations (
+                seq INTEGER PRIMARY KEY, version TEXT NOT NULL, suite TEXT NOT NULL, at TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS \(schema).waivers (
+                seq INTEGER PRIMARY KEY, version TEXT NOT NULL, check_id TEXT NOT NULL, expires TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS \(schema).checklist_runs (
+                seq INTEGER PRIMARY KEY, version TEXT NOT NULL, env TEXT NOT NULL, allowed INTEGER NOT NULL,
+                at TEXT NOT NULL, valid_until TEXT NOT NULL);
             INSERT OR IGNORE INTO \(schema).projection_meta VALUES ('version', \(Projection.version)), ('applied_seq', -1);
             """)
     }
@@ -107,6 +124,33 @@ final class Projection {
             try insert(
                 "INSERT INTO \(schema).rollback_drills VALUES (?, ?, ?, ?, ?, ?)", .int(Int64(entry.seq)),
                 .text(env), .text(from), .text(to), .text(result), .text(entry.at))
+        case "evaluation.recorded":
+            let body = try entry.body
+            guard let version = body["version"]?.stringValue, let suite = body["suite"]?.stringValue else {
+                throw malformed(entry, "version or suite")
+            }
+            try insert(
+                "INSERT INTO \(schema).evaluations VALUES (?, ?, ?, ?)", .int(Int64(entry.seq)), .text(version),
+                .text(suite), .text(entry.at))
+        case "waiver.granted":
+            let body = try entry.body
+            guard let version = body["version"]?.stringValue, let check = body["check"]?.stringValue,
+                let expires = body["expires"]?.stringValue
+            else { throw malformed(entry, "version, check or expires") }
+            try insert(
+                "INSERT INTO \(schema).waivers VALUES (?, ?, ?, ?)", .int(Int64(entry.seq)), .text(version),
+                .text(check), .text(expires))
+        case "checklist.evaluated":
+            let body = try entry.body
+            guard let version = body["version"]?.stringValue, let env = body["env"]?.stringValue,
+                case .bool(let allowed) = body["allowed"] ?? .null,
+                let validFor = body["policy"]?["max_age_s"]?.numberValue
+            else { throw malformed(entry, "version, env, allowed or policy.max_age_s") }
+            guard let at = Timestamp.parse(entry.at) else { throw malformed(entry, "a readable at") }
+            try insert(
+                "INSERT INTO \(schema).checklist_runs VALUES (?, ?, ?, ?, ?, ?)", .int(Int64(entry.seq)),
+                .text(version), .text(env), .int(allowed ? 1 : 0), .text(entry.at),
+                .text(Timestamp.format(at.addingTimeInterval(validFor))))
         default:
             let body = try entry.body
             guard let change = try TrafficChange(kind: entry.kind, body: body, seq: entry.seq) else { return }

@@ -107,8 +107,9 @@ extension Releases {
         }
     }
 
-    /// The changes of traffic, oldest first, filtered by environment, by a version taking part before or
-    /// after the change, and by effective time (`since` inclusive, `until` exclusive).
+    /// The changes of traffic, oldest first by effective time (then by seq), filtered by environment, by a
+    /// version taking part before or after the change, and by effective time (`since` inclusive, `until`
+    /// exclusive).
     public func history(
         env: String? = nil, version: String? = nil, since: String? = nil, until: String? = nil
     ) throws(LedgerError) -> [TrafficEvent] {
@@ -147,7 +148,7 @@ extension Releases {
                     seq: row.seq, at: entry.at, effectiveAt: row.effectiveAt, env: row.env, kind: row.kind,
                     body: try entry.body, before: before, after: row.state))
         }
-        return events
+        return events.sorted { ($0.effectiveAt, $0.seq) < ($1.effectiveAt, $1.seq) }
     }
 
     /// The first label of each of `ids` that has one.

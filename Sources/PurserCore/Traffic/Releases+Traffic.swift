@@ -18,11 +18,15 @@ public enum DrillResult: String, Sendable, CaseIterable {
 }
 
 extension Releases {
-    /// Starts deploying `version` to `env`.
+    /// Starts deploying `version` to `env`. A blue-green or canary deployment needs an allowing
+    /// checklist run for this version and environment (the gate) unless `breakGlass` overrides it, which is
+    /// recorded; a shadow serves no traffic and needs none.
     /// - Parameter weight: the canary's first share in percent (default 5); blue-green takes 100 and
     ///   shadow 0, and refuse any other weight.
+    /// - Throws: `.blocked` when the gate refuses.
     public func deploy(
-        _ version: String, env: String, strategy: Strategy, weight: Int? = nil, effectiveAt: Date? = nil
+        _ version: String, env: String, strategy: Strategy, weight: Int? = nil, effectiveAt: Date? = nil,
+        breakGlass: BreakGlass? = nil
     ) throws(LedgerError) -> LifecycleOutcome {
         let target = try self.version(version)
         let defaultWeight = [Strategy.blueGreen: 100, .canary: 5, .shadow: 0][strategy]!
@@ -32,14 +36,31 @@ extension Releases {
                 "--weight applies to canary deployments; a \(strategy.rawValue) deployment takes \(defaultWeight)")
         }
         let weight = weight ?? defaultWeight
-        return try change(env: env, effectiveAt: effectiveAt) { _ in
-            (
-                .start(version: target.id, strategy: strategy, weight: weight),
-                [
-                    "version": .string(target.id), "strategy": .string(strategy.rawValue),
-                    "weight": .number(Double(weight)),
-                ]
-            )
+        if let breakGlass {
+            for (name, value) in [("--reason", breakGlass.reason), ("--approver", breakGlass.approver)]
+            where value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                throw LedgerError(.usage, "--break-glass needs \(name): an override must say who and why")
+            }
+        }
+        let gated = breakGlass == nil && strategy != .shadow
+        return try change(
+            env: env, effectiveAt: effectiveAt,
+            gate: gated
+                ? { transaction in
+                    try self.checkGate(
+                        version: target.id, env: env, now: transaction.now, connection: transaction.connection)
+                } : nil
+        ) { _ in
+            var body: [String: JSONValue] = [
+                "version": .string(target.id), "strategy": .string(strategy.rawValue),
+                "weight": .number(Double(weight)),
+            ]
+            if let breakGlass {
+                body["break_glass"] = .object([
+                    "reason": .string(breakGlass.reason), "approver": .string(breakGlass.approver),
+                ])
+            }
+            return (.start(version: target.id, strategy: strategy, weight: weight), body)
         }
     }
 
@@ -135,14 +156,15 @@ extension Releases {
         state.rollout.map { .string($0.candidate) } ?? .null
     }
 
-    /// Checks `make`'s change against `env`'s current traffic and records it, in one transaction.
+    /// Checks `make`'s change against `env`'s current traffic, then `gate` (if any), and records it, in
+    /// one transaction: an invalid change is reported as such before the gate is asked.
     private func change(
-        env: String, effectiveAt: Date?,
+        env: String, effectiveAt: Date?, gate: ((Ledger.WriteTransaction) throws -> Void)? = nil,
         _ make: (TrafficState) throws -> (change: TrafficChange, body: [String: JSONValue])
     ) throws(LedgerError) -> LifecycleOutcome {
         try Releases.checkEnvironment(env)
         let effective = effectiveAt.map(Timestamp.format)
-        let (kind, entries) = try record { (transaction, projection) throws -> ([Event], String) in
+        let (after, entries) = try record { (transaction, projection) throws -> ([Event], TrafficState) in
             let (state, previous) = try projection.state(of: env) ?? (TrafficState(), "")
             let (change, fields) = try make(state)
             var next = state
@@ -151,6 +173,7 @@ extension Releases {
             } catch let error as LedgerError {
                 throw LedgerError(error.code, "\(env): \(error.message)")
             }
+            try gate?(transaction)
             var body = fields
             body["env"] = .string(env)
             if let effective {
@@ -166,12 +189,11 @@ extension Releases {
                 }
                 body["effective_at"] = .string(effective)
             }
-            return ([try Event(kind: change.kind, body: .object(body))], change.kind)
+            return ([try Event(kind: change.kind, body: .object(body))], next)
         }
         let entry = entries[0]
-        let state = try status(env: env).first?.state ?? TrafficState()
         return LifecycleOutcome(
-            seq: entry.seq, kind: kind, env: env, effectiveAt: effective ?? entry.at, state: state)
+            seq: entry.seq, kind: entry.kind, env: env, effectiveAt: effective ?? entry.at, state: after)
     }
 
     /// A version id as messages show it: 12 hex characters and its first label.

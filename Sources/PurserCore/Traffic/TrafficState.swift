@@ -92,7 +92,9 @@ public struct TrafficState: Sendable, Equatable {
                 // Starting a canary or blue-green deployment of the version being shadowed ends the shadow.
                 guard rollout.strategy == .shadow, rollout.candidate == version, strategy != .shadow else {
                     throw refuse(
-                        "a \(rollout.strategy.rawValue) rollout of \(short(rollout.candidate)) is in progress; promote, abort or roll it back first"
+                        rollout.strategy == .shadow
+                            ? "a shadow of \(short(rollout.candidate)) is in progress; end it with `purser deploy abort`, or start a canary or blue-green deployment of that version"
+                            : "a canary rollout of \(short(rollout.candidate)) is in progress; promote, abort or roll it back first"
                     )
                 }
                 next.rollout = nil
@@ -158,6 +160,8 @@ public struct TrafficState: Sendable, Equatable {
             }
             next.rollout = nil
             next.serveAll(target)
+            // Rolled back: the version it left is not a target for another rollback without --to.
+            next.previousStable = nil
         }
         self = next
     }

@@ -76,7 +76,7 @@ public struct Component: Sendable, Equatable {
     public var pinned: Bool {
         switch kind {
         case .text, .data, .commit: true
-        case .model: value.map(ModelPins.isPinned) ?? false
+        case .model: value.map { ModelPins.builtIn.judge($0).pinned } ?? false
         }
     }
 
@@ -95,10 +95,18 @@ public struct Component: Sendable, Equatable {
     init?(json: JSONValue) {
         guard let name = json["name"]?.stringValue, let kind = json["kind"]?.stringValue.flatMap(Kind.init),
             let digest = json["digest"]?.stringValue.flatMap({ Hash(hex: $0) }),
-            let size = json["size"]?.numberValue, let fileName = json["file"]?.stringValue
+            let size = json["size"]?.numberValue.flatMap({ Int(exactly: $0) }), size >= 0,
+            let fileName = json["file"]?.stringValue, Component.isSafeFileName(fileName, for: name)
         else { return nil }
         self.init(
-            name: name, kind: kind, digest: digest, size: Int(size), source: json["source"]?.stringValue,
+            name: name, kind: kind, digest: digest, size: size, source: json["source"]?.stringValue,
             fileName: fileName, value: json["value"])
+    }
+
+    /// Whether `fileName` is one `materialize` may write: the component's name and an extension, one plain
+    /// path component (an entry written by other means must not send files outside the output folder).
+    static func isSafeFileName(_ fileName: String, for name: String) -> Bool {
+        fileName.hasPrefix(name + ".") && fileName.wholeMatch(of: /[a-z0-9][a-z0-9_-]*\.[A-Za-z0-9]{1,16}/) != nil
+            && fileName != "version.json"
     }
 }

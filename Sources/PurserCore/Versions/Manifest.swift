@@ -127,7 +127,7 @@ public enum Manifest {
                 } else {
                     kind = .text
                     bytes = raw
-                    fileName = suffix.isEmpty ? "\(name).txt" : "\(name).\(suffix)"
+                    fileName = suffix.wholeMatch(of: /[a-z0-9]{1,16}/) == nil ? "\(name).txt" : "\(name).\(suffix)"
                 }
             } else if let config = members["config"] {
                 try only(["config"], in: members, field: field)

@@ -195,8 +195,13 @@ extension Releases {
     @discardableResult
     public func materialize(_ version: RecordedVersion, to directory: String) throws(LedgerError) -> [String] {
         let fileManager = FileManager.default
-        if let existing = try? fileManager.contentsOfDirectory(atPath: directory), !existing.isEmpty {
-            throw LedgerError(.alreadyExists, "\(directory) exists and is not empty; refusing to overwrite it")
+        var isDirectory: ObjCBool = false
+        if fileManager.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue, (try? fileManager.contentsOfDirectory(atPath: directory))?.isEmpty == true
+            else {
+                throw LedgerError(
+                    .alreadyExists, "\(directory) exists and is not an empty directory; refusing to overwrite it")
+            }
         }
         var files: [(name: String, bytes: [UInt8])] = []
         var description: [String: JSONValue] = [:]
@@ -219,7 +224,7 @@ extension Releases {
             for file in files {
                 try Data(file.bytes).write(to: temporary.appendingPathComponent(file.name))
             }
-            try? fileManager.removeItem(at: url)  // only an empty directory gets here
+            rmdir(directory)  // an empty directory only: it is replaced by the complete one
             try fileManager.moveItem(at: temporary, to: url)
         } catch {
             try? fileManager.removeItem(at: temporary)

@@ -1,0 +1,432 @@
+public import Foundation
+public import PurserLedger
+
+/// What `recordEvaluation` recorded.
+public struct EvaluationSummary: Sendable {
+    public let seq: UInt64
+    public let version: String
+    public let suite: String
+    public let runs: Int
+    public let passed: Int
+    /// Distinct case names.
+    public let cases: Int
+}
+
+/// A recorded decision to deploy without an allowing checklist run.
+public struct BreakGlass: Sendable {
+    public let reason: String
+    public let approver: String
+
+    public init(reason: String, approver: String) {
+        self.reason = reason
+        self.approver = approver
+    }
+}
+
+extension Releases {
+    // MARK: Evaluations and waivers
+
+    /// Records an evaluation run of `version` (`evaluation.recorded`): per-case runs and passes, with the
+    /// results file stored as an artifact.
+    /// - Parameter suite: the suite name; default the one the file names, else the file's name.
+    public func recordEvaluation(
+        version reference: String, results path: String, format: EvaluationFormat, suite: String? = nil
+    ) throws(LedgerError) -> EvaluationSummary {
+        let bytes = try Inputs.read(path)
+        let run = try EvaluationResults.parse(bytes, format: format, source: Inputs.name(path))
+        let version = try self.version(reference)
+        let suiteName =
+            suite ?? run.suite ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        var perCase: [String: (runs: Int, passed: Int)] = [:]
+        for result in run.cases {
+            perCase[result.name, default: (0, 0)].runs += 1
+            if result.passed { perCase[result.name, default: (0, 0)].passed += 1 }
+        }
+        let passed = run.cases.filter(\.passed).count
+        let (_, entries) = try record { (transaction, _) throws -> ([Event], Void) in
+            let digest = try transaction.storeArtifact(bytes)
+            var body: [String: JSONValue] = [
+                "version": .string(version.id), "suite": .string(suiteName), "format": .string(format.rawValue),
+                "results": .object([
+                    "file": .string(URL(fileURLWithPath: path).lastPathComponent), "digest": .string(digest.hex),
+                    "size": .number(Double(bytes.count)),
+                ]),
+                "runs": .number(Double(run.cases.count)), "passed": .number(Double(passed)),
+                "cases": .array(
+                    perCase.keys.sorted().map { name in
+                        .object([
+                            "name": .string(name), "runs": .number(Double(perCase[name]!.runs)),
+                            "passed": .number(Double(perCase[name]!.passed)),
+                        ])
+                    }),
+            ]
+            if let observedAt = run.observedAt { body["observed_at"] = .string(observedAt) }
+            return ([try Event(kind: "evaluation.recorded", body: .object(body))], ())
+        }
+        return EvaluationSummary(
+            seq: entries[0].seq, version: version.id, suite: suiteName, runs: run.cases.count, passed: passed,
+            cases: perCase.count)
+    }
+
+    /// Grants a waiver (`waiver.granted`): until `expires`, a failure of `check` for `version` counts as
+    /// `waived`. Errors are never waived.
+    /// - Throws: `.usage` for an unknown check or an empty reason or approver; `.invalidInput` for an
+    ///   expiry that is not in the future.
+    public func grantWaiver(
+        version reference: String, check: String, reason: String, approver: String, expires: Date
+    ) throws(LedgerError) -> UInt64 {
+        guard ChecklistPolicy.checkIDs.contains(check) else {
+            throw LedgerError(
+                .usage, "unknown check \(check); checks are \(ChecklistPolicy.checkIDs.joined(separator: ", "))")
+        }
+        for (name, value) in [("--reason", reason), ("--approver", approver)]
+        where value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw LedgerError(.usage, "a waiver needs \(name): who approved it and why stay in the ledger")
+        }
+        let version = try self.version(reference)
+        let (_, entries) = try record { (transaction, _) throws -> ([Event], Void) in
+            guard expires > transaction.now else {
+                throw LedgerError(
+                    .invalidInput,
+                    "--expires \(Timestamp.format(expires)) is not in the future (now \(Timestamp.format(transaction.now)))"
+                )
+            }
+            let body: JSONValue = .object([
+                "version": .string(version.id), "check": .string(check), "reason": .string(reason),
+                "approver": .string(approver), "expires": .string(Timestamp.format(expires)),
+            ])
+            return ([try Event(kind: "waiver.granted", body: body)], ())
+        }
+        return entries[0].seq
+    }
+
+    // MARK: The checklist
+
+    /// Runs every check of `policy` for `version` in `env`, and records the run (`checklist.evaluated`),
+    /// allowed or not, with the digest of every piece of evidence. File, command and HTTP evidence is
+    /// gathered in parallel first.
+    /// - Throws: `.notFound` for an unrecorded version; never for a failing check, which is a verdict.
+    public func runChecklist(
+        version reference: String, env: String, policy: ChecklistPolicy
+    ) throws(LedgerError)
+        -> ChecklistRun
+    {
+        try Releases.checkEnvironment(env)
+        let version = try self.version(reference)
+        let now = Date()
+        let substitutions = ["version": version.id, "label": version.labels.first ?? version.id, "env": env]
+        let gathered = gatherAll(
+            [policy.queue.evidence, policy.dashboard], substitutions: substitutions,
+            baseDirectory: policy.baseDirectory, now: now)
+        let recorded = try versions()
+        var checks = [
+            try versionRecorded(version),
+            componentsPinned(version, pins: policy.pins),
+            gathered[0].map { Checks.queue($0, policy: policy.queue) }.recover("queue-healthy"),
+            gathered[1].map { Checks.dashboard($0, version: version, others: recorded) }.recover("dashboards-updated"),
+            try rollbackTested(version, env: env, policy: policy, now: now),
+            try evaluationPassed(version, env: env, policy: policy.evaluation, now: now),
+            canaryConfigured(policy.canaryConfig, at: policy.resolve(policy.canaryConfig)),
+        ]
+        try applyWaivers(to: &checks, version: version.id, now: now)
+        let allowed = checks.allSatisfy { $0.verdict == .pass || $0.verdict == .waived }
+        let (_, entries) = try record { (transaction, _) throws -> ([Event], Void) in
+            let digest = try transaction.storeArtifact(policy.bytes)
+            let body: JSONValue = .object([
+                "version": .string(version.id), "env": .string(env), "allowed": .bool(allowed),
+                "policy": .object([
+                    "file": .string(URL(fileURLWithPath: policy.source).lastPathComponent),
+                    "digest": .string(digest.hex), "max_age_s": .number(policy.maxAge),
+                ]),
+                "checks": .array(checks.map(\.json)),
+            ])
+            return ([try Event(kind: "checklist.evaluated", body: body)], ())
+        }
+        return ChecklistRun(version: version, env: env, checks: checks, seq: entries[0].seq)
+    }
+
+    private func versionRecorded(_ version: RecordedVersion) throws(LedgerError) -> CheckResult {
+        let id = "version-recorded"
+        guard let entry = try ledger.entry(version.seq) else {
+            return CheckResult(id: id, verdict: .error, reason: "entry \(version.seq) is missing; run `purser verify`")
+        }
+        let evidence = [EvidenceReference(entry)]
+        let computed = BehavioralVersion.id(digests: version.components.map { ($0.name, $0.digest) })
+        guard computed == version.id else {
+            return CheckResult(
+                id: id, verdict: .fail,
+                reason:
+                    "the recorded components hash to \(computed.prefix(12)), not to the version id; run `purser verify`",
+                evidence: evidence)
+        }
+        for component in version.components {
+            do {
+                _ = try contents(of: component, in: version)
+            } catch {
+                return CheckResult(id: id, verdict: .fail, reason: error.message, evidence: evidence)
+            }
+        }
+        return CheckResult(
+            id: id, verdict: .pass,
+            reason: "recorded at seq \(version.seq); its \(version.components.count) components still hash to its id",
+            evidence: evidence)
+    }
+
+    private func componentsPinned(_ version: RecordedVersion, pins: ModelPins) -> CheckResult {
+        var floating: [String] = []
+        for component in version.components {
+            switch component.kind {
+            case .model:
+                let (pinned, reason) = component.value.map(pins.judge) ?? (false, "no model data")
+                if !pinned { floating.append("\(component.name): \(reason)") }
+            case .commit:
+                let commit = component.value?["commit"]?.stringValue ?? ""
+                if commit.wholeMatch(of: /[0-9a-f]{40}/) == nil {
+                    floating.append("\(component.name): \(commit) is not a full 40-hex commit")
+                }
+            case .text, .data:
+                break
+            }
+        }
+        guard floating.isEmpty else {
+            return CheckResult(id: "components-pinned", verdict: .fail, reason: floating.joined(separator: "; "))
+        }
+        let models = version.components.filter { $0.kind == .model }.compactMap { $0.value?["id"]?.stringValue }
+        return CheckResult(
+            id: "components-pinned", verdict: .pass,
+            reason:
+                "all \(version.components.count) components pinned (models: \(models.joined(separator: ", ")); contents by digest)"
+        )
+    }
+
+    /// The version now serving `env` (the stable one, or a rollout's baseline), if any.
+    private func servingVersion(_ env: String) throws(LedgerError) -> String? {
+        guard let state = try status(env: env).first?.state else { return nil }
+        return state.rollout?.baseline ?? state.serving.first?.version
+    }
+
+    private func rollbackTested(
+        _ version: RecordedVersion, env: String, policy whole: ChecklistPolicy, now: Date
+    ) throws(LedgerError) -> CheckResult {
+        let id = "rollback-tested"
+        let policy = whole.rollback
+        guard let runbook = FileManager.default.contents(atPath: whole.resolve(policy.runbook)) else {
+            return CheckResult(id: id, verdict: .fail, reason: "the rollback runbook \(policy.runbook) does not exist")
+        }
+        let runbookEvidence = EvidenceReference(source: "file:\(policy.runbook)", digest: Hash.sha256(runbook))
+        guard !runbook.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) else {
+            return CheckResult(
+                id: id, verdict: .fail, reason: "the rollback runbook \(policy.runbook) is empty",
+                evidence: [runbookEvidence])
+        }
+        guard let serving = try servingVersion(env), serving != version.id else {
+            return CheckResult(
+                id: id, verdict: .pass,
+                reason: "runbook present; no other version serves \(env), so there is nothing to roll back to yet",
+                evidence: [runbookEvidence])
+        }
+        let servingName = try recorded(serving)?.shortName ?? String(serving.prefix(12))
+        let since = Timestamp.format(now.addingTimeInterval(-policy.maxAge))
+        var pairDrills: [Entry] = []
+        var otherPairs: [String] = []
+        try ledger.forEachEntry(kind: "rollback.drilled") { entry in
+            let body = try entry.body
+            if body["from"]?.stringValue == version.id && body["to"]?.stringValue == serving {
+                pairDrills.append(entry)
+            } else if body["from"]?.stringValue == version.id, let to = body["to"]?.stringValue {
+                otherPairs.append("to \(to.prefix(12)) (seq \(entry.seq))")
+            }
+        }
+        let wanted = "passed drill rolling back from \(version.shortName) to \(servingName), which serves \(env)"
+        guard let latest = pairDrills.last else {
+            let others =
+                otherPairs.isEmpty ? "" : "; drills of other pairs do not count: \(otherPairs.joined(separator: ", "))"
+            return CheckResult(
+                id: id, verdict: .fail, reason: "no \(wanted)\(others) (`purser rollback drill`)",
+                evidence: [runbookEvidence])
+        }
+        let evidence = [runbookEvidence, EvidenceReference(latest)]
+        guard try latest.body["result"]?.stringValue == "passed" else {
+            return CheckResult(
+                id: id, verdict: .fail,
+                reason: "the latest drill of this pair (seq \(latest.seq)) failed; need a \(wanted)",
+                evidence: evidence)
+        }
+        guard latest.at >= since else {
+            return CheckResult(
+                id: id, verdict: .fail,
+                reason:
+                    "the latest passed drill of this pair (seq \(latest.seq), \(latest.at)) is older than the limit of \(Duration.describe(policy.maxAge))",
+                evidence: evidence)
+        }
+        return CheckResult(
+            id: id, verdict: .pass,
+            reason: "runbook present; drill to \(servingName) passed at \(latest.at) (seq \(latest.seq))",
+            evidence: evidence)
+    }
+
+    /// The latest `evaluation.recorded` entry for `version` (of `suite`, if given).
+    private func latestEvaluation(_ version: String, suite: String?) throws(LedgerError) -> Entry? {
+        let seq: Int64? = try ledger.read { connection in
+            let select = try connection.prepare(
+                "SELECT max(seq) FROM main.evaluations WHERE version = ?1 AND (?2 IS NULL OR suite = ?2)")
+            try select.bind(1, version)
+            if let suite { try select.bind(2, suite) }
+            return try select.step() && !select.isNull(0) ? select.int64(0) : nil
+        }
+        return try seq.flatMap { (seq) throws(LedgerError) in try ledger.entry(UInt64(seq)) }
+    }
+
+    private func evaluationPassed(
+        _ version: RecordedVersion, env: String, policy: ChecklistPolicy.Evaluation, now: Date
+    ) throws(LedgerError) -> CheckResult {
+        let id = "eval-passed"
+        let suiteText = policy.suite.map { " of suite \($0)" } ?? ""
+        guard let entry = try latestEvaluation(version.id, suite: policy.suite) else {
+            return CheckResult(
+                id: id, verdict: .fail,
+                reason:
+                    "no evaluation\(suiteText) recorded for \(version.shortName) (evaluations of other versions do not count; `purser eval record`)"
+            )
+        }
+        let body = try entry.body
+        let evidence = [EvidenceReference(entry)]
+        let observed = body["observed_at"]?.stringValue ?? entry.at
+        let suite = body["suite"]?.stringValue ?? ""
+        if let date = Timestamp.parse(observed), now.timeIntervalSince(date) > policy.maxAge {
+            return CheckResult(
+                id: id, verdict: .fail,
+                reason:
+                    "the latest evaluation (seq \(entry.seq), suite \(suite)) ran at \(observed), older than the limit of \(Duration.describe(policy.maxAge)); evaluate this version again",
+                evidence: evidence)
+        }
+        let cases = Releases.evaluationCases(body)
+        let (overall, perCase) = Checks.rates(cases)
+        var problems: [String] = []
+        if overall < policy.minPassRate {
+            problems.append(
+                "overall pass rate \(Checks.percent(overall)) is below \(Checks.percent(policy.minPassRate))")
+        }
+        let failing = cases.filter { (perCase[$0.name] ?? 0) < policy.minCasePassRate }
+        if !failing.isEmpty {
+            let shown = failing.prefix(5).map { "\($0.name) \($0.passed)/\($0.runs)" }.joined(separator: ", ")
+            problems.append(
+                "\(failing.count) case(s) below the per-case pass rate of \(Checks.percent(policy.minCasePassRate)): \(shown)\(failing.count > 5 ? ", …" : "")"
+            )
+        }
+        var allEvidence = evidence
+        if let serving = try servingVersion(env), serving != version.id,
+            let baseline = try latestEvaluation(serving, suite: suite)
+        {
+            allEvidence.append(EvidenceReference(baseline))
+            let names = Set(cases.map(\.name))
+            let missing = Releases.evaluationCases(try baseline.body).map(\.name).filter { !names.contains($0) }
+            if !missing.isEmpty {
+                problems.append(
+                    "\(missing.count) case(s) of the baseline's suite (seq \(baseline.seq)) were not run: \(missing.prefix(5).joined(separator: ", "))\(missing.count > 5 ? ", …" : "")"
+                )
+            }
+        }
+        guard problems.isEmpty else {
+            return CheckResult(id: id, verdict: .fail, reason: problems.joined(separator: "; "), evidence: allEvidence)
+        }
+        return CheckResult(
+            id: id, verdict: .pass,
+            reason:
+                "suite \(suite) (seq \(entry.seq)): \(Checks.percent(overall)) of \(cases.reduce(0) { $0 + $1.runs }) runs passed; every one of \(cases.count) cases at or above \(Checks.percent(policy.minCasePassRate))",
+            evidence: allEvidence)
+    }
+
+    static func evaluationCases(_ body: JSONValue) -> [(name: String, runs: Int, passed: Int)] {
+        guard case .array(let items) = body["cases"] ?? .null else { return [] }
+        return items.compactMap { item in
+            guard let name = item["name"]?.stringValue, let runs = item["runs"]?.numberValue,
+                let passed = item["passed"]?.numberValue
+            else { return nil }
+            return (name, Int(runs), Int(passed))
+        }
+    }
+
+    private func canaryConfigured(_ named: String, at path: String) -> CheckResult {
+        let id = "canary-configured"
+        let config: CanaryConfig
+        do {
+            config = try CanaryConfig.load(at: path)
+        } catch {
+            return CheckResult(id: id, verdict: error.code == .notFound ? .fail : .error, reason: error.message)
+        }
+        let evidence =
+            FileManager.default.contents(atPath: path).map {
+                [EvidenceReference(source: "file:\(named)", digest: Hash.sha256($0))]
+            } ?? []
+        let problems = config.problems()
+        guard problems.isEmpty else {
+            return CheckResult(id: id, verdict: .fail, reason: problems.joined(separator: "; "), evidence: evidence)
+        }
+        return CheckResult(
+            id: id, verdict: .pass,
+            reason:
+                "steps \(config.steps.map(String.init).joined(separator: ", "))%; \(config.metrics.count) metrics; automatic rollback on",
+            evidence: evidence)
+    }
+
+    /// Turns failures into `waived` where an unexpired waiver for that check and version exists.
+    private func applyWaivers(to checks: inout [CheckResult], version: String, now: Date) throws(LedgerError) {
+        let active: [String: Int64] = try ledger.read { connection in
+            let select = try connection.prepare(
+                "SELECT check_id, max(seq) FROM main.waivers WHERE version = ? AND expires > ? GROUP BY check_id")
+            try select.bind(1, version)
+            try select.bind(2, Timestamp.format(now))
+            var active: [String: Int64] = [:]
+            while try select.step() { active[select.string(0)] = select.int64(1) }
+            return active
+        }
+        for index in checks.indices where checks[index].verdict == .fail {
+            guard let seq = active[checks[index].id], let entry = try ledger.entry(UInt64(seq)) else { continue }
+            let body = try entry.body
+            checks[index].verdict = .waived
+            checks[index].reason =
+                "waived by \(body["approver"]?.stringValue ?? "?") until \(body["expires"]?.stringValue ?? "?") (seq \(seq)): \(body["reason"]?.stringValue ?? ""); the failure: \(checks[index].reason)"
+            checks[index].evidence.append(EvidenceReference(entry))
+        }
+    }
+
+    // MARK: The gate
+
+    /// Refuses a deployment that no allowing checklist run covers: the latest run for this version and
+    /// environment must be allowed and younger than its policy's `max-age`.
+    func checkGate(version: String, env: String, now: Date, connection: Connection) throws {
+        let select = try connection.prepare(
+            "SELECT seq, allowed, at, valid_until FROM main.checklist_runs WHERE version = ? AND env = ? ORDER BY seq DESC LIMIT 1"
+        )
+        try select.bind(1, version)
+        try select.bind(2, env)
+        let short = String(version.prefix(12))
+        let hint =
+            "run `purser check --version \(short) --env \(env)`, or deploy with --break-glass --reason --approver"
+        guard try select.step() else {
+            throw LedgerError(.blocked, "no checklist run allows \(short) in \(env); \(hint)")
+        }
+        let seq = select.int64(0)
+        guard select.int64(1) == 1 else {
+            throw LedgerError(
+                .blocked, "the latest checklist run for \(short) in \(env) (seq \(seq)) blocked the release; \(hint)")
+        }
+        guard select.string(3) > Timestamp.format(now) else {
+            throw LedgerError(
+                .blocked,
+                "the allowing checklist run for \(short) in \(env) (seq \(seq), \(select.string(2))) expired at \(select.string(3)); \(hint)"
+            )
+        }
+    }
+}
+
+extension Result where Success == CheckResult, Failure == LedgerError {
+    /// The check's result, or an `error` verdict with the reason the evidence could not be gathered.
+    fileprivate func recover(_ id: String) -> CheckResult {
+        switch self {
+        case .success(let result): result
+        case .failure(let error): CheckResult(id: id, verdict: .error, reason: error.message)
+        }
+    }
+}
