@@ -322,7 +322,7 @@ public enum EvaluationResults {
                 throw fail(
                     suite.line, "<testsuite> timestamp \(quoted(text)) is not a time such as 2026-11-27T14:03:00")
             }
-            earliest = max(earliest ?? time, time)
+            earliest = min(earliest ?? time, time)
         }
         if root.name == "testsuites", let text = root.attribute("timestamp") {
             guard let time = junitTime(text) else {
@@ -594,7 +594,7 @@ private struct XMLReader {
                 output.append(0x20)
                 if index < raw.endIndex, raw[index] == 0x0A { index += 1 }
             case 0x09, 0x0A:
-                output.append(0x20)
+                output.append(byte)
             default:
                 output.append(byte)
             }
