@@ -57,7 +57,8 @@ struct Deploy: ParsableCommand {
             abstract: "Start deploying a recorded version (deployment.started).",
             discussion: """
                 blue-green: the version takes every new task at once; the previous one drains.
-                canary: the version takes --weight percent (default 5) beside the serving one.
+                canary: the version takes --weight percent beside the serving one (default: the first step of
+                --canary-config FILE, else 5).
                 shadow: the version receives a copy of the traffic and serves none.
 
                 Blue-green and canary deployments are gated: the latest `purser check` run for this version and
@@ -76,7 +77,13 @@ struct Deploy: ParsableCommand {
         @Argument(help: ArgumentHelp("A version id, unique prefix (8+ hex) or label.", valueName: "version"))
         var version: String
         @Option(help: ArgumentHelp("blue-green, canary or shadow.", valueName: "strategy")) var strategy: String
-        @Option(help: ArgumentHelp("The canary's first share in percent (default 5).", valueName: "n")) var weight: Int?
+        @Option(
+            help: ArgumentHelp(
+                "The canary's first share in percent (default: the first step of --canary-config, else 5).",
+                valueName: "n"))
+        var weight: Int?
+        @Option(help: ArgumentHelp("The canary configuration (YAML) whose first step is the default weight.", valueName: "file"))
+        var canaryConfig: String?
         @Flag(help: "Deploy without an allowing checklist run; needs --reason and --approver, and is recorded.")
         var breakGlass = false
         @Option(help: ArgumentHelp("Why the checklist is overridden (with --break-glass).", valueName: "text"))
@@ -98,7 +105,9 @@ struct Deploy: ParsableCommand {
         func run() throws {
             let releases = try common.ledgerOptions.releases()
             let outcome = try releases.deploy(
-                version, env: common.env, strategy: Strategy(rawValue: strategy)!, weight: weight,
+                version, env: common.env, strategy: Strategy(rawValue: strategy)!,
+                weight: try weight
+                    ?? (strategy == "canary" ? canaryConfig.map { try CanaryConfig.load(at: $0).steps.first ?? 5 } : nil),
                 effectiveAt: common.effectiveDate(),
                 breakGlass: breakGlass ? BreakGlass(reason: reason!, approver: approver!) : nil)
             try common.print(outcome, releases: releases)
