@@ -594,7 +594,7 @@ private struct XMLReader {
                 output.append(0x20)
                 if index < raw.endIndex, raw[index] == 0x0A { index += 1 }
             case 0x09, 0x0A:
-                output.append(byte)
+                output.append(0x20)
             default:
                 output.append(byte)
             }
