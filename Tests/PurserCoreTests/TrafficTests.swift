@@ -61,7 +61,7 @@ struct TrafficTests {
                 expected: [(v2, 100, .serving)]),
             Step(
                 env: "prod", minute: 8,
-                action: { try $0.deploy(v3, env: "prod", strategy: .shadow, effectiveAt: $1, breakGlass: .test) },
+                action: { try $0.deploy(v3, env: "prod", strategy: .shadow, effectiveAt: $1) },
                 expected: [(v2, 100, .serving), (v3, 0, .shadow)]),
             Step(
                 env: "staging", minute: 9,

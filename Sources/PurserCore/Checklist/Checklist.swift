@@ -1,3 +1,4 @@
+internal import Foundation
 public import PurserLedger
 
 /// One check's outcome.
@@ -126,7 +127,7 @@ enum Checks {
         let strings = allStrings(evidence.value)
         func mentions(_ candidate: RecordedVersion) -> Bool {
             strings.contains { text in
-                candidate.labels.contains { text.contains($0) }
+                candidate.labels.contains { mentionsLabel(text, $0) }
                     || hexRuns(in: text).contains { run in
                         run.count >= 8 && candidate.id.hasPrefix(run)
                     }
@@ -154,6 +155,21 @@ enum Checks {
         case .object(let members): members.keys.map { $0 } + members.values.flatMap(allStrings)
         default: []
         }
+    }
+
+    /// Whether `text` names `label` as a whole (`agent@1.1` is not named by `agent@1.1.0`).
+    private static func mentionsLabel(_ text: String, _ label: String) -> Bool {
+        func isLabelCharacter(_ character: Character) -> Bool {
+            character.isASCII && (character.isLetter || character.isNumber || "._+-/@".contains(character))
+        }
+        var rest = text[...]
+        while let range = rest.range(of: label) {
+            let before = range.lowerBound == text.startIndex ? nil : text[text.index(before: range.lowerBound)]
+            let after = range.upperBound == text.endIndex ? nil : text[range.upperBound]
+            if !(before.map(isLabelCharacter) ?? false) && !(after.map(isLabelCharacter) ?? false) { return true }
+            rest = text[range.upperBound...]
+        }
+        return false
     }
 
     /// The maximal runs of hex digits in `text`, lowercased.

@@ -19,6 +19,8 @@ public struct ChecklistPolicy: Sendable {
     public let maxAge: Double
 
     public let pins: ModelPins
+    /// The pins table the policy names (as it names it), or nil for the built-in one.
+    public let pinsFile: String?
     public let queue: Queue
     public let dashboard: EvidenceSource
     public let rollback: Rollback
@@ -80,9 +82,11 @@ public struct ChecklistPolicy: Sendable {
         let pinning = try reader.mapping(
             checks["components-pinned"]!, "checks.components-pinned", allowed: ["pins", "allow"])
         var pins = ModelPins.builtIn
-        if let table = pinning["pins"] {
-            pins = try ModelPins.load(
-                at: Self.resolve(reader.path(table, "checks.components-pinned.pins"), in: baseDirectory))
+        self.pinsFile = try pinning["pins"].map { (table) throws(LedgerError) in
+            try reader.path(table, "checks.components-pinned.pins")
+        }
+        if let pinsFile {
+            pins = try ModelPins.load(at: Self.resolve(pinsFile, in: baseDirectory))
         }
         if let allow = pinning["allow"] {
             guard case .array(let items) = allow else {
@@ -204,6 +208,9 @@ private struct PolicyReader {
             throw invalid(
                 field, "missing: where the evidence comes from, {file: PATH}, {command: [...]} or {http: URL}")
         }
-        return try EvidenceSource(json: value, field: field, source: source)
+        var evidence = try EvidenceSource(json: value, field: field, source: source)
+        // Every piece of evidence has a freshness limit: a day unless the policy says otherwise.
+        evidence.maxAge = evidence.maxAge ?? 24 * 3600
+        return evidence
     }
 }

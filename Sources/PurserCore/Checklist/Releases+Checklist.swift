@@ -34,9 +34,14 @@ extension Releases {
     ) throws(LedgerError) -> EvaluationSummary {
         let bytes = try Inputs.read(path)
         let run = try EvaluationResults.parse(bytes, format: format, source: Inputs.name(path))
+        if let observed = run.observedAt, let date = Timestamp.parse(observed), date > Date().addingTimeInterval(300) {
+            throw LedgerError(
+                .invalidInput, "\(Inputs.name(path)): the run's time \(observed) is in the future; check the clock")
+        }
         let version = try self.version(reference)
         let suiteName =
-            suite ?? run.suite ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+            suite ?? run.suite
+            ?? (path == "-" ? "results" : URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)
         var perCase: [String: (runs: Int, passed: Int)] = [:]
         for result in run.cases {
             perCase[result.name, default: (0, 0)].runs += 1
@@ -48,7 +53,8 @@ extension Releases {
             var body: [String: JSONValue] = [
                 "version": .string(version.id), "suite": .string(suiteName), "format": .string(format.rawValue),
                 "results": .object([
-                    "file": .string(URL(fileURLWithPath: path).lastPathComponent), "digest": .string(digest.hex),
+                    "file": .string(path == "-" ? "standard input" : URL(fileURLWithPath: path).lastPathComponent),
+                    "digest": .string(digest.hex),
                     "size": .number(Double(bytes.count)),
                 ]),
                 "runs": .number(Double(run.cases.count)), "passed": .number(Double(passed)),
@@ -75,6 +81,12 @@ extension Releases {
     public func grantWaiver(
         version reference: String, check: String, reason: String, approver: String, expires: Date
     ) throws(LedgerError) -> UInt64 {
+        guard check != "version-recorded" else {
+            throw LedgerError(
+                .usage,
+                "version-recorded cannot be waived: components that no longer hash to their version are an integrity fault"
+            )
+        }
         guard ChecklistPolicy.checkIDs.contains(check) else {
             throw LedgerError(
                 .usage, "unknown check \(check); checks are \(ChecklistPolicy.checkIDs.joined(separator: ", "))")
@@ -121,7 +133,7 @@ extension Releases {
         let recorded = try versions()
         var checks = [
             try versionRecorded(version),
-            componentsPinned(version, pins: policy.pins),
+            componentsPinned(version, policy: policy),
             gathered[0].map { Checks.queue($0, policy: policy.queue) }.recover("queue-healthy"),
             gathered[1].map { Checks.dashboard($0, version: version, others: recorded) }.recover("dashboards-updated"),
             try rollbackTested(version, env: env, policy: policy, now: now),
@@ -172,7 +184,16 @@ extension Releases {
             evidence: evidence)
     }
 
-    private func componentsPinned(_ version: RecordedVersion, pins: ModelPins) -> CheckResult {
+    private func componentsPinned(_ version: RecordedVersion, policy: ChecklistPolicy) -> CheckResult {
+        let pins = policy.pins
+        // The rules that judged: the policy's table, or the built-in one.
+        let table =
+            policy.pinsFile.flatMap { name in
+                FileManager.default.contents(atPath: policy.resolve(name)).map {
+                    EvidenceReference(source: "file:\(name)", digest: Hash.sha256($0))
+                }
+            }
+            ?? EvidenceReference(source: "built-in model pins", digest: Hash.sha256(Array(ModelPins.builtInText.utf8)))
         var floating: [String] = []
         for component in version.components {
             switch component.kind {
@@ -189,14 +210,15 @@ extension Releases {
             }
         }
         guard floating.isEmpty else {
-            return CheckResult(id: "components-pinned", verdict: .fail, reason: floating.joined(separator: "; "))
+            return CheckResult(
+                id: "components-pinned", verdict: .fail, reason: floating.joined(separator: "; "), evidence: [table])
         }
         let models = version.components.filter { $0.kind == .model }.compactMap { $0.value?["id"]?.stringValue }
         return CheckResult(
             id: "components-pinned", verdict: .pass,
             reason:
-                "all \(version.components.count) components pinned (models: \(models.joined(separator: ", ")); contents by digest)"
-        )
+                "all \(version.components.count) components pinned (models: \(models.joined(separator: ", ")); contents by digest)",
+            evidence: [table])
     }
 
     /// The version now serving `env` (the stable one, or a rollout's baseline), if any.

@@ -37,6 +37,9 @@ extension Releases {
         }
         let weight = weight ?? defaultWeight
         if let breakGlass {
+            guard strategy != .shadow else {
+                throw LedgerError(.usage, "--break-glass overrides the checklist gate, and a shadow is not gated")
+            }
             for (name, value) in [("--reason", breakGlass.reason), ("--approver", breakGlass.approver)]
             where value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                 throw LedgerError(.usage, "--break-glass needs \(name): an override must say who and why")
@@ -173,7 +176,6 @@ extension Releases {
             } catch let error as LedgerError {
                 throw LedgerError(error.code, "\(env): \(error.message)")
             }
-            try gate?(transaction)
             var body = fields
             body["env"] = .string(env)
             if let effective {
@@ -189,6 +191,7 @@ extension Releases {
                 }
                 body["effective_at"] = .string(effective)
             }
+            try gate?(transaction)
             return ([try Event(kind: change.kind, body: .object(body))], next)
         }
         let entry = entries[0]
