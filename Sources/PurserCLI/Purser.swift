@@ -6,7 +6,9 @@ import PurserLedger
 struct Purser: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "purser",
-        abstract: "A release checklist and tamper-evident audit ledger for AI agents.",
+        // No `version:` here: ArgumentParser would then take a subcommand's own --version option (the
+        // behavioral version) for the root's version flag whenever another option is missing, and exit 0.
+        abstract: "A release checklist and tamper-evident audit ledger for AI agents (purser 0.1.0).",
         discussion: """
             The ledger is one SQLite file (default ./ledger/purser.sqlite, or --ledger PATH, or $PURSER_LEDGER)
             of hash-chained entries with a Merkle tree over them, and an Ed25519 key that signs checkpoints.
@@ -23,7 +25,6 @@ struct Purser: ParsableCommand {
             Exit codes: 0 success, 1 blocked, 2 inconclusive, 3 integrity violation, 64 usage,
             65 bad input data, 66 not found, 70 internal error.
             """,
-        version: "0.1.0",
         subcommands: [
             Init.self, VersionCommand.self, Eval.self, Waive.self, Check.self, Deploy.self, Rollback.self, Status.self,
             At.self, History.self,
