@@ -82,7 +82,9 @@ struct Deploy: ParsableCommand {
                 "The canary's first share in percent (default: the first step of --canary-config, else 5).",
                 valueName: "n"))
         var weight: Int?
-        @Option(help: ArgumentHelp("The canary configuration (YAML) whose first step is the default weight.", valueName: "file"))
+        @Option(
+            help: ArgumentHelp(
+                "The canary configuration (YAML) whose first step is the default weight.", valueName: "file"))
         var canaryConfig: String?
         @Flag(help: "Deploy without an allowing checklist run; needs --reason and --approver, and is recorded.")
         var breakGlass = false
@@ -107,7 +109,8 @@ struct Deploy: ParsableCommand {
             let outcome = try releases.deploy(
                 version, env: common.env, strategy: Strategy(rawValue: strategy)!,
                 weight: try weight
-                    ?? (strategy == "canary" ? canaryConfig.map { try CanaryConfig.load(at: $0).steps.first ?? 5 } : nil),
+                    ?? (strategy == "canary"
+                        ? canaryConfig.map { try CanaryConfig.load(at: $0).steps.first ?? 5 } : nil),
                 effectiveAt: common.effectiveDate(),
                 breakGlass: breakGlass ? BreakGlass(reason: reason!, approver: approver!) : nil)
             try common.print(outcome, releases: releases)

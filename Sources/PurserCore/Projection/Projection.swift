@@ -9,23 +9,26 @@ internal import PurserLedger
 /// All SQL names its schema (`main`, or `temp` for the rebuild `verify` compares against).
 final class Projection {
     /// Bumped whenever the tables or what `apply` writes change: an older projection is then rebuilt.
-    static let version: Int64 = 2
+    static let version: Int64 = 3
 
     /// The derived tables, each with a `seq` column naming the entry that wrote the row.
     static let tables = [
         "versions", "version_labels", "environments", "traffic_events", "rollback_drills", "evaluations", "waivers",
-        "checklist_runs",
+        "checklist_runs", "tasks",
     ]
 
     /// The entry kinds `apply` derives rows from; entries of other kinds change no table.
     static let kinds = [
         "version.recorded", "rollback.drilled", "evaluation.recorded", "waiver.granted", "checklist.evaluated",
         "deployment.started", "traffic.shifted", "deployment.promoted", "deployment.drained", "deployment.aborted",
-        "rollback.performed",
+        "rollback.performed", "metrics.summarized",
     ]
 
     let connection: Connection
     let schema: String
+    /// Task records already parsed by an ingestion in this transaction, by the digest of their file, so
+    /// that applying its entry does not parse the file again.
+    var preparsed: [Hash: [TaskRecord]] = [:]
     /// The entry `catchUp` was applying when it threw.
     private(set) var failedSeq: UInt64?
     /// Environment states read or written in this transaction.
@@ -62,6 +65,12 @@ final class Projection {
             CREATE TABLE IF NOT EXISTS \(schema).checklist_runs (
                 seq INTEGER PRIMARY KEY, version TEXT NOT NULL, env TEXT NOT NULL, allowed INTEGER NOT NULL,
                 at TEXT NOT NULL, valid_until TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS \(schema).tasks (
+                task_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, version TEXT NOT NULL, env TEXT NOT NULL,
+                task_type TEXT NOT NULL, model TEXT, started_at TEXT NOT NULL, duration_ms REAL NOT NULL,
+                completed INTEGER NOT NULL, error INTEGER NOT NULL, input_tokens REAL, output_tokens REAL,
+                cost_usd REAL, tool_calls REAL, tool_errors REAL, tool_latency_ms REAL, quality REAL);
+            CREATE INDEX IF NOT EXISTS \(schema).tasks_by_version ON tasks(version, env, started_at);
             INSERT OR IGNORE INTO \(schema).projection_meta VALUES ('version', \(Projection.version)), ('applied_seq', -1);
             """)
     }
@@ -124,6 +133,8 @@ final class Projection {
             try insert(
                 "INSERT INTO \(schema).rollback_drills VALUES (?, ?, ?, ?, ?, ?)", .int(Int64(entry.seq)),
                 .text(env), .text(from), .text(to), .text(result), .text(entry.at))
+        case "metrics.summarized":
+            try applyMetrics(entry)
         case "evaluation.recorded":
             let body = try entry.body
             guard let version = body["version"]?.stringValue, let suite = body["suite"]?.stringValue else {
@@ -177,6 +188,52 @@ final class Projection {
                 "INSERT OR REPLACE INTO \(schema).environments VALUES (?, ?, ?, ?)", .text(env), .blob(bytes),
                 .text(effectiveAt), .int(Int64(entry.seq)))
             states[env] = (state, effectiveAt)
+        }
+    }
+
+    /// Inserts the task records of an ingestion, from the stored file (or the records already parsed), with
+    /// the version ids the entry resolved; records whose task id is known are skipped.
+    private func applyMetrics(_ entry: Entry) throws {
+        let body = try entry.body
+        guard let digest = body["digest"]?.stringValue.flatMap({ Hash(hex: $0) }),
+            let format = body["format"]?.stringValue.flatMap(MetricsFormat.init(rawValue:)),
+            case .object(let versions) = body["versions"] ?? .null
+        else { throw malformed(entry, "digest, format or versions") }
+        var records = preparsed[digest]
+        if records == nil {
+            let select = try connection.prepare("SELECT bytes FROM main.artifacts WHERE digest = ?")
+            try select.bind(1, bytes: digest.bytes)
+            guard try select.step() else { throw malformed(entry, "its stored metrics file") }
+            records = try MetricsFile.parse(select.bytes(0), format: format, source: "entry \(entry.seq)").map(\.record)
+        }
+        let insert = try connection.prepare(
+            "INSERT OR IGNORE INTO \(schema).tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        func bind(_ index: Int32, _ value: Double?) throws {
+            if let value { try insert.bind(index, value) } else { try insert.bindNull(index) }
+        }
+        for record in records! {
+            guard let version = versions[record.version]?.stringValue else {
+                throw malformed(entry, "a version for \(record.version)")
+            }
+            try insert.bind(1, record.taskID)
+            try insert.bind(2, Int64(entry.seq))
+            try insert.bind(3, version)
+            try insert.bind(4, record.env)
+            try insert.bind(5, record.taskType)
+            if let model = record.model { try insert.bind(6, model) } else { try insert.bindNull(6) }
+            try insert.bind(7, record.startedAt)
+            try insert.bind(8, record.durationMS)
+            try insert.bind(9, Int64(record.completed ? 1 : 0))
+            try insert.bind(10, Int64(record.error ? 1 : 0))
+            try bind(11, record.inputTokens)
+            try bind(12, record.outputTokens)
+            try bind(13, record.costUSD)
+            try bind(14, record.toolCalls)
+            try bind(15, record.toolErrors)
+            try bind(16, record.toolLatencyMS)
+            try bind(17, record.quality)
+            try insert.step()
+            insert.reset()
         }
     }
 

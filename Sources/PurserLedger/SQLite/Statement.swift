@@ -27,6 +27,15 @@ public final class Statement {
         try check(sqlite3_bind_int64(handle, index, value))
     }
 
+    public func bind(_ index: Int32, _ value: Double) throws(SQLiteError) {
+        try check(sqlite3_bind_double(handle, index, value))
+    }
+
+    /// Binds NULL.
+    public func bindNull(_ index: Int32) throws(SQLiteError) {
+        try check(sqlite3_bind_null(handle, index))
+    }
+
     public func bind(_ index: Int32, _ value: String) throws(SQLiteError) {
         try check(sqlite3_bind_text(handle, index, value, -1, purser_sqlite_transient()))
     }
@@ -66,6 +75,8 @@ public final class Statement {
     public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
 
     public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+
+    public func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
 
     public func string(_ column: Int32) -> String {
         guard let text = sqlite3_column_text(handle, column) else { return "" }

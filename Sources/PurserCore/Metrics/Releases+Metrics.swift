@@ -1,0 +1,211 @@
+internal import Foundation
+public import PurserLedger
+
+/// What `ingestMetrics` recorded.
+public struct IngestOutcome: Sendable {
+    public let seq: UInt64
+    public let records: Int
+    /// Records whose task id was not known before (the others are not counted again).
+    public let new: Int
+    /// New records per version id.
+    public let versions: [String: Int]
+}
+
+/// A grouping of `metricsReport` beyond the version.
+public enum MetricsDimension: String, Sendable, CaseIterable {
+    case taskType = "task-type"
+    case model
+
+    var column: String { self == .taskType ? "task_type" : "model" }
+}
+
+/// The agent metrics of one behavioral version (and group, if the report is grouped).
+public struct VersionMetrics: Sendable {
+    public let version: String
+    public let group: String?
+    public let tasks: Int
+    public let completionRate: Double
+    public let errorRate: Double
+    public let durationP50: Double
+    public let durationP95: Double
+    /// Per task, over the tasks that report them.
+    public let inputTokens: Double?
+    public let outputTokens: Double?
+    public let cost: Double?
+    /// Successful tool calls / tool calls, over all tasks; nil without tool calls.
+    public let toolSuccessRate: Double?
+    public let toolLatencyP50: Double?
+    public let toolLatencyP95: Double?
+    /// Mean quality of the tasks that carry one, with its 95% confidence interval (normal approximation).
+    public let quality: Double?
+    public let qualityInterval: ClosedRange<Double>?
+    public let qualityTasks: Int
+}
+
+extension Releases {
+    /// Ingests per-task records (`metrics.summarized`): every line is checked and every version resolved
+    /// before anything is written; the file is stored as an artifact, and records whose task id is already
+    /// known are not counted again (re-ingesting a file adds nothing but the entry saying so).
+    /// - Throws: `.invalidInput` naming the first bad line and field, or an unknown version.
+    public func ingestMetrics(path: String, format: MetricsFormat) throws(LedgerError) -> IngestOutcome {
+        let bytes = try Inputs.read(path)
+        let source = Inputs.name(path)
+        let parsed = try MetricsFile.parse(bytes, format: format, source: source)
+        var resolved: [String: String] = [:]
+        for (line, record) in parsed where resolved[record.version] == nil {
+            do {
+                resolved[record.version] = try version(record.version).id
+            } catch {
+                let code: LedgerError.Code = error.code == .notFound ? .invalidInput : error.code
+                throw LedgerError(code, "\(source) line \(line): version: \(error.message); nothing was ingested")
+            }
+        }
+        let (counts, entries) = try record { (transaction, projection) throws -> ([Event], (Int, [String: Int])) in
+            let known = try transaction.connection.prepare("SELECT 1 FROM main.tasks WHERE task_id = ?")
+            var seen: Set<String> = []
+            var perVersion: [String: Int] = [:]
+            for (_, record) in parsed where seen.insert(record.taskID).inserted {
+                try known.bind(1, record.taskID)
+                defer { known.reset() }
+                if try !known.step() { perVersion[resolved[record.version]!, default: 0] += 1 }
+            }
+            let digest = try transaction.storeArtifact(bytes)
+            projection.preparsed[digest] = parsed.map(\.record)
+            let body: JSONValue = .object([
+                "file": .string(path == "-" ? "standard input" : URL(fileURLWithPath: path).lastPathComponent),
+                "digest": .string(digest.hex), "format": .string(format.rawValue),
+                "records": .number(Double(parsed.count)),
+                "new": .number(Double(perVersion.values.reduce(0, +))),
+                "versions": .object(resolved.mapValues(JSONValue.string)),
+            ])
+            return ([try Event(kind: "metrics.summarized", body: body)], (perVersion.values.reduce(0, +), perVersion))
+        }
+        return IngestOutcome(seq: entries[0].seq, records: parsed.count, new: counts.0, versions: counts.1)
+    }
+
+    /// The agent metrics per behavioral version (and `dimension`), over the tasks that match: an
+    /// environment, versions (ids), and a window of `started_at` (`since` inclusive, `until` exclusive).
+    public func metricsReport(
+        env: String? = nil, versions: [String] = [], since: String? = nil, until: String? = nil,
+        by dimension: MetricsDimension? = nil
+    ) throws(LedgerError) -> [VersionMetrics] {
+        var conditions = [
+            "(?1 IS NULL OR env = ?1)", "(?2 IS NULL OR started_at >= ?2)", "(?3 IS NULL OR started_at < ?3)",
+        ]
+        if !versions.isEmpty {
+            conditions.append("version IN (\(versions.indices.map { "?\($0 + 4)" }.joined(separator: ", ")))")
+        }
+        let group = dimension.map { "coalesce(\($0.column), '')" } ?? "NULL"
+        return try ledger.read { connection in
+            let select = try connection.prepare(
+                """
+                SELECT version, \(group), duration_ms, completed, error, input_tokens, output_tokens, cost_usd,
+                    tool_calls, tool_errors, tool_latency_ms, quality
+                FROM main.tasks WHERE \(conditions.joined(separator: " AND "))
+                """)
+            if let env { try select.bind(1, env) }
+            if let since { try select.bind(2, since) }
+            if let until { try select.bind(3, until) }
+            for (index, version) in versions.enumerated() { try select.bind(Int32(index + 4), version) }
+            var groups: [String: MetricsAccumulator] = [:]
+            var order: [String] = []
+            while try select.step() {
+                let key = select.string(0) + "\u{0}" + (select.isNull(1) ? "" : select.string(1))
+                if groups[key] == nil {
+                    groups[key] = MetricsAccumulator(
+                        version: select.string(0), group: select.isNull(1) ? nil : select.string(1))
+                    order.append(key)
+                }
+                groups[key]!.add(select)
+            }
+            // Versions in the order they were recorded, then groups by name.
+            let recorded = try connection.prepare("SELECT seq FROM main.versions WHERE id = ?")
+            var seqs: [String: Int64] = [:]
+            for accumulator in groups.values where seqs[accumulator.version] == nil {
+                try recorded.bind(1, accumulator.version)
+                seqs[accumulator.version] = try recorded.step() ? recorded.int64(0) : Int64.max
+                recorded.reset()
+            }
+            return order.map { groups[$0]! }.sorted {
+                (seqs[$0.version]!, $0.version, $0.group ?? "") < (seqs[$1.version]!, $1.version, $1.group ?? "")
+            }.map(\.metrics)
+        }
+    }
+}
+
+/// Sums and samples of one (version, group) while a report reads the tasks.
+private struct MetricsAccumulator {
+    let version: String
+    let group: String?
+    var tasks = 0
+    var completed = 0
+    var errors = 0
+    var durations: [Double] = []
+    var inputTokens = (sum: 0.0, count: 0)
+    var outputTokens = (sum: 0.0, count: 0)
+    var cost = (sum: 0.0, count: 0)
+    var toolCalls = 0.0
+    var toolErrors = 0.0
+    var toolLatencies: [Double] = []
+    var quality = (sum: 0.0, squares: 0.0, count: 0)
+
+    init(version: String, group: String?) {
+        self.version = version
+        self.group = group
+    }
+
+    mutating func add(_ row: Statement) {
+        tasks += 1
+        durations.append(row.double(2))
+        if row.int64(3) != 0 { completed += 1 }
+        if row.int64(4) != 0 { errors += 1 }
+        if !row.isNull(5) { inputTokens = (inputTokens.sum + row.double(5), inputTokens.count + 1) }
+        if !row.isNull(6) { outputTokens = (outputTokens.sum + row.double(6), outputTokens.count + 1) }
+        if !row.isNull(7) { cost = (cost.sum + row.double(7), cost.count + 1) }
+        if !row.isNull(8) { toolCalls += row.double(8) }
+        if !row.isNull(9) { toolErrors += row.double(9) }
+        if !row.isNull(10) { toolLatencies.append(row.double(10)) }
+        if !row.isNull(11) {
+            let value = row.double(11)
+            quality = (quality.sum + value, quality.squares + value * value, quality.count + 1)
+        }
+    }
+
+    var metrics: VersionMetrics {
+        func mean(_ pair: (sum: Double, count: Int)) -> Double? {
+            pair.count == 0 ? nil : pair.sum / Double(pair.count)
+        }
+        let sortedDurations = durations.sorted()
+        let sortedLatencies = toolLatencies.sorted()
+        var qualityMean: Double?
+        var interval: ClosedRange<Double>?
+        if quality.count > 0 {
+            let n = Double(quality.count)
+            let average = quality.sum / n
+            qualityMean = average
+            if quality.count > 1 {
+                let variance = max(0, (quality.squares - n * average * average) / (n - 1))
+                let half = 1.959963984540054 * (variance / n).squareRoot()
+                interval = max(0, average - half)...min(1, average + half)
+            }
+        }
+        return VersionMetrics(
+            version: version, group: group, tasks: tasks, completionRate: Double(completed) / Double(tasks),
+            errorRate: Double(errors) / Double(tasks), durationP50: percentile(sortedDurations, 0.5),
+            durationP95: percentile(sortedDurations, 0.95), inputTokens: mean(inputTokens),
+            outputTokens: mean(outputTokens), cost: mean(cost),
+            toolSuccessRate: toolCalls > 0 ? (toolCalls - toolErrors) / toolCalls : nil,
+            toolLatencyP50: sortedLatencies.isEmpty ? nil : percentile(sortedLatencies, 0.5),
+            toolLatencyP95: sortedLatencies.isEmpty ? nil : percentile(sortedLatencies, 0.95), quality: qualityMean,
+            qualityInterval: interval, qualityTasks: quality.count)
+    }
+}
+
+/// The `fraction` quantile of sorted `values` with linear interpolation between ranks (as numpy's default).
+func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
+    guard !sorted.isEmpty else { return .nan }
+    let position = fraction * Double(sorted.count - 1)
+    let lower = Int(position.rounded(.down))
+    let upper = min(lower + 1, sorted.count - 1)
+    return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - Double(lower))
+}

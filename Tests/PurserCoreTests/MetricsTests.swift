@@ -1,0 +1,116 @@
+import Foundation
+import PurserCore
+import PurserLedger
+import Testing
+
+@Suite("Metrics: ingesting per-task records and reporting them per version")
+struct MetricsTests {
+    /// A JSON Lines record with the required fields and `extra`.
+    static func line(_ id: String, _ version: String, _ extra: String = "") -> String {
+        #"{"task_id":"\#(id)","version":"\#(version)","env":"prod","started_at":"2026-11-27T10:00:00Z","duration_ms":100,"completed":true,"error":false\#(extra)}"#
+    }
+
+    func write(_ test: TestReleases, _ name: String, _ lines: [String]) throws -> String {
+        let path = test.directory + "/" + name
+        try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test("report figures equal a hand computation; re-ingesting counts nothing twice; reindex rebuilds the tasks")
+    func reportAndReingest() throws {
+        let test = try TestReleases()
+        let v1 = try test.record(prompt: "one", label: "agent@1")
+        let v2 = try test.record(prompt: "two", label: "agent@2")
+        let records = [
+            #"{"task_id":"a","version":"agent@1","env":"prod","started_at":"2026-11-27T10:00:00Z","duration_ms":100,"completed":true,"error":false,"quality":0.8,"cost_usd":0.01,"tool_calls":4,"tool_errors":1}"#,
+            #"{"task_id":"b","version":"agent@1","env":"prod","started_at":"2026-11-27T11:00:00Z","duration_ms":300,"completed":true,"error":true,"quality":1.0}"#,
+            #"{"task_id":"c","version":"\#(v1.prefix(8))","env":"prod","started_at":"2026-11-27T12:00:00Z","duration_ms":200,"completed":false,"error":false}"#,
+            #"{"task_id":"d","version":"\#(v2)","env":"staging","started_at":"2026-11-27T12:00:00Z","duration_ms":50,"completed":true,"error":false,"tool_calls":2}"#,
+        ]
+        let path = try write(test, "tasks.jsonl", records)
+        let first = try test.releases.ingestMetrics(path: path, format: .jsonl)
+        #expect(first.records == 4 && first.new == 4)
+        #expect(first.versions == [v1: 3, v2: 1])
+        let again = try test.releases.ingestMetrics(path: path, format: .jsonl)
+        #expect(again.new == 0 && again.seq == first.seq + 1, "re-ingesting records an entry and counts nothing")
+
+        let report = try test.releases.metricsReport()
+        #expect(report.map(\.version) == [v1, v2])
+        let one = report[0]
+        #expect(one.tasks == 3)
+        #expect(abs(one.completionRate - 2.0 / 3) < 1e-12)
+        #expect(abs(one.errorRate - 1.0 / 3) < 1e-12)
+        #expect(one.durationP50 == 200)
+        #expect(abs(one.durationP95 - 290) < 1e-9, "linear interpolation: 200 + 0.9 × 100")
+        #expect(one.cost == 0.01, "the mean over the tasks that report a cost")
+        #expect(one.toolSuccessRate == 0.75)
+        #expect(abs(one.quality! - 0.9) < 1e-12 && one.qualityTasks == 2)
+        let spread = 1.959963984540054 * (0.02 / 2).squareRoot()
+        #expect(abs(one.qualityInterval!.lowerBound - (0.9 - spread)) < 1e-12)
+        #expect(report[1].toolSuccessRate == 1 && report[1].quality == nil)
+
+        #expect(try test.releases.metricsReport(env: "staging").map(\.version) == [v2])
+        #expect(try test.releases.metricsReport(versions: [v2]).map(\.tasks) == [1])
+        #expect(try test.releases.metricsReport(since: "2026-11-27T11:00:00.000Z").map(\.tasks) == [2, 1])
+
+        #expect(try Releases.verifyDerived(test.ledger) == nil)
+        try test.ledger.write { try $0.connection.execute("DELETE FROM main.tasks") }
+        #expect(try Releases.verifyDerived(test.ledger)?.kind == .projection)
+        try Releases.reindex(test.ledger)
+        #expect(try test.releases.metricsReport().map(\.tasks) == [3, 1])
+    }
+
+    static let badFiles: [(String, [String], String)] = [
+        ("an unknown version", [line("a", "agent@9")], "line 1: version: no recorded version matches agent@9"),
+        ("a missing field", [#"{"task_id":"a","version":"agent@1","env":"prod"}"#], "line 1: completed: missing"),
+        ("quality out of range", [line("a", "agent@1", #","quality":1.5"#)], "line 1: quality: 1.5 is outside 0–1"),
+        ("more tool errors than calls", [line("a", "agent@1", #","tool_calls":1,"tool_errors":2"#)], "tool_errors"),
+        (
+            "a bad line after good ones", [line("a", "agent@1"), line("b", "agent@1"), "not json"],
+            "line 3: not a JSON object"
+        ),
+        (
+            "a bad time", [line("a", "agent@1").replacingOccurrences(of: "2026-11-27T10:00:00Z", with: "yesterday")],
+            "started_at"
+        ),
+    ]
+
+    @Test("a bad file is refused with its line and field, and writes nothing", arguments: badFiles)
+    func badFile(_ name: String, _ lines: [String], _ message: String) throws {
+        let test = try TestReleases()
+        try test.record(prompt: "one", label: "agent@1")
+        let path = try write(test, "bad.jsonl", lines)
+        let size = try test.ledger.size()
+        do {
+            _ = try test.releases.ingestMetrics(path: path, format: .jsonl)
+            Issue.record("\(name) was ingested")
+        } catch {
+            #expect(error.message.contains(message), "\(name): \(error.message)")
+            #expect(error.message.contains("bad.jsonl") && error.message.contains("nothing was ingested"))
+        }
+        #expect(try test.ledger.size() == size)
+        #expect(try test.releases.metricsReport().isEmpty)
+    }
+
+    @Test("CSV: a header row, quoted cells with commas, quotes and newlines, empty cells as absent")
+    func csv() throws {
+        let test = try TestReleases()
+        try test.record(prompt: "one", label: "agent@1")
+        let path = test.directory + "/tasks.csv"
+        let text = [
+            "task_id,version,env,task_type,started_at,duration_ms,completed,error,quality\r\n",
+            #""a,1",agent@1,prod,"refund ""partial""",2026-11-27T10:00:00Z,120,true,0,0.5"# + "\r\n",
+            "b,agent@1,prod,\"multi\nline\",2026-11-27T10:00:00Z,80,1,false,\r\n\n",
+        ].joined()
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        let outcome = try test.releases.ingestMetrics(path: path, format: .csv)
+        #expect(outcome.records == 2)
+        let groups = try test.releases.metricsReport(by: .taskType)
+        #expect(Set(groups.compactMap(\.group)) == ["refund \"partial\"", "multi\nline"])
+        #expect(groups.first { $0.group == "refund \"partial\"" }?.quality == 0.5)
+        #expect(groups.first { $0.group == "multi\nline" }?.quality == nil)
+
+        try Data("task_id,version,colour\n".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: LedgerError.self) { try test.releases.ingestMetrics(path: path, format: .csv) }
+    }
+}
