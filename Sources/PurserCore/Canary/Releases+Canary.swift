@@ -1,0 +1,190 @@
+internal import Foundation
+public import PurserLedger
+
+/// A recorded canary judgement.
+public struct CanaryJudgement: Sendable {
+    public let env: String
+    public let baseline: String
+    public let canary: String
+    /// Tasks started at or after this time count (the start of the canary's rollout, by default).
+    public let since: String
+    public let metrics: [MetricJudgement]
+    public let score: Double
+    public let verdict: CanaryVerdict
+    /// The `canary.judged` entry.
+    public let seq: UInt64
+    /// The `rollback.performed` entry written with it, when the configuration rolls back automatically.
+    public let rollbackSeq: UInt64?
+}
+
+extension Releases {
+    /// Judges a canary against its baseline in `env` from their tasks, and records the judgement
+    /// (`canary.judged`) with every metric's statistics. With `auto-rollback` on and a rollback verdict,
+    /// the rollback is recorded in the same transaction.
+    /// - Parameters:
+    ///   - baseline, canary: versions (default: those of the canary rollout in progress in `env`).
+    ///   - since: only tasks started at or after it (default: when the rollout of the current canary
+    ///     version started, so that samples of an earlier canary version do not count).
+    ///   - configSource: how the entry names the configuration (its file), recorded with its digest.
+    public func judgeCanary(
+        env: String, baseline: String? = nil, canary: String? = nil, config: CanaryConfig,
+        configBytes: [UInt8], configSource: String, since: String? = nil
+    ) throws(LedgerError) -> CanaryJudgement {
+        try Releases.checkEnvironment(env)
+        let state = try status(env: env).first?.state
+        let rollout = state?.rollout?.strategy == .canary ? state?.rollout : nil
+        guard
+            let baselineID = try baseline.map({ (reference) throws(LedgerError) in try version(reference).id })
+                ?? rollout?.baseline,
+            let canaryID = try canary.map({ (reference) throws(LedgerError) in try version(reference).id })
+                ?? rollout?.candidate
+        else {
+            throw LedgerError(
+                .invalidInput, "no canary rollout in progress in \(env); name --baseline and --canary versions")
+        }
+        let start: String
+        if let since { start = since } else { start = try rolloutStart(env: env, candidate: canaryID) }
+        let samples = try canarySamples(env: env, versions: [baselineID, canaryID], since: start)
+        let judgements = config.metrics.map { metric in
+            CanaryJudge.judge(metric, samples.metric(metric, baseline: baselineID, canary: canaryID))
+        }
+        let (score, verdict) = CanaryJudge.verdict(judgements, config: config)
+        let rollingBack = verdict == .rollback && config.autoRollback && rollout?.candidate == canaryID
+        let (_, entries) = try record { (transaction, projection) throws -> ([Event], Void) in
+            let digest = try transaction.storeArtifact(configBytes)
+            var events = [
+                try Event(
+                    kind: "canary.judged",
+                    body: .object([
+                        "env": .string(env), "baseline": .string(baselineID), "canary": .string(canaryID),
+                        "since": .string(start), "score": .number(score), "verdict": .string(verdict.rawValue),
+                        "config": .object(["file": .string(configSource), "digest": .string(digest.hex)]),
+                        "metrics": .array(judgements.map(\.json)),
+                    ]))
+            ]
+            if rollingBack {
+                // The same check every rollback gets, against the state inside this transaction.
+                var next = try projection.state(of: env)?.state ?? TrafficState()
+                try next.apply(.rollback(to: baselineID))
+                let failing = judgements.filter { $0.label != .pass }.map { "\($0.metric) \($0.label.rawValue)" }
+                events.append(
+                    try Event(
+                        kind: "rollback.performed",
+                        body: .object([
+                            "env": .string(env), "to": .string(baselineID), "from": .array([.string(canaryID)]),
+                            "reason": .string(
+                                "canary judge: rollback (score \(Checks.percent(score)); \(failing.joined(separator: ", ")))"
+                            ),
+                        ])))
+            }
+            return (events, ())
+        }
+        return CanaryJudgement(
+            env: env, baseline: baselineID, canary: canaryID, since: start, metrics: judgements, score: score,
+            verdict: verdict, seq: entries[0].seq, rollbackSeq: entries.count > 1 ? entries[1].seq : nil)
+    }
+
+    /// When the latest deployment of `candidate` in `env` took effect.
+    private func rolloutStart(env: String, candidate: String) throws(LedgerError) -> String {
+        let start: String? = try ledger.read { connection in
+            let select = try connection.prepare(
+                "SELECT seq, effective_at FROM main.traffic_events WHERE env = ? AND kind = 'deployment.started' ORDER BY seq DESC"
+            )
+            try select.bind(1, env)
+            while try select.step() {
+                guard let entry = try ledger.entry(UInt64(select.int64(0))) else { continue }
+                if try entry.body["version"]?.stringValue == candidate { return select.string(1) }
+            }
+            return nil
+        }
+        guard let start else {
+            throw LedgerError(.invalidInput, "\(candidate.prefix(12)) was never deployed to \(env); pass --since")
+        }
+        return start
+    }
+
+    /// The task columns of the versions' tasks in `env` since `start`.
+    private func canarySamples(
+        env: String, versions: [String], since start: String
+    ) throws(LedgerError) -> CanarySamples {
+        try ledger.read { connection in
+            let select = try connection.prepare(
+                """
+                SELECT version, error, completed, tool_calls, tool_errors, quality, duration_ms, cost_usd,
+                    input_tokens, output_tokens, tool_latency_ms
+                FROM main.tasks WHERE env = ? AND started_at >= ? AND version IN (?, ?)
+                """)
+            try select.bind(1, env)
+            try select.bind(2, start)
+            try select.bind(3, versions[0])
+            try select.bind(4, versions[1])
+            var samples = CanarySamples()
+            while try select.step() { samples.add(select) }
+            return samples
+        }
+    }
+}
+
+/// Per version: counts for the proportions and values for the continuous metrics.
+struct CanarySamples {
+    struct Arm {
+        var tasks = 0
+        var errors = 0
+        var completed = 0
+        var toolCalls = 0
+        var toolSuccesses = 0
+        var values: [String: [Double]] = [:]
+    }
+
+    static let continuousColumns = [
+        (5, "quality"), (6, "duration_ms"), (7, "cost_usd"), (8, "input_tokens"), (9, "output_tokens"),
+        (3, "tool_calls"), (10, "tool_latency_ms"),
+    ]
+    var arms: [String: Arm] = [:]
+
+    mutating func add(_ row: Statement) {
+        var arm = arms[row.string(0)] ?? Arm()
+        arm.tasks += 1
+        if row.int64(1) != 0 { arm.errors += 1 }
+        if row.int64(2) != 0 { arm.completed += 1 }
+        let calls = row.isNull(3) ? 0 : Int(row.double(3))
+        arm.toolCalls += calls
+        arm.toolSuccesses += calls - (row.isNull(4) ? 0 : Int(row.double(4)))
+        for (column, name) in Self.continuousColumns where !row.isNull(Int32(column)) {
+            arm.values[name, default: []].append(row.double(Int32(column)))
+        }
+        arms[row.string(0)] = arm
+    }
+
+    func metric(_ metric: CanaryConfig.Metric, baseline: String, canary: String) -> MetricSamples {
+        let (b, c) = (arms[baseline] ?? Arm(), arms[canary] ?? Arm())
+        switch metric.name {
+        case "error_rate":
+            return .proportion(baseline: (b.errors, b.tasks), canary: (c.errors, c.tasks))
+        case "completion_rate":
+            return .proportion(baseline: (b.completed, b.tasks), canary: (c.completed, c.tasks))
+        case "tool_success_rate":
+            return .proportion(baseline: (b.toolSuccesses, b.toolCalls), canary: (c.toolSuccesses, c.toolCalls))
+        default:
+            return .continuous(baseline: b.values[metric.name] ?? [], canary: c.values[metric.name] ?? [])
+        }
+    }
+}
+
+extension MetricJudgement {
+    /// The metric as `canary.judged` records it and `canary judge --json` prints it.
+    public var json: JSONValue {
+        func number(_ value: Double?) -> JSONValue { value.map(JSONValue.number) ?? .null }
+        func range(_ value: ClosedRange<Double>?) -> JSONValue {
+            value.map { .array([.number($0.lowerBound), .number($0.upperBound)]) } ?? .null
+        }
+        return .object([
+            "metric": .string(metric), "statistic": .string(statistic.rawValue), "critical": .bool(critical),
+            "n": .object(["baseline": .number(Double(baselineCount)), "canary": .number(Double(canaryCount))]),
+            "baseline": number(baseline), "canary": number(canary), "estimate": number(estimate),
+            "interval": range(interval), "baseline_interval": range(baselineInterval),
+            "canary_interval": range(canaryInterval), "p": number(pValue), "effect": number(effect),
+            "relative_effect": number(relativeEffect), "label": .string(label.rawValue),
+        ])
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import PurserLedger
+import Testing
+
+@Suite struct CanaryCommandTests {
+    /// A ledger with agent@1 serving prod and agent@2 as a 10% canary, and `config` written beside it.
+    func prepare(_ workspace: Workspace) throws {
+        try workspace.initLedger()
+        let manifest = try workspace.copyAgentTemplate(to: "agent")
+        #expect(try workspace.run(["version", "record", manifest, "--label", "agent@1"]).status == 0)
+        workspace.edit("agent/agent/system-prompt.md", replacing: "Be brief and friendly.", with: "Be brief.")
+        #expect(try workspace.run(["version", "record", manifest, "--label", "agent@2"]).status == 0)
+        let glass = ["--break-glass", "--reason", "test", "--approver", "tests"]
+        #expect(
+            try workspace.run(["deploy", "start", "agent@1", "--env", "prod", "--strategy", "blue-green"] + glass)
+                .status == 0)
+        #expect(
+            try workspace.run(
+                ["deploy", "start", "agent@2", "--env", "prod", "--strategy", "canary", "--weight", "10"] + glass
+            )
+            .status == 0)
+        workspace.write(
+            "canary.yaml",
+            """
+            steps: [10, 50, 100]
+            min-sample-size: 200
+            metrics:
+              - {name: error_rate, statistic: rate, bad: increase, max-absolute-change: 0.01, critical: true}
+              - {name: quality, statistic: mean, bad: decrease, max-relative-change: 0.05, min-sample-size: 50}
+            scoring: {pass: 0.9, marginal: 0.5}
+            auto-rollback: true
+            """)
+    }
+
+    /// Tasks of both versions: errors at `baselineErrors` and `canaryErrors` in 1,000.
+    func tasks(_ workspace: Workspace, baselineErrors: Int, canaryErrors: Int) {
+        let now = Timestamp.format(Date())
+        var lines: [String] = []
+        for index in 0..<2000 {
+            let canary = index % 2 == 1
+            let error = (index / 2) % 1000 < (canary ? canaryErrors : baselineErrors)
+            let quality = index % 5 == 0 ? #","quality":0.\#(80 + index % 10)"# : ""
+            lines.append(
+                #"{"task_id":"t\#(index)","version":"\#(canary ? "agent@2" : "agent@1")","env":"prod","started_at":"\#(now)","duration_ms":\#(900 + index % 200),"completed":true,"error":\#(error)\#(quality)}"#
+            )
+        }
+        workspace.write("tasks.jsonl", lines.joined(separator: "\n"))
+    }
+
+    @Test func aCanaryWithTripleTheErrorsIsRolledBackAndTheHookRuns() throws {
+        let workspace = Workspace()
+        try prepare(workspace)
+        tasks(workspace, baselineErrors: 20, canaryErrors: 60)
+        let ingest = try workspace.run(["metrics", "ingest", "tasks.jsonl", "--json"])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        #expect(try workspace.json(ingest.stdout)["new"] == .number(2000))
+
+        let report = try workspace.run(["metrics", "report", "--version", "agent@1", "--version", "agent@2"])
+        #expect(report.status == 0 && report.stdout.contains("error rate") && report.stdout.contains("+200.0%"))
+
+        let judged = try workspace.run([
+            "canary", "judge", "--env", "prod", "--config", "canary.yaml", "--json", "--on-rollback",
+            "echo \"$PURSER_ENV $PURSER_CANARY\" > hook.out",
+        ])
+        #expect(judged.status == 1, "rollback exits 1: \(judged.stderr)")
+        let verdict = try workspace.json(judged.stdout)
+        #expect(verdict["verdict"] == .string("rollback"))
+        #expect(verdict["rollback_seq"]?.numberValue == (verdict["seq"]?.numberValue).map { $0 + 1 })
+        #expect(workspace.read("hook.out").hasPrefix("prod "))
+        let status = try workspace.json(try workspace.run(["status", "--env", "prod", "--json"]).stdout)
+        #expect(status["environments"].map { "\($0)" }?.contains("agent@2") == true)
+        #expect(try workspace.run(["verify"]).status == 0)
+    }
+
+    @Test func equalCanaryIsPromotedAndABadMetricsFileWritesNothing() throws {
+        let workspace = Workspace()
+        try prepare(workspace)
+        tasks(workspace, baselineErrors: 20, canaryErrors: 20)
+        #expect(try workspace.run(["metrics", "ingest", "tasks.jsonl"]).status == 0)
+        let judged = try workspace.run(["canary", "judge", "--env", "prod", "--config", "canary.yaml"])
+        #expect(judged.status == 0, "promote exits 0: \(judged.stdout) \(judged.stderr)")
+        #expect(judged.stdout.contains("PROMOTE"))
+
+        workspace.write("bad.jsonl", #"{"task_id":"x","version":"agent@1","env":"prod"}"#)
+        let before = workspace.ledgerSnapshot()
+        let bad = try workspace.run(["metrics", "ingest", "bad.jsonl"])
+        #expect(bad.status == 65 && bad.stderr.contains("bad.jsonl line 1"))
+        #expect(workspace.ledgerSnapshot() == before)
+    }
+}

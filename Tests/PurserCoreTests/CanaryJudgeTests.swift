@@ -1,0 +1,128 @@
+import Foundation
+import PurserCore
+import PurserLedger
+import Testing
+
+@Suite("Canary judge: statistics, labels, verdicts and automatic rollback")
+struct CanaryJudgeTests {
+    static let errorRate = CanaryConfig.Metric(
+        name: "error_rate", statistic: .rate, bad: .increase, maxAbsoluteChange: 0.01, critical: true,
+        minSampleSize: 100)
+    static let quality = CanaryConfig.Metric(
+        name: "quality", statistic: .mean, bad: .decrease, maxRelativeChange: 0.05, minSampleSize: 20)
+
+    /// Normal-ish values around `mean` from a fixed seed (sum of uniforms).
+    static func values(_ count: Int, mean: Double, spread: Double, seed: UInt64) -> [Double] {
+        var state = seed
+        func next() -> Double {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Double(state >> 11) / Double(1 << 53)
+        }
+        return (0..<count).map { _ in mean + spread * ((0..<6).map { _ in next() }.reduce(0, +) - 3) / 3 }
+    }
+
+    @Test("2 against 2 non-overlapping values is nodata, never a regression or a pass")
+    func tinySamples() {
+        let judgement = CanaryJudge.judge(Self.quality, .continuous(baseline: [0.9, 0.95], canary: [0.1, 0.2]))
+        #expect(judgement.label == .nodata)
+        #expect(judgement.pValue == nil)
+    }
+
+    @Test("an error rate that triples on 500 tasks per arm is a critical regression: rollback")
+    func tripledErrorRate() {
+        let judgement = CanaryJudge.judge(
+            Self.errorRate, .proportion(baseline: (10, 500), canary: (30, 500)))
+        #expect(judgement.label == .regression)
+        #expect(abs(judgement.pValue! - 0.000_897) < 0.000_01, "Fisher one-sided p for 30/500 against 10/500")
+        #expect(judgement.canaryInterval!.contains(0.06) && judgement.baselineInterval!.contains(0.02))
+        let config = CanaryConfig(
+            steps: [5, 100], minSampleSize: 100, metrics: [Self.errorRate, Self.quality], pass: 0.9, marginal: 0.5,
+            autoRollback: true)
+        let quality = CanaryJudge.judge(
+            Self.quality,
+            .continuous(
+                baseline: Self.values(200, mean: 0.85, spread: 0.1, seed: 1),
+                canary: Self.values(200, mean: 0.85, spread: 0.1, seed: 2)))
+        #expect(CanaryJudge.verdict([judgement, quality], config: config).verdict == .rollback)
+    }
+
+    @Test("identical distributions pass and are promoted")
+    func identical() {
+        let baseline = Self.values(400, mean: 0.85, spread: 0.1, seed: 7)
+        let quality = CanaryJudge.judge(Self.quality, .continuous(baseline: baseline, canary: baseline))
+        let errors = CanaryJudge.judge(Self.errorRate, .proportion(baseline: (20, 1000), canary: (20, 1000)))
+        #expect(quality.label == .pass && errors.label == .pass)
+        #expect(abs(quality.estimate!) < 1e-12 && quality.pValue! > 0.9)
+        let config = CanaryConfig(
+            steps: [5, 100], minSampleSize: 100, metrics: [Self.errorRate, Self.quality], pass: 0.9, marginal: 0.5,
+            autoRollback: true)
+        #expect(CanaryJudge.verdict([quality, errors], config: config) == (1, .promote))
+    }
+
+    @Test("a small but significant quality drop within the allowed change is not a regression")
+    func smallDrop() {
+        let baseline = Self.values(5000, mean: 0.85, spread: 0.05, seed: 11)
+        let canary = Self.values(5000, mean: 0.83, spread: 0.05, seed: 12)
+        let judgement = CanaryJudge.judge(Self.quality, .continuous(baseline: baseline, canary: canary))
+        #expect(judgement.pValue! < 1e-6, "the drop is significant")
+        #expect(abs(judgement.relativeEffect! + 0.0235) < 0.005, "about −2.4%, within the allowed 5%")
+        #expect(judgement.label == .pass)
+        let bigDrop = CanaryJudge.judge(
+            Self.quality, .continuous(baseline: baseline, canary: Self.values(5000, mean: 0.75, spread: 0.05, seed: 13))
+        )
+        #expect(bigDrop.label == .regression)
+    }
+
+    @Test("hold between marginal and pass; a critical nodata rolls back")
+    func verdicts() {
+        let config = CanaryConfig(
+            steps: [5, 100], minSampleSize: 100, metrics: [Self.errorRate, Self.quality], pass: 0.9, marginal: 0.5,
+            autoRollback: true)
+        let pass = CanaryJudge.judge(Self.errorRate, .proportion(baseline: (5, 500), canary: (5, 500)))
+        let qualityNodata = CanaryJudge.judge(Self.quality, .continuous(baseline: [0.9], canary: [0.9]))
+        #expect(CanaryJudge.verdict([pass, qualityNodata], config: config) == (0.5, .hold))
+        let errorNodata = CanaryJudge.judge(Self.errorRate, .proportion(baseline: (0, 10), canary: (0, 10)))
+        #expect(CanaryJudge.verdict([errorNodata], config: config).verdict == .rollback)
+    }
+
+    @Test("a rollback verdict with auto-rollback records the judgement and the rollback together")
+    func autoRollback() throws {
+        let test = try TestReleases()
+        let v1 = try test.record(prompt: "one", label: "agent@1")
+        let v2 = try test.record(prompt: "two", label: "agent@2")
+        _ = try test.releases.deploy(v1, env: "prod", strategy: .blueGreen, breakGlass: .test)
+        _ = try test.releases.deploy(v2, env: "prod", strategy: .canary, weight: 10, breakGlass: .test)
+        var lines: [String] = []
+        for index in 0..<1000 {
+            let version = index % 2 == 0 ? "agent@1" : "agent@2"
+            // Errors: 2% in the baseline, 8% in the canary.
+            let error = index % 2 == 0 ? index % 100 < 4 : index % 100 > 83
+            lines.append(
+                #"{"task_id":"t\#(index)","version":"\#(version)","env":"prod","started_at":"\#(Timestamp.format(Date()))","duration_ms":100,"completed":true,"error":\#(error)}"#
+            )
+        }
+        let path = test.directory + "/tasks.jsonl"
+        try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
+        _ = try test.releases.ingestMetrics(path: path, format: .jsonl)
+        let config = CanaryConfig(
+            steps: [10, 100], minSampleSize: 100, metrics: [Self.errorRate], pass: 0.9, marginal: 0.5,
+            autoRollback: true)
+        let size = try test.ledger.size()
+        let judgement = try test.releases.judgeCanary(
+            env: "prod", config: config, configBytes: Array("x".utf8), configSource: "canary.yaml")
+        #expect(judgement.verdict == .rollback)
+        #expect(judgement.metrics[0].baselineCount == 500 && judgement.metrics[0].canaryCount == 500)
+        #expect(judgement.rollbackSeq == judgement.seq + 1)
+        #expect(try test.ledger.size() == size + 2)
+        let state = try #require(try test.releases.status(env: "prod").first).state
+        #expect(state.shares.first == TrafficShare(version: v1, weight: 100, role: .serving))
+        #expect(state.rollout == nil)
+
+        #expect(try test.ledger.entry(judgement.seq)?.kind == "canary.judged")
+        let rollback = try #require(try test.ledger.entry(judgement.rollbackSeq!))
+        let judged = try test.ledger.entry(judgement.seq)
+        #expect(rollback.kind == "rollback.performed" && rollback.at == judged?.at, "one transaction, one time")
+        #expect(try rollback.body["to"]?.stringValue == v1)
+        #expect(try Releases.verifyDerived(test.ledger) == nil)
+    }
+}
