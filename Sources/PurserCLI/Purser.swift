@@ -26,7 +26,8 @@ struct Purser: ParsableCommand {
             65 bad input data, 66 not found, 70 internal error.
             """,
         subcommands: [
-            Init.self, VersionCommand.self, Eval.self, Waive.self, Check.self, Deploy.self, Metrics.self, Canary.self, Rollback.self,
+            Init.self, VersionCommand.self, Eval.self, Waive.self, Check.self, Deploy.self, Metrics.self, Canary.self,
+            Rollback.self,
             Status.self,
             At.self, History.self,
             Append.self, Log.self, Verify.self, Reindex.self, CheckpointCommand.self, Proof.self, Export.self,
