@@ -114,3 +114,49 @@ struct MetricsTests {
         #expect(throws: LedgerError.self) { try test.releases.ingestMetrics(path: path, format: .csv) }
     }
 }
+
+@Suite("Drift: a slow, steady decline is flagged; flat noise is not")
+struct DriftTests {
+    /// Four weeks of daily data: 20 tasks a day whose quality is the day's mean; the day's mean declines by
+    /// `declinePerWeek` (relative) with a daily standard deviation of 3%, from a fixed seed.
+    func ingest(_ test: TestReleases, version: String, declinePerWeek: Double, seed: UInt64) throws -> Date {
+        var state = seed
+        func uniform() -> Double {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return (Double(state >> 11) + 0.5) / Double(1 << 53)
+        }
+        func normal() -> Double { (-2 * log(uniform())).squareRoot() * cos(2 * .pi * uniform()) }
+        let start = Timestamp.parse("2026-10-01T00:00:00Z")!
+        var lines: [String] = []
+        for day in 0..<28 {
+            let mean = 0.85 * (1 - declinePerWeek * Double(day) / 7) * (1 + 0.03 * normal())
+            for task in 0..<20 {
+                let time = Timestamp.format(start.addingTimeInterval(Double(day) * 86_400 + Double(task) * 60))
+                lines.append(
+                    #"{"task_id":"\#(version)-\#(day)-\#(task)","version":"\#(version)","env":"prod","started_at":"\#(time)","duration_ms":100,"completed":true,"error":false,"quality":\#(min(1, max(0, mean)))}"#
+                )
+            }
+        }
+        let path = test.directory + "/drift-\(seed).jsonl"
+        try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
+        _ = try test.releases.ingestMetrics(path: path, format: .jsonl)
+        return start.addingTimeInterval(28 * 86_400)
+    }
+
+    @Test func decliningIsFlaggedFlatIsNot() throws {
+        let test = try TestReleases()
+        let declining = try test.record(prompt: "declining", label: "agent@1")
+        let flat = try test.record(prompt: "flat", label: "agent@2")
+        _ = try ingest(test, version: declining, declinePerWeek: 0.02, seed: 3)
+        let until = try ingest(test, version: flat, declinePerWeek: 0, seed: 4)
+        let reports = try test.releases.metricsDrift(until: until)
+        let byVersion = Dictionary(uniqueKeysWithValues: reports.map { ($0.version, $0) })
+        let down = try #require(byVersion[declining])
+        #expect(down.periods.count == 28)
+        #expect(down.flagged, "p = \(String(describing: down.p))")
+        #expect(abs(down.relativeSlopePerWeek! + 0.02) < 0.01, "about −2% a week: \(down.relativeSlopePerWeek!)")
+        let level = try #require(byVersion[flat])
+        #expect(!level.flagged, "p = \(String(describing: level.p))")
+        #expect(throws: LedgerError.self) { try test.releases.metricsDrift(metric: "happiness") }
+    }
+}

@@ -6,7 +6,7 @@ import PurserLedger
 struct Metrics: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Ingest per-task agent metrics and report them per behavioral version.",
-        subcommands: [Ingest.self, Report.self])
+        subcommands: [Ingest.self, Report.self, Drift.self])
 
     struct Ingest: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -170,6 +170,95 @@ struct Metrics: ParsableCommand {
                     ])
                 } ?? .null,
             ])
+        }
+    }
+
+    struct Drift: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Detect a slow, steady degradation of a metric per version (exit 1 when one is found).",
+            discussion: """
+                Takes the metric's mean per period (a day by default) over the window (28 days by default, ending now
+                or at --until) and runs a Mann-Kendall trend test with Sen's slope on those means: a 2%-a-week decline
+                in quality that looks like noise day to day is flagged (p < 0.05 in the bad direction). Metrics:
+                quality, error_rate, completion_rate, duration_ms, cost_usd, input_tokens, output_tokens,
+                tool_latency_ms.
+
+                --json prints {"metric","reports":[{"version","label","flagged","p","slope_per_week",
+                "relative_slope_per_week","periods":[{"start","mean","tasks"}]}]}.
+
+                Examples:
+                  purser metrics drift --env prod
+                  purser metrics drift --metric error_rate --window 8w --json
+                """)
+
+        @OptionGroup var ledgerOptions: LedgerOptions
+        @Option(help: ArgumentHelp("The metric (default quality).", valueName: "metric")) var metric = "quality"
+        @Option(help: ArgumentHelp("Only tasks in this environment.", valueName: "env")) var env: String?
+        @Option(
+            name: .customLong("version"), help: ArgumentHelp("Only this version (repeatable).", valueName: "version"))
+        var versions: [String] = []
+        @Option(help: ArgumentHelp("The span analysed (default 28d).", valueName: "duration")) var window = "28d"
+        @Option(help: ArgumentHelp("The period of each mean (default 1d).", valueName: "duration")) var period = "1d"
+        @Option(help: ArgumentHelp("The end of the window (default now).", valueName: "time")) var until: String?
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        func run() throws {
+            func duration(_ text: String, _ option: String) throws -> Double {
+                do {
+                    return try EvidenceSource.duration(
+                        .string(text.hasSuffix("w") ? "\((Double(text.dropLast()) ?? -1) * 7)d" : text), field: option,
+                        source: "the command line")
+                } catch {
+                    throw LedgerError(.usage, "\(option) \"\(text)\" is not a duration such as 28d, 8w or 12h")
+                }
+            }
+            let window = try duration(window, "--window")
+            let period = try duration(period, "--period")
+            guard period < window else { throw LedgerError(.usage, "--period must be shorter than --window") }
+            let end = try parseTime(until, option: "--until") ?? Date()
+            let releases = try ledgerOptions.releases()
+            let ids = try versions.map { try releases.version($0).id }
+            let reports = try releases.metricsDrift(
+                metric: metric, env: env, versions: ids, window: window, period: period, until: end)
+            let labels = try releases.labels(of: reports.map(\.version))
+            if json {
+                func number(_ value: Double?) -> JSONValue { value.map(JSONValue.number) ?? .null }
+                Output.json(
+                    .object([
+                        "metric": .string(metric),
+                        "reports": .array(
+                            reports.map { report in
+                                .object([
+                                    "version": .string(report.version),
+                                    "label": labels[report.version].map(JSONValue.string) ?? .null,
+                                    "flagged": .bool(report.flagged), "p": number(report.p),
+                                    "slope_per_week": number(report.slopePerWeek),
+                                    "relative_slope_per_week": number(report.relativeSlopePerWeek),
+                                    "periods": .array(
+                                        report.periods.map {
+                                            .object([
+                                                "start": .string($0.start), "mean": .number($0.mean),
+                                                "tasks": .number(Double($0.tasks)),
+                                            ])
+                                        }),
+                                ])
+                            }),
+                    ]))
+            } else {
+                if reports.isEmpty { Output.line("no tasks with \(metric) in the window") }
+                for report in reports {
+                    let name = "\(report.version.prefix(12))\(labels[report.version].map { " (\($0))" } ?? "")"
+                    guard let slope = report.relativeSlopePerWeek ?? report.slopePerWeek, let p = report.p else {
+                        Output.line(
+                            "\(name): \(report.periods.count) period(s) with data, too few to judge a trend (4 needed)")
+                        continue
+                    }
+                    Output.line(
+                        "\(report.flagged ? "DRIFT" : "ok   ") \(name): \(metric) \(String(format: "%+.2f%%", slope * 100)) a week over \(report.periods.count) periods, p = \(String(format: "%.3g", p))"
+                    )
+                }
+            }
+            if reports.contains(where: \.flagged) { throw ExitCode(ExitStatus.blocked) }
         }
     }
 }

@@ -1,0 +1,85 @@
+public import Foundation
+public import PurserLedger
+
+/// A metric's trend over a window, per behavioral version: the per-period means and a Mann–Kendall test
+/// with Sen's slope, so that a slow, steady degradation that looks like noise day to day is flagged.
+public struct DriftReport: Sendable {
+    public let version: String
+    public let metric: String
+    /// Each period that had tasks: its start, the metric's mean and the number of tasks.
+    public let periods: [(start: String, mean: Double, tasks: Int)]
+    /// Sen's slope per week, and relative to the mean of the series; nil with fewer than 4 periods.
+    public let slopePerWeek: Double?
+    public let relativeSlopePerWeek: Double?
+    public let p: Double?
+    /// A significant trend (p < 0.05) in the bad direction.
+    public let flagged: Bool
+}
+
+extension Releases {
+    /// The metrics `metricsDrift` follows, with the direction that is bad and how a task contributes.
+    public static let driftMetrics: [String: (column: String, badDirection: CanaryConfig.Direction)] = [
+        "quality": ("quality", .decrease), "error_rate": ("error", .increase),
+        "completion_rate": ("completed", .decrease), "duration_ms": ("duration_ms", .increase),
+        "cost_usd": ("cost_usd", .increase), "input_tokens": ("input_tokens", .increase),
+        "output_tokens": ("output_tokens", .increase), "tool_latency_ms": ("tool_latency_ms", .increase),
+    ]
+
+    /// Detects drift of `metric` per version over `window` seconds ending at `until`, in periods of
+    /// `period` seconds (daily by default).
+    /// - Throws: `.usage` for an unknown metric.
+    public func metricsDrift(
+        metric: String = "quality", env: String? = nil, versions: [String] = [], window: Double = 28 * 86_400,
+        period: Double = 86_400, until: Date = Date()
+    ) throws(LedgerError) -> [DriftReport] {
+        guard let (column, bad) = Releases.driftMetrics[metric] else {
+            throw LedgerError(
+                .usage,
+                "unknown metric \(metric); drift follows \(Releases.driftMetrics.keys.sorted().joined(separator: ", "))"
+            )
+        }
+        let start = until.addingTimeInterval(-window)
+        var conditions = ["started_at >= ?1", "started_at < ?2", "\(column) IS NOT NULL", "(?3 IS NULL OR env = ?3)"]
+        if !versions.isEmpty {
+            conditions.append("version IN (\(versions.indices.map { "?\($0 + 4)" }.joined(separator: ", ")))")
+        }
+        let sums: [String: [Int: (sum: Double, count: Int)]] = try ledger.read { connection in
+            let select = try connection.prepare(
+                "SELECT version, started_at, \(column) FROM main.tasks WHERE \(conditions.joined(separator: " AND "))")
+            try select.bind(1, Timestamp.format(start))
+            try select.bind(2, Timestamp.format(until))
+            if let env { try select.bind(3, env) }
+            for (index, version) in versions.enumerated() { try select.bind(Int32(index + 4), version) }
+            var sums: [String: [Int: (sum: Double, count: Int)]] = [:]
+            while try select.step() {
+                guard let time = Timestamp.parse(select.string(1)) else { continue }
+                let index = Int(time.timeIntervalSince(start) / period)
+                let current = sums[select.string(0), default: [:]][index] ?? (0, 0)
+                sums[select.string(0), default: [:]][index] = (current.sum + select.double(2), current.count + 1)
+            }
+            return sums
+        }
+        return sums.keys.sorted().map { version in
+            let periods = sums[version]!.keys.sorted().map { index in
+                let (sum, count) = sums[version]![index]!
+                return (
+                    start: Timestamp.format(start.addingTimeInterval(Double(index) * period)),
+                    mean: sum / Double(count), tasks: count
+                )
+            }
+            let series = periods.map(\.mean)
+            guard series.count >= 4, let test = MannKendall(series) else {
+                return DriftReport(
+                    version: version, metric: metric, periods: periods, slopePerWeek: nil, relativeSlopePerWeek: nil,
+                    p: nil, flagged: false)
+            }
+            let perWeek = test.slope * 7 * 86_400 / period
+            let average = series.reduce(0, +) / Double(series.count)
+            let worse = bad == .increase ? test.slope > 0 : test.slope < 0
+            return DriftReport(
+                version: version, metric: metric, periods: periods, slopePerWeek: perWeek,
+                relativeSlopePerWeek: average == 0 ? nil : perWeek / abs(average), p: test.p,
+                flagged: test.p < CanaryJudge.alpha && worse)
+        }
+    }
+}
