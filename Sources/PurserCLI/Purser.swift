@@ -27,6 +27,7 @@ struct Purser: ParsableCommand {
             """,
         subcommands: [
             Init.self, VersionCommand.self, Eval.self, Waive.self, Check.self, Deploy.self, Metrics.self, Canary.self,
+            Shadow.self,
             Rollback.self,
             Status.self,
             At.self, History.self,

@@ -126,3 +126,36 @@ struct CanaryJudgeTests {
         #expect(try Releases.verifyDerived(test.ledger) == nil)
     }
 }
+
+@Suite("Shadow comparison: paired tests per metric")
+struct ShadowComparisonTests {
+    @Test func betterQualityWorseCostAndEquivalentDuration() throws {
+        let test = try TestReleases()
+        let primary = try test.record(prompt: "primary", label: "agent@1")
+        let shadow = try test.record(prompt: "shadow", label: "agent@2")
+        var lines: [String] = []
+        for index in 0..<60 {
+            let quality = 0.7 + Double(index % 20) / 100
+            let passedPrimary = index % 3 != 0
+            let passedShadow = index % 10 != 0
+            lines.append(
+                #"{"request_id":"r\#(index)","primary":{"quality":\#(quality),"passed":\#(passedPrimary),"cost_usd":0.010,"duration_ms":\#(1000 + index)},"shadow":{"quality":\#(quality + 0.05),"passed":\#(passedShadow),"cost_usd":\#(0.012 + Double(index % 7) / 10000),"duration_ms":\#(1000 + index + (index % 2 == 0 ? 3 : -3))}}"#
+            )
+        }
+        let path = test.directory + "/pairs.jsonl"
+        try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
+        let comparison = try test.releases.compareShadow(env: "prod", primary: primary, shadow: shadow, pairs: path)
+        let verdicts = Dictionary(uniqueKeysWithValues: comparison.metrics.map { ($0.metric, $0.verdict) })
+        #expect(verdicts == ["quality": .better, "passed": .better, "cost_usd": .worse, "duration_ms": .equivalent])
+        #expect(comparison.pairs == 60)
+        #expect(try test.ledger.entry(comparison.seq)?.kind == "shadow.compared")
+
+        try Data((lines + [#"{"request_id":"r1","primary":{},"shadow":{}}"#]).joined(separator: "\n").utf8).write(
+            to: URL(fileURLWithPath: path))
+        let size = try test.ledger.size()
+        #expect(throws: LedgerError.self) {
+            try test.releases.compareShadow(env: "prod", primary: primary, shadow: shadow, pairs: path)
+        }
+        #expect(try test.ledger.size() == size)
+    }
+}

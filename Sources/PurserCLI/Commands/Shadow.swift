@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import PurserCore
+import PurserLedger
+
+struct Shadow: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare a shadow version with the primary one on the same requests.",
+        subcommands: [Compare.self])
+
+    struct Compare: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Paired tests per metric: better, equivalent or worse (shadow.compared); exit 1 if any is worse.",
+            discussion: """
+                The pairs file is JSON Lines, one request handled by both versions per line:
+                {"request_id":"r1","primary":{"quality":0.9,"passed":true,"cost_usd":0.012,"duration_ms":1800},
+                 "shadow":{"quality":0.93,"passed":true,"cost_usd":0.010,"duration_ms":1650}}
+                (every member of a side optional). quality, cost_usd and duration_ms are compared by a Wilcoxon
+                signed-rank test, passed by McNemar's exact test; a metric is better or worse only when p < 0.05.
+                The pairs file is stored by digest with the result.
+
+                --json prints {"env","primary","shadow","pairs":N,"seq":N,"metrics":[{"metric","pairs",
+                "mean_difference","p","verdict":"better|equivalent|worse"}]}.
+
+                Examples:
+                  purser shadow compare --env prod --primary support-agent@1.4.0 --shadow support-agent@1.5.0 --pairs pairs.jsonl
+                """)
+
+        @OptionGroup var ledgerOptions: LedgerOptions
+        @Option(help: ArgumentHelp("The environment.", valueName: "env")) var env: String
+        @Option(help: ArgumentHelp("The version serving the requests.", valueName: "version")) var primary: String
+        @Option(help: ArgumentHelp("The version shadowing them.", valueName: "version")) var shadow: String
+        @Option(help: ArgumentHelp("The pairs file (JSON Lines), or -.", valueName: "file")) var pairs: String
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        func run() throws {
+            let comparison = try ledgerOptions.releases().compareShadow(
+                env: env, primary: primary, shadow: shadow, pairs: pairs)
+            if json {
+                Output.json(
+                    .object([
+                        "env": .string(env), "primary": .string(comparison.primary),
+                        "shadow": .string(comparison.shadow), "pairs": .number(Double(comparison.pairs)),
+                        "seq": .int(comparison.seq), "metrics": .array(comparison.metrics.map(\.json)),
+                    ]))
+            } else {
+                for metric in comparison.metrics {
+                    let detail =
+                        metric.pairs == 0
+                        ? "no pairs report it"
+                        : String(
+                            format: "mean difference %+.4g over %d pairs, p = %.3g", metric.meanDifference ?? 0,
+                            metric.pairs, metric.pValue ?? 1)
+                    Output.line(
+                        "  \(padded(metric.verdict.rawValue.uppercased(), 11)) \(padded(metric.metric, 12)) \(detail)")
+                }
+                Output.line("compared \(comparison.pairs) pairs (recorded as seq \(comparison.seq))")
+            }
+            if comparison.metrics.contains(where: { $0.verdict == .worse }) { throw ExitCode(ExitStatus.blocked) }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+internal import Foundation
+public import PurserLedger
+
+/// One metric of a shadow comparison: paired results of the same requests by both versions.
+public struct ShadowMetric: Sendable, Equatable {
+    public enum Verdict: String, Sendable {
+        case better, equivalent, worse
+    }
+
+    public let metric: String
+    /// Pairs where both versions report the metric.
+    public let pairs: Int
+    /// The mean difference shadow − primary (for `passed`: the difference of pass rates).
+    public let meanDifference: Double?
+    public let pValue: Double?
+    public let verdict: Verdict
+}
+
+/// A recorded shadow comparison.
+public struct ShadowComparison: Sendable {
+    public let env: String
+    public let primary: String
+    public let shadow: String
+    public let pairs: Int
+    public let metrics: [ShadowMetric]
+    /// The `shadow.compared` entry.
+    public let seq: UInt64
+}
+
+extension Releases {
+    /// The metrics a shadow comparison reads from each side of a pair, and whether higher is better.
+    static let shadowMetrics: [(name: String, higherIsBetter: Bool)] = [
+        ("quality", true), ("passed", true), ("cost_usd", false), ("duration_ms", false),
+    ]
+
+    /// Compares a shadow version with the primary one on pairs of results of the same requests, and
+    /// records it (`shadow.compared`, the pairs file stored as an artifact). Continuous metrics by a
+    /// Wilcoxon signed-rank test, pass/fail by McNemar's exact test; a metric is better or worse only when
+    /// p < 0.05, else equivalent.
+    ///
+    /// The pairs file is JSON Lines: `{"request_id": …, "primary": {"quality", "passed", "cost_usd",
+    /// "duration_ms"}, "shadow": {…}}`, every member of a side optional.
+    /// - Throws: `.invalidInput` naming the line and field of a bad pair; nothing is recorded then.
+    public func compareShadow(
+        env: String, primary: String, shadow: String, pairs path: String
+    ) throws(LedgerError) -> ShadowComparison {
+        try Releases.checkEnvironment(env)
+        let (primaryID, shadowID) = (try version(primary).id, try version(shadow).id)
+        let bytes = try Inputs.read(path)
+        let source = Inputs.name(path)
+        var sides: [String: [(primary: JSONValue, shadow: JSONValue)]] = [:]
+        var seen: Set<String> = []
+        var count = 0
+        var number = 0
+        for text in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            number += 1
+            if text.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            let line = "\(source) line \(number)"
+            guard let pair = try? JSONValue(parsing: text), case .object = pair else {
+                throw LedgerError(.invalidInput, "\(line): not a JSON object")
+            }
+            guard let request = pair["request_id"]?.stringValue, !request.isEmpty else {
+                throw LedgerError(.invalidInput, "\(line): request_id: missing")
+            }
+            guard seen.insert(request).inserted else {
+                throw LedgerError(.invalidInput, "\(line): request_id \(request) appears twice")
+            }
+            guard case .object = pair["primary"] ?? .null, case .object = pair["shadow"] ?? .null else {
+                throw LedgerError(.invalidInput, "\(line): expected objects primary and shadow")
+            }
+            count += 1
+            for (name, _) in Self.shadowMetrics {
+                guard let a = pair["primary"]?[name], let b = pair["shadow"]?[name], a != .null, b != .null else {
+                    continue
+                }
+                let valid: (JSONValue) -> Bool =
+                    name == "passed"
+                    ? { if case .bool = $0 { true } else { false } }
+                    : { ($0.numberValue ?? -1) >= 0 && (name != "quality" || ($0.numberValue ?? 2) <= 1) }
+                guard valid(a), valid(b) else {
+                    throw LedgerError(
+                        .invalidInput,
+                        "\(line): \(name): expected \(name == "passed" ? "true or false" : name == "quality" ? "a number from 0 to 1" : "a number ≥ 0") on both sides"
+                    )
+                }
+                sides[name, default: []].append((a, b))
+            }
+        }
+        guard count > 0 else { throw LedgerError(.invalidInput, "\(source): no pairs") }
+        let metrics = Self.shadowMetrics.map { metric in
+            Self.compare(metric.name, higherIsBetter: metric.higherIsBetter, sides[metric.name] ?? [])
+        }
+        let (_, entries) = try record { (transaction, _) throws -> ([Event], Void) in
+            let digest = try transaction.storeArtifact(bytes)
+            let body: JSONValue = .object([
+                "env": .string(env), "primary": .string(primaryID), "shadow": .string(shadowID),
+                "pairs": .object([
+                    "file": .string(path == "-" ? "standard input" : URL(fileURLWithPath: path).lastPathComponent),
+                    "digest": .string(digest.hex), "count": .number(Double(count)),
+                ]),
+                "metrics": .array(metrics.map(\.json)),
+            ])
+            return ([try Event(kind: "shadow.compared", body: body)], ())
+        }
+        return ShadowComparison(
+            env: env, primary: primaryID, shadow: shadowID, pairs: count, metrics: metrics, seq: entries[0].seq)
+    }
+
+    static func compare(
+        _ name: String, higherIsBetter: Bool, _ pairs: [(primary: JSONValue, shadow: JSONValue)]
+    ) -> ShadowMetric {
+        guard !pairs.isEmpty else {
+            return ShadowMetric(metric: name, pairs: 0, meanDifference: nil, pValue: nil, verdict: .equivalent)
+        }
+        let difference: Double
+        let p: Double
+        if name == "passed" {
+            let primary = pairs.map { $0.primary == .bool(true) }
+            let shadow = pairs.map { $0.shadow == .bool(true) }
+            p = McNemar(first: shadow, second: primary)?.p ?? 1
+            difference = Double(shadow.filter { $0 }.count - primary.filter { $0 }.count) / Double(pairs.count)
+        } else {
+            let primary = pairs.map { $0.primary.numberValue ?? 0 }
+            let shadow = pairs.map { $0.shadow.numberValue ?? 0 }
+            p = WilcoxonSignedRank(first: shadow, second: primary)?.p ?? 1
+            difference = zip(shadow, primary).map { $0 - $1 }.reduce(0, +) / Double(pairs.count)
+        }
+        let improves = higherIsBetter ? difference > 0 : difference < 0
+        let verdict: ShadowMetric.Verdict =
+            p < CanaryJudge.alpha && difference != 0 ? (improves ? .better : .worse) : .equivalent
+        return ShadowMetric(metric: name, pairs: pairs.count, meanDifference: difference, pValue: p, verdict: verdict)
+    }
+}
+
+extension ShadowMetric {
+    /// The metric as `shadow.compared` records it and `shadow compare --json` prints it.
+    public var json: JSONValue {
+        .object([
+            "metric": .string(metric), "pairs": .number(Double(pairs)),
+            "mean_difference": meanDifference.map(JSONValue.number) ?? .null,
+            "p": pValue.map(JSONValue.number) ?? .null, "verdict": .string(verdict.rawValue),
+        ])
+    }
+}
