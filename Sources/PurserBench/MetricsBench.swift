@@ -39,6 +39,7 @@ func benchmarkMetrics(in directory: String) throws {
         ingestTimes.append(try seconds { outcome = try releases.ingestMetrics(path: path, format: .jsonl) })
         precondition(outcome?.new == records, "file \(number) was not ingested whole")
         try FileManager.default.removeItem(atPath: path)
+        if number == 1 { try benchmarkJudge(releases, baseline: versions[0], canary: versions[1]) }
     }
     let rate = Double(records) / percentile(ingestTimes, 0.5)
     report(
@@ -51,4 +52,37 @@ func benchmarkMetrics(in directory: String) throws {
     report(
         "report over 1,000,000 tasks (2 versions)", "median \(format(median * 1000)) ms",
         target: "target < 1 s: \(verdict(median < 1)) (5 runs)")
+}
+
+/// 12. The canary judge on 100,000 tasks per arm with 8 metrics (the two files ingested so far), as a
+/// library call: reading the tasks, the tests and recording the judgement.
+func benchmarkJudge(_ releases: Releases, baseline: String, canary: String) throws {
+    func metric(
+        _ name: String, _ statistic: CanaryConfig.Statistic, _ bad: CanaryConfig.Direction
+    ) -> CanaryConfig.Metric {
+        CanaryConfig.Metric(
+            name: name, statistic: statistic, bad: bad, maxRelativeChange: 0.1, critical: name == "error_rate",
+            minSampleSize: 100)
+    }
+    let config = CanaryConfig(
+        steps: [5, 100], minSampleSize: 100,
+        metrics: [
+            metric("error_rate", .rate, .increase), metric("completion_rate", .rate, .decrease),
+            metric("tool_success_rate", .rate, .decrease), metric("quality", .mean, .decrease),
+            metric("duration_ms", .p95, .increase), metric("cost_usd", .mean, .increase),
+            metric("input_tokens", .mean, .increase), metric("output_tokens", .mean, .increase),
+        ], pass: 0.9, marginal: 0.5, autoRollback: true)
+    var judgement: CanaryJudgement?
+    let times = try (0..<5).map { _ in
+        try seconds {
+            judgement = try releases.judgeCanary(
+                env: "prod", baseline: baseline, canary: canary, config: config, configBytes: Array("bench".utf8),
+                configSource: "bench.yaml", since: "2026-01-01T00:00:00.000Z")
+        }
+    }
+    precondition(judgement?.metrics.first?.baselineCount == 100_000, "the judge did not see 100,000 tasks per arm")
+    let median = percentile(times, 0.5)
+    report(
+        "canary judge, 100,000 tasks per arm, 8 metrics", "median \(format(median * 1000)) ms",
+        target: "target < 300 ms: \(verdict(median < 0.3)) (5 runs)")
 }

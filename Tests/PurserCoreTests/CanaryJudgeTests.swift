@@ -105,7 +105,7 @@ struct CanaryJudgeTests {
         try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
         _ = try test.releases.ingestMetrics(path: path, format: .jsonl)
         let config = CanaryConfig(
-            steps: [10, 100], minSampleSize: 100, metrics: [Self.errorRate], pass: 0.9, marginal: 0.5,
+            steps: [10, 100], minSampleSize: 100, metrics: [Self.errorRate, Self.quality], pass: 0.9, marginal: 0.5,
             autoRollback: true)
         let size = try test.ledger.size()
         let judgement = try test.releases.judgeCanary(
@@ -124,6 +124,17 @@ struct CanaryJudgeTests {
         #expect(rollback.kind == "rollback.performed" && rollback.at == judged?.at, "one transaction, one time")
         #expect(try rollback.body["to"]?.stringValue == v1)
         #expect(try Releases.verifyDerived(test.ledger) == nil)
+
+        // A configuration the checklist would refuse is refused here too, and the same version cannot be both arms.
+        let empty = CanaryConfig(steps: [10], minSampleSize: 1, metrics: [], pass: 0, marginal: 0, autoRollback: true)
+        #expect(throws: LedgerError.self) {
+            try test.releases.judgeCanary(
+                env: "prod", baseline: v1, canary: v2, config: empty, configBytes: [], configSource: "empty.yaml")
+        }
+        #expect(throws: LedgerError.self) {
+            try test.releases.judgeCanary(
+                env: "prod", baseline: v2, canary: v2, config: config, configBytes: [], configSource: "canary.yaml")
+        }
     }
 }
 

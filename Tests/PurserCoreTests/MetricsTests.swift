@@ -58,11 +58,21 @@ struct MetricsTests {
         #expect(try Releases.verifyDerived(test.ledger)?.kind == .projection)
         try Releases.reindex(test.ledger)
         #expect(try test.releases.metricsReport().map(\.tasks) == [3, 1])
+
+        // A stored metrics file that no longer hashes to its digest is a fault, and reindex refuses to adopt it.
+        try test.ledger.write { transaction in
+            try transaction.connection.execute(
+                "DROP TRIGGER artifacts_immutable_update; UPDATE artifacts SET bytes = replace(bytes, 'true', 'fals') WHERE length(bytes) > 500"
+            )
+        }
+        let fault = try #require(try Releases.verifyDerived(test.ledger))
+        #expect(fault.seq == first.seq)
+        #expect(throws: LedgerError.self) { try Releases.reindex(test.ledger) }
     }
 
     static let badFiles: [(String, [String], String)] = [
         ("an unknown version", [line("a", "agent@9")], "line 1: version: no recorded version matches agent@9"),
-        ("a missing field", [#"{"task_id":"a","version":"agent@1","env":"prod"}"#], "line 1: completed: missing"),
+        ("a missing field", [#"{"task_id":"a","version":"agent@1","env":"prod"}"#], "line 1: started_at: missing"),
         ("quality out of range", [line("a", "agent@1", #","quality":1.5"#)], "line 1: quality: 1.5 is outside 0–1"),
         ("more tool errors than calls", [line("a", "agent@1", #","tool_calls":1,"tool_errors":2"#)], "tool_errors"),
         (

@@ -42,6 +42,13 @@ extension Releases {
             throw LedgerError(
                 .invalidInput, "no canary rollout in progress in \(env); name --baseline and --canary versions")
         }
+        guard baselineID != canaryID else {
+            throw LedgerError(.usage, "the baseline and the canary are the same version (\(canaryID.prefix(12)))")
+        }
+        let problems = config.problems()
+        guard problems.isEmpty else {
+            throw LedgerError(.invalidInput, "\(configSource): \(problems.joined(separator: " "))")
+        }
         let start: String
         if let since { start = since } else { start = try rolloutStart(env: env, candidate: canaryID) }
         let samples = try canarySamples(env: env, versions: [baselineID, canaryID], since: start)
@@ -49,7 +56,10 @@ extension Releases {
             CanaryJudge.judge(metric, samples.metric(metric, baseline: baselineID, canary: canaryID))
         }
         let (score, verdict) = CanaryJudge.verdict(judgements, config: config)
-        let rollingBack = verdict == .rollback && config.autoRollback && rollout?.candidate == canaryID
+        // Automatic rollback only of the rollout in progress, to its own baseline.
+        let rollingBack =
+            verdict == .rollback && config.autoRollback && rollout?.candidate == canaryID
+            && rollout?.baseline == baselineID
         let (_, entries) = try record { (transaction, projection) throws -> ([Event], Void) in
             let digest = try transaction.storeArtifact(configBytes)
             var events = [
@@ -64,14 +74,17 @@ extension Releases {
             ]
             if rollingBack {
                 // The same check every rollback gets, against the state inside this transaction.
-                var next = try projection.state(of: env)?.state ?? TrafficState()
+                let current = try projection.state(of: env)?.state ?? TrafficState()
+                var next = current
                 try next.apply(.rollback(to: baselineID))
+                let from = current.serving.map(\.version).filter { $0 != baselineID }
                 let failing = judgements.filter { $0.label != .pass }.map { "\($0.metric) \($0.label.rawValue)" }
                 events.append(
                     try Event(
                         kind: "rollback.performed",
                         body: .object([
-                            "env": .string(env), "to": .string(baselineID), "from": .array([.string(canaryID)]),
+                            "env": .string(env), "to": .string(baselineID),
+                            "from": .array(from.map(JSONValue.string)),
                             "reason": .string(
                                 "canary judge: rollback (score \(Checks.percent(score)); \(failing.joined(separator: ", ")))"
                             ),
@@ -131,8 +144,8 @@ struct CanarySamples {
         var tasks = 0
         var errors = 0
         var completed = 0
-        var toolCalls = 0
-        var toolSuccesses = 0
+        var toolCalls = 0.0
+        var toolSuccesses = 0.0
         var values: [String: [Double]] = [:]
     }
 
@@ -143,18 +156,21 @@ struct CanarySamples {
     var arms: [String: Arm] = [:]
 
     mutating func add(_ row: Statement) {
-        var arm = arms[row.string(0)] ?? Arm()
-        arm.tasks += 1
-        if row.int64(1) != 0 { arm.errors += 1 }
-        if row.int64(2) != 0 { arm.completed += 1 }
-        let calls = row.isNull(3) ? 0 : Int(row.double(3))
-        arm.toolCalls += calls
-        arm.toolSuccesses += calls - (row.isNull(4) ? 0 : Int(row.double(4)))
+        // Mutated in place: a copy of the arm per row would copy its growing arrays every time.
+        let version = row.string(0)
+        arms[version, default: Arm()].tasks += 1
+        if row.int64(1) != 0 { arms[version]!.errors += 1 }
+        if row.int64(2) != 0 { arms[version]!.completed += 1 }
+        let calls = row.isNull(3) ? 0 : row.double(3)
+        arms[version]!.toolCalls += calls
+        arms[version]!.toolSuccesses += calls - (row.isNull(4) ? 0 : row.double(4))
         for (column, name) in Self.continuousColumns where !row.isNull(Int32(column)) {
-            arm.values[name, default: []].append(row.double(Int32(column)))
+            arms[version]!.values[name, default: []].append(row.double(Int32(column)))
         }
-        arms[row.string(0)] = arm
     }
+
+    /// A sum of counts as an Int, clamped far below overflow.
+    private func count(_ sum: Double) -> Int { Int(min(sum, 1e18)) }
 
     func metric(_ metric: CanaryConfig.Metric, baseline: String, canary: String) -> MetricSamples {
         let (b, c) = (arms[baseline] ?? Arm(), arms[canary] ?? Arm())
@@ -164,7 +180,9 @@ struct CanarySamples {
         case "completion_rate":
             return .proportion(baseline: (b.completed, b.tasks), canary: (c.completed, c.tasks))
         case "tool_success_rate":
-            return .proportion(baseline: (b.toolSuccesses, b.toolCalls), canary: (c.toolSuccesses, c.toolCalls))
+            return .proportion(
+                baseline: (count(b.toolSuccesses), count(b.toolCalls)),
+                canary: (count(c.toolSuccesses), count(c.toolCalls)))
         default:
             return .continuous(baseline: b.values[metric.name] ?? [], canary: c.values[metric.name] ?? [])
         }

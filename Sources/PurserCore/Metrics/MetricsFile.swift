@@ -37,7 +37,11 @@ public enum MetricsFile {
         case .csv:
             let rows = try CSV.rows(bytes, source: source)
             guard let header = rows.first else { throw LedgerError(.invalidInput, "\(source): empty CSV file") }
-            let names = header.cells
+            var names = header.cells
+            if let first = names.first, first.hasPrefix("\u{FEFF}") { names[0] = String(first.dropFirst()) }
+            if Set(names).count != names.count {
+                throw LedgerError(.invalidInput, "\(source) line \(header.line): a column is named twice")
+            }
             for name in names where !TaskRecord.fields.contains(name) {
                 throw LedgerError(
                     .invalidInput,

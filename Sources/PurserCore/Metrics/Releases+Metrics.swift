@@ -56,7 +56,8 @@ extension Releases {
             do {
                 resolved[record.version] = try version(record.version).id
             } catch {
-                let code: LedgerError.Code = error.code == .notFound ? .invalidInput : error.code
+                let code: LedgerError.Code =
+                    error.code == .notFound || error.code == .usage ? .invalidInput : error.code
                 throw LedgerError(code, "\(source) line \(line): version: \(error.message); nothing was ingested")
             }
         }

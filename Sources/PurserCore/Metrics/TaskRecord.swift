@@ -43,7 +43,7 @@ public struct TaskRecord: Sendable, Equatable {
             if csv, case .string(let text) = raw, text.isEmpty { return nil }
             return raw
         }
-        for field in Self.required where value(field) == nil {
+        for field in Self.fields where Self.required.contains(field) && value(field) == nil {
             throw problem(field, "missing (required: \(Self.required.sorted().joined(separator: ", ")))")
         }
         func text(_ field: String) throws(LedgerError) -> String? {
@@ -76,6 +76,7 @@ public struct TaskRecord: Sendable, Equatable {
             }
         }
         let unbounded = 0...Double.greatestFiniteMagnitude
+        let counts = 0...9_007_199_254_740_992.0  // whole numbers stay exact up to 2^53
         taskID = try text("task_id")!
         version = try text("version")!
         env = try text("env")!
@@ -89,11 +90,11 @@ public struct TaskRecord: Sendable, Equatable {
         durationMS = try number("duration_ms", unbounded)!
         completed = try flag("completed")
         error = try flag("error")
-        inputTokens = try number("input_tokens", unbounded, whole: true)
-        outputTokens = try number("output_tokens", unbounded, whole: true)
+        inputTokens = try number("input_tokens", counts, whole: true)
+        outputTokens = try number("output_tokens", counts, whole: true)
         costUSD = try number("cost_usd", unbounded)
-        toolCalls = try number("tool_calls", unbounded, whole: true)
-        toolErrors = try number("tool_errors", unbounded, whole: true)
+        toolCalls = try number("tool_calls", counts, whole: true)
+        toolErrors = try number("tool_errors", counts, whole: true)
         toolLatencyMS = try number("tool_latency_ms", unbounded)
         quality = try number("quality", 0...1)
         if let toolErrors, toolErrors > (toolCalls ?? 0) {

@@ -203,7 +203,12 @@ final class Projection {
         if records == nil {
             let select = try connection.prepare("SELECT bytes FROM main.artifacts WHERE digest = ?")
             try select.bind(1, bytes: digest.bytes)
-            guard try select.step() else { throw malformed(entry, "its stored metrics file") }
+            guard try select.step(), Hash.sha256(select.bytes(0)) == digest else {
+                throw LedgerError(
+                    .integrity,
+                    "entry \(entry.seq) (metrics.summarized): its stored metrics file is missing or no longer hashes to \(digest.hex)"
+                )
+            }
             records = try MetricsFile.parse(select.bytes(0), format: format, source: "entry \(entry.seq)").map(\.record)
         }
         let insert = try connection.prepare(

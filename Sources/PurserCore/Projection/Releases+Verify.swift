@@ -82,9 +82,23 @@ extension Releases {
             }
         }
         if let fault { return fault }
-        try ledger.forEachEntry(kind: "rollback.drilled") { entry in
-            if let hex = try entry.body["evidence"]?["digest"]?.stringValue, let digest = Hash(hex: hex) {
-                references.append((entry.seq, "the evidence of rollback drill \(entry.seq)", digest))
+        // Every other file an entry stores by digest: drill evidence, evaluation results, checklist policies,
+        // metrics files, canary configurations and shadow pairs.
+        let stored: [(kind: String, path: [String], what: String)] = [
+            ("rollback.drilled", ["evidence", "digest"], "the evidence of rollback drill"),
+            ("evaluation.recorded", ["results", "digest"], "the results file of evaluation"),
+            ("checklist.evaluated", ["policy", "digest"], "the policy of checklist run"),
+            ("metrics.summarized", ["digest"], "the metrics file of ingestion"),
+            ("canary.judged", ["config", "digest"], "the configuration of canary judgement"),
+            ("shadow.compared", ["pairs", "digest"], "the pairs file of shadow comparison"),
+        ]
+        for (kind, path, what) in stored {
+            try ledger.forEachEntry(kind: kind) { entry in
+                var value: JSONValue? = try entry.body
+                for key in path { value = value?[key] }
+                if let hex = value?.stringValue, let digest = Hash(hex: hex) {
+                    references.append((entry.seq, "\(what) \(entry.seq)", digest))
+                }
             }
         }
         var checked: Set<Hash> = []
