@@ -51,16 +51,16 @@ public enum Timestamp {
         guard expect("Tt"), let hour = number(2), expect(":"), let minute = number(2), expect(":"),
             let second = number(2), hour < 24, minute < 60, second < 60
         else { return nil }
-        var fraction = 0.0
+        // Milliseconds, truncated: digits beyond the third are read and dropped.
+        var milliseconds = 0
         if expect(".") {
-            var scale = 0.1
             let start = position
             while position < bytes.count, (0x30...0x39).contains(bytes[position]) {
-                fraction += Double(bytes[position] - 0x30) * scale
-                scale /= 10
+                if position - start < 3 { milliseconds = milliseconds * 10 + Int(bytes[position] - 0x30) }
                 position += 1
             }
             guard position > start else { return nil }
+            for _ in min(position - start, 3)..<3 { milliseconds *= 10 }
         }
         var offset = 0
         if !expect("Zz") {
@@ -74,7 +74,9 @@ public enum Timestamp {
         }
         guard position == bytes.count else { return nil }
         let seconds = days * 86_400 + Double(hour * 3600 + minute * 60 + second - offset)
-        return Date(timeIntervalSince1970: seconds + fraction)
+        // Half a millisecond more, so that `format`, which rounds down, gives back exactly these milliseconds
+        // whatever the rounding of the Double.
+        return Date(timeIntervalSince1970: seconds + (Double(milliseconds) + 0.5) / 1000)
     }
 
     private static func daysIn(month: Int, year: Int) -> Int {
