@@ -11,8 +11,8 @@
 /// successes, draws = the canary's trials), and p = P(X ≥ canarySuccesses) for `.greater` (the canary's rate is
 /// higher: for an error rate, a regression) or P(X ≤ canarySuccesses) for `.less` (R. A. Fisher, 1935).
 /// Probabilities come from log-gamma and are summed outwards from the largest term, so 100,000 trials per arm
-/// are exact to rounding. An empty row or column (no trials in an arm, no successes or no failures at all)
-/// leaves nothing to test: p = 1, as scipy returns.
+/// are exact to rounding. An empty row or column (no trials in an arm, no successes or no failures at all) fixes
+/// X, so p = 1, as scipy returns.
 public struct FisherExact: Sendable, Hashable {
     /// Which departure from equal rates the test looks for.
     public enum Alternative: String, Sendable, Hashable, CaseIterable {
@@ -40,10 +40,6 @@ public struct FisherExact: Sendable, Hashable {
         self.alternative = alternative
         let population = canaryTrials + baselineTrials
         let successes = canarySuccesses + baselineSuccesses
-        if canaryTrials == 0 || baselineTrials == 0 || successes == 0 || successes == population {
-            p = 1
-            return
-        }
         p = Distributions.hypergeometricTail(
             canarySuccesses, population: population, successes: successes, draws: canaryTrials,
             upper: alternative == .greater)

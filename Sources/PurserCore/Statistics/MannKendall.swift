@@ -8,8 +8,9 @@
 /// - Sen's slope = the median of (xⱼ − xᵢ)/(j − i) over i < j (P. K. Sen, JASA 63, 1968), per time step: the
 ///   same as `scipy.stats.theilslopes(x).slope`.
 ///
-/// The conventions are those of `pymannkendall.original_test`. The pairs are enumerated, O(n²) time and, for the
-/// slope, O(n²) memory: meant for per-period aggregates (a few years of daily values), not raw samples.
+/// The conventions are those of pymannkendall's `original_test` (M. Hussain and I. Mahmud, JOSS 4, 2019). The
+/// pairs are enumerated, O(n²) time and, for the slope, O(n²) memory: meant for per-period aggregates (a few years
+/// of daily values), not raw samples.
 public struct MannKendall: Sendable, Hashable {
     /// S, the number of increasing pairs minus the number of decreasing pairs.
     public let s: Int

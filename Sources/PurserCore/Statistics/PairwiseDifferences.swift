@@ -1,13 +1,14 @@
 /// The m·n differences xᵢ − yⱼ of two sorted samples, ranked without being listed.
 ///
 /// For 100,000 values per sample there are 10¹⁰ differences. For sorted x and y, the j with xᵢ − yⱼ ≤ t are a
-/// suffix of y whose start only moves right as i grows, so one merge-like pass counts the differences at most t
-/// and finds the nearest differences on either side of t. The k-th smallest is then found by narrowing a
-/// bracket (low, high] around it, by interpolation on the counts while that converges and by bisection when it
-/// does not, until few differences remain inside, which are listed and selected from. Each difference is the
-/// rounded `x[i] - y[j]`, so the result is bit for bit the one of sorting all differences. The same idea, with
-/// random pivots, is J. F. Monahan, "Fast computation of the Hodges-Lehmann location estimator", ACM TOMS 10
-/// (1984).
+/// suffix of y whose start only moves right as i grows, so one merge-like O(m + n) pass counts the differences at
+/// most t and finds the nearest differences on either side of t. The k-th smallest is found by narrowing a
+/// bracket (low, high] around it (first guess from the differences of 128 evenly spaced values of each sample,
+/// then secant steps on the counts, bisection when those stall) until at most m + n differences remain inside,
+/// which are listed and selected from: about five passes per rank for 100,000 values per sample. Each difference
+/// is the rounded `x[i] - y[j]`, and rounding is monotonic, so the result is bit for bit the one of sorting all
+/// differences. The same idea, with random pivots, is J. F. Monahan, "Fast computation of the Hodges-Lehmann
+/// location estimator", ACM TOMS 10 (1984).
 struct PairwiseDifferences: Sendable {
     /// What a pass learned about a value t.
     struct Probe: Sendable {
@@ -135,10 +136,14 @@ struct PairwiseDifferences: Sendable {
             var (high, countHigh, highIsDifference) = (x[x.count - 1] - y[0], count, true)
             for probe in probes {
                 if probe.count < k {
-                    if probe.value > low { (low, countLow, lowNext) = (probe.value, probe.count, probe.next) }
+                    if probe.value > low || probe.value == low && probe.next != nil {
+                        (low, countLow, lowNext) = (probe.value, probe.count, probe.next)
+                    }
                 } else {
                     let bound = probe.floor ?? probe.value
-                    if bound < high { (high, countHigh, highIsDifference) = (bound, probe.count, probe.floor != nil) }
+                    if bound < high || bound == high && probe.floor != nil {
+                        (high, countHigh, highIsDifference) = (bound, probe.count, probe.floor != nil)
+                    }
                 }
             }
             if let lowNext, lowNext >= high { return high }

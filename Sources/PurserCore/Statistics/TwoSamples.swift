@@ -37,24 +37,39 @@ public struct TwoSamples: Sendable {
     /// skipping digits that all values share. Small arrays use the standard library's sort.
     static func sorted(_ values: [Double]) -> [Double] {
         guard values.count > 256 else { return values.sorted() }
+        let digitBits = 11
+        let buckets = 1 << digitBits
+        let passes = (64 + digitBits - 1) / digitBits
         var keys = values.map { value in
             let bits = value.bitPattern
             return bits & (1 << 63) == 0 ? bits | (1 << 63) : ~bits
         }
         var scratch = [UInt64](repeating: 0, count: keys.count)
-        let digitBits: UInt64 = 11
-        let buckets = 1 << digitBits
-        var counts = [Int](repeating: 0, count: buckets)
-        for shift in stride(from: UInt64(0), to: 64, by: Int(digitBits)) {
-            for index in counts.indices { counts[index] = 0 }
-            for key in keys { counts[Int((key >> shift) & UInt64(buckets - 1))] += 1 }
-            if counts.contains(keys.count) { continue }
-            var total = 0
-            for index in counts.indices { (counts[index], total) = (total, total + counts[index]) }
+        // All digits' histograms in one read of the keys.
+        var counts = [Int](repeating: 0, count: buckets * passes)
+        counts.withUnsafeMutableBufferPointer { counts in
             for key in keys {
-                let digit = Int((key >> shift) & UInt64(buckets - 1))
-                scratch[counts[digit]] = key
-                counts[digit] += 1
+                for pass in 0..<passes {
+                    counts[pass * buckets + Int((key >> UInt64(pass * digitBits)) & UInt64(buckets - 1))] += 1
+                }
+            }
+        }
+        for pass in 0..<passes {
+            let histogram = pass * buckets..<(pass + 1) * buckets
+            if counts[histogram].contains(keys.count) { continue }
+            var total = 0
+            for index in histogram { (counts[index], total) = (total, total + counts[index]) }
+            let shift = UInt64(pass * digitBits)
+            keys.withUnsafeBufferPointer { keys in
+                scratch.withUnsafeMutableBufferPointer { scratch in
+                    counts.withUnsafeMutableBufferPointer { counts in
+                        for key in keys {
+                            let slot = pass * buckets + Int((key >> shift) & UInt64(buckets - 1))
+                            scratch[counts[slot]] = key
+                            counts[slot] += 1
+                        }
+                    }
+                }
             }
             swap(&keys, &scratch)
         }
