@@ -53,7 +53,7 @@ extension Releases {
         if let since { start = since } else { start = try rolloutStart(env: env, candidate: canaryID) }
         let samples = try canarySamples(env: env, versions: [baselineID, canaryID], since: start)
         let judgements = config.metrics.map { metric in
-            CanaryJudge.judge(metric, samples.metric(metric, baseline: baselineID, canary: canaryID))
+            CanaryJudge.judge(metric, samples.metric(metric))
         }
         let (score, verdict) = CanaryJudge.verdict(judgements, config: config)
         // Automatic rollback only of the rollout in progress, to its own baseline.
@@ -132,13 +132,18 @@ extension Releases {
             try select.bind(3, versions[0])
             try select.bind(4, versions[1])
             var samples = CanarySamples()
-            while try select.step() { samples.add(select) }
+            // The baseline's id, to tell the arms apart without making a string of every row's version.
+            let baseline = Array(versions[0].utf8)
+            while try select.step() {
+                samples.add(select, arm: select.withBlob(0) { $0.elementsEqual(baseline) } ? 0 : 1)
+            }
             return samples
         }
     }
 }
 
 /// Per version: counts for the proportions and values for the continuous metrics.
+/// The baseline's and the canary's counts for the proportions and values for the continuous metrics.
 struct CanarySamples {
     struct Arm {
         var tasks = 0
@@ -146,34 +151,36 @@ struct CanarySamples {
         var completed = 0
         var toolCalls = 0.0
         var toolSuccesses = 0.0
-        var values: [String: [Double]] = [:]
+        /// Per continuous column, in `continuousColumns` order.
+        var values: [[Double]] = Array(repeating: [], count: CanarySamples.continuousColumns.count)
     }
 
-    static let continuousColumns = [
+    static let continuousColumns: [(column: Int32, name: String)] = [
         (5, "quality"), (6, "duration_ms"), (7, "cost_usd"), (8, "input_tokens"), (9, "output_tokens"),
         (3, "tool_calls"), (10, "tool_latency_ms"),
     ]
-    var arms: [String: Arm] = [:]
+    /// The baseline's arm, then the canary's.
+    var arms = [Arm(), Arm()]
 
-    mutating func add(_ row: Statement) {
-        // Mutated in place: a copy of the arm per row would copy its growing arrays every time.
-        let version = row.string(0)
-        arms[version, default: Arm()].tasks += 1
-        if row.int64(1) != 0 { arms[version]!.errors += 1 }
-        if row.int64(2) != 0 { arms[version]!.completed += 1 }
+    /// Adds a task row of the arm `arm` (0 baseline, 1 canary), in place: a copy of the arm per row would
+    /// copy its growing arrays every time.
+    mutating func add(_ row: Statement, arm: Int) {
+        arms[arm].tasks += 1
+        if row.int64(1) != 0 { arms[arm].errors += 1 }
+        if row.int64(2) != 0 { arms[arm].completed += 1 }
         let calls = row.isNull(3) ? 0 : row.double(3)
-        arms[version]!.toolCalls += calls
-        arms[version]!.toolSuccesses += calls - (row.isNull(4) ? 0 : row.double(4))
-        for (column, name) in Self.continuousColumns where !row.isNull(Int32(column)) {
-            arms[version]!.values[name, default: []].append(row.double(Int32(column)))
+        arms[arm].toolCalls += calls
+        arms[arm].toolSuccesses += calls - (row.isNull(4) ? 0 : row.double(4))
+        for (index, column) in Self.continuousColumns.enumerated() where !row.isNull(column.column) {
+            arms[arm].values[index].append(row.double(column.column))
         }
     }
 
     /// A sum of counts as an Int, clamped far below overflow.
     private func count(_ sum: Double) -> Int { Int(min(sum, 1e18)) }
 
-    func metric(_ metric: CanaryConfig.Metric, baseline: String, canary: String) -> MetricSamples {
-        let (b, c) = (arms[baseline] ?? Arm(), arms[canary] ?? Arm())
+    func metric(_ metric: CanaryConfig.Metric) -> MetricSamples {
+        let (b, c) = (arms[0], arms[1])
         switch metric.name {
         case "error_rate":
             return .proportion(baseline: (b.errors, b.tasks), canary: (c.errors, c.tasks))
@@ -184,7 +191,10 @@ struct CanarySamples {
                 baseline: (count(b.toolSuccesses), count(b.toolCalls)),
                 canary: (count(c.toolSuccesses), count(c.toolCalls)))
         default:
-            return .continuous(baseline: b.values[metric.name] ?? [], canary: c.values[metric.name] ?? [])
+            guard let index = Self.continuousColumns.firstIndex(where: { $0.name == metric.name }) else {
+                return .continuous(baseline: [], canary: [])
+            }
+            return .continuous(baseline: b.values[index], canary: c.values[index])
         }
     }
 }
