@@ -35,18 +35,6 @@ private enum ReferenceSequence {
 
 @Suite("Statistics agree with scipy 1.17.1 and with brute force")
 struct StatisticsTests {
-    /// SplitMix64, for the randomized comparisons with brute force.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     // MARK: Mann–Whitney U and Hodges–Lehmann
 
     struct RankCase: Sendable, CustomTestStringConvertible {
@@ -188,7 +176,7 @@ struct StatisticsTests {
     }
 
     @Test func uCountsThePairsWhereTheCanaryIsLarger() throws {
-        var generator = SplitMix(state: 42)
+        var generator = SeededGenerator(seed: 42)
         for _ in 0..<20 {
             let canary = (0..<Int.random(in: 1...60, using: &generator)).map { _ in
                 Double(Int.random(in: 0...20, using: &generator))
@@ -218,15 +206,15 @@ struct StatisticsTests {
         let name: String
         let sizes: (Int, Int)
         /// A value from a random source.
-        let draw: @Sendable (inout SplitMix) -> Double
+        let draw: @Sendable (inout SeededGenerator) -> Double
         var testDescription: String { "\(name), \(sizes.0)×\(sizes.1)" }
     }
 
     static let selectionCases: [SelectionCase] = {
-        let continuous: @Sendable (inout SplitMix) -> Double = { Double.random(in: -50...50, using: &$0) }
-        let ties: @Sendable (inout SplitMix) -> Double = { Double(Int.random(in: 0...6, using: &$0)) }
-        let skewed: @Sendable (inout SplitMix) -> Double = { exp(Double.random(in: -30...30, using: &$0)) }
-        let mixed: @Sendable (inout SplitMix) -> Double = {
+        let continuous: @Sendable (inout SeededGenerator) -> Double = { Double.random(in: -50...50, using: &$0) }
+        let ties: @Sendable (inout SeededGenerator) -> Double = { Double(Int.random(in: 0...6, using: &$0)) }
+        let skewed: @Sendable (inout SeededGenerator) -> Double = { exp(Double.random(in: -30...30, using: &$0)) }
+        let mixed: @Sendable (inout SeededGenerator) -> Double = {
             Bool.random(using: &$0)
                 ? 0 : Double.random(in: -1e-3...1e3, using: &$0) * (Bool.random(using: &$0) ? 1 : -1e-9)
         }
@@ -245,7 +233,7 @@ struct StatisticsTests {
 
     @Test(arguments: selectionCases)
     func selectionEqualsSortingAllDifferences(_ selection: SelectionCase) throws {
-        var generator = SplitMix(state: 2024)
+        var generator = SeededGenerator(seed: 2024)
         let canary = (0..<selection.sizes.0).map { _ in selection.draw(&generator) }
         let baseline = (0..<selection.sizes.1).map { _ in selection.draw(&generator) }
         let all = canary.flatMap { x in baseline.map { x - $0 } }.sorted()
@@ -267,7 +255,7 @@ struct StatisticsTests {
     }
 
     @Test func orderStatisticsSelectAndTakeTheMedianAsNumpy() {
-        var generator = SplitMix(state: 9)
+        var generator = SeededGenerator(seed: 9)
         for count in [1, 2, 3, 10, 101, 1000] {
             let values = (0..<count).map { _ in Double(Int.random(in: 0...50, using: &generator)) }
             let sorted = values.sorted()
@@ -282,7 +270,7 @@ struct StatisticsTests {
     }
 
     @Test func radixSortOrdersLikeTheStandardLibrary() {
-        var generator = SplitMix(state: 5)
+        var generator = SeededGenerator(seed: 5)
         let values = (0..<5000).map { index -> Double in
             switch index % 4 {
             case 0: Double.random(in: -1e6...1e6, using: &generator)

@@ -83,7 +83,7 @@ import Testing
 
     /// Random small texts over a three-line alphabet: many equal lines, many optimal paths.
     @Test func randomTextsGetMinimalDiffs() {
-        var generator = SplitMix64(seed: 42)
+        var generator = SeededGenerator(seed: 42)
         for _ in 0..<500 {
             let old = Self.randomText(&generator)
             let new = Self.randomText(&generator)
@@ -106,7 +106,7 @@ import Testing
     @Test(
         .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/patch"), "/usr/bin/patch is not installed"))
     func patchAcceptsRandomDiffs() throws {
-        var generator = SplitMix64(seed: 7)
+        var generator = SeededGenerator(seed: 7)
         for _ in 0..<40 {
             let old = Self.randomText(&generator)
             let new = Self.randomText(&generator)
@@ -170,7 +170,7 @@ import Testing
         return previous[b.count]
     }
 
-    static func randomText(_ generator: inout SplitMix64) -> String {
+    static func randomText(_ generator: inout SeededGenerator) -> String {
         let count = Int.random(in: 0...12, using: &generator)
         var text = (0..<count).map { _ in ["a\n", "b\n", "c\n"].randomElement(using: &generator)! }.joined()
         if !text.isEmpty && Bool.random(using: &generator) { text.removeLast() }
@@ -250,20 +250,5 @@ extension TextDiffTests {
                     }
                     .joined(separator: "\n") + "appended"),
         ]
-    }
-
-    /// A seeded generator, so random cases repeat.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-
-        init(seed: UInt64) { state = seed }
-
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 }

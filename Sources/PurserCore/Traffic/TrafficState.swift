@@ -63,8 +63,6 @@ public struct TrafficState: Sendable, Equatable {
 
     public init() {}
 
-    public var isEmpty: Bool { serving.isEmpty && draining.isEmpty && rollout == nil }
-
     /// The weight `version` serves, 0 if none.
     public func weight(of version: String) -> Int {
         serving.first { $0.version == version }?.weight ?? 0
