@@ -85,6 +85,47 @@ struct CanaryJudgeTests {
         #expect(CanaryJudge.verdict([errorNodata], config: config).verdict == .rollback)
     }
 
+    @Test("deploying the canary again restarts the analysis: samples from before its latest start do not count")
+    func restartedCanary() throws {
+        let test = try TestReleases()
+        let v1 = try test.record(prompt: "one", label: "agent@1")
+        let v2 = try test.record(prompt: "two", label: "agent@2")
+        let now = Date()
+        func at(_ hoursAgo: Double) -> Date { now.addingTimeInterval(-hoursAgo * 3600) }
+        _ = try test.releases.deploy(v1, env: "prod", strategy: .blueGreen, effectiveAt: at(3), breakGlass: .test)
+        _ = try test.releases.deploy(
+            v2, env: "prod", strategy: .canary, weight: 10, effectiveAt: at(2), breakGlass: .test)
+        _ = try test.releases.abort(env: "prod", effectiveAt: at(1.5))
+        let restart = try test.releases.deploy(
+            v2, env: "prod", strategy: .canary, weight: 10, effectiveAt: at(1), breakGlass: .test)
+        var lines: [String] = []
+        for index in 0..<2000 {
+            let early = index < 1000
+            let version = index % 2 == 0 ? "agent@1" : "agent@2"
+            // Before the restart the canary failed a tenth of its tasks; after it, as often as the baseline.
+            let error = early && version == "agent@2" ? index % 10 == 1 : index % 50 == 0
+            let time = Timestamp.format(at(early ? 1.75 : 0.5).addingTimeInterval(Double(index)))
+            lines.append(
+                #"{"task_id":"t\#(index)","version":"\#(version)","env":"prod","started_at":"\#(time)","duration_ms":100,"completed":true,"error":\#(error),"quality":0.9}"#
+            )
+        }
+        let path = test.directory + "/tasks.jsonl"
+        try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
+        _ = try test.releases.ingestMetrics(path: path, format: .jsonl)
+        let config = CanaryConfig(
+            steps: [10, 100], minSampleSize: 100, metrics: [Self.errorRate, Self.quality], pass: 0.9, marginal: 0.5,
+            autoRollback: true)
+        let judgement = try test.releases.judgeCanary(
+            env: "prod", config: config, configBytes: [], configSource: "canary.yaml")
+        #expect(judgement.since == restart.effectiveAt)
+        #expect(judgement.metrics[0].baselineCount == 500 && judgement.metrics[0].canaryCount == 500)
+        #expect(judgement.verdict == .promote)
+        let everything = try test.releases.judgeCanary(
+            env: "prod", config: config, configBytes: [], configSource: "canary.yaml",
+            since: Timestamp.format(at(2)))
+        #expect(everything.verdict == .rollback, "with the samples from before the restart it would roll back")
+    }
+
     @Test("a rollback verdict with auto-rollback records the judgement and the rollback together")
     func autoRollback() throws {
         let test = try TestReleases()
