@@ -210,4 +210,29 @@ struct ShadowComparisonTests {
         }
         #expect(try test.ledger.size() == size)
     }
+
+    @Test func theDirectionComesFromTheRanksNotAnOutlierInTheMean() throws {
+        let test = try TestReleases()
+        let primary = try test.record(prompt: "primary")
+        let shadow = try test.record(prompt: "shadow")
+        var lines = (0..<30).map { index in
+            #"{"request_id":"r\#(index)","primary":{"duration_ms":\#(1000 + index)},"shadow":{"duration_ms":\#(1000 + index - 10 - index)}}"#
+        }
+        lines.append(#"{"request_id":"slow","primary":{"duration_ms":1000},"shadow":{"duration_ms":3000}}"#)
+        let path = test.directory + "/pairs.jsonl"
+        try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
+        let comparison = try test.releases.compareShadow(env: "prod", primary: primary, shadow: shadow, pairs: path)
+        let duration = try #require(comparison.metrics.first { $0.metric == "duration_ms" })
+        #expect(duration.meanDifference! > 0, "the one slow request outweighs the mean")
+        #expect(duration.verdict == .better, "but the shadow was faster on 30 of 31 requests")
+
+        try Data(#"{"request_id":"x","primary":{"quality":"abc"},"shadow":{}}"#.utf8).write(
+            to: URL(fileURLWithPath: path))
+        #expect(throws: LedgerError.self) {
+            try test.releases.compareShadow(env: "prod", primary: primary, shadow: shadow, pairs: path)
+        }
+        #expect(throws: LedgerError.self) {
+            try test.releases.compareShadow(env: "prod", primary: primary, shadow: primary, pairs: path)
+        }
+    }
 }

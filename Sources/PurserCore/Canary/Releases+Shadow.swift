@@ -46,6 +46,9 @@ extension Releases {
     ) throws(LedgerError) -> ShadowComparison {
         try Releases.checkEnvironment(env)
         let (primaryID, shadowID) = (try version(primary).id, try version(shadow).id)
+        guard primaryID != shadowID else {
+            throw LedgerError(.usage, "the primary and the shadow are the same version (\(primaryID.prefix(12)))")
+        }
         let bytes = try Inputs.read(path)
         let source = Inputs.name(path)
         var sides: [String: [(primary: JSONValue, shadow: JSONValue)]] = [:]
@@ -60,7 +63,9 @@ extension Releases {
                 throw LedgerError(.invalidInput, "\(line): not a JSON object")
             }
             guard let request = pair["request_id"]?.stringValue, !request.isEmpty else {
-                throw LedgerError(.invalidInput, "\(line): request_id: missing")
+                throw LedgerError(
+                    .invalidInput,
+                    "\(line): request_id: \(pair["request_id"] == nil ? "missing" : "expected a non-empty string")")
             }
             guard seen.insert(request).inserted else {
                 throw LedgerError(.invalidInput, "\(line): request_id \(request) appears twice")
@@ -70,18 +75,21 @@ extension Releases {
             }
             count += 1
             for (name, _) in Self.shadowMetrics {
-                guard let a = pair["primary"]?[name], let b = pair["shadow"]?[name], a != .null, b != .null else {
-                    continue
-                }
                 let valid: (JSONValue) -> Bool =
                     name == "passed"
                     ? { if case .bool = $0 { true } else { false } }
                     : { ($0.numberValue ?? -1) >= 0 && (name != "quality" || ($0.numberValue ?? 2) <= 1) }
-                guard valid(a), valid(b) else {
-                    throw LedgerError(
-                        .invalidInput,
-                        "\(line): \(name): expected \(name == "passed" ? "true or false" : name == "quality" ? "a number from 0 to 1" : "a number ≥ 0") on both sides"
-                    )
+                // Each side's value is checked, whether or not the other side has one.
+                for side in ["primary", "shadow"] {
+                    if let value = pair[side]?[name], value != .null, !valid(value) {
+                        throw LedgerError(
+                            .invalidInput,
+                            "\(line): \(side).\(name): expected \(name == "passed" ? "true or false" : name == "quality" ? "a number from 0 to 1" : "a number ≥ 0")"
+                        )
+                    }
+                }
+                guard let a = pair["primary"]?[name], let b = pair["shadow"]?[name], a != .null, b != .null else {
+                    continue
                 }
                 sides[name, default: []].append((a, b))
             }
@@ -114,20 +122,27 @@ extension Releases {
         }
         let difference: Double
         let p: Double
+        // Which way the shadow differs, by the test's own statistic: the discordant pairs, or the signed
+        // ranks (a mean could point the other way on one outlier).
+        let higher: Bool
         if name == "passed" {
             let primary = pairs.map { $0.primary == .bool(true) }
             let shadow = pairs.map { $0.shadow == .bool(true) }
-            p = McNemar(first: shadow, second: primary)?.p ?? 1
+            let test = McNemar(first: shadow, second: primary)
+            p = test?.p ?? 1
+            higher = (test?.onlyFirst ?? 0) > (test?.onlySecond ?? 0)
             difference = Double(shadow.filter { $0 }.count - primary.filter { $0 }.count) / Double(pairs.count)
         } else {
             let primary = pairs.map { $0.primary.numberValue ?? 0 }
             let shadow = pairs.map { $0.shadow.numberValue ?? 0 }
-            p = WilcoxonSignedRank(first: shadow, second: primary)?.p ?? 1
+            let test = WilcoxonSignedRank(first: shadow, second: primary)
+            p = test?.p ?? 1
+            let total = test.map { Double($0.count * ($0.count + 1)) / 2 } ?? 0
+            higher = (test?.rankSumPositive ?? 0) > total - (test?.rankSumPositive ?? 0)
             difference = zip(shadow, primary).map { $0 - $1 }.reduce(0, +) / Double(pairs.count)
         }
-        let improves = higherIsBetter ? difference > 0 : difference < 0
         let verdict: ShadowMetric.Verdict =
-            p < CanaryJudge.alpha && difference != 0 ? (improves ? .better : .worse) : .equivalent
+            p < CanaryJudge.alpha ? (higher == higherIsBetter ? .better : .worse) : .equivalent
         return ShadowMetric(metric: name, pairs: pairs.count, meanDifference: difference, pValue: p, verdict: verdict)
     }
 }
