@@ -253,6 +253,8 @@ def strict_json(data):
     def constant(name):
         raise ValueError(f"{name} is not JSON")
 
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise ValueError("a byte-order mark")
     value = json.loads(data.decode("utf-8"), object_pairs_hook=members, parse_int=integer,
                        parse_float=number, parse_constant=constant)
     json.dumps(value, ensure_ascii=False).encode("utf-8")  # raises for a lone surrogate

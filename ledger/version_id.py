@@ -22,11 +22,8 @@ on standard error, and exits 1. Bad arguments exit 2.
 """
 import argparse
 import hashlib
-import json
 import re
 import sys
-import unicodedata
-from decimal import Decimal
 from pathlib import Path
 
 KINDS = ("text", "data", "model", "commit")
@@ -37,38 +34,10 @@ class Mismatch(Exception):
     """What does not match, as one line."""
 
 
-# ---- JSON input: spec §3.2 (the same rules as verify_bundle.py) ----
+# ---- JSON input: spec §3.2, with verify_bundle.py's parser (the two scripts live side by side) ----
 
-def strict_json(data):
-    """Parses JSON with the rules of §3.2; raises ValueError (or RecursionError) for what they refuse."""
-    def members(pairs):
-        names = [unicodedata.normalize("NFC", name) for name, _ in pairs]
-        if len(set(names)) != len(names):
-            raise ValueError("duplicate key")
-        return dict(pairs)
-    def integer(text):  # beyond 2^53 only the spelling §3.1 gives its double: shortest digits, < 1e21
-        value = float(text)
-        if abs(value) >= 2**53 and (abs(value) >= 1e21 or str(int(Decimal(repr(value)))) != text):
-            raise ValueError(f"integer {text} would change when read")
-        return value
-    def number(text):
-        if abs(float(text)) == float("inf"):
-            raise ValueError(f"number {text} is out of range")
-        return float(text)
-    def depth(value):
-        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
-        return 0 if children is None else 1 + max(map(depth, children), default=0)
-    def constant(name):
-        raise ValueError(f"{name} is not JSON")
-
-    if data.startswith(b"\xef\xbb\xbf"):
-        raise ValueError("a byte-order mark")
-    value = json.loads(data.decode("utf-8"), object_pairs_hook=members, parse_int=integer,
-                       parse_float=number, parse_constant=constant)
-    json.dumps(value, ensure_ascii=False).encode("utf-8")  # raises for a lone surrogate
-    if depth(value) > 256:
-        raise ValueError("nesting deeper than 256 levels")
-    return value
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from verify_bundle import strict_json  # noqa: E402
 
 
 # ---- JSON output: canonical JSON, spec §3.1 (RFC 8785) ----

@@ -45,13 +45,21 @@ public enum Inputs {
     public static func jsonObjectLines<T>(
         at path: String, _ make: (JSONValue) throws(LedgerError) -> T
     ) throws(LedgerError) -> [T] {
-        let bytes = try read(path)
+        try jsonObjectLines(try read(path), source: name(path)) { (object, _) throws(LedgerError) in try make(object) }
+    }
+
+    /// Parses JSON Lines already read: `make` gets each object and how messages name its line
+    /// ("pairs.jsonl line 3"), for its own errors.
+    public static func jsonObjectLines<T>(
+        _ bytes: [UInt8], source: String, _ make: (JSONValue, _ line: String) throws(LedgerError) -> T
+    ) throws(LedgerError) -> [T] {
         var objects: [T] = []
         var lineNumber = 0
         for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
             lineNumber += 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            objects.append(try make(try object(line, from: "\(name(path)) line \(lineNumber)")))
+            let place = "\(source) line \(lineNumber)"
+            objects.append(try make(try object(line, from: place), place))
         }
         return objects
     }

@@ -17,7 +17,7 @@ public final class Releases {
         let current = try ledger.read { connection in
             guard let progress = try Projection(connection).progress(), progress.version == Projection.version
             else { return false }
-            let kinds = Projection.kinds.map { "'\($0)'" }.joined(separator: ", ")
+            let kinds = Projection.kinds.sorted().map { "'\($0)'" }.joined(separator: ", ")
             let missed = try connection.prepare(
                 "SELECT count(*) FROM main.entries WHERE kind IN (\(kinds)) AND seq > ?")
             try missed.bind(1, progress.appliedSeq)

@@ -29,6 +29,15 @@ public enum YAML {
     ///   the line (and column) of the problem: invalid YAML, more than one document, a key that is not a
     ///   string or appears twice in a mapping, an integer beyond what a JSON number holds exactly, NaN or
     ///   infinity.
+    /// Parses a YAML file's bytes: `parse(_:source:)` once they are known to be UTF-8.
+    /// - Throws: `.invalidInput` "SOURCE: not UTF-8 text", or what `parse(_:source:)` throws.
+    public static func parse(_ bytes: [UInt8], source: String) throws(LedgerError) -> JSONValue {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw LedgerError(.invalidInput, "\(source): not UTF-8 text")
+        }
+        return try parse(text, source: source)
+    }
+
     public static func parse(_ text: String, source: String) throws(LedgerError) -> JSONValue {
         let start = text.utf8.first { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }
         if start == UInt8(ascii: "{") || start == UInt8(ascii: "["), let value = try? JSONValue(parsing: text) {

@@ -50,8 +50,8 @@ struct Canary: ParsableCommand {
 
         func run() throws {
             let since = try ledgerTimestamp(since, option: "--since")
-            let configuration = try CanaryConfig.load(at: config)
             let bytes = try Inputs.read(config)
+            let configuration = try CanaryConfig(bytes: bytes, source: Inputs.name(config))
             let releases = try ledgerOptions.releases()
             let judgement = try releases.judgeCanary(
                 env: env, baseline: baseline, canary: canary, config: configuration, configBytes: bytes,

@@ -53,15 +53,7 @@ extension Releases {
         let source = Inputs.name(path)
         var sides: [String: [(primary: JSONValue, shadow: JSONValue)]] = [:]
         var seen: Set<String> = []
-        var count = 0
-        var number = 0
-        for text in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
-            number += 1
-            if text.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            let line = "\(source) line \(number)"
-            guard let pair = try? JSONValue(parsing: text), case .object = pair else {
-                throw LedgerError(.invalidInput, "\(line): not a JSON object")
-            }
+        let count = try Inputs.jsonObjectLines(bytes, source: source) { (pair, line) throws(LedgerError) in
             guard let request = pair["request_id"]?.stringValue, !request.isEmpty else {
                 throw LedgerError(
                     .invalidInput,
@@ -73,7 +65,6 @@ extension Releases {
             guard case .object = pair["primary"] ?? .null, case .object = pair["shadow"] ?? .null else {
                 throw LedgerError(.invalidInput, "\(line): expected objects primary and shadow")
             }
-            count += 1
             for (name, _) in Self.shadowMetrics {
                 let valid: (JSONValue) -> Bool =
                     name == "passed"
@@ -93,7 +84,7 @@ extension Releases {
                 }
                 sides[name, default: []].append((a, b))
             }
-        }
+        }.count
         guard count > 0 else { throw LedgerError(.invalidInput, "\(source): no pairs") }
         let metrics = Self.shadowMetrics.map { metric in
             Self.compare(metric.name, higherIsBetter: metric.higherIsBetter, sides[metric.name] ?? [])

@@ -159,10 +159,13 @@ public struct CanaryConfig: Sendable {
     ///
     /// - Throws: `.notFound` if there is no such file; `.invalidInput` naming the file and the field otherwise.
     public static func load(at path: String) throws(LedgerError) -> CanaryConfig {
-        guard let text = String(validating: try Inputs.read(path), as: UTF8.self) else {
-            throw LedgerError(.invalidInput, "\(Inputs.name(path)): not UTF-8 text")
-        }
-        return try CanaryConfig(json: try YAML.parse(text, source: Inputs.name(path)), source: Inputs.name(path))
+        try CanaryConfig(bytes: try Inputs.read(path), source: Inputs.name(path))
+    }
+
+    /// Reads a configuration from a file's bytes, so that a caller that records their digest parses the very
+    /// bytes it records.
+    public init(bytes: [UInt8], source: String) throws(LedgerError) {
+        try self.init(json: try YAML.parse(bytes, source: source), source: source)
     }
 
     /// What the release checklist's `canary-configured` check requires beyond a well-formed file: each problem

@@ -56,12 +56,9 @@ public struct ChecklistPolicy: Sendable {
     /// - Throws: `.notFound` if it is missing; `.invalidInput` naming the file and field otherwise.
     public static func load(at path: String) throws(LedgerError) -> ChecklistPolicy {
         let bytes = try Inputs.read(path)
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw LedgerError(.invalidInput, "\(path): not UTF-8 text")
-        }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         return try ChecklistPolicy(
-            json: try YAML.parse(text, source: path), bytes: bytes, source: path, baseDirectory: folder)
+            json: try YAML.parse(bytes, source: path), bytes: bytes, source: path, baseDirectory: folder)
     }
 
     init(json: JSONValue, bytes: [UInt8], source: String, baseDirectory: String) throws(LedgerError) {

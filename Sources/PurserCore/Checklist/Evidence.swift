@@ -221,10 +221,7 @@ public struct EvidenceSource: Sendable, Equatable {
             let (bytes, modified) = try Self.readFile(resolved)
             let suffix = URL(fileURLWithPath: path).pathExtension.lowercased()
             if suffix == "yaml" || suffix == "yml" {
-                guard let text = String(validating: bytes, as: UTF8.self) else {
-                    throw LedgerError(.invalidInput, "\(resolved) is not UTF-8 text")
-                }
-                return (bytes, try YAML.parse(text, source: resolved), modified)
+                return (bytes, try YAML.parse(bytes, source: resolved), modified)
             }
             return (bytes, try Self.json(bytes, what: "\(resolved) is not valid JSON"), modified)
         case .command(let argv):

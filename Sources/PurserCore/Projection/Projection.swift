@@ -18,7 +18,7 @@ final class Projection {
     ]
 
     /// The entry kinds `apply` derives rows from; entries of other kinds change no table.
-    static let kinds = [
+    static let kinds: Set<String> = [
         "version.recorded", "rollback.drilled", "evaluation.recorded", "waiver.granted", "checklist.evaluated",
         "deployment.started", "traffic.shifted", "deployment.promoted", "deployment.drained", "deployment.aborted",
         "rollback.performed", "metrics.summarized",
@@ -110,9 +110,10 @@ final class Projection {
 
     /// Updates the tables for one entry; entries of other kinds change nothing.
     func apply(_ entry: Entry) throws {
+        guard Projection.kinds.contains(entry.kind) else { return }
+        let body = try entry.body
         switch entry.kind {
         case "version.recorded":
-            let body = try entry.body
             guard let id = body["id"]?.stringValue, let agent = body["agent"]?.stringValue,
                 let components = body["components"]
             else { throw malformed(entry, "id, agent or components") }
@@ -126,7 +127,6 @@ final class Projection {
                     .int(Int64(entry.seq)))
             }
         case "rollback.drilled":
-            let body = try entry.body
             guard let env = body["env"]?.stringValue, let from = body["from"]?.stringValue,
                 let to = body["to"]?.stringValue, let result = body["result"]?.stringValue
             else { throw malformed(entry, "env, from, to or result") }
@@ -134,9 +134,8 @@ final class Projection {
                 "INSERT INTO \(schema).rollback_drills VALUES (?, ?, ?, ?, ?, ?)", .int(Int64(entry.seq)),
                 .text(env), .text(from), .text(to), .text(result), .text(entry.at))
         case "metrics.summarized":
-            try applyMetrics(entry)
+            try applyMetrics(entry, body)
         case "evaluation.recorded":
-            let body = try entry.body
             guard let version = body["version"]?.stringValue, let suite = body["suite"]?.stringValue else {
                 throw malformed(entry, "version or suite")
             }
@@ -144,7 +143,6 @@ final class Projection {
                 "INSERT INTO \(schema).evaluations VALUES (?, ?, ?, ?)", .int(Int64(entry.seq)), .text(version),
                 .text(suite), .text(entry.at))
         case "waiver.granted":
-            let body = try entry.body
             guard let version = body["version"]?.stringValue, let check = body["check"]?.stringValue,
                 let expires = body["expires"]?.stringValue
             else { throw malformed(entry, "version, check or expires") }
@@ -152,7 +150,6 @@ final class Projection {
                 "INSERT INTO \(schema).waivers VALUES (?, ?, ?, ?)", .int(Int64(entry.seq)), .text(version),
                 .text(check), .text(expires))
         case "checklist.evaluated":
-            let body = try entry.body
             guard let version = body["version"]?.stringValue, let env = body["env"]?.stringValue,
                 case .bool(let allowed) = body["allowed"] ?? .null,
                 let validFor = body["policy"]?["max_age_s"]?.numberValue
@@ -163,7 +160,6 @@ final class Projection {
                 .text(version), .text(env), .int(allowed ? 1 : 0), .text(entry.at),
                 .text(Timestamp.format(at.addingTimeInterval(validFor))))
         default:
-            let body = try entry.body
             guard let change = try TrafficChange(kind: entry.kind, body: body, seq: entry.seq) else { return }
             guard let env = body["env"]?.stringValue else { throw malformed(entry, "env") }
             let effectiveAt = body["effective_at"]?.stringValue ?? entry.at
@@ -193,8 +189,7 @@ final class Projection {
 
     /// Inserts the task records of an ingestion, from the stored file (or the records already parsed), with
     /// the version ids the entry resolved; records whose task id is known are skipped.
-    private func applyMetrics(_ entry: Entry) throws {
-        let body = try entry.body
+    private func applyMetrics(_ entry: Entry, _ body: JSONValue) throws {
         guard let digest = body["digest"]?.stringValue.flatMap({ Hash(hex: $0) }),
             let format = body["format"]?.stringValue.flatMap(MetricsFormat.init(rawValue:)),
             case .object(let versions) = body["versions"] ?? .null

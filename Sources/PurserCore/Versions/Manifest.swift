@@ -24,10 +24,7 @@ public enum Manifest {
     ///   missing manifest or component file.
     public static func load(at path: String, codeFromGit: Bool = false) throws(LedgerError) -> BehavioralVersion {
         let source = Inputs.name(path)
-        guard let text = String(validating: try Inputs.read(path), as: UTF8.self) else {
-            throw LedgerError(.invalidInput, "\(source): not UTF-8 text")
-        }
-        let document = try YAML.parse(text, source: source)
+        let document = try YAML.parse(try Inputs.read(path), source: source)
         let folder = path == "-" ? "." : URL(fileURLWithPath: path).deletingLastPathComponent().path
         let reader = Reader(source: source, folder: folder)
 
@@ -188,11 +185,8 @@ public enum Manifest {
         private func data(_ raw: [UInt8], yaml: Bool, path: String, field: String) throws(LedgerError) -> JSONValue {
             let prefix = "\(source): \(field): "
             if yaml {
-                guard let text = String(validating: raw, as: UTF8.self) else {
-                    throw LedgerError(.invalidInput, prefix + "\(path): not UTF-8 text")
-                }
                 do {
-                    return try YAML.parse(text, source: path)
+                    return try YAML.parse(raw, source: path)
                 } catch {
                     throw LedgerError(error.code, prefix + error.message)
                 }

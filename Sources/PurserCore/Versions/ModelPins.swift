@@ -118,10 +118,8 @@ public struct ModelPins: Sendable {
     ///
     /// - Throws: `.notFound` if there is no such file; `.invalidInput` naming the file and the field otherwise.
     public static func load(at path: String) throws(LedgerError) -> ModelPins {
-        guard let text = String(validating: try Inputs.read(path), as: UTF8.self) else {
-            throw LedgerError(.invalidInput, "\(Inputs.name(path)): not UTF-8 text")
-        }
-        return try ModelPins(table: try YAML.parse(text, source: Inputs.name(path)), source: Inputs.name(path))
+        let source = Inputs.name(path)
+        return try ModelPins(table: try YAML.parse(try Inputs.read(path), source: source), source: source)
     }
 
     /// The table purser ships: `builtInText`, the text of `templates/model-pins.yaml`.
