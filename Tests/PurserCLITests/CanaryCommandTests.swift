@@ -87,4 +87,56 @@ import Testing
         #expect(bad.status == 65 && bad.stderr.contains("bad.jsonl line 1"))
         #expect(workspace.ledgerSnapshot() == before)
     }
+
+    static let refused: [(arguments: [String], status: Int32, mentions: String)] = [
+        (
+            [
+                "shadow", "compare", "--env", "prod", "--primary", "agent@1", "--shadow", "agent@2", "--pairs",
+                "pairs.jsonl",
+            ],
+            65, "pairs.jsonl line 2: shadow.quality"
+        ),
+        (
+            [
+                "shadow", "compare", "--env", "prod", "--primary", "agent@1", "--shadow", "agent@1", "--pairs",
+                "pairs.jsonl",
+            ],
+            64, "same version"
+        ),
+        (
+            [
+                "shadow", "compare", "--env", "prod", "--primary", "agent@1", "--shadow", "agent@2", "--pairs",
+                "none.jsonl",
+            ],
+            66, "none.jsonl"
+        ),
+        (["canary", "judge", "--env", "prod", "--config", "missing.yaml"], 66, "missing.yaml"),
+        (["canary", "judge", "--env", "prod", "--config", "bad-canary.yaml"], 65, "do not increase strictly"),
+        (["metrics", "drift", "--window", "2x"], 64, "--window"),
+        (["metrics", "drift", "--metric", "happiness"], 64, "unknown metric happiness"),
+        (["metrics", "report", "--by", "colour"], 64, "--by must be task-type or model"),
+        (["metrics", "ingest", "tasks.jsonl", "--format", "xml"], 64, "--format must be jsonl or csv"),
+    ]
+
+    @Test(
+        "bad input to shadow, canary and metrics commands: one line, its exit code, and an unchanged ledger",
+        arguments: refused)
+    func refusedInput(_ arguments: [String], _ status: Int32, _ mentions: String) throws {
+        let workspace = Workspace()
+        try prepare(workspace)
+        workspace.write(
+            "pairs.jsonl",
+            #"{"request_id":"a","primary":{"quality":0.8},"shadow":{"quality":0.9}}"# + "\n"
+                + #"{"request_id":"b","primary":{"quality":0.8},"shadow":{"quality":1.7}}"#)
+        workspace.write(
+            "bad-canary.yaml",
+            workspace.read("canary.yaml").replacingOccurrences(of: "steps: [10, 50, 100]", with: "steps: [50, 10, 100]")
+        )
+        let before = workspace.ledgerSnapshot()
+        let result = try workspace.run(arguments)
+        #expect(result.status == status, "\(arguments): \(result.stderr)")
+        #expect(result.stderr.hasPrefix("purser: error: ") && result.stderr.split(separator: "\n").count == 1)
+        #expect(result.stderr.contains(mentions), "\(result.stderr)")
+        #expect(workspace.ledgerSnapshot() == before, "\(arguments) changed the ledger")
+    }
 }
