@@ -356,13 +356,18 @@ public final class Ledger {
     /// - Parameters:
     ///   - since: entries with `at` ≥ this timestamp (ledger form).
     ///   - until: entries with `at` < this timestamp.
+    ///   - kinds: entries of any of these kinds (found through the kind index, so a few among many are cheap).
     public func forEachEntry(
-        from seq: UInt64 = 0, kind: String? = nil, since: String? = nil, until: String? = nil, limit: Int? = nil,
-        _ body: (Entry) throws -> Void
+        from seq: UInt64 = 0, kind: String? = nil, kinds: Set<String>? = nil, since: String? = nil,
+        until: String? = nil, limit: Int? = nil, _ body: (Entry) throws -> Void
     ) throws(LedgerError) {
         try run {
+            let kinds = kinds.map { $0.sorted() }
             var conditions = ["seq >= ?1", "seq < ?6"]
             if kind != nil { conditions.append("kind = ?2") }
+            if let kinds {
+                conditions.append("kind IN (\(kinds.indices.map { "?\($0 + 7)" }.joined(separator: ", ")))")
+            }
             if since != nil { conditions.append("at >= ?3") }
             if until != nil { conditions.append("at < ?4") }
             let statement = try connection.prepare(
@@ -374,6 +379,7 @@ public final class Ledger {
             try statement.bind(1, Int64(max(seq, first)))
             try statement.bind(6, Int64(end))
             if let kind { try statement.bind(2, kind) }
+            for (index, kind) in (kinds ?? []).enumerated() { try statement.bind(Int32(index + 7), kind) }
             if let since { try statement.bind(3, since) }
             if let until { try statement.bind(4, until) }
             try statement.bind(5, Int64(limit ?? -1))

@@ -96,12 +96,15 @@ final class Projection {
     func catchUp(_ ledger: Ledger, progress report: (UInt64) -> Void = { _ in }) throws {
         let applied = try progress()?.appliedSeq ?? -1
         var last = applied
-        try ledger.forEachEntry(from: UInt64(applied + 1)) { entry in
+        var applying = 0
+        // Only the kinds the tables derive from: on a ledger of many other entries, those are never read.
+        try ledger.forEachEntry(from: UInt64(applied + 1), kinds: Projection.kinds) { entry in
             failedSeq = entry.seq
             try apply(entry)
             failedSeq = nil
             last = Int64(entry.seq)
-            if entry.seq % 10_000 == 0 { report(entry.seq) }
+            applying += 1
+            if applying % 10_000 == 0 { report(entry.seq) }
         }
         if last != applied {
             try connection.execute("UPDATE \(schema).projection_meta SET value = \(last) WHERE key = 'applied_seq'")
