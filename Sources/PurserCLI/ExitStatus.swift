@@ -24,29 +24,41 @@ enum ExitStatus {
         }
     }
 
+    /// The exit code of any error a command throws: `exit(for:)` exits with it.
+    static func code(for error: any Error) -> Int32 {
+        switch error {
+        case let error as LedgerError: return code(for: error)
+        case let error as ExitCode: return error.rawValue
+        default:
+            // ArgumentParser gives its own errors 64 and anything it does not know 1, which here means
+            // "release blocked": an unexpected error is an internal one. --help and --version are 0.
+            let code = Purser.exitCode(for: error).rawValue
+            return code == success || code == usage ? code : `internal`
+        }
+    }
+
+    /// The one line `exit(for:)` prints on standard error for the error; nil when it prints none (an exit
+    /// code a command chose after printing its verdict, or --help).
+    static func message(for error: any Error) -> String? {
+        switch error {
+        case let error as LedgerError: return error.message
+        case is ExitCode: return nil
+        default:
+            let code = code(for: error)
+            guard code != success else { return nil }
+            let message = Purser.message(for: error).split(whereSeparator: \.isNewline).joined(separator: "; ")
+            // Argument errors: one line, like every other error.
+            return code == usage ? "\(message) (see purser --help)" : "internal error: \(message)"
+        }
+    }
+
     /// Prints the error as one line on standard error and exits with its code.
     static func exit(for error: any Error) -> Never {
-        switch error {
-        case let error as LedgerError:
-            printError(error.message)
-            Foundation.exit(code(for: error))
-        case let error as ExitCode:
-            Foundation.exit(error.rawValue)
-        default:
-            // --help and --version: ArgumentParser prints them and exits 0.
-            let code = Purser.exitCode(for: error)
-            if code == .success { Purser.exit(withError: error) }
-            let message = Purser.message(for: error).split(whereSeparator: \.isNewline).joined(separator: "; ")
-            // ArgumentParser gives its own errors 64 and anything it does not know 1, which here means
-            // "release blocked": an unexpected error is an internal one.
-            guard code.rawValue == usage else {
-                printError("internal error: \(message)")
-                Foundation.exit(`internal`)
-            }
-            // Argument errors: one line, like every other error.
-            printError("\(message) (see purser --help)")
-            Foundation.exit(usage)
-        }
+        let code = code(for: error)
+        // --help and --version: ArgumentParser prints them and exits 0.
+        if code == success, !(error is ExitCode) { Purser.exit(withError: error) }
+        if let message = message(for: error) { printError(message) }
+        Foundation.exit(code)
     }
 
     static func printError(_ message: String) {

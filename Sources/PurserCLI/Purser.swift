@@ -26,6 +26,7 @@ struct Purser: ParsableCommand {
             65 bad input data, 66 not found, 70 internal error.
             """,
         subcommands: [
+            Demo.self,
             Init.self, VersionCommand.self, Eval.self, Waive.self, Check.self, Deploy.self, Metrics.self, Canary.self,
             Shadow.self,
             Rollback.self,
