@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         .systemLibrary(
@@ -36,7 +37,7 @@ let package = Package(
         ),
         .target(
             name: "PurserCore",
-            dependencies: ["PurserLedger", "Yams"],
+            dependencies: ["PurserLedger", "Yams", .product(name: "Mustache", package: "swift-mustache")],
             swiftSettings: upcomingFeatures
         ),
         .executableTarget(

@@ -89,3 +89,18 @@ func parseTime(_ text: String?, option: String) throws -> Date? {
 func padded(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
 }
+
+/// The folder of purser's templates: `templates` here if it has `sub`, else the one of the checkout the
+/// running binary was built in (the nearest folder above it with `templates/<sub>`).
+func templatesFolder(containing sub: String) -> String {
+    if FileManager.default.fileExists(atPath: "templates/\(sub)") { return "templates" }
+    let executable = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0]))
+        .resolvingSymlinksInPath()
+    var folder = executable.deletingLastPathComponent()
+    while folder.path != "/" {
+        let candidate = folder.appendingPathComponent("templates")
+        if FileManager.default.fileExists(atPath: candidate.appendingPathComponent(sub).path) { return candidate.path }
+        folder = folder.deletingLastPathComponent()
+    }
+    return "templates"
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import PurserCore
+import PurserLedger
+
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a compliance report of a window of the ledger, findings first.",
+        discussion: """
+            The report verifies the ledger first and says at the top whether it is intact (with --checkpoint: trusted;
+            without: self-consistent only). Then findings: deployments without an allowing checklist run,
+            break-glass overrides, expired waivers that were relied on, versions shipped with floating model ids,
+            rollbacks without a prior drill, traffic changes recorded more than an hour after they took effect,
+            integrity faults. Then every deployment with its checklist run (verdicts and evidence digests),
+            waivers, canary judgements with their statistics, promotions, drains, rollbacks and drills; the
+            versions shipped, component by component; and a picture of what ran when per environment (SVG, in the
+            HTML report, and beside a Markdown report written with --out). With the signing key at hand, the
+            report carries a signed checkpoint of the tree it saw, so it can be checked against the ledger later.
+
+            Formats: html (one self-contained file that prints well), md, json (schema purser-audit/1,
+            ledger/README.md §16). html and md come from Mustache templates: templates/report/ by default, or
+            --template DIR with your own report.html.mustache and report.md.mustache.
+
+            Exit codes: 0 written; 3 written, but the ledger failed verification (the report says so at the top).
+
+            Examples:
+              purser audit --format html --out audit.html
+              purser audit --from 2026-10-01 --to 2026-11-01 --env prod --format md --out october.md
+              purser audit --format json --checkpoint held.checkpoint | jq '.findings'
+            """)
+
+    @OptionGroup var ledgerOptions: LedgerOptions
+    @OptionGroup var keyOptions: KeyOptions
+
+    @Option(help: ArgumentHelp("Start of the window, inclusive (RFC 3339 time or date).", valueName: "time"))
+    var from: String?
+    @Option(help: ArgumentHelp("End of the window, exclusive (RFC 3339 time or date).", valueName: "time"))
+    var to: String?
+    @Option(name: .customLong("env"), help: ArgumentHelp("Only this environment (repeatable).", valueName: "env"))
+    var envs: [String] = []
+    @Option(help: ArgumentHelp("md, html or json.", valueName: "format")) var format: String
+    @Option(help: ArgumentHelp("Write the report to this file (default: standard output).", valueName: "file"))
+    var out: String?
+    @Option(
+        name: .customLong("checkpoint"),
+        help: ArgumentHelp("A held signed checkpoint file to verify against (repeatable).", valueName: "file"))
+    var checkpoints: [String] = []
+    @Option(help: ArgumentHelp("A folder of report templates (default: templates/report).", valueName: "dir"))
+    var template: String?
+    @Option(help: ArgumentHelp("A model pins table (default: the built-in one).", valueName: "file"))
+    var pins: String?
+
+    func run() throws {
+        guard let format = AuditFormat(rawValue: format) else {
+            throw LedgerError(.usage, "--format \"\(format)\" is not one of md, html, json")
+        }
+        let from = try ledgerTimestamp(from, option: "--from")
+        let to = try ledgerTimestamp(to, option: "--to")
+        if let from, let to, from >= to { throw LedgerError(.usage, "--from \(from) is not before --to \(to)") }
+        let templates = try format == .json ? nil : ReportTemplates(directory: templateFolder(template))
+        let keyPath = keyOptions.path(forLedgerAt: ledgerOptions.ledger)
+        let key = FileManager.default.fileExists(atPath: keyPath) ? try SigningKey.load(from: keyPath) : nil
+        let scope = AuditScope(
+            from: from, to: to, envs: envs, checkpoints: try heldCheckpoints(checkpoints),
+            pins: try pins.map { try ModelPins.load(at: $0) } ?? .builtIn, signingKey: key)
+        let report = try ledgerOptions.releases().audit(scope)
+
+        var timelineFile: String?
+        if format == .md, let out {
+            let url = URL(fileURLWithPath: out)
+            let picture = url.deletingPathExtension().appendingPathExtension("timeline.svg")
+            try write(Array(TimelinePicture.svg(report.timelines).utf8), to: picture.path)
+            timelineFile = picture.lastPathComponent
+        }
+        let bytes =
+            try templates?.render(report, format: format, timelineFile: timelineFile)
+            ?? ReportTemplates.json(report)
+        if let out {
+            try write(bytes, to: out)
+            let summary = report.document["summary"]
+            Output.line(
+                "wrote \(format.rawValue) report to \(out): \(count(summary?["deployments"])) deployments, \(count(summary?["findings"])) findings"
+                    + (timelineFile.map { ", timeline \($0)" } ?? ""))
+        } else {
+            FileHandle.standardOutput.write(Data(bytes))
+        }
+        if let fault = report.verification.fault {
+            ExitStatus.printError("the ledger failed verification (\(fault)); the report says so at the top")
+            throw ExitCode(ExitStatus.integrity)
+        }
+    }
+
+    private func count(_ value: JSONValue?) -> Int { Int(value?.numberValue ?? 0) }
+
+    private func write(_ bytes: [UInt8], to path: String) throws {
+        do {
+            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw LedgerError(.internal, "cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// `--template`, else `templates/report` here, else the one beside the purser checkout the binary was
+    /// built in (`.build/release/purser` → `templates/report`).
+    private func templateFolder(_ explicit: String?) -> String {
+        if let explicit { return explicit }
+        return templatesFolder(containing: "report") + "/report"
+    }
+}

@@ -1,0 +1,126 @@
+internal import Foundation
+internal import PurserLedger
+
+extension AuditCollector {
+    /// The report in the schema `purser-audit/1` (ledger/README.md §16).
+    mutating func document(
+        ledger: Ledger, verification: VerificationReport, checkpoint: String?, timelines: [Timeline]
+    ) -> JSONValue {
+        let shipped = versionsShipped()
+        // Integrity first: the rest rests on the ledger being intact.
+        let all = findings.sorted {
+            ($0.kind == .integrity ? 0 : 1, $0.seq, $0.kind.rawValue) < (
+                $1.kind == .integrity ? 0 : 1, $1.seq, $1.kind.rawValue
+            )
+        }
+        let fault: JSONValue =
+            verification.fault.map {
+                .object(["seq": .number(Double($0.seq)), "kind": .string($0.kind.name), "detail": .string($0.detail)])
+            } ?? .null
+        return Self.object([
+            "schema": .string("purser-audit/1"),
+            "generated_at": .string(now),
+            "window": Self.object([
+                "from": scope.from.map(JSONValue.string), "to": scope.to.map(JSONValue.string),
+                "envs": .array(scope.envs.map(JSONValue.string)),
+            ]),
+            "ledger": .object([
+                "origin": .string(ledger.origin), "verifier_key": .string(ledger.verifierKey.description),
+            ]),
+            "verification": .object([
+                "ok": .bool(verification.ok), "trusted": .bool(verification.trusted),
+                "size": .number(Double(verification.size)), "root": .string(verification.root.hex),
+                "held_checkpoints": .number(Double(verification.checkpoints.count)), "fault": fault,
+            ]),
+            "checkpoint": checkpoint.map(JSONValue.string),
+            "summary": .object([
+                "deployments": .number(Double(deployments.count)), "rollbacks": .number(Double(rollbacks.count)),
+                "canary_judgements": .number(Double(judgementCount)), "versions": .number(Double(shipped.count)),
+                "findings": .number(Double(all.count)),
+                "environments": .array(Set(deployments.map(\.env)).sorted().map(JSONValue.string)),
+            ]),
+            "findings": .array(
+                all.map { finding in
+                    Self.object([
+                        "kind": .string(finding.kind.rawValue), "seq": .number(Double(finding.seq)),
+                        "at": finding.at.map(JSONValue.string), "env": finding.env.map(JSONValue.string),
+                        "version": finding.version.map(JSONValue.string), "detail": .string(finding.detail),
+                    ])
+                }),
+            "versions": .array(shipped),
+            "deployments": .array(deployments.map(deploymentDocument)),
+            "rollbacks": .array(rollbacks),
+            "timeline": .array(timelines.map(\.document)),
+        ])
+    }
+
+    /// The versions deployed in the window, oldest first, with each component and its pin status; adds a
+    /// finding for each that shipped with a floating model id.
+    private mutating func versionsShipped() -> [JSONValue] {
+        var firstDeployment: [String: Deployment] = [:]
+        for deployment in deployments where firstDeployment[deployment.version] == nil {
+            firstDeployment[deployment.version] = deployment
+        }
+        return firstDeployment.keys.sorted { (versions[$0]?.seq ?? .max, $0) < (versions[$1]?.seq ?? .max, $1) }
+            .map { id in
+                let version = versions[id]
+                var floating: [String] = []
+                let components = (version?.components ?? []).map { component -> JSONValue in
+                    var pinned: JSONValue = .null
+                    var note: JSONValue = .null
+                    if component["kind"]?.stringValue == "model", let value = component["value"] {
+                        let judged = scope.pins.judge(value)
+                        pinned = .bool(judged.pinned)
+                        note = .string(judged.reason)
+                        if !judged.pinned {
+                            floating.append(
+                                "\(component["name"]?.stringValue ?? "?") \(value["provider"]?.stringValue ?? "?")/\(value["id"]?.stringValue ?? "?")"
+                            )
+                        }
+                    }
+                    return Self.object([
+                        "name": component["name"], "kind": component["kind"], "digest": component["digest"],
+                        "size": component["size"], "source": component["source"],
+                        "model": component["kind"]?.stringValue == "model" ? component["value"]?["id"] : nil,
+                        "pinned": pinned, "pin_note": note,
+                    ])
+                }
+                if !floating.isEmpty, let deployment = firstDeployment[id] {
+                    findings.append(
+                        Finding(
+                            kind: .floatingModel, seq: deployment.seq, at: deployment.at, env: deployment.env,
+                            version: id,
+                            detail:
+                                "\(name(id)) shipped with floating model ids (\(floating.joined(separator: ", "))): what runs can change without a new version"
+                        ))
+                }
+                return Self.object([
+                    "id": .string(id), "name": .string(name(id)), "short": .string(String(id.prefix(12))),
+                    "agent": version.map { .string($0.agent) },
+                    "labels": .array((version?.labels ?? []).map(JSONValue.string)),
+                    "recorded_seq": version.map { .number(Double($0.seq)) },
+                    "recorded_at": version.map { .string($0.at) },
+                    "floating": .bool(!floating.isEmpty), "components": .array(components),
+                ])
+            }
+    }
+
+    private func deploymentDocument(_ deployment: Deployment) -> JSONValue {
+        let body = deployment.body
+        let checklist = deployment.run.map { run in
+            Self.object([
+                "seq": .number(Double(run.seq)), "at": .string(run.at), "valid_until": .string(run.validUntil),
+                "allowed": run.body["allowed"], "policy": run.body["policy"], "checks": run.body["checks"],
+            ])
+        }
+        return Self.object([
+            "seq": .number(Double(deployment.seq)), "at": .string(deployment.at),
+            "effective_at": .string(deployment.effectiveAt), "env": .string(deployment.env),
+            "strategy": body["strategy"], "weight": body["weight"], "version": .string(deployment.version),
+            "version_name": .string(name(deployment.version)), "gate": .string(deployment.gate),
+            "break_glass": body["break_glass"], "checklist": checklist, "waivers": .array(deployment.waivers),
+            "events": .array(deployment.events), "canary_judgements": .array(deployment.judgements),
+            "drills": .array(deployment.drills),
+        ])
+    }
+}

@@ -1,0 +1,243 @@
+internal import Foundation
+internal import PurserLedger
+
+/// What ran when in one environment over the report's window: a band per behavioral version with its
+/// share of new tasks over time, and the moments of canary verdicts and rollbacks.
+public struct Timeline: Sendable {
+    public struct Segment: Sendable {
+        public let from: String
+        public let to: String
+        /// Percent of new tasks; 0 while draining.
+        public let weight: Int
+        public let draining: Bool
+    }
+
+    public struct Band: Sendable {
+        public let version: String
+        public let name: String
+        public var segments: [Segment]
+    }
+
+    public struct Marker: Sendable {
+        public let seq: UInt64
+        public let at: String
+        /// `canary.judged` or `rollback.performed`.
+        public let kind: String
+        /// A judgement's `promote`, `hold` or `rollback`.
+        public let verdict: String?
+    }
+
+    public let env: String
+    public let from: String
+    public let to: String
+    public let bands: [Band]
+    public let markers: [Marker]
+
+    var document: JSONValue {
+        .object([
+            "env": .string(env), "from": .string(from), "to": .string(to),
+            "versions": .array(
+                bands.map { band in
+                    .object([
+                        "version": .string(band.version), "name": .string(band.name),
+                        "segments": .array(
+                            band.segments.map {
+                                .object([
+                                    "from": .string($0.from), "to": .string($0.to),
+                                    "weight": .number(Double($0.weight)),
+                                    "draining": .bool($0.draining),
+                                ])
+                            }),
+                    ])
+                }),
+            "markers": .array(
+                markers.map {
+                    .object([
+                        "seq": .number(Double($0.seq)), "at": .string($0.at), "kind": .string($0.kind),
+                        "verdict": $0.verdict.map(JSONValue.string) ?? .null,
+                    ])
+                }),
+        ])
+    }
+}
+
+extension AuditCollector {
+    /// The timelines of the environments in scope with traffic in the window: from the window's start (or
+    /// the environment's first change) to its end (or now).
+    func timelines() -> [Timeline] {
+        points.keys.sorted().compactMap { env in
+            let changes = points[env]!
+            let start = scope.from ?? changes[0].effectiveAt
+            let end = min(scope.to ?? now, now)
+            guard start < end else { return nil }
+            var bands: [Timeline.Band] = []
+            func add(_ version: String, _ segment: Timeline.Segment) {
+                guard let index = bands.firstIndex(where: { $0.version == version }) else {
+                    bands.append(Timeline.Band(version: version, name: name(version), segments: [segment]))
+                    return
+                }
+                if let last = bands[index].segments.last, last.to == segment.from, last.weight == segment.weight,
+                    last.draining == segment.draining
+                {
+                    bands[index].segments[bands[index].segments.count - 1] = Timeline.Segment(
+                        from: last.from, to: segment.to, weight: last.weight, draining: last.draining)
+                } else {
+                    bands[index].segments.append(segment)
+                }
+            }
+            for (index, change) in changes.enumerated() {
+                let from = max(change.effectiveAt, start)
+                let to = min(index + 1 < changes.count ? changes[index + 1].effectiveAt : end, end)
+                guard from < to else { continue }
+                for share in change.state.serving where share.weight > 0 {
+                    add(share.version, Timeline.Segment(from: from, to: to, weight: share.weight, draining: false))
+                }
+                for version in change.state.draining {
+                    add(version, Timeline.Segment(from: from, to: to, weight: 0, draining: true))
+                }
+            }
+            let markers = (markers[env] ?? []).compactMap { marker -> Timeline.Marker? in
+                guard let at = marker["at"]?.stringValue, at >= start, at <= end else { return nil }
+                return Timeline.Marker(
+                    seq: UInt64(marker["seq"]?.numberValue ?? 0), at: at, kind: marker["kind"]?.stringValue ?? "",
+                    verdict: marker["verdict"]?.stringValue)
+            }
+            guard !bands.isEmpty || !markers.isEmpty else { return nil }
+            return Timeline(env: env, from: start, to: end, bands: bands, markers: markers)
+        }
+    }
+}
+
+/// Draws timelines as one self-contained SVG picture: a panel per environment, a row per version whose
+/// filled height is its share of new tasks, hatched while it drains; a line per canary verdict (green
+/// promote, amber hold, red rollback) and per rollback (red, dashed).
+public enum TimelinePicture {
+    static let width = 960.0
+    static let labelWidth = 170.0
+    static let rowHeight = 24.0
+    static let palette = ["#3b6fb6", "#d9822b", "#4a9c5d", "#8e5bb5", "#c44e52", "#2a9d9c", "#a0782a", "#6d6d6d"]
+
+    public static func svg(_ timelines: [Timeline]) -> String {
+        var body = ""
+        var y = 8.0
+        for timeline in timelines {
+            body += panel(timeline, top: y)
+            y += panelHeight(timeline) + 16
+        }
+        if timelines.isEmpty {
+            body += ##"<text x="12" y="28" class="note">No traffic in this window.</text>"##
+            y = 44
+        }
+        return """
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(y))" viewBox="0 0 \(Int(width)) \(Int(y))" role="img" aria-label="What ran when">
+            <defs><pattern id="drain" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="2" height="6" fill="#9a9a9a"/></pattern></defs>
+            <style>text{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;font-size:12px;fill:#222}.env{font-weight:600;font-size:13px}.tick{fill:#666;font-size:11px}.note{fill:#666}</style>
+            \(body)</svg>
+            """
+    }
+
+    static func panelHeight(_ timeline: Timeline) -> Double {
+        22 + Double(max(timeline.bands.count, 1)) * rowHeight + 30
+    }
+
+    static func panel(_ timeline: Timeline, top: Double) -> String {
+        guard let start = Timestamp.parse(timeline.from), let end = Timestamp.parse(timeline.to) else { return "" }
+        let span = max(end.timeIntervalSince(start), 0.001)
+        let plotWidth = width - labelWidth - 16
+        func x(_ time: String) -> Double {
+            let date = Timestamp.parse(time) ?? start
+            return labelWidth + plotWidth * min(max(date.timeIntervalSince(start) / span, 0), 1)
+        }
+        var out = ##"<g><text x="8" y="\##(top + 14)" class="env">\##(escape(timeline.env))</text>"##
+        let rowsTop = top + 22
+        for (row, band) in timeline.bands.enumerated() {
+            let rowTop = rowsTop + Double(row) * rowHeight
+            let color = palette[row % palette.count]
+            out +=
+                ##"<rect x="\##(labelWidth)" y="\##(rowTop)" width="\##(plotWidth)" height="\##(rowHeight - 4)" fill="#f3f4f6"/>"##
+            out +=
+                ##"<text x="8" y="\##(rowTop + 14)"><title>\##(escape(band.version))</title>\##(escape(clip(band.name)))</text>"##
+            for segment in band.segments {
+                let left = x(segment.from)
+                let segmentWidth = max(x(segment.to) - left, 1)
+                let height = segment.draining ? 6 : max((rowHeight - 4) * Double(segment.weight) / 100, 2)
+                let fill = segment.draining ? "url(#drain)" : color
+                let title =
+                    segment.draining
+                    ? "\(band.name) draining, \(segment.from) to \(segment.to)"
+                    : "\(band.name) \(segment.weight)%, \(segment.from) to \(segment.to)"
+                out +=
+                    ##"<rect x="\##(format(left))" y="\##(format(rowTop + rowHeight - 4 - height))" width="\##(format(segmentWidth))" height="\##(format(height))" fill="\##(fill)"><title>\##(escape(title))</title></rect>"##
+            }
+        }
+        let rowsBottom = rowsTop + Double(max(timeline.bands.count, 1)) * rowHeight
+        for marker in timeline.markers {
+            let position = format(x(marker.at))
+            let color =
+                marker.kind == "rollback.performed" || marker.verdict == "rollback"
+                ? "#c0392b" : marker.verdict == "hold" ? "#d68910" : "#1e8449"
+            let dash = marker.kind == "rollback.performed" ? ##" stroke-dasharray="4 3""## : ""
+            let title =
+                marker.kind == "rollback.performed"
+                ? "rollback (seq \(marker.seq)) at \(marker.at)"
+                : "canary verdict \(marker.verdict ?? "?") (seq \(marker.seq)) at \(marker.at)"
+            out +=
+                ##"<line x1="\##(position)" y1="\##(rowsTop - 4)" x2="\##(position)" y2="\##(rowsBottom)" stroke="\##(color)" stroke-width="2"\##(dash)><title>\##(escape(title))</title></line>"##
+            out +=
+                ##"<circle cx="\##(position)" cy="\##(rowsTop - 4)" r="4" fill="\##(color)"><title>\##(escape(title))</title></circle>"##
+        }
+        out += axis(start: start, span: span, left: labelWidth, width: plotWidth, top: rowsBottom + 4)
+        return out + "</g>"
+    }
+
+    /// Ticks at a round step that gives at most eight of them, labelled in UTC.
+    static func axis(start: Date, span: TimeInterval, left: Double, width: Double, top: Double) -> String {
+        let steps: [TimeInterval] = [
+            0.1, 0.5, 1, 5, 15, 60, 300, 900, 3_600, 6 * 3_600, 86_400, 7 * 86_400, 30 * 86_400, 91 * 86_400,
+            365 * 86_400,
+        ]
+        let step = steps.first { span / $0 <= 8 } ?? span
+        let label: (Date) -> String = { date in
+            let text = Timestamp.format(date)  // 2026-11-27T14:03:05.123Z
+            if step < 1 { return String(text.dropFirst(11).prefix(12)) }
+            if step < 60 { return String(text.dropFirst(11).prefix(8)) }
+            if step < 86_400 { return String(text.dropFirst(5).prefix(11)).replacingOccurrences(of: "T", with: " ") }
+            return String(text.prefix(10))
+        }
+        var out = ##"<line x1="\##(left)" y1="\##(top)" x2="\##(left + width)" y2="\##(top)" stroke="#999"/>"##
+        var tick = (start.timeIntervalSince1970 / step).rounded(.up) * step
+        while tick <= start.timeIntervalSince1970 + span + 1e-9 {
+            let position = format(left + width * (tick - start.timeIntervalSince1970) / span)
+            out += ##"<line x1="\##(position)" y1="\##(top)" x2="\##(position)" y2="\##(top + 4)" stroke="#999"/>"##
+            out +=
+                ##"<text x="\##(position)" y="\##(top + 16)" text-anchor="middle" class="tick">\##(escape(label(Date(timeIntervalSince1970: tick))))</text>"##
+            tick += step
+        }
+        return out
+    }
+
+    static func clip(_ text: String) -> String {
+        text.count > 24 ? String(text.prefix(23)) + "…" : text
+    }
+
+    static func format(_ value: Double) -> String {
+        String(format: "%.1f", value)
+    }
+
+    /// Escapes text for SVG and HTML: `&`, `<`, `>`, and both quotes.
+    public static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+}
