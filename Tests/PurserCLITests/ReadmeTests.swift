@@ -16,6 +16,17 @@ struct ReadmeTests {
         return String(readme[start.upperBound..<end.lowerBound])
     }
 
+    /// The workflow shown under "In a CI pipeline" is the example file, byte for byte.
+    @Test func theCIWorkflowIsTheExampleFile() throws {
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let section = try #require(readme.range(of: "### In a CI pipeline"))
+        let start = try #require(readme.range(of: "```yaml\n", range: section.upperBound..<readme.endIndex))
+        let end = try #require(readme.range(of: "```", range: start.upperBound..<readme.endIndex))
+        let example = try String(
+            contentsOf: Self.root.appendingPathComponent("examples/github-actions/release.yml"), encoding: .utf8)
+        #expect(String(readme[start.upperBound..<end.lowerBound]) == example)
+    }
+
     @Test func theTourRunsAsWritten() throws {
         let script = try Self.shellBlock(after: "## A five-minute tour")
         let workspace = Workspace()
