@@ -33,13 +33,10 @@ import Testing
             #expect(demo.stdout.contains("ROLLBACK: score"))
             #expect(demo.stdout.contains("PROMOTE: score 1.00"))
 
-            // Where the report is: written by `purser audit` when this build has it.
-            if try workspace.run(["audit", "--help"]).status == 0 {
-                #expect(demo.stdout.contains("audit report: ledger/demo/audit.html"))
-                #expect(FileManager.default.fileExists(atPath: workspace.file("ledger/demo/audit.html")))
-            } else {
-                #expect(demo.stdout.contains("audit report: not available in this build"))
-            }
+            #expect(demo.stdout.contains("\naudit report: ledger/demo/audit.html\n"))
+            let report = workspace.read("ledger/demo/audit.html")
+            #expect(report.contains("support-agent@1.2.0"))
+            #expect(report.contains("floating-model"), "1.0.0 shipped with a floating model id: the report's finding")
 
             let verify = try workspace.run(["verify", "--checkpoint", "ledger/demo/checkpoint"])
             #expect(verify.status == 0, "verify failed: \(verify.stdout) \(verify.stderr)")

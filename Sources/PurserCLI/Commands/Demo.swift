@@ -127,10 +127,6 @@ struct DemoStory {
 
     var auditReport: String { "\(work)/audit.html" }
 
-    /// Whether this build has the `audit` command.
-    // TODO: remove once `purser audit` lands: the demo then always writes the report.
-    static var auditAvailable: Bool { Purser.configuration.subcommands.contains { $0._commandName == "audit" } }
-
     var steps: [DemoStep] {
         let now = Date()
         let waiverExpiry = String(Timestamp.format(now.addingTimeInterval(4 * 86_400)).prefix(10))
@@ -331,15 +327,10 @@ struct DemoStory {
             .purser(
                 "Sign a checkpoint", "Keep it outside the ledger: it is what lets a later verify say intact.",
                 "checkpoint", "--out", "\(work)/checkpoint"),
-            Self.auditAvailable
-                ? .purser(
-                    "The audit report", "Every release in the ledger, with its evidence, for an auditor.",
-                    "audit", "--format", "html", "--out", auditReport, "--checkpoint", "\(work)/checkpoint",
-                    "--template", "\(work)/report")
-                : .files(
-                    "The audit report", "Every release in the ledger, with its evidence, for an auditor.",
-                    shown: ["audit report: not available in this build"]
-                ) {},
+            .purser(
+                "The audit report", "Every release in the ledger, its evidence and findings, for an auditor.",
+                "audit", "--format", "html", "--out", auditReport, "--checkpoint", "\(work)/checkpoint",
+                "--template", "\(work)/report"),
         ]
     }
 
@@ -398,18 +389,14 @@ struct DemoStory {
         func command(_ text: String) -> String { "  purser \(text)\(ledgerFlag.isEmpty ? "" : " " + ledgerFlag)" }
         Output.line("")
         Output.line("The demo is done (\(String(format: "%.1f", seconds)) s): \(size) entries in \(ledger), verified.")
-        if Self.auditAvailable {
-            Output.line("audit report: \(auditReport)")
-        } else {
-            Output.line("audit report: not available in this build")
-        }
+        Output.line("audit report: \(auditReport)")
         Output.line(
             "work files:   \(work)/ (the agent, checklist and canary configuration, evidence, metrics, checkpoint)")
         Output.line("Try next:")
         Output.line(command("at now"))
         Output.line(command("history --env prod"))
         Output.line(command("log"))
-        if Self.auditAvailable { Output.line("  xdg-open \(shellQuoted(auditReport))    # or open, on macOS") }
+        Output.line("  xdg-open \(shellQuoted(auditReport))    # or open, on macOS")
     }
 
     // MARK: Files
