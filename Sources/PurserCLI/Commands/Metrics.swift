@@ -112,9 +112,11 @@ struct Metrics: ParsableCommand {
                 "\(row.version.prefix(12))\(labels[row.version].map { " \($0)" } ?? "")\(row.group.map { " [\($0)]" } ?? "")"
             }
             let compare = rows.count == 2 && by == nil
-            Output.line(padded("", 26) + columns.map { padded($0, 32) }.joined() + (compare ? "change" : ""))
+            // A column at least two spaces wider than its heading (an id prefix and a label fill 32).
+            let width = max(32, (columns.map(\.count).max() ?? 0) + 2)
+            Output.line(padded("", 26) + columns.map { padded($0, width) }.joined() + (compare ? "change" : ""))
             for (name, values) in Self.lines(rows) {
-                var line = padded(name, 26) + values.map { padded($0.text, 32) }.joined()
+                var line = padded(name, 26) + values.map { padded($0.text, width) }.joined()
                 if compare, let old = values[0].number, let new = values[1].number, old != 0 {
                     line += String(format: "%+.1f%%", (new - old) / abs(old) * 100)
                 }
