@@ -416,7 +416,8 @@ struct DemoStory {
         let parts = text.components(separatedBy: old)
         guard parts.count == 2 || (everywhere && parts.count > 2) else {
             throw LedgerError(
-                .internal, "\(path): expected \"\(old)\" \(everywhere ? "" : "once"), found it \(parts.count - 1) times"
+                .internal,
+                "\(path): expected \"\(old)\" \(everywhere ? "at least once" : "once"), found it \(parts.count - 1) times"
             )
         }
         try write(parts.joined(separator: new), to: path)
