@@ -28,6 +28,9 @@ public enum MetricsFile {
                 line += 1
                 if text.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
                 add(line) { () throws(LedgerError) in
+                    if let values = text.withUnsafeBufferPointer(FlatJSONObject.taskFields) {
+                        return try TaskRecord(fieldValues: values, csv: false)
+                    }
                     guard case .object(let members) = try? JSONValue(parsing: text) else {
                         throw LedgerError(.invalidInput, "not a JSON object")
                     }

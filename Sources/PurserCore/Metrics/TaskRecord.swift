@@ -37,14 +37,24 @@ public struct TaskRecord: Sendable, Equatable {
     /// (`csv` true: numbers and booleans are parsed from text; an empty cell is absent).
     /// - Throws: a one-line reason naming the field (the caller adds the file and line).
     public init(_ values: [String: JSONValue], csv: Bool = false) throws(LedgerError) {
+        try self.init(fieldValues: Self.fields.map { values[$0] }, csv: csv)
+    }
+
+    /// The positions of the required fields in `fields`.
+    private static let requiredIndices = fields.indices.filter { required.contains(fields[$0]) }
+
+    /// Reads a record from the values of `fields`, in that order (nil: absent), as `init(_:csv:)` does:
+    /// without a dictionary, for the JSON Lines fast path.
+    init(fieldValues values: [JSONValue?], csv: Bool) throws(LedgerError) {
+        precondition(values.count == Self.fields.count, "a value per field")
         func problem(_ field: String, _ text: String) -> LedgerError { LedgerError(.invalidInput, "\(field): \(text)") }
         func value(_ field: String) -> JSONValue? {
-            guard let raw = values[field], raw != .null else { return nil }
+            guard let raw = values[Self.fields.firstIndex(of: field)!], raw != .null else { return nil }
             if csv, case .string(let text) = raw, text.isEmpty { return nil }
             return raw
         }
-        for field in Self.fields where Self.required.contains(field) && value(field) == nil {
-            throw problem(field, "missing (required: \(Self.required.sorted().joined(separator: ", ")))")
+        for index in Self.requiredIndices where value(Self.fields[index]) == nil {
+            throw problem(Self.fields[index], "missing (required: \(Self.required.sorted().joined(separator: ", ")))")
         }
         func text(_ field: String) throws(LedgerError) -> String? {
             guard let raw = value(field) else { return nil }
