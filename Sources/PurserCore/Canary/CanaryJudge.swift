@@ -56,13 +56,15 @@ public enum CanaryJudge {
             let counts = (baseline.count, canary.count)
             guard counts.0 >= metric.minSampleSize, counts.1 >= metric.minSampleSize, counts.0 > 0, counts.1 > 0
             else { return nodata(metric, counts) }
-            let statistic: ([Double]) -> Double =
-                metric.statistic == .p95
-                ? { percentile($0.sorted(), 0.95) } : { $0.reduce(0, +) / Double($0.count) }
             guard let samples = TwoSamples(canary: canary, baseline: baseline) else { return nodata(metric, counts) }
+            // The p95 from the samples TwoSamples has already sorted.
+            let statistic: ([Double], [Double]) -> Double =
+                metric.statistic == .p95
+                ? { percentile($1, 0.95) } : { values, _ in values.reduce(0, +) / Double(values.count) }
             let shift = HodgesLehmann(samples)
             return finish(
-                metric, counts: counts, baseline: statistic(baseline), canary: statistic(canary),
+                metric, counts: counts, baseline: statistic(baseline, samples.baseline),
+                canary: statistic(canary, samples.canary),
                 estimate: shift.estimate, interval: shift.lower...shift.upper, intervals: (nil, nil),
                 p: MannWhitney(samples).p)
         case .proportion(let baseline, let canary):

@@ -108,29 +108,72 @@ extension Releases {
             if let since { try select.bind(2, since) }
             if let until { try select.bind(3, until) }
             for (index, version) in versions.enumerated() { try select.bind(Int32(index + 4), version) }
-            var groups: [String: MetricsAccumulator] = [:]
-            var order: [String] = []
+            var groups = MetricsGroups()
             while try select.step() {
-                let key = select.string(0) + "\u{0}" + (select.isNull(1) ? "" : select.string(1))
-                if groups[key] == nil {
-                    groups[key] = MetricsAccumulator(
-                        version: select.string(0), group: select.isNull(1) ? nil : select.string(1))
-                    order.append(key)
-                }
-                groups[key]!.add(select)
+                groups.add(select)
             }
             // Versions in the order they were recorded, then groups by name.
             let recorded = try connection.prepare("SELECT seq FROM main.versions WHERE id = ?")
             var seqs: [String: Int64] = [:]
-            for accumulator in groups.values where seqs[accumulator.version] == nil {
+            for accumulator in groups.accumulators where seqs[accumulator.version] == nil {
                 try recorded.bind(1, accumulator.version)
                 seqs[accumulator.version] = try recorded.step() ? recorded.int64(0) : Int64.max
                 recorded.reset()
             }
-            return order.map { groups[$0]! }.sorted {
+            return groups.accumulators.sorted {
                 (seqs[$0.version]!, $0.version, $0.group ?? "") < (seqs[$1.version]!, $1.version, $1.group ?? "")
             }.map(\.metrics)
         }
+    }
+}
+
+/// The accumulators of a report, found by the bytes of a row's version and group (columns 0 and 1): making
+/// strings of them and hashing those for every one of a million rows cost more than the rest of the report.
+private struct MetricsGroups {
+    private(set) var accumulators: [MetricsAccumulator] = []
+    /// Per accumulator, its version's bytes, a 0 and its group's bytes.
+    private var keys: [[UInt8]] = []
+    /// The accumulators by key, looked in when there are more than a few.
+    private var positions: [[UInt8]: Int] = [:]
+    /// The accumulator of the previous row.
+    private var last = 0
+
+    /// Adds the row to the accumulator of its version and group, made at their first row.
+    mutating func add(_ row: Statement) {
+        let found = row.withBlob(0) { version in row.withBlob(1) { group in find(version, group) } }
+        if let found {
+            last = found
+        } else {
+            let version = row.string(0)
+            let group = row.isNull(1) ? nil : row.string(1)
+            let key = Array(version.utf8) + [0] + Array((group ?? "").utf8)
+            accumulators.append(MetricsAccumulator(version: version, group: group))
+            keys.append(key)
+            last = keys.count - 1
+            positions[key] = last
+        }
+        accumulators[last].add(row)
+    }
+
+    /// The accumulator whose key is `version`, 0, `group`, each up to its first 0 byte as `Statement.string`
+    /// reads them.
+    private func find(_ version: UnsafeRawBufferPointer, _ group: UnsafeRawBufferPointer) -> Int? {
+        func length(_ bytes: UnsafeRawBufferPointer) -> Int {
+            guard let start = bytes.baseAddress, let zero = memchr(start, 0, bytes.count) else { return bytes.count }
+            return start.distance(to: UnsafeRawPointer(zero))
+        }
+        let (versionCount, groupCount) = (length(version), length(group))
+        func matches(_ key: [UInt8]) -> Bool {
+            guard key.count == versionCount + 1 + groupCount else { return false }
+            return key.withUnsafeBytes { key in
+                (versionCount == 0 || memcmp(key.baseAddress!, version.baseAddress!, versionCount) == 0)
+                    && (groupCount == 0
+                        || memcmp(key.baseAddress! + versionCount + 1, group.baseAddress!, groupCount) == 0)
+            }
+        }
+        if !keys.isEmpty && matches(keys[last]) { return last }
+        if keys.count <= 16 { return keys.indices.first { matches(keys[$0]) } }
+        return positions[Array(version.prefix(versionCount)) + [0] + Array(group.prefix(groupCount))]
     }
 }
 
@@ -176,8 +219,8 @@ private struct MetricsAccumulator {
         func mean(_ pair: (sum: Double, count: Int)) -> Double? {
             pair.count == 0 ? nil : pair.sum / Double(pair.count)
         }
-        let sortedDurations = durations.sorted()
-        let sortedLatencies = toolLatencies.sorted()
+        let sortedDurations = TwoSamples.sorted(durations)
+        let sortedLatencies = TwoSamples.sorted(toolLatencies)
         var qualityMean: Double?
         var interval: ClosedRange<Double>?
         if quality.count > 0 {
