@@ -51,7 +51,8 @@ extension Releases {
         }
         let start: String
         if let since { start = since } else { start = try rolloutStart(env: env, candidate: canaryID) }
-        let samples = try canarySamples(env: env, versions: [baselineID, canaryID], since: start)
+        let samples = try canarySamples(
+            env: env, versions: [baselineID, canaryID], since: start, metrics: config.metrics)
         let judgements = config.metrics.map { metric in
             CanaryJudge.judge(metric, samples.metric(metric))
         }
@@ -116,34 +117,32 @@ extension Releases {
         return start
     }
 
-    /// The task columns of the versions' tasks in `env` since `start`.
+    /// The columns the metrics need of the versions' tasks in `env` since `start`, read from the covering
+    /// index `tasks_by_version` one version at a time, in its order (as the means are summed).
     private func canarySamples(
-        env: String, versions: [String], since start: String
+        env: String, versions: [String], since start: String, metrics: [CanaryConfig.Metric]
     ) throws(LedgerError) -> CanarySamples {
+        var samples = CanarySamples(metrics: metrics)
         try ledger.read { connection in
             let select = try connection.prepare(
                 """
-                SELECT version, error, completed, tool_calls, tool_errors, quality, duration_ms, cost_usd,
-                    input_tokens, output_tokens, tool_latency_ms
-                FROM main.tasks WHERE env = ? AND started_at >= ? AND version IN (?, ?)
+                SELECT \(samples.columns.isEmpty ? "NULL" : samples.columns.joined(separator: ", "))
+                FROM main.tasks INDEXED BY tasks_by_version WHERE version = ? AND env = ? AND started_at >= ?
                 """)
-            try select.bind(1, env)
-            try select.bind(2, start)
-            try select.bind(3, versions[0])
-            try select.bind(4, versions[1])
-            var samples = CanarySamples()
-            // The baseline's id, to tell the arms apart without making a string of every row's version.
-            let baseline = Array(versions[0].utf8)
-            while try select.step() {
-                samples.add(select, arm: select.withBlob(0) { $0.elementsEqual(baseline) } ? 0 : 1)
+            for (arm, version) in versions.prefix(2).enumerated() {
+                try select.bind(1, version)
+                try select.bind(2, env)
+                try select.bind(3, start)
+                while try select.step() { samples.add(select, arm: arm) }
+                select.reset()
             }
-            return samples
         }
+        return samples
     }
 }
 
-/// Per version: counts for the proportions and values for the continuous metrics.
-/// The baseline's and the canary's counts for the proportions and values for the continuous metrics.
+/// The baseline's and the canary's counts for the proportions and values for the continuous metrics, of
+/// only the columns the judged metrics need.
 struct CanarySamples {
     struct Arm {
         var tasks = 0
@@ -151,28 +150,52 @@ struct CanarySamples {
         var completed = 0
         var toolCalls = 0.0
         var toolSuccesses = 0.0
-        /// Per continuous column, in `continuousColumns` order.
+        /// Per continuous column, in `continuousColumns` order (empty for columns not read).
         var values: [[Double]] = Array(repeating: [], count: CanarySamples.continuousColumns.count)
     }
 
-    static let continuousColumns: [(column: Int32, name: String)] = [
-        (5, "quality"), (6, "duration_ms"), (7, "cost_usd"), (8, "input_tokens"), (9, "output_tokens"),
-        (3, "tool_calls"), (10, "tool_latency_ms"),
+    static let continuousColumns = [
+        "quality", "duration_ms", "cost_usd", "input_tokens", "output_tokens", "tool_calls", "tool_latency_ms",
     ]
     /// The baseline's arm, then the canary's.
     var arms = [Arm(), Arm()]
+    /// The columns to select.
+    private(set) var columns: [String] = []
+    /// Positions in `columns` of what the proportions need, when a metric needs it.
+    private var error: Int32?
+    private var completed: Int32?
+    private var tools: (calls: Int32, errors: Int32)?
+    /// Per continuous column read: its index in `continuousColumns` and its position in `columns`.
+    private var continuous: [(index: Int, column: Int32)] = []
+
+    init(metrics: [CanaryConfig.Metric]) {
+        func position(_ column: String) -> Int32 {
+            if let found = columns.firstIndex(of: column) { return Int32(found) }
+            columns.append(column)
+            return Int32(columns.count - 1)
+        }
+        let names = Set(metrics.map(\.name))
+        if names.contains("error_rate") { error = position("error") }
+        if names.contains("completion_rate") { completed = position("completed") }
+        if names.contains("tool_success_rate") { tools = (position("tool_calls"), position("tool_errors")) }
+        for (index, name) in Self.continuousColumns.enumerated() where names.contains(name) {
+            continuous.append((index, position(name)))
+        }
+    }
 
     /// Adds a task row of the arm `arm` (0 baseline, 1 canary), in place: a copy of the arm per row would
     /// copy its growing arrays every time.
     mutating func add(_ row: Statement, arm: Int) {
         arms[arm].tasks += 1
-        if row.int64(1) != 0 { arms[arm].errors += 1 }
-        if row.int64(2) != 0 { arms[arm].completed += 1 }
-        let calls = row.isNull(3) ? 0 : row.double(3)
-        arms[arm].toolCalls += calls
-        arms[arm].toolSuccesses += calls - (row.isNull(4) ? 0 : row.double(4))
-        for (index, column) in Self.continuousColumns.enumerated() where !row.isNull(column.column) {
-            arms[arm].values[index].append(row.double(column.column))
+        if let error, row.int64(error) != 0 { arms[arm].errors += 1 }
+        if let completed, row.int64(completed) != 0 { arms[arm].completed += 1 }
+        if let tools {
+            let calls = row.isNull(tools.calls) ? 0 : row.double(tools.calls)
+            arms[arm].toolCalls += calls
+            arms[arm].toolSuccesses += calls - (row.isNull(tools.errors) ? 0 : row.double(tools.errors))
+        }
+        for (index, column) in continuous where !row.isNull(column) {
+            arms[arm].values[index].append(row.double(column))
         }
     }
 
@@ -191,7 +214,7 @@ struct CanarySamples {
                 baseline: (count(b.toolSuccesses), count(b.toolCalls)),
                 canary: (count(c.toolSuccesses), count(c.toolCalls)))
         default:
-            guard let index = Self.continuousColumns.firstIndex(where: { $0.name == metric.name }) else {
+            guard let index = Self.continuousColumns.firstIndex(of: metric.name) else {
                 return .continuous(baseline: [], canary: [])
             }
             return .continuous(baseline: b.values[index], canary: c.values[index])

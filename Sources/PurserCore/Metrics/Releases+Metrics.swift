@@ -97,12 +97,15 @@ extension Releases {
             conditions.append("version IN (\(versions.indices.map { "?\($0 + 4)" }.joined(separator: ", ")))")
         }
         let group = dimension.map { "coalesce(\($0.column), '')" } ?? "NULL"
+        // Without versions, the rows in table order: the covering index would be read instead, in another
+        // order, and sums of the same values in another order can differ in the last digit.
+        let source = versions.isEmpty ? "main.tasks NOT INDEXED" : "main.tasks"
         return try ledger.read { connection in
             let select = try connection.prepare(
                 """
                 SELECT version, \(group), duration_ms, completed, error, input_tokens, output_tokens, cost_usd,
                     tool_calls, tool_errors, tool_latency_ms, quality
-                FROM main.tasks WHERE \(conditions.joined(separator: " AND "))
+                FROM \(source) WHERE \(conditions.joined(separator: " AND "))
                 """)
             if let env { try select.bind(1, env) }
             if let since { try select.bind(2, since) }

@@ -9,7 +9,7 @@ internal import PurserLedger
 /// All SQL names its schema (`main`, or `temp` for the rebuild `verify` compares against).
 final class Projection {
     /// Bumped whenever the tables or what `apply` writes change: an older projection is then rebuilt.
-    static let version: Int64 = 3
+    static let version: Int64 = 4
 
     /// The derived tables, each with a `seq` column naming the entry that wrote the row.
     static let tables = [
@@ -66,11 +66,14 @@ final class Projection {
                 seq INTEGER PRIMARY KEY, version TEXT NOT NULL, env TEXT NOT NULL, allowed INTEGER NOT NULL,
                 at TEXT NOT NULL, valid_until TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS \(schema).tasks (
-                task_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, version TEXT NOT NULL, env TEXT NOT NULL,
+                task_id TEXT NOT NULL UNIQUE, seq INTEGER NOT NULL, version TEXT NOT NULL, env TEXT NOT NULL,
                 task_type TEXT NOT NULL, model TEXT, started_at TEXT NOT NULL, duration_ms REAL NOT NULL,
                 completed INTEGER NOT NULL, error INTEGER NOT NULL, input_tokens REAL, output_tokens REAL,
-                cost_usd REAL, tool_calls REAL, tool_errors REAL, tool_latency_ms REAL, quality REAL);
-            CREATE INDEX IF NOT EXISTS \(schema).tasks_by_version ON tasks(version, env, started_at);
+                cost_usd REAL, tool_calls REAL, tool_errors REAL, tool_latency_ms REAL, quality REAL,
+                ordinal INTEGER PRIMARY KEY);
+            CREATE INDEX IF NOT EXISTS \(schema).tasks_by_version ON tasks(
+                version, env, started_at, ordinal, error, completed, tool_calls, tool_errors, quality, duration_ms,
+                cost_usd, input_tokens, output_tokens, tool_latency_ms);
             INSERT OR IGNORE INTO \(schema).projection_meta VALUES ('version', \(Projection.version)), ('applied_seq', -1);
             """)
     }
@@ -210,7 +213,7 @@ final class Projection {
             records = try MetricsFile.parse(select.bytes(0), format: format, source: "entry \(entry.seq)").map(\.record)
         }
         let insert = try connection.prepare(
-            "INSERT OR IGNORE INTO \(schema).tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            "INSERT OR IGNORE INTO \(schema).tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)")
         func bind(_ index: Int32, _ value: Double?) throws {
             if let value { try insert.bind(index, value) } else { try insert.bindNull(index) }
         }
