@@ -213,6 +213,7 @@ struct StatisticsTests {
     static let selectionCases: [SelectionCase] = {
         let continuous: @Sendable (inout SeededGenerator) -> Double = { Double.random(in: -50...50, using: &$0) }
         let ties: @Sendable (inout SeededGenerator) -> Double = { Double(Int.random(in: 0...6, using: &$0)) }
+        let counts: @Sendable (inout SeededGenerator) -> Double = { Double(Int.random(in: 0...400, using: &$0)) }
         let skewed: @Sendable (inout SeededGenerator) -> Double = { exp(Double.random(in: -30...30, using: &$0)) }
         let mixed: @Sendable (inout SeededGenerator) -> Double = {
             Bool.random(using: &$0)
@@ -226,6 +227,7 @@ struct StatisticsTests {
             SelectionCase(name: "continuous", sizes: (7, 13), draw: continuous),
             SelectionCase(name: "few distinct values", sizes: (300, 300), draw: ties),
             SelectionCase(name: "few distinct values", sizes: (120, 290), draw: ties),
+            SelectionCase(name: "whole numbers, each about twice", sizes: (1000, 900), draw: counts),
             SelectionCase(name: "values over 26 orders of magnitude", sizes: (300, 280), draw: skewed),
             SelectionCase(name: "zeros and tiny and large values", sizes: (250, 300), draw: mixed),
         ]
