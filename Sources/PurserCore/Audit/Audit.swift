@@ -61,11 +61,37 @@ extension Releases {
     /// `verification` says so.
     public func audit(_ scope: AuditScope, now: Date = Date()) throws(LedgerError) -> AuditReport {
         var verification = try Ledger.verify(at: ledger.path, checkpoints: scope.checkpoints)
-        if verification.ok, let fault = try Releases.verifyDerived(ledger) {
+        var collector = AuditCollector(scope: scope, now: Timestamp.format(now))
+        var artifacts = ArtifactReferences()
+        var batch: [Entry] = []
+        func readBatch() throws {
+            for (entry, body) in zip(batch, Self.parseBodies(batch)) {
+                // An entry that does not parse is an integrity fault, which verification has reported.
+                guard let body else {
+                    if verification.ok { throw LedgerError(.integrity, "entry \(entry.seq) has no readable body") }
+                    continue
+                }
+                artifacts.add(entry, body)
+                try collector.read(entry, body)
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
+        try ledger.forEachEntry(kinds: AuditCollector.kinds.union(ArtifactReferences.kinds)) { entry in
+            batch.append(entry)
+            if batch.count == 4_096 { try readBatch() }
+        }
+        do {
+            try readBatch()
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(.internal, "cannot read the ledger: \(error)")
+        }
+        // The report rests on the entries and the files they name, so the query tables are not compared
+        // (`purser verify` does); the files are.
+        if verification.ok, let fault = try artifacts.check(ledger) {
             verification = verification.with(fault: fault)
         }
-        var collector = AuditCollector(scope: scope, now: Timestamp.format(now))
-        try ledger.forEachEntry(kinds: AuditCollector.kinds) { entry in try collector.read(entry) }
         if let fault = verification.fault {
             collector.findings.insert(
                 Finding(
@@ -80,6 +106,25 @@ extension Releases {
         let document = collector.document(
             ledger: ledger, verification: verification, checkpoint: checkpoint, timelines: timelines)
         return AuditReport(document: document, timelines: timelines, verification: verification)
+    }
+}
+
+extension Releases {
+    /// The bodies of `entries`, parsed on every core (a year of checklist runs is tens of megabytes of
+    /// JSON); nil for a body that does not parse.
+    static func parseBodies(_ entries: [Entry]) -> [JSONValue?] {
+        var values = [JSONValue?](repeating: nil, count: entries.count)
+        let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, entries.count / 256))
+        let size = (entries.count + parts - 1) / parts
+        values.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let buffer = buffer  // each part writes its own indices only
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                for index in (part * size)..<min(entries.count, (part + 1) * size) {
+                    buffer[index] = try? entries[index].body
+                }
+            }
+        }
+        return values
     }
 }
 
@@ -141,6 +186,35 @@ struct AuditCollector {
         var drills: [JSONValue] = []
     }
 
+    /// Traffic changes of one environment recorded in one transaction, each long after it took effect.
+    struct BackdatedRun {
+        let env: String
+        let at: String
+        let kind: String
+        let firstSeq: UInt64
+        var lastSeq: UInt64
+        var count: Int
+        var earliest: String
+        var latest: String
+        var maxLag: TimeInterval
+
+        mutating func add(seq: UInt64, effectiveAt: String, lag: TimeInterval) {
+            lastSeq = seq
+            count += 1
+            earliest = min(earliest, effectiveAt)
+            latest = max(latest, effectiveAt)
+            maxLag = max(maxLag, lag)
+        }
+
+        var finding: Finding {
+            let detail =
+                count == 1
+                ? "\(kind) recorded at \(at) took effect at \(earliest), \(AuditCollector.duration(maxLag)) earlier"
+                : "\(count) traffic changes in \(env) recorded at \(at) (seq \(firstSeq)–\(lastSeq)) took effect from \(earliest) to \(latest), up to \(AuditCollector.duration(maxLag)) earlier"
+            return Finding(kind: .backdated, seq: firstSeq, at: at, env: env, version: nil, detail: detail)
+        }
+    }
+
     let scope: AuditScope
     let now: String
     var versions: [String: Version] = [:]
@@ -156,6 +230,8 @@ struct AuditCollector {
     var current: [String: Int] = [:]
     var rollbacks: [JSONValue] = []
     var findings: [Finding] = []
+    var backdated: [BackdatedRun] = []
+    var backdatedIndex: [String: Int] = [:]
     var judgementCount = 0
 
     init(scope: AuditScope, now: String) {
@@ -169,8 +245,7 @@ struct AuditCollector {
         (scope.from.map { time >= $0 } ?? true) && (scope.to.map { time < $0 } ?? true)
     }
 
-    mutating func read(_ entry: Entry) throws {
-        let body = try entry.body
+    mutating func read(_ entry: Entry, _ body: JSONValue) throws {
         switch entry.kind {
         case "version.recorded":
             guard let id = body["id"]?.stringValue else { return }
@@ -207,8 +282,10 @@ struct AuditCollector {
                     "seq": .number(Double(entry.seq)), "at": .string(entry.at), "kind": .string("canary.judged"),
                     "verdict": body["verdict"],
                 ]))
-        default:
+        case _ where Self.lifecycle.contains(entry.kind):
             try readLifecycle(entry, body)
+        default:
+            break
         }
     }
 
@@ -230,12 +307,17 @@ struct AuditCollector {
         if let recorded = Timestamp.parse(entry.at), let effective = Timestamp.parse(effectiveAt),
             recorded.timeIntervalSince(effective) > scope.backdateTolerance
         {
-            findings.append(
-                Finding(
-                    kind: .backdated, seq: entry.seq, at: entry.at, env: env, version: nil,
-                    detail:
-                        "\(entry.kind) recorded at \(entry.at) took effect at \(effectiveAt), \(Self.duration(recorded.timeIntervalSince(effective))) earlier"
-                ))
+            // Changes recorded together (an import of history) are one finding.
+            let lag = recorded.timeIntervalSince(effective)
+            if let index = backdatedIndex[env + "\u{0}" + entry.at] {
+                backdated[index].add(seq: entry.seq, effectiveAt: effectiveAt, lag: lag)
+            } else {
+                backdatedIndex[env + "\u{0}" + entry.at] = backdated.count
+                backdated.append(
+                    BackdatedRun(
+                        env: env, at: entry.at, kind: entry.kind, firstSeq: entry.seq, lastSeq: entry.seq, count: 1,
+                        earliest: effectiveAt, latest: effectiveAt, maxLag: lag))
+            }
         }
         let event = Self.object([
             "seq": .number(Double(entry.seq)), "at": .string(entry.at), "effective_at": .string(effectiveAt),

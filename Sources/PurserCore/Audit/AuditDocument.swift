@@ -7,6 +7,7 @@ extension AuditCollector {
         ledger: Ledger, verification: VerificationReport, checkpoint: String?, timelines: [Timeline]
     ) -> JSONValue {
         let shipped = versionsShipped()
+        findings += backdated.map(\.finding)
         // Integrity first: the rest rests on the ledger being intact.
         let all = findings.sorted {
             ($0.kind == .integrity ? 0 : 1, $0.seq, $0.kind.rawValue) < (
@@ -107,12 +108,23 @@ extension AuditCollector {
 
     private func deploymentDocument(_ deployment: Deployment) -> JSONValue {
         let body = deployment.body
+        let checks = deployment.run?.body["checks"]?.arrayValue ?? []
+        let passed = checks.filter { $0["verdict"]?.stringValue == "pass" }.count
         let checklist = deployment.run.map { run in
             Self.object([
                 "seq": .number(Double(run.seq)), "at": .string(run.at), "valid_until": .string(run.validUntil),
                 "allowed": run.body["allowed"], "policy": run.body["policy"], "checks": run.body["checks"],
+                "passed": .number(Double(passed)), "count": .number(Double(checks.count)),
             ])
         }
+        // Nothing of note: allowed by a run in which every check passed, no waiver or override, every canary
+        // judgement promote, not rolled back or aborted. Reports may list these briefly.
+        let routine =
+            ["covered", "not-gated"].contains(deployment.gate) && passed == checks.count && deployment.waivers.isEmpty
+            && deployment.judgements.allSatisfy { $0["verdict"]?.stringValue == "promote" }
+            && !deployment.events.contains {
+                ["rollback.performed", "deployment.aborted"].contains($0["kind"]?.stringValue ?? "")
+            }
         return Self.object([
             "seq": .number(Double(deployment.seq)), "at": .string(deployment.at),
             "effective_at": .string(deployment.effectiveAt), "env": .string(deployment.env),
@@ -120,7 +132,7 @@ extension AuditCollector {
             "version_name": .string(name(deployment.version)), "gate": .string(deployment.gate),
             "break_glass": body["break_glass"], "checklist": checklist, "waivers": .array(deployment.waivers),
             "events": .array(deployment.events), "canary_judgements": .array(deployment.judgements),
-            "drills": .array(deployment.drills),
+            "drills": .array(deployment.drills), "routine": .bool(routine),
         ])
     }
 }

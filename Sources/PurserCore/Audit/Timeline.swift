@@ -131,7 +131,7 @@ public enum TimelinePicture {
         return """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(y))" viewBox="0 0 \(Int(width)) \(Int(y))" role="img" aria-label="What ran when">
             <defs><pattern id="drain" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="2" height="6" fill="#9a9a9a"/></pattern></defs>
-            <style>text{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;font-size:12px;fill:#222}.env{font-weight:600;font-size:13px}.tick{fill:#666;font-size:11px}.note{fill:#666}</style>
+            <style>text{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;font-size:12px;fill:#222}.env{font-weight:600;font-size:13px}.tick{fill:#666;font-size:11px}.note{fill:#666}.share{font-size:10px}</style>
             \(body)</svg>
             """
     }
@@ -157,37 +157,84 @@ public enum TimelinePicture {
                 ##"<rect x="\##(labelWidth)" y="\##(rowTop)" width="\##(plotWidth)" height="\##(rowHeight - 4)" fill="#f3f4f6"/>"##
             out +=
                 ##"<text x="8" y="\##(rowTop + 14)"><title>\##(escape(band.version))</title>\##(escape(clip(band.name)))</text>"##
-            for segment in band.segments {
-                let left = x(segment.from)
-                let segmentWidth = max(x(segment.to) - left, 1)
-                let height = segment.draining ? 6 : max((rowHeight - 4) * Double(segment.weight) / 100, 2)
-                let fill = segment.draining ? "url(#drain)" : color
+            for piece in pieces(band, x: x) {
+                let height = piece.draining ? 6 : max((rowHeight - 4) * Double(piece.weight) / 100, 2)
+                let fill = piece.draining ? "url(#drain)" : color
+                // A title to hover on, except on slivers that stand for many changes.
                 let title =
-                    segment.draining
-                    ? "\(band.name) draining, \(segment.from) to \(segment.to)"
-                    : "\(band.name) \(segment.weight)%, \(segment.from) to \(segment.to)"
+                    piece.merged
+                    ? ""
+                    : "<title>\(escape("\(band.name) \(piece.draining ? "draining" : "\(piece.weight)%"), \(piece.from) to \(piece.to)"))</title>"
                 out +=
-                    ##"<rect x="\##(format(left))" y="\##(format(rowTop + rowHeight - 4 - height))" width="\##(format(segmentWidth))" height="\##(format(height))" fill="\##(fill)"><title>\##(escape(title))</title></rect>"##
+                    ##"<rect x="\##(format(piece.left))" y="\##(format(rowTop + rowHeight - 4 - height))" width="\##(format(piece.right - piece.left))" height="\##(format(height))" fill="\##(fill)">\##(title)</rect>"##
+                // The share as text where there is room: white on a full bar, dark above a low one.
+                if !piece.draining, !piece.merged, piece.right - piece.left >= 34 {
+                    let ink = piece.weight >= 60 ? "#fff" : "#333"
+                    out +=
+                        ##"<text x="\##(format(piece.left + 3))" y="\##(format(rowTop + 12))" class="share" style="fill:\##(ink)">\##(piece.weight)%</text>"##
+                }
             }
         }
         let rowsBottom = rowsTop + Double(max(timeline.bands.count, 1)) * rowHeight
+        var drawn: [String: Double] = [:]  // the last position of each colour: a mark on a mark adds nothing
         for marker in timeline.markers {
-            let position = format(x(marker.at))
             let color =
                 marker.kind == "rollback.performed" || marker.verdict == "rollback"
                 ? "#c0392b" : marker.verdict == "hold" ? "#d68910" : "#1e8449"
+            let at = x(marker.at)
+            if let last = drawn[color], abs(at - last) < 1.5 { continue }
+            drawn[color] = at
+            let position = format(at)
             let dash = marker.kind == "rollback.performed" ? ##" stroke-dasharray="4 3""## : ""
             let title =
                 marker.kind == "rollback.performed"
                 ? "rollback (seq \(marker.seq)) at \(marker.at)"
                 : "canary verdict \(marker.verdict ?? "?") (seq \(marker.seq)) at \(marker.at)"
             out +=
-                ##"<line x1="\##(position)" y1="\##(rowsTop - 4)" x2="\##(position)" y2="\##(rowsBottom)" stroke="\##(color)" stroke-width="2"\##(dash)><title>\##(escape(title))</title></line>"##
-            out +=
-                ##"<circle cx="\##(position)" cy="\##(rowsTop - 4)" r="4" fill="\##(color)"><title>\##(escape(title))</title></circle>"##
+                ##"<g><title>\##(escape(title))</title><line x1="\##(position)" y1="\##(rowsTop - 4)" x2="\##(position)" y2="\##(rowsBottom)" stroke="\##(color)" stroke-width="2"\##(dash)/><circle cx="\##(position)" cy="\##(rowsTop - 4)" r="4" fill="\##(color)"/></g>"##
         }
         out += axis(start: start, span: span, left: labelWidth, width: plotWidth, top: rowsBottom + 4)
         return out + "</g>"
+    }
+
+    /// A band's segments as rectangles to draw, at least 1 px wide. Touching segments of the same share are
+    /// drawn as one; so are runs of segments narrower than a pixel and a half (a long window has thousands),
+    /// as high as the highest share among them.
+    static func pieces(_ band: Timeline.Band, x: (String) -> Double) -> [Piece] {
+        var pieces: [Piece] = []
+        for segment in band.segments {
+            let left = x(segment.from)
+            let right = max(x(segment.to), left + 1)
+            let narrow = x(segment.to) - left < 1.5
+            if var last = pieces.last, left - last.right < 0.5,
+                (last.weight == segment.weight && last.draining == segment.draining)
+                    || (narrow && last.right - last.left < 1.5)
+            {
+                last.right = max(last.right, right)
+                last.to = segment.to
+                last.merged = last.merged || last.weight != segment.weight || last.draining != segment.draining
+                last.weight = max(last.weight, segment.weight)
+                last.draining = last.draining && segment.draining
+                pieces[pieces.count - 1] = last
+            } else {
+                pieces.append(
+                    Piece(
+                        left: left, right: right, from: segment.from, to: segment.to, weight: segment.weight,
+                        draining: segment.draining, merged: false))
+            }
+        }
+        return pieces
+    }
+
+    struct Piece {
+        var left: Double
+        var right: Double
+        let from: String
+        var to: String
+        var weight: Int
+        var draining: Bool
+        /// Stands for segments of different shares.
+        var merged: Bool
     }
 
     /// Ticks at a round step that gives at most eight of them, labelled in UTC.
@@ -220,8 +267,10 @@ public enum TimelinePicture {
         text.count > 24 ? String(text.prefix(23)) + "…" : text
     }
 
+    /// One decimal, without Foundation's formatter (a year's picture has tens of thousands of numbers).
     static func format(_ value: Double) -> String {
-        String(format: "%.1f", value)
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths < 0 ? "-" : "")\(abs(tenths) / 10).\(abs(tenths) % 10)"
     }
 
     /// Escapes text for SVG and HTML: `&`, `<`, `>`, and both quotes.

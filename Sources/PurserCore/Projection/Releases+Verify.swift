@@ -60,16 +60,44 @@ extension Releases {
     /// Every `version.recorded` entry's id is the hash of its component digests, and every artifact an
     /// entry names (components, drill evidence) is present and hashes to its digest.
     private static func checkVersions(_ ledger: Ledger) throws -> Fault? {
-        var references: [(seq: UInt64, what: String, digest: Hash)] = []
-        var fault: Fault?
-        try ledger.forEachEntry(kind: "version.recorded") { entry in
-            let body = try entry.body
-            guard fault == nil, let id = body["id"]?.stringValue, case .array(let items) = body["components"] ?? .null
+        var references = ArtifactReferences()
+        try ledger.forEachEntry(kinds: ArtifactReferences.kinds) { entry in try references.add(entry, entry.body) }
+        return try references.check(ledger)
+    }
+}
+
+/// The artifacts entries refer to by digest (version components, drill evidence, evaluation results,
+/// checklist policies, metrics files, canary configurations, shadow pairs), gathered entry by entry from
+/// bodies already parsed, then checked against the stored bytes.
+struct ArtifactReferences {
+    static let kinds: Set<String> = [
+        "version.recorded", "rollback.drilled", "evaluation.recorded", "checklist.evaluated", "metrics.summarized",
+        "canary.judged", "shadow.compared",
+    ]
+    /// Where each kind other than `version.recorded` names its file's digest, and what to call it.
+    private static let stored: [String: (path: [String], what: String)] = [
+        "rollback.drilled": (["evidence", "digest"], "the evidence of rollback drill"),
+        "evaluation.recorded": (["results", "digest"], "the results file of evaluation"),
+        "checklist.evaluated": (["policy", "digest"], "the policy of checklist run"),
+        "metrics.summarized": (["digest"], "the metrics file of ingestion"),
+        "canary.judged": (["config", "digest"], "the configuration of canary judgement"),
+        "shadow.compared": (["pairs", "digest"], "the pairs file of shadow comparison"),
+    ]
+
+    private var references: [(seq: UInt64, what: String, digest: Hash)] = []
+    /// The first version whose id is not the hash of its components: reported before any stored file.
+    private var versionFault: Fault?
+
+    /// Notes what `entry` (whose body is `body`) refers to; entries of other kinds are ignored.
+    mutating func add(_ entry: Entry, _ body: JSONValue) {
+        if entry.kind == "version.recorded" {
+            guard versionFault == nil, let id = body["id"]?.stringValue,
+                case .array(let items) = body["components"] ?? .null
             else { return }
             let components = items.compactMap(Component.init(json:))
             let computed = BehavioralVersion.id(digests: components.map { ($0.name, $0.digest) })
             guard components.count == items.count, computed == id else {
-                fault = Fault(
+                versionFault = Fault(
                     seq: entry.seq, kind: .artifact,
                     detail:
                         "version \(id.prefix(12)) is not the hash of its component digests (they hash to \(computed.prefix(12)))"
@@ -80,27 +108,19 @@ extension Releases {
                 references.append(
                     (entry.seq, "component \(component.name) of version \(id.prefix(12))", component.digest))
             }
-        }
-        if let fault { return fault }
-        // Every other file an entry stores by digest: drill evidence, evaluation results, checklist policies,
-        // metrics files, canary configurations and shadow pairs.
-        let stored: [(kind: String, path: [String], what: String)] = [
-            ("rollback.drilled", ["evidence", "digest"], "the evidence of rollback drill"),
-            ("evaluation.recorded", ["results", "digest"], "the results file of evaluation"),
-            ("checklist.evaluated", ["policy", "digest"], "the policy of checklist run"),
-            ("metrics.summarized", ["digest"], "the metrics file of ingestion"),
-            ("canary.judged", ["config", "digest"], "the configuration of canary judgement"),
-            ("shadow.compared", ["pairs", "digest"], "the pairs file of shadow comparison"),
-        ]
-        for (kind, path, what) in stored {
-            try ledger.forEachEntry(kind: kind) { entry in
-                var value: JSONValue? = try entry.body
-                for key in path { value = value?[key] }
-                if let hex = value?.stringValue, let digest = Hash(hex: hex) {
-                    references.append((entry.seq, "\(what) \(entry.seq)", digest))
-                }
+        } else if let (path, what) = Self.stored[entry.kind] {
+            var value: JSONValue? = body
+            for key in path { value = value?[key] }
+            if let hex = value?.stringValue, let digest = Hash(hex: hex) {
+                references.append((entry.seq, "\(what) \(entry.seq)", digest))
             }
         }
+    }
+
+    /// The first fault: a version's id, else the stored file of the lowest seq that is missing or no longer
+    /// hashes to its digest.
+    func check(_ ledger: Ledger) throws(LedgerError) -> Fault? {
+        if let versionFault { return versionFault }
         var checked: Set<Hash> = []
         for reference in references.sorted(by: { $0.seq < $1.seq }) where checked.insert(reference.digest).inserted {
             guard let bytes = try ledger.artifact(reference.digest) else {
