@@ -166,7 +166,7 @@ public enum TimelinePicture {
                     ? ""
                     : "<title>\(escape("\(band.name) \(piece.draining ? "draining" : "\(piece.weight)%"), \(piece.from) to \(piece.to)"))</title>"
                 out +=
-                    ##"<rect x="\##(format(piece.left))" y="\##(format(rowTop + rowHeight - 4 - height))" width="\##(format(piece.right - piece.left))" height="\##(format(height))" fill="\##(fill)">\##(title)</rect>"##
+                    ##"<rect x="\##(format(piece.left))" y="\##(format(rowTop + rowHeight - 4 - height))" width="\##(format(max(piece.right - piece.left, 1)))" height="\##(format(height))" fill="\##(fill)">\##(title)</rect>"##
                 // The share as text where there is room: white on a full bar, dark above a low one.
                 if !piece.draining, !piece.merged, piece.right - piece.left >= 34 {
                     let ink = piece.weight >= 60 ? "#fff" : "#333"
@@ -197,15 +197,15 @@ public enum TimelinePicture {
         return out + "</g>"
     }
 
-    /// A band's segments as rectangles to draw, at least 1 px wide. Touching segments of the same share are
+    /// A band's segments as rectangles to draw (each at least 1 px wide when drawn). Touching segments of the same share are
     /// drawn as one; so are runs of segments narrower than a pixel and a half (a long window has thousands),
     /// as high as the highest share among them.
     static func pieces(_ band: Timeline.Band, x: (String) -> Double) -> [Piece] {
         var pieces: [Piece] = []
         for segment in band.segments {
             let left = x(segment.from)
-            let right = max(x(segment.to), left + 1)
-            let narrow = x(segment.to) - left < 1.5
+            let right = x(segment.to)
+            let narrow = right - left < 1.5
             if var last = pieces.last, left - last.right < 0.5,
                 (last.weight == segment.weight && last.draining == segment.draining)
                     || (narrow && last.right - last.left < 1.5)
