@@ -197,9 +197,9 @@ public enum TimelinePicture {
         return out + "</g>"
     }
 
-    /// A band's segments as rectangles to draw (each at least 1 px wide when drawn). Touching segments of the same share are
-    /// drawn as one; so are runs of segments narrower than a pixel and a half (a long window has thousands),
-    /// as high as the highest share among them.
+    /// A band's segments as rectangles to draw (each at least 1 px wide when drawn). Touching segments of
+    /// the same share are drawn as one; so are runs of segments narrower than a pixel and a half (a long
+    /// window has thousands), as high as the highest share among them.
     static func pieces(_ band: Timeline.Band, x: (String) -> Double) -> [Piece] {
         var pieces: [Piece] = []
         for segment in band.segments {
