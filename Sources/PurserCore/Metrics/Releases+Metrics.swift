@@ -61,17 +61,16 @@ extension Releases {
                 throw LedgerError(code, "\(source) line \(line): version: \(error.message); nothing was ingested")
             }
         }
-        let (counts, entries) = try record { (transaction, projection) throws -> ([Event], (Int, [String: Int])) in
-            let known = try transaction.connection.prepare("SELECT 1 FROM main.tasks WHERE task_id = ?")
-            var seen: Set<String> = []
-            var perVersion: [String: Int] = [:]
-            for (_, record) in parsed where seen.insert(record.taskID).inserted {
-                try known.bind(1, record.taskID)
-                defer { known.reset() }
-                if try !known.step() { perVersion[resolved[record.version]!, default: 0] += 1 }
-            }
+        // As `record` does, but the task rows are inserted before the entry is appended, as rows of the seq it
+        // will get, so that inserting them counts the new ones for its body; applying it then inserts nothing.
+        let (perVersion, entry) = try ledger.write { transaction in
+            let projection = Projection(transaction.connection)
+            try projection.catchUp(ledger)
+            let seq = UInt64(
+                try transaction.connection.scalarInt("SELECT coalesce(max(seq) + 1, 0) FROM main.entries")!)
+            let perVersion = try projection.insertTasks(parsed.lazy.map(\.record), seq: seq, versions: resolved)
+            projection.insertedTasks = seq
             let digest = try transaction.storeArtifact(bytes)
-            projection.preparsed[digest] = parsed.map(\.record)
             let body: JSONValue = .object([
                 "file": .string(path == "-" ? "standard input" : URL(fileURLWithPath: path).lastPathComponent),
                 "digest": .string(digest.hex), "format": .string(format.rawValue),
@@ -79,9 +78,15 @@ extension Releases {
                 "new": .number(Double(perVersion.values.reduce(0, +))),
                 "versions": .object(resolved.mapValues(JSONValue.string)),
             ])
-            return ([try Event(kind: "metrics.summarized", body: body)], (perVersion.values.reduce(0, +), perVersion))
+            let entries = try transaction.append([try Event(kind: "metrics.summarized", body: body)])
+            guard entries[0].seq == seq else {
+                throw LedgerError(.internal, "metrics.summarized was appended as seq \(entries[0].seq), not \(seq)")
+            }
+            try projection.catchUp(ledger)
+            return (perVersion, entries[0])
         }
-        return IngestOutcome(seq: entries[0].seq, records: parsed.count, new: counts.0, versions: counts.1)
+        return IngestOutcome(
+            seq: entry.seq, records: parsed.count, new: perVersion.values.reduce(0, +), versions: perVersion)
     }
 
     /// The agent metrics per behavioral version (and `dimension`), over the tasks that match: an

@@ -48,23 +48,25 @@ public struct TaskRecord: Sendable, Equatable {
     init(fieldValues values: [JSONValue?], csv: Bool) throws(LedgerError) {
         precondition(values.count == Self.fields.count, "a value per field")
         func problem(_ field: String, _ text: String) -> LedgerError { LedgerError(.invalidInput, "\(field): \(text)") }
-        func value(_ field: String) -> JSONValue? {
-            guard let raw = values[Self.fields.firstIndex(of: field)!], raw != .null else { return nil }
+        // Fields by their position in `fields`: finding a name there for every value cost as much as the rest.
+        func value(_ field: Int) -> JSONValue? {
+            guard let raw = values[field], raw != .null else { return nil }
             if csv, case .string(let text) = raw, text.isEmpty { return nil }
             return raw
         }
-        for index in Self.requiredIndices where value(Self.fields[index]) == nil {
+        for index in Self.requiredIndices where value(index) == nil {
             throw problem(Self.fields[index], "missing (required: \(Self.required.sorted().joined(separator: ", ")))")
         }
-        func text(_ field: String) throws(LedgerError) -> String? {
+        func text(_ field: Int) throws(LedgerError) -> String? {
             guard let raw = value(field) else { return nil }
             guard let string = raw.stringValue, !string.isEmpty, string.utf8.count <= 256 else {
-                throw problem(field, "expected a non-empty string of at most 256 bytes")
+                throw problem(Self.fields[field], "expected a non-empty string of at most 256 bytes")
             }
             return string
         }
-        func number(_ field: String, _ range: ClosedRange<Double>, whole: Bool = false) throws(LedgerError) -> Double? {
-            guard let raw = value(field) else { return nil }
+        func number(_ index: Int, _ range: ClosedRange<Double>, whole: Bool = false) throws(LedgerError) -> Double? {
+            guard let raw = value(index) else { return nil }
+            let field = Self.fields[index]
             var number = raw.numberValue
             if csv, let string = raw.stringValue { number = Double(string) }
             guard let number, number.isFinite else { throw problem(field, "expected a number") }
@@ -77,8 +79,9 @@ public struct TaskRecord: Sendable, Equatable {
             guard !whole || number == number.rounded() else { throw problem(field, "expected a whole number") }
             return number
         }
-        func flag(_ field: String) throws(LedgerError) -> Bool {
-            switch value(field) {
+        func flag(_ index: Int) throws(LedgerError) -> Bool {
+            let field = Self.fields[index]
+            switch value(index) {
             case .bool(let flag)?: return flag
             case .string(let text)? where csv && ["true", "1"].contains(text.lowercased()): return true
             case .string(let text)? where csv && ["false", "0"].contains(text.lowercased()): return false
@@ -87,30 +90,80 @@ public struct TaskRecord: Sendable, Equatable {
         }
         let unbounded = 0...Double.greatestFiniteMagnitude
         let counts = 0...9_007_199_254_740_992.0  // whole numbers stay exact up to 2^53
-        taskID = try text("task_id")!
-        version = try text("version")!
-        env = try text("env")!
-        taskType = try text("task_type") ?? "default"
-        model = try text("model")
-        let started = try text("started_at")!
-        guard let date = Timestamp.parse(started) else {
-            throw problem("started_at", "\"\(started)\" is not an RFC 3339 time")
+        taskID = try text(0)!
+        version = try text(1)!
+        env = try text(2)!
+        taskType = try text(3) ?? "default"
+        model = try text(4)
+        let started = try text(5)!
+        if let canonical = Self.canonicalUTC(started) {
+            startedAt = canonical
+        } else {
+            guard let date = Timestamp.parse(started) else {
+                throw problem("started_at", "\"\(started)\" is not an RFC 3339 time")
+            }
+            startedAt = Timestamp.format(date)
         }
-        startedAt = Timestamp.format(date)
-        durationMS = try number("duration_ms", unbounded)!
-        completed = try flag("completed")
-        error = try flag("error")
-        inputTokens = try number("input_tokens", counts, whole: true)
-        outputTokens = try number("output_tokens", counts, whole: true)
-        costUSD = try number("cost_usd", unbounded)
-        toolCalls = try number("tool_calls", counts, whole: true)
-        toolErrors = try number("tool_errors", counts, whole: true)
-        toolLatencyMS = try number("tool_latency_ms", unbounded)
-        quality = try number("quality", 0...1)
+        durationMS = try number(6, unbounded)!
+        completed = try flag(7)
+        error = try flag(8)
+        inputTokens = try number(9, counts, whole: true)
+        outputTokens = try number(10, counts, whole: true)
+        costUSD = try number(11, unbounded)
+        toolCalls = try number(12, counts, whole: true)
+        toolErrors = try number(13, counts, whole: true)
+        toolLatencyMS = try number(14, unbounded)
+        quality = try number(15, 0...1)
         if let toolErrors, toolErrors > (toolCalls ?? 0) {
             throw problem(
                 "tool_errors",
                 "\(CanonicalJSON.format(toolErrors)) is more than tool_calls (\(CanonicalJSON.format(toolCalls ?? 0)))")
+        }
+    }
+
+    /// `Timestamp.format(Timestamp.parse(text)!)` for the usual form of a UTC time, `YYYY-MM-DDTHH:MM:SSZ`
+    /// with or without a fraction, made from the bytes without a date: reading and formatting one cost about
+    /// a microsecond a record. Nil for any other text (offsets, plain dates, years before 1000, invalid
+    /// times), which goes through `Timestamp`.
+    static func canonicalUTC(_ text: String) -> String? {
+        var text = text
+        return text.withUTF8 { bytes -> String? in
+            guard bytes.count >= 20, bytes[4] == 0x2D, bytes[7] == 0x2D, bytes[10] | 0x20 == 0x74,
+                bytes[13] == 0x3A, bytes[16] == 0x3A, bytes[bytes.count - 1] | 0x20 == 0x7A
+            else { return nil }
+            func number(_ start: Int, _ count: Int) -> Int? {
+                var value = 0
+                for byte in bytes[start..<start + count] {
+                    guard byte >= 0x30 && byte <= 0x39 else { return nil }
+                    value = value * 10 + Int(byte - 0x30)
+                }
+                return value
+            }
+            guard let year = number(0, 4), year >= 1000, let month = number(5, 2), (1...12).contains(month),
+                let day = number(8, 2), day >= 1, let hour = number(11, 2), hour < 24,
+                let minute = number(14, 2), minute < 60, let second = number(17, 2), second < 60
+            else { return nil }
+            let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+            let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+            guard day <= days else { return nil }
+            // The fraction: none, or a point and digits, of which the first three are kept.
+            let fraction = bytes[19..<bytes.count - 1]
+            if !fraction.isEmpty {
+                guard fraction.count >= 2, fraction.first == 0x2E,
+                    fraction.dropFirst().allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
+                else { return nil }
+            }
+            return String(unsafeUninitializedCapacity: 24) { canonical in
+                _ = canonical.initialize(from: bytes[0..<19])
+                canonical[10] = 0x54
+                canonical[19] = 0x2E
+                for offset in 0..<3 {
+                    canonical[20 + offset] =
+                        offset + 1 < fraction.count ? fraction[fraction.startIndex + offset + 1] : 0x30
+                }
+                canonical[23] = 0x5A
+                return 24
+            }
         }
     }
 }

@@ -26,9 +26,9 @@ final class Projection {
 
     let connection: Connection
     let schema: String
-    /// Task records already parsed by an ingestion in this transaction, by the digest of their file, so
-    /// that applying its entry does not parse the file again.
-    var preparsed: [Hash: [TaskRecord]] = [:]
+    /// The `metrics.summarized` entry whose task rows an ingestion in this transaction already inserted
+    /// (before appending it, to count the new ones in its body), so that applying it inserts nothing.
+    var insertedTasks: UInt64?
     /// The entry `catchUp` was applying when it threw.
     private(set) var failedSeq: UInt64?
     /// Environment states read or written in this transaction.
@@ -193,37 +193,57 @@ final class Projection {
         }
     }
 
-    /// Inserts the task records of an ingestion, from the stored file (or the records already parsed), with
-    /// the version ids the entry resolved; records whose task id is known are skipped.
+    /// Inserts the task records of an ingestion, from the stored file, with the version ids the entry
+    /// resolved; records whose task id is known are skipped.
     private func applyMetrics(_ entry: Entry, _ body: JSONValue) throws {
         guard let digest = body["digest"]?.stringValue.flatMap({ Hash(hex: $0) }),
             let format = body["format"]?.stringValue.flatMap(MetricsFormat.init(rawValue:)),
             case .object(let versions) = body["versions"] ?? .null
         else { throw malformed(entry, "digest, format or versions") }
-        var records = preparsed[digest]
-        if records == nil {
-            let select = try connection.prepare("SELECT bytes FROM main.artifacts WHERE digest = ?")
-            try select.bind(1, bytes: digest.bytes)
-            guard try select.step(), Hash.sha256(select.bytes(0)) == digest else {
-                throw LedgerError(
-                    .integrity,
-                    "entry \(entry.seq) (metrics.summarized): its stored metrics file is missing or no longer hashes to \(digest.hex)"
-                )
-            }
-            records = try MetricsFile.parse(select.bytes(0), format: format, source: "entry \(entry.seq)").map(\.record)
+        guard entry.seq != insertedTasks else { return }
+        let select = try connection.prepare("SELECT bytes FROM main.artifacts WHERE digest = ?")
+        try select.bind(1, bytes: digest.bytes)
+        guard try select.step(), Hash.sha256(select.bytes(0)) == digest else {
+            throw LedgerError(
+                .integrity,
+                "entry \(entry.seq) (metrics.summarized): its stored metrics file is missing or no longer hashes to \(digest.hex)"
+            )
         }
+        let records = try MetricsFile.parse(select.bytes(0), format: format, source: "entry \(entry.seq)")
+        try insertTasks(records.lazy.map(\.record), seq: entry.seq, versions: versions.compactMapValues(\.stringValue))
+    }
+
+    /// Inserts task records as rows of the `metrics.summarized` entry `seq`, in their order, each with the
+    /// id `versions` maps its version to; a record whose task id is already known (also from earlier in
+    /// `records`) is skipped.
+    /// - Returns: the number of rows inserted per version id.
+    /// - Throws: `.integrity` for a record whose version `versions` lacks.
+    @discardableResult
+    func insertTasks(
+        _ records: some Sequence<TaskRecord>, seq: UInt64, versions: [String: String]
+    ) throws -> [String: Int] {
+        // The rows inserted are counted afterwards, by their ordinals (each new row's is the largest yet plus
+        // one): `RETURNING` on every insert cost more.
+        let before = try connection.scalarInt("SELECT coalesce(max(ordinal), 0) FROM \(schema).tasks") ?? 0
         let insert = try connection.prepare(
             "INSERT OR IGNORE INTO \(schema).tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)")
         func bind(_ index: Int32, _ value: Double?) throws {
             if let value { try insert.bind(index, value) } else { try insert.bindNull(index) }
         }
-        for record in records! {
-            guard let version = versions[record.version]?.stringValue else {
-                throw malformed(entry, "a version for \(record.version)")
+        // Files name few versions, mostly one after another: the last one's id is kept at hand.
+        var last: (name: String, id: String)?
+        for record in records {
+            if last?.name != record.version {
+                guard let id = versions[record.version] else {
+                    throw LedgerError(
+                        .integrity,
+                        "entry \(seq) (metrics.summarized) lacks a version for \(record.version); run `purser verify`")
+                }
+                last = (record.version, id)
             }
             try insert.bind(1, record.taskID)
-            try insert.bind(2, Int64(entry.seq))
-            try insert.bind(3, version)
+            try insert.bind(2, Int64(seq))
+            try insert.bind(3, last!.id)
             try insert.bind(4, record.env)
             try insert.bind(5, record.taskType)
             if let model = record.model { try insert.bind(6, model) } else { try insert.bindNull(6) }
@@ -241,6 +261,12 @@ final class Projection {
             try insert.step()
             insert.reset()
         }
+        let count = try connection.prepare(
+            "SELECT version, count(*) FROM \(schema).tasks WHERE ordinal > ? GROUP BY version")
+        try count.bind(1, before)
+        var inserted: [String: Int] = [:]
+        while try count.step() { inserted[count.string(0)] = Int(count.int64(1)) }
+        return inserted
     }
 
     /// The current traffic of `env` and when its last change took effect, or nil if it never had any.
