@@ -90,17 +90,21 @@ func padded(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
 }
 
-/// The folder of purser's templates: `templates` here if it has `sub`, else the one of the checkout the
-/// running binary was built in (the nearest folder above it with `templates/<sub>`).
-func templatesFolder(containing sub: String) -> String {
-    if FileManager.default.fileExists(atPath: "templates/\(sub)") { return "templates" }
+/// The folder of purser's templates that holds every one of `files`: `templates` here, else the one of the
+/// checkout the running binary was built in (the nearest `templates` above it: `.build/release/purser`
+/// links to `.build/<triple>/release/purser`); nil if neither does.
+func templatesFolder(holding files: [String]) -> String? {
+    func holds(_ folder: String) -> Bool {
+        files.allSatisfy { FileManager.default.fileExists(atPath: folder + "/" + $0) }
+    }
+    if holds("templates") { return "templates" }
     let executable = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0]))
         .resolvingSymlinksInPath()
     var folder = executable.deletingLastPathComponent()
     while folder.path != "/" {
-        let candidate = folder.appendingPathComponent("templates")
-        if FileManager.default.fileExists(atPath: candidate.appendingPathComponent(sub).path) { return candidate.path }
+        let candidate = folder.appendingPathComponent("templates").path
+        if holds(candidate) { return candidate }
         folder = folder.deletingLastPathComponent()
     }
-    return "templates"
+    return nil
 }

@@ -100,10 +100,8 @@ struct Audit: ParsableCommand {
         }
     }
 
-    /// `--template`, else `templates/report` here, else the one beside the purser checkout the binary was
-    /// built in (`.build/release/purser` → `templates/report`).
+    /// `--template`, else `report/` of purser's templates (here, or of the checkout the binary was built in).
     private func templateFolder(_ explicit: String?) -> String {
-        if let explicit { return explicit }
-        return templatesFolder(containing: "report") + "/report"
+        explicit ?? (templatesFolder(holding: ["report/report.html.mustache"]) ?? "templates") + "/report"
     }
 }

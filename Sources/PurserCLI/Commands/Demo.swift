@@ -40,35 +40,23 @@ struct Demo: ParsableCommand {
         try story.printSummary(seconds: Date().timeIntervalSince(started))
     }
 
-    /// The templates folder: `--templates`, else `./templates`, else the repository's for a binary in its build
-    /// folder (`.build/release/purser` links to `.build/<triple>/release/purser`, so a few levels up).
+    /// The templates folder: `--templates`, else purser's own (here, or of the checkout the binary was built in).
     static func findTemplates(_ option: String?) throws -> String {
-        let manager = FileManager.default
-        func holdsTemplates(_ dir: String) -> Bool {
-            ["agent.yaml", "checklist.yaml", "canary.yaml", "evidence/eval-results.json"].allSatisfy {
-                manager.fileExists(atPath: dir + "/" + $0)
-            }
-        }
+        let needed = ["agent.yaml", "checklist.yaml", "canary.yaml", "evidence/eval-results.json"]
         if let option {
-            guard holdsTemplates(option) else {
+            guard needed.allSatisfy({ FileManager.default.fileExists(atPath: option + "/" + $0) }) else {
                 throw LedgerError(
                     .notFound, "--templates \(option): no agent.yaml, checklist.yaml, canary.yaml and evidence/ there")
             }
             return option
         }
-        if holdsTemplates("templates") { return "templates" }
-        let executable = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0]))
-            .resolvingSymlinksInPath()
-        var dir = executable.deletingLastPathComponent()
-        for _ in 1...4 {
-            dir = dir.deletingLastPathComponent()
-            let candidate = dir.appendingPathComponent("templates").path
-            if holdsTemplates(candidate) { return candidate }
+        guard let found = templatesFolder(holding: needed) else {
+            throw LedgerError(
+                .notFound,
+                "the example agent (templates/) is neither in the current directory nor in the repository of this purser: run purser demo from the repository's root or pass --templates DIR"
+            )
         }
-        throw LedgerError(
-            .notFound,
-            "the example agent (templates/) is neither in the current directory nor in the repository of \(executable.path): run purser demo from the repository's root or pass --templates DIR"
-        )
+        return found
     }
 }
 
