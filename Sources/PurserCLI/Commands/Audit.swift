@@ -79,7 +79,7 @@ struct Audit: ParsableCommand {
             try write(bytes, to: out)
             let summary = report.document["summary"]
             Output.line(
-                "wrote \(format.rawValue) report to \(out): \(count(summary?["deployments"])) deployments, \(count(summary?["findings"])) findings"
+                "wrote \(format.rawValue) report to \(out): \(count(summary?["deployments"], "deployment")), \(count(summary?["findings"], "finding"))"
                     + (timelineFile.map { ", timeline \($0)" } ?? ""))
         } else {
             FileHandle.standardOutput.write(Data(bytes))
@@ -90,7 +90,11 @@ struct Audit: ParsableCommand {
         }
     }
 
-    private func count(_ value: JSONValue?) -> Int { Int(value?.numberValue ?? 0) }
+    /// "1 finding", "3 findings".
+    private func count(_ value: JSONValue?, _ noun: String) -> String {
+        let number = Int(value?.numberValue ?? 0)
+        return "\(number) \(noun)\(number == 1 ? "" : "s")"
+    }
 
     private func write(_ bytes: [UInt8], to path: String) throws {
         do {
