@@ -115,6 +115,7 @@ extension AuditCollector {
                 "seq": .number(Double(run.seq)), "at": .string(run.at), "valid_until": .string(run.validUntil),
                 "allowed": run.body["allowed"], "policy": run.body["policy"], "checks": run.body["checks"],
                 "passed": .number(Double(passed)), "count": .number(Double(checks.count)),
+                "all_passed": .bool(passed == checks.count),
             ])
         }
         // Nothing of note: allowed by a run in which every check passed, no waiver or override, every canary

@@ -12,9 +12,10 @@ public enum AuditFormat: String, Sendable, CaseIterable {
 ///
 /// A template renders the report's JSON document (ledger/README.md §16) with three more members:
 /// `timeline_svg`, the picture as SVG markup (for `{{{timeline_svg}}}`); `timeline_file`, the name of
-/// the SVG file written beside a Markdown report; and `compact`, true above 200 deployments. HTML templates escape every `{{value}}` (and start with
-/// `{{% CONTENT_TYPE: HTML}}` for the faster escaper below); Markdown templates start with
-/// `{{% CONTENT_TYPE: MARKDOWN}}`, which backslash-escapes Markdown's punctuation.
+/// the SVG file written beside a Markdown report; and `compact`, true above 200 deployments. HTML
+/// templates escape every `{{value}}` (and start with `{{% CONTENT_TYPE: HTML}}` for the faster escaper
+/// below); Markdown templates start with `{{% CONTENT_TYPE: MARKDOWN}}`, which backslash-escapes
+/// Markdown's punctuation.
 public struct ReportTemplates: Sendable {
     private let library: MustacheLibrary
     public let directory: String
