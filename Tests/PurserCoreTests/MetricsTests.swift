@@ -85,6 +85,27 @@ struct MetricsTests {
         ),
     ]
 
+    @Test("a task id repeated within a file, or already ingested by another, counts once: the first record stays")
+    func repeatedTaskIDs() throws {
+        let test = try TestReleases()
+        let v1 = try test.record(prompt: "one", label: "agent@1")
+        let first = try write(
+            test, "first.jsonl",
+            [
+                Self.line("a", "agent@1", #","quality":0.2"#), Self.line("b", "agent@1"),
+                Self.line("a", "agent@1", #","quality":0.9"#),
+            ])
+        let outcome = try test.releases.ingestMetrics(path: first, format: .jsonl)
+        #expect(outcome.records == 3 && outcome.new == 2 && outcome.versions == [v1: 2])
+        let second = try write(test, "second.jsonl", [Self.line("b", "agent@1"), Self.line("c", "agent@1")])
+        let overlap = try test.releases.ingestMetrics(path: second, format: .jsonl)
+        #expect(overlap.records == 2 && overlap.new == 1 && overlap.versions == [v1: 1])
+        let report = try test.releases.metricsReport()
+        #expect(report.map(\.tasks) == [3])
+        #expect(report.first?.quality == 0.2, "the first record of task a is kept")
+        #expect(try Releases.verifyDerived(test.ledger) == nil, "a rebuild from the stored files gives the same rows")
+    }
+
     @Test("a bad file is refused with its line and field, and writes nothing", arguments: badFiles)
     func badFile(_ name: String, _ lines: [String], _ message: String) throws {
         let test = try TestReleases()
