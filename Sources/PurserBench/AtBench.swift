@@ -42,7 +42,7 @@ func benchmarkTrafficAt(in directory: String, purser: String?) throws {
         target: "(\(format(Double(total) / reindexTime)) entries/s)")
 
     // Library calls: random instants over the year; every answer checked against the generator's states.
-    var random = SeededGenerator(state: 0xA7)
+    var random = SeededGenerator(seed: 0xA7)
     let times = (0..<1_000).map { _ in ledgerTime(milliseconds: Int64.random(in: span, using: &random)) }
     _ = try releases.traffic(at: times[0])
     var queryTimes: [Double] = []

@@ -15,7 +15,7 @@ func benchmarkMetrics(in directory: String) throws {
         try fixture.writePrompt(variant: index)
         return try releases.recordVersion(Manifest.load(at: fixture.manifestPath), label: "agent@1.\(index)").id
     }
-    var generator = SeededGenerator(state: 42)
+    var generator = SeededGenerator(seed: 42)
     func file(_ number: Int, records: Int) throws -> String {
         var text = ""
         text.reserveCapacity(records * 330)

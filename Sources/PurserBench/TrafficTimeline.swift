@@ -2,19 +2,6 @@ import Foundation
 import PurserCore
 import PurserLedger
 
-/// A reproducible stream of pseudo-random numbers (SplitMix64), so that every run builds the same timeline.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1330_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// The ledger's timestamp form of `milliseconds` since 1970 (a tenth of a millisecond added, so that the
 /// Double round trip inside `Date` cannot floor it to the millisecond before).
 func ledgerTime(milliseconds: Int64) -> String {
@@ -38,7 +25,7 @@ struct TrafficTimeline {
     ///   - span: effective times are spread over these milliseconds since 1970; each environment's are distinct.
     init(environments count: Int, events total: Int, versions: [String], span: ClosedRange<Int64>, seed: UInt64) throws
     {
-        var random = SeededGenerator(state: seed)
+        var random = SeededGenerator(seed: seed)
         environments = (0..<count).map { String(format: "e%02d", $0) }
         var changes: [(time: Int64, env: Int)] = []
         for env in 0..<count {

@@ -436,7 +436,7 @@ struct DemoStory {
     private func writeCanaryMetrics(
         to path: String, baseline: String, canary: String, canaryErrorRate: Double, seed: UInt64
     ) throws {
-        var random = DemoRandom(seed: seed)
+        var random = SeededGenerator(seed: seed)
         let startedAt = Timestamp.format(Date())
         var lines: [String] = []
         for (arm, version, errorRate) in [("b", baseline, 0.02), ("c", canary, canaryErrorRate)] {
@@ -462,7 +462,7 @@ struct DemoTask {
     var toolLatencyMs: Double
     var quality: Double?
 
-    static func random(using random: inout DemoRandom, errorRate: Double, sampled: Bool) -> DemoTask {
+    static func random(using random: inout SeededGenerator, errorRate: Double, sampled: Bool) -> DemoTask {
         let kind = random.uniform()
         let error = random.uniform() < errorRate
         let toolCalls = 1 + Double(Int(random.uniform() * 5))
@@ -492,24 +492,6 @@ struct DemoTask {
         if let quality { members["quality"] = .number(quality) }
         return String(decoding: CanonicalJSON.encode(.object(members)), as: UTF8.self)
     }
-}
-
-/// SplitMix64: a small generator whose numbers depend only on its seed, on every machine.
-struct DemoRandom {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A number in [0, 1).
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
 
 /// `text` as a POSIX shell would need it typed.
