@@ -112,7 +112,7 @@ public struct ReportTemplates: Sendable {
 
     /// HTML escaping as swift-mustache's own (`&`, `<`, `>`, `"`, `'`), over UTF-8 bytes and returning
     /// text without those characters as it is: a report of 10,000 deployments escapes millions of values.
-    /// Templates select it with `{{% CONTENT_TYPE: HTML}}`.
+    /// Templates select it with `{{% CONTENT_TYPE: HTML}}`; the timeline picture escapes its text with it too.
     struct HTML: MustacheContentType {
         func escapeText(_ text: String) -> String {
             var text = text

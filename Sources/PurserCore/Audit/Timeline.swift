@@ -275,18 +275,6 @@ public enum TimelinePicture {
 
     /// Escapes text for SVG and HTML: `&`, `<`, `>`, and both quotes.
     public static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
+        ReportTemplates.HTML().escapeText(text)
     }
 }
