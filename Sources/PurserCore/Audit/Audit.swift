@@ -220,7 +220,8 @@ struct AuditCollector {
     var versions: [String: Version] = [:]
     var latestRun: [String: Run] = [:]
     var waivers: [UInt64: (at: String, body: JSONValue)] = [:]
-    var drills: [Drill] = []
+    /// Drills so far, by the version they rolled back from, oldest first.
+    var drills: [String: [Drill]] = [:]
     var states: [String: TrafficState] = [:]
     /// Per environment in scope: (effective time, seq, state after) for each change, for the timeline.
     var points: [String: [(effectiveAt: String, seq: UInt64, state: TrafficState)]] = [:]
@@ -265,7 +266,7 @@ struct AuditCollector {
         case "waiver.granted":
             waivers[entry.seq] = (entry.at, body)
         case "rollback.drilled":
-            drills.append(Drill(seq: entry.seq, at: entry.at, body: body))
+            drills[body["from"]?.stringValue ?? "", default: []].append(Drill(seq: entry.seq, at: entry.at, body: body))
         case "canary.judged":
             guard let env = body["env"]?.stringValue, inScope(env: env), inWindow(entry.at) else { return }
             judgementCount += 1
@@ -393,7 +394,7 @@ struct AuditCollector {
                 }
             }
         }
-        deployment.drills = drills.filter { $0.body["from"]?.stringValue == version }.map { drill in
+        deployment.drills = (drills[version] ?? []).map { drill in
             Self.object([
                 "seq": .number(Double(drill.seq)), "at": .string(drill.at), "env": drill.body["env"],
                 "to": drill.body["to"], "to_name": .string(self.name(drill.body["to"]?.stringValue ?? "")),
@@ -406,10 +407,9 @@ struct AuditCollector {
 
     private mutating func rolledBack(_ entry: Entry, _ body: JSONValue, env: String, to: String, effectiveAt: String) {
         let from = (body["from"]?.arrayValue ?? []).compactMap(\.stringValue)
-        let drill = drills.last { drill in
-            drill.passed && drill.body["to"]?.stringValue == to
-                && from.contains(drill.body["from"]?.stringValue ?? "")
-        }
+        let drill = from.compactMap { version in
+            drills[version]?.last { $0.passed && $0.body["to"]?.stringValue == to }
+        }.max { $0.seq < $1.seq }
         if drill == nil {
             findings.append(
                 Finding(
