@@ -198,15 +198,27 @@ struct AuditCommandTests {
         #expect(json["findings"]?.arrayItems.first?["kind"]?.stringValue == "integrity")
     }
 
-    @Test("bad options are refused with 64; a missing template folder with 66; nothing is written")
+    @Test("bad options are refused with 64, missing files with 66, a malformed checkpoint with 65; nothing is written")
     func refusals() throws {
         let workspace = Workspace()
         try workspace.initLedger()
         let before = workspace.ledgerSnapshot()
-        #expect(try workspace.run(["audit", "--format", "pdf"]).status == 64)
-        #expect(
-            try workspace.run(["audit", "--format", "md", "--from", "2026-12-01", "--to", "2026-11-01"]).status == 64)
-        #expect(try workspace.run(["audit", "--format", "html", "--template", "nowhere"]).status == 66)
+        workspace.write("bad.checkpoint", "garbage\n")
+        let cases: [(arguments: [String], status: Int32, message: String)] = [
+            (["--format", "pdf"], 64, #"--format "pdf" is not one of md, html, json"#),
+            (["--format", "md", "--from", "2026-12-01", "--to", "2026-11-01"], 64, "is not before --to"),
+            (["--format", "md", "--from", "yesterday"], 64, #"--from "yesterday" is not an RFC 3339 time"#),
+            (["--format", "html", "--template", "nowhere"], 66, "no report templates at nowhere"),
+            (["--format", "json", "--pins", "nowhere.yaml"], 66, "nowhere.yaml not found"),
+            (["--format", "json", "--checkpoint", "nowhere"], 66, "nowhere not found"),
+            (["--format", "json", "--checkpoint", "bad.checkpoint"], 65, "bad.checkpoint is not a signed checkpoint"),
+        ]
+        for (arguments, status, message) in cases {
+            let result = try workspace.run(["audit"] + arguments + ["--out", "audit.html"])
+            #expect(result.status == status, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.hasPrefix("purser: error: ") && result.stderr.contains(message), "\(result.stderr)")
+            #expect(result.stdout.isEmpty)
+        }
         #expect(workspace.ledgerSnapshot() == before)
         #expect(!FileManager.default.fileExists(atPath: workspace.file("audit.html")))
     }
