@@ -21,7 +21,7 @@ func benchmarkAudit(in directory: String) throws {
     let now = Int64(Date().timeIntervalSince1970 * 1000)
     let year: Int64 = 365 * 86_400_000
     let timeline = try TrafficTimeline(
-        environments: 10, events: 41_500, versions: versions, span: (now - 86_400_000 - year)...(now - 86_400_000),
+        environments: 10, events: 41_700, versions: versions, span: (now - 86_400_000 - year)...(now - 86_400_000),
         seed: 0xA0D1)
     // Checklist runs name their policy by digest; verify checks that its bytes are stored.
     let policy = try ledger.write { try $0.storeArtifact(Array("max-age: 24h\n".utf8)) }
