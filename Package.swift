@@ -15,12 +15,18 @@ let package = Package(
         .executable(name: "purser-bench", targets: ["PurserBench"]),
         .library(name: "PurserLedger", targets: ["PurserLedger"]),
         .library(name: "PurserCore", targets: ["PurserCore"]),
+        .library(name: "PurserServer", targets: ["PurserServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -40,10 +46,23 @@ let package = Package(
             dependencies: ["PurserLedger", "Yams", .product(name: "Mustache", package: "swift-mustache")],
             swiftSettings: upcomingFeatures
         ),
+        .target(
+            name: "PurserServer",
+            dependencies: [
+                "PurserCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
         .executableTarget(
             name: "PurserCLI",
             dependencies: [
                 "PurserCore",
+                "PurserServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcomingFeatures

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PurserLedger
+import PurserServer
 
 /// The one place where errors become exit codes (DESIGN.md, "Exit codes").
 enum ExitStatus {
@@ -15,7 +16,7 @@ enum ExitStatus {
 
     static func code(for error: LedgerError) -> Int32 {
         switch error.code {
-        case .usage: usage
+        case .usage, .unauthorized, .forbidden, .unsupportedMediaType, .http: usage
         case .invalidInput, .alreadyExists, .notALedger: badInput
         case .notFound: notFound
         case .integrity: integrity

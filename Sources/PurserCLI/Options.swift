@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PurserCore
 import PurserLedger
+import PurserServer
 
 /// Options every command that touches a ledger takes.
 struct LedgerOptions: ParsableArguments {
@@ -10,8 +11,47 @@ struct LedgerOptions: ParsableArguments {
         help: ArgumentHelp("The ledger file (env PURSER_LEDGER).", valueName: "path"))
     var ledger: String = ProcessInfo.processInfo.environment["PURSER_LEDGER"] ?? Ledger.defaultPath
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Act on the ledger of this purser server instead of a local file (env PURSER_SERVER; the token in env PURSER_TOKEN).",
+            valueName: "url"))
+    var server: String?
+
+    /// The server to act on, if any: --server, else $PURSER_SERVER.
+    var serverURL: String? { server ?? ProcessInfo.processInfo.environment["PURSER_SERVER"] }
+
+    /// The local ledger. Commands that cannot yet act on a server refuse one here.
     func open() throws -> Ledger {
-        try Ledger(openingAt: ledger)
+        if let serverURL {
+            throw LedgerError(
+                .usage,
+                "this command works on a local ledger file only, not yet through --server \(serverURL) (unset PURSER_SERVER to use --ledger)"
+            )
+        }
+        return try Ledger(openingAt: ledger)
+    }
+
+    /// Performs `operation` on the server (with --server or $PURSER_SERVER) or on the local ledger, prints the
+    /// reply as text or JSON, and exits 1 or 2 for a negative or inconclusive verdict: the same either way.
+    func perform(_ operation: some LedgerOperation, json: Bool) throws {
+        let reply =
+            if let serverURL {
+                try Client(server: serverURL, token: ProcessInfo.processInfo.environment["PURSER_TOKEN"]).perform(
+                    operation)
+            } else {
+                try operation.perform(on: releases())
+            }
+        if json {
+            Output.json(reply.json)
+        } else {
+            reply.text.forEach(Output.line)
+        }
+        switch reply.status {
+        case .done: return
+        case .blocked: throw ExitCode(ExitStatus.blocked)
+        case .inconclusive: throw ExitCode(ExitStatus.inconclusive)
+        }
     }
 
     /// The release domain over the ledger.
@@ -58,36 +98,11 @@ enum Output {
     }
 }
 
-extension JSONValue {
-    static func int(_ value: UInt64) -> JSONValue { .number(Double(value)) }
-    static func hashes(_ values: [Hash]) -> JSONValue { .array(values.map { .string($0.hex) }) }
-}
-
 /// Reads `--checkpoint` files.
 func heldCheckpoints(_ paths: [String]) throws -> [Ledger.HeldCheckpoint] {
     try paths.map { path in
         Ledger.HeldCheckpoint(source: path, text: String(decoding: try Inputs.read(path), as: UTF8.self))
     }
-}
-
-/// Parses a `--since`/`--until` value into the ledger's timestamp form.
-func ledgerTimestamp(_ text: String?, option: String) throws -> String? {
-    try parseTime(text, option: option).map(Timestamp.format)
-}
-
-/// Parses an `--effective-at`-style time.
-func parseTime(_ text: String?, option: String) throws -> Date? {
-    guard let text else { return nil }
-    guard let date = Timestamp.parse(text) else {
-        throw LedgerError(
-            .usage, "\(option) \"\(text)\" is not an RFC 3339 time (e.g. 2026-11-27T14:03:00Z) or a date (2026-11-27)")
-    }
-    return date
-}
-
-/// `text` followed by spaces up to `width` characters (never cut).
-func padded(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
 }
 
 /// The folder of purser's templates that holds every one of `files`: `templates` here, else the one of the

@@ -33,7 +33,7 @@ struct Purser: ParsableCommand {
             Status.self,
             At.self, History.self,
             Append.self, Log.self, Verify.self, Reindex.self, CheckpointCommand.self, Proof.self, Export.self,
-            VerifyBundle.self, Audit.self,
+            VerifyBundle.self, Audit.self, Serve.self, Token.self,
         ]
     )
 }

@@ -1,6 +1,53 @@
 internal import Foundation
 public import PurserLedger
 
+/// A file a user handed to purser, read where the command runs (on a client of `purser serve`, before the
+/// request is sent): the bytes, how messages name the file, and the name the ledger records.
+public struct InputFile: Sendable, Codable {
+    /// How messages name the file: its path, or "standard input".
+    public let source: String
+    public let bytes: [UInt8]
+
+    public init(source: String, bytes: [UInt8]) {
+        self.source = source
+        self.bytes = bytes
+    }
+
+    /// Reads a file, or standard input for "-".
+    public static func read(_ path: String) throws(LedgerError) -> InputFile {
+        InputFile(source: Inputs.name(path), bytes: try Inputs.read(path))
+    }
+
+    /// The name entries record: the file's last path component, or "standard input".
+    public var fileName: String {
+        source == "standard input" ? source : URL(fileURLWithPath: source).lastPathComponent
+    }
+
+    /// The file's name without its extension, or nil for standard input.
+    public var stem: String? {
+        source == "standard input" ? nil : URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent
+    }
+
+    enum CodingKeys: String, CodingKey { case source, base64 }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        source = try container.decode(String.self, forKey: .source)
+        let text = try container.decode(String.self, forKey: .base64)
+        guard let data = Data(base64Encoded: text) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .base64, in: container, debugDescription: "the contents of \(source) are not base64")
+        }
+        bytes = Array(data)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(source, forKey: .source)
+        try container.encode(Data(bytes).base64EncodedString(), forKey: .base64)
+    }
+}
+
 /// Reading the JSON a user hands to purser, with errors that name the file, the line and the byte.
 public enum Inputs {
     /// Reads a file, or standard input for "-".

@@ -11,11 +11,20 @@ extension Ledger {
         /// The clock reading of this transaction: entries it appends get this time as `at`, or the
         /// previous entry's if that is later.
         public let now: Date
+        /// Who the entries are attributed to (`recorded_by` in their bodies), if anyone: the name of the
+        /// server token that asked for them.
+        public let recordedBy: String?
 
         /// Appends `events` after the current tip, as seen inside this transaction.
         @discardableResult
         public func append(_ events: [Event]) throws -> [Entry] {
-            try Ledger.append(events, to: connection, now: now)
+            guard let recordedBy else { return try Ledger.append(events, to: connection, now: now) }
+            let attributed = try events.map { event in
+                guard case .object(var members) = try JSONValue(parsing: event.body) else { return event }
+                members["recorded_by"] = .string(recordedBy)
+                return try Event(kind: event.kind, body: .object(members))
+            }
+            return try Ledger.append(attributed, to: connection, now: now)
         }
 
         /// Stores `bytes` as an immutable artifact under their SHA-256 digest; storing the same bytes
@@ -37,7 +46,7 @@ extension Ledger {
     public func write<T>(_ body: (WriteTransaction) throws -> T) throws(LedgerError) -> T {
         try run {
             try connection.immediateTransaction {
-                try body(WriteTransaction(connection: connection, now: Date()))
+                try body(WriteTransaction(connection: connection, now: Date(), recordedBy: recordedBy))
             }
         }
     }
@@ -45,6 +54,13 @@ extension Ledger {
     /// Runs `body` in one read transaction, so that all its queries see one snapshot.
     public func read<T>(_ body: (Connection) throws -> T) throws(LedgerError) -> T {
         try run { try connection.readTransaction { try body(connection) } }
+    }
+
+    /// Runs `body`, and every `write` it makes, in one transaction (a group commit): each `write` inside is a
+    /// savepoint that a failure undoes alone, and everything the others wrote becomes durable with one commit.
+    /// If the commit fails, none of it is written.
+    public func group<T>(_ body: () throws -> T) throws(LedgerError) -> T {
+        try run { try connection.immediateTransaction { try body() } }
     }
 
     /// True when the file could not be opened for writing (an auditor's read-only copy).

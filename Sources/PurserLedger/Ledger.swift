@@ -13,6 +13,9 @@ public final class Ledger {
     public let origin: String
     /// The key that signs this ledger's checkpoints, from the genesis entry.
     public let verifierKey: VerifierKey
+    /// Who the entries appended from now on are attributed to (`recorded_by` in their bodies), or nil: the
+    /// server sets the name of the token each request came with.
+    public var recordedBy: String?
 
     /// The default ledger file, relative to the working directory.
     public static let defaultPath = "ledger/purser.sqlite"

@@ -4,6 +4,10 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
     /// The kind of failure. A struct rather than an enum, so new codes do not break callers.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         public let name: String
+
+        public init(name: String) {
+            self.name = name
+        }
         /// The input (a body, a checkpoint, a key, a bundle file) is unreadable or invalid.
         public static let invalidInput = Code(name: "invalid-input")
         /// The ledger, an entry, a key or a file does not exist.

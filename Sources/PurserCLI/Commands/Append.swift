@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PurserCore
 import PurserLedger
+import PurserServer
 
 struct Append: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,20 +52,11 @@ struct Append: ParsableCommand {
         guard !events.isEmpty else {
             throw LedgerError(.invalidInput, "\(Inputs.name(lines!)): no JSON lines to append")
         }
-        let ledger = try ledgerOptions.open()
-        if body != nil {
-            let entry = try ledger.append(events[0])
-            if json {
-                Output.json(
-                    .object([
-                        "seq": .int(entry.seq), "at": .string(entry.at), "kind": .string(entry.kind),
-                        "leaf_hash": .string(entry.leafHash.hex),
-                    ]))
-            } else {
-                Output.line("appended seq \(entry.seq) (\(entry.kind)) at \(entry.at), leaf \(entry.leafHash.hex)")
-            }
+        if let body {
+            try ledgerOptions.perform(AppendEntry(kind: kind, body: InputFile.read(body)), json: json)
             return
         }
+        let ledger = try ledgerOptions.open()
         let range = try ledger.append(contentsOf: events) { done in
             Output.progress("appended \(done)/\(events.count)")
         }!

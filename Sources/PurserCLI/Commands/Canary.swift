@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PurserCore
 import PurserLedger
+import PurserServer
 
 struct Canary: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PurserCore
 import PurserLedger
+import PurserServer
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -128,20 +129,9 @@ struct Eval: ParsableCommand {
         }
 
         func run() throws {
-            let summary = try ledgerOptions.releases().recordEvaluation(
-                version: version, results: results, format: EvaluationFormat(rawValue: format)!, suite: suite)
-            if json {
-                Output.json(
-                    .object([
-                        "seq": .int(summary.seq), "version": .string(summary.version), "suite": .string(summary.suite),
-                        "runs": .number(Double(summary.runs)), "passed": .number(Double(summary.passed)),
-                        "cases": .number(Double(summary.cases)),
-                    ]))
-            } else {
-                Output.line(
-                    "recorded evaluation \(summary.suite) of \(summary.version.prefix(12)) (seq \(summary.seq)): \(summary.passed)/\(summary.runs) runs passed over \(summary.cases) cases"
-                )
-            }
+            try ledgerOptions.perform(
+                RecordEvaluation(version: version, results: InputFile.read(results), format: format, suite: suite),
+                json: json)
         }
     }
 }
@@ -169,13 +159,8 @@ struct Waive: ParsableCommand {
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() throws {
-        let expiry = try parseTime(expires, option: "--expires")!
-        let seq = try ledgerOptions.releases().grantWaiver(
-            version: version, check: check, reason: reason, approver: approver, expires: expiry)
-        if json {
-            Output.json(.object(["seq": .int(seq)]))
-        } else {
-            Output.line("waived \(check) for \(version) until \(Timestamp.format(expiry)) (seq \(seq))")
-        }
+        try ledgerOptions.perform(
+            GrantWaiver(version: version, check: check, reason: reason, approver: approver, expires: expires),
+            json: json)
     }
 }

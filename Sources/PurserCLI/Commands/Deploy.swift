@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PurserCore
 import PurserLedger
+import PurserServer
 
 struct Deploy: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,20 +36,16 @@ struct Deploy: ParsableCommand {
         var effectiveAt: String?
         @Flag(help: "Print the result as JSON.") var json = false
 
-        func effectiveDate() throws -> Date? { try parseTime(effectiveAt, option: "--effective-at") }
-
-        func print(_ outcome: LifecycleOutcome, releases: Releases) throws {
-            let labels = try releases.labels(of: outcome.state.versions)
-            if json {
-                var members = environmentJSON(
-                    env: outcome.env, state: outcome.state, effectiveAt: outcome.effectiveAt, seq: outcome.seq,
-                    labels: labels)
-                members["kind"] = .string(outcome.kind)
-                Output.json(.object(members))
-                return
-            }
-            Output.line("\(outcome.kind) in \(outcome.env) (seq \(outcome.seq), effective \(outcome.effectiveAt))")
-            printTraffic(outcome.state, labels: labels)
+        /// Performs a change of this environment's rollout, here or on the server.
+        func perform(
+            _ change: LifecycleChange.Change, weight: Int? = nil, version: String? = nil, reason: String? = nil
+        )
+            throws
+        {
+            try ledgerOptions.perform(
+                LifecycleChange(
+                    change, env: env, effectiveAt: effectiveAt, weight: weight, version: version, reason: reason),
+                json: json)
         }
     }
 
@@ -105,15 +102,14 @@ struct Deploy: ParsableCommand {
         }
 
         func run() throws {
-            let releases = try common.ledgerOptions.releases()
-            let outcome = try releases.deploy(
-                version, env: common.env, strategy: Strategy(rawValue: strategy)!,
-                weight: try weight
-                    ?? (strategy == "canary"
-                        ? canaryConfig.map { try CanaryConfig.load(at: $0).steps.first ?? 5 } : nil),
-                effectiveAt: common.effectiveDate(),
-                breakGlass: breakGlass ? BreakGlass(reason: reason!, approver: approver!) : nil)
-            try common.print(outcome, releases: releases)
+            let weight =
+                try weight
+                ?? (strategy == "canary" ? canaryConfig.map { try CanaryConfig.load(at: $0).steps.first ?? 5 } : nil)
+            try common.ledgerOptions.perform(
+                DeployStart(
+                    version: version, env: common.env, strategy: strategy, weight: weight,
+                    effectiveAt: common.effectiveAt, breakGlassReason: reason, breakGlassApprover: approver),
+                json: common.json)
         }
     }
 
@@ -129,10 +125,7 @@ struct Deploy: ParsableCommand {
         @Option(help: ArgumentHelp("The canary's share in percent, 0 to 100.", valueName: "n")) var weight: Int
 
         func run() throws {
-            let releases = try common.ledgerOptions.releases()
-            try common.print(
-                releases.shift(env: common.env, weight: weight, effectiveAt: common.effectiveDate()), releases: releases
-            )
+            try common.perform(.shift, weight: weight)
         }
     }
 
@@ -147,8 +140,7 @@ struct Deploy: ParsableCommand {
         @OptionGroup var common: Common
 
         func run() throws {
-            let releases = try common.ledgerOptions.releases()
-            try common.print(releases.promote(env: common.env, effectiveAt: common.effectiveDate()), releases: releases)
+            try common.perform(.promote)
         }
     }
 
@@ -164,10 +156,7 @@ struct Deploy: ParsableCommand {
         @Option(help: ArgumentHelp("The draining version.", valueName: "version")) var version: String
 
         func run() throws {
-            let releases = try common.ledgerOptions.releases()
-            try common.print(
-                releases.drained(env: common.env, version: version, effectiveAt: common.effectiveDate()),
-                releases: releases)
+            try common.perform(.drained, version: version)
         }
     }
 
@@ -184,8 +173,7 @@ struct Deploy: ParsableCommand {
         @OptionGroup var common: Common
 
         func run() throws {
-            let releases = try common.ledgerOptions.releases()
-            try common.print(releases.abort(env: common.env, effectiveAt: common.effectiveDate()), releases: releases)
+            try common.perform(.abort)
         }
     }
 }
@@ -224,10 +212,7 @@ struct Rollback: ParsableCommand {
         var reason: String
 
         func run() throws {
-            let releases = try common.ledgerOptions.releases()
-            try common.print(
-                releases.rollback(env: common.env, to: to, reason: reason, effectiveAt: common.effectiveDate()),
-                releases: releases)
+            try common.perform(.rollback, version: to, reason: reason)
         }
     }
 
@@ -263,58 +248,12 @@ struct Rollback: ParsableCommand {
         }
 
         func run() throws {
-            let releases = try ledgerOptions.releases()
-            let (fromVersion, toVersion) = (try releases.version(from), try releases.version(to))
-            let seq = try releases.recordDrill(
-                env: env, from: fromVersion.id, to: toVersion.id, result: DrillResult(rawValue: result)!,
-                evidence: evidence, duration: duration)
-            if json {
-                Output.json(
-                    .object([
-                        "seq": .int(seq), "env": .string(env), "from": .string(fromVersion.id),
-                        "to": .string(toVersion.id), "result": .string(result),
-                    ]))
-            } else {
-                Output.line(
-                    "recorded rollback drill in \(env) (seq \(seq)): \(fromVersion.shortName) -> \(toVersion.shortName) \(result)"
-                )
-            }
+            try ledgerOptions.perform(
+                RecordDrill(
+                    env: env, from: from, to: to, result: result,
+                    evidence: evidence.map { (path) throws(LedgerError) in try InputFile.read(path) },
+                    duration: duration),
+                json: json)
         }
-    }
-}
-
-/// An environment's traffic as the JSON of `status`, `at` and lifecycle commands.
-func environmentJSON(
-    env: String, state: TrafficState, effectiveAt: String, seq: UInt64, labels: [String: String]
-) -> [String: JSONValue] {
-    [
-        "env": .string(env), "effective_at": .string(effectiveAt), "seq": .int(seq),
-        "traffic": .array(
-            state.shares.map { share in
-                .object([
-                    "version": .string(share.version), "label": labels[share.version].map(JSONValue.string) ?? .null,
-                    "weight": .number(Double(share.weight)), "state": .string(share.role.rawValue),
-                ])
-            }),
-        "rollout": state.rollout.map { rollout in
-            .object([
-                "strategy": .string(rollout.strategy.rawValue), "candidate": .string(rollout.candidate),
-                "baseline": .string(rollout.baseline),
-            ])
-        } ?? .null,
-    ]
-}
-
-func printTraffic(_ state: TrafficState, labels: [String: String], indent: String = "  ") {
-    if state.shares.isEmpty { Output.line("\(indent)(no traffic)") }
-    for share in state.shares {
-        let name = "\(share.version.prefix(12))\(labels[share.version].map { " (\($0))" } ?? "")"
-        let weight = share.role == .serving ? "\(share.weight)%" : "-"
-        Output.line("\(indent)\(padded(name, 40)) \(padded(weight, 5)) \(share.role.rawValue)")
-    }
-    if let rollout = state.rollout {
-        Output.line(
-            "\(indent)rollout in progress: \(rollout.strategy.rawValue) of \(rollout.candidate.prefix(12)) against \(rollout.baseline.prefix(12))"
-        )
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PurserLedger
+import PurserServer
 
 struct Log: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PurserCore
 import PurserLedger
+import PurserServer
 
 struct Metrics: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,19 +41,7 @@ struct Metrics: ParsableCommand {
         func run() throws {
             let chosen =
                 format.flatMap(MetricsFormat.init(rawValue:)) ?? (file.lowercased().hasSuffix(".csv") ? .csv : .jsonl)
-            let outcome = try ledgerOptions.releases().ingestMetrics(path: file, format: chosen)
-            if json {
-                Output.json(
-                    .object([
-                        "seq": .int(outcome.seq), "records": .number(Double(outcome.records)),
-                        "new": .number(Double(outcome.new)),
-                        "versions": .object(outcome.versions.mapValues { .number(Double($0)) }),
-                    ]))
-            } else {
-                Output.line(
-                    "ingested \(outcome.records) task records (\(outcome.new) new, \(outcome.records - outcome.new) already known) as seq \(outcome.seq)"
-                )
-            }
+            try ledgerOptions.perform(IngestMetrics(file: InputFile.read(file), format: chosen.rawValue), json: json)
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PurserLedger
+import PurserServer
 
 struct Proof: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,19 +25,7 @@ struct Proof: ParsableCommand {
         @Flag(help: "Print the proof as JSON.") var json = false
 
         func run() throws {
-            let proof = try ledgerOptions.open().inclusionProof(seq: seq, size: size)
-            if json {
-                Output.json(
-                    .object([
-                        "seq": .int(proof.seq), "size": .int(proof.size), "leaf_hash": .string(proof.leafHash.hex),
-                        "root": .string(proof.root.hex), "proof": .hashes(proof.path),
-                    ]))
-            } else {
-                Output.line(
-                    "entry \(proof.seq) (leaf \(proof.leafHash.hex)) is in the tree of \(proof.size) entries, root \(proof.root.hex)"
-                )
-                for hash in proof.path { Output.line("  \(hash.hex)") }
-            }
+            try ledgerOptions.perform(InclusionProofQuery(seq: seq, size: size), json: json)
         }
     }
 
@@ -57,18 +46,7 @@ struct Proof: ParsableCommand {
         @Flag(help: "Print the proof as JSON.") var json = false
 
         func run() throws {
-            let proof = try ledgerOptions.open().consistencyProof(from: from, to: to)
-            if json {
-                Output.json(
-                    .object([
-                        "from": .int(proof.from), "to": .int(proof.to), "from_root": .string(proof.fromRoot.hex),
-                        "to_root": .string(proof.toRoot.hex), "proof": .hashes(proof.path),
-                    ]))
-            } else {
-                Output.line("the tree of \(proof.from) entries (root \(proof.fromRoot.hex))")
-                Output.line("is a prefix of the tree of \(proof.to) entries (root \(proof.toRoot.hex))")
-                for hash in proof.path { Output.line("  \(hash.hex)") }
-            }
+            try ledgerOptions.perform(ConsistencyProofQuery(from: from, to: to), json: json)
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PurserCore
 import PurserLedger
+import PurserServer
 
 struct Shadow: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PurserCore
 import PurserLedger
+import PurserServer
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,12 +21,7 @@ struct Status: ParsableCommand {
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() throws {
-        let releases = try ledgerOptions.releases()
-        let environments = try releases.status(env: env)
-        if let env, environments.isEmpty {
-            throw LedgerError(.notFound, "environment \(env) has no deployments (see purser status)")
-        }
-        try printEnvironments(environments, releases: releases, json: json, extra: [:])
+        try ledgerOptions.perform(StatusQuery(env: env), json: json)
     }
 }
 
@@ -50,16 +46,7 @@ struct At: ParsableCommand {
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() throws {
-        let at = time == "now" ? Timestamp.format(Date()) : try ledgerTimestamp(time, option: "time")!
-        let releases = try ledgerOptions.releases()
-        let environments = try releases.traffic(at: at, env: env)
-        if let env, try releases.status(env: env).isEmpty {
-            throw LedgerError(.notFound, "environment \(env) has no deployments (see purser status)")
-        }
-        if !json { Output.line("traffic at \(at):") }
-        try printEnvironments(
-            environments, releases: releases, json: json, extra: ["at": .string(at)],
-            empty: "no environment had traffic at \(at)")
+        try ledgerOptions.perform(AtQuery(time: time, env: env), json: json)
     }
 }
 
@@ -86,39 +73,7 @@ struct History: ParsableCommand {
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() throws {
-        let since = try ledgerTimestamp(since, option: "--since")
-        let until = try ledgerTimestamp(until, option: "--until")
-        let releases = try ledgerOptions.releases()
-        let events = try releases.history(env: env, version: version, since: since, until: until)
-        let labels = try releases.labels(of: events.flatMap { $0.after.versions.union($0.before.versions) })
-        if json {
-            Output.json(
-                .object([
-                    "events": .array(
-                        events.map { event in
-                            var members = environmentJSON(
-                                env: event.env, state: event.after, effectiveAt: event.effectiveAt, seq: event.seq,
-                                labels: labels)
-                            members["at"] = .string(event.at)
-                            members["kind"] = .string(event.kind)
-                            members["body"] = event.body
-                            return .object(members)
-                        })
-                ]))
-            return
-        }
-        if events.isEmpty { Output.line("no traffic changes match") }
-        for event in events {
-            var what = event.kind
-            if let version = event.body["version"]?.stringValue ?? event.body["to"]?.stringValue {
-                what += " \(version.prefix(12))\(labels[version].map { " (\($0))" } ?? "")"
-            }
-            if let weight = event.body["weight"]?.numberValue, event.kind != "deployment.promoted" {
-                what += " \(Int(weight))%"
-            }
-            if let reason = event.body["reason"]?.stringValue { what += ": \(reason)" }
-            Output.line("\(event.effectiveAt)  \(event.env)  seq \(event.seq)  \(what)")
-        }
+        try ledgerOptions.perform(HistoryQuery(env: env, version: version, since: since, until: until), json: json)
     }
 }
 
@@ -147,28 +102,5 @@ struct Reindex: ParsableCommand {
         } else {
             Output.line("rebuilt the query tables from \(size) entries in \(String(format: "%.2f", seconds)) s")
         }
-    }
-}
-
-func printEnvironments(
-    _ environments: [EnvironmentTraffic], releases: Releases, json: Bool, extra: [String: JSONValue],
-    empty: String = "no deployments recorded (see purser deploy --help)"
-) throws {
-    let labels = try releases.labels(of: environments.flatMap(\.state.versions))
-    if json {
-        var members = extra
-        members["environments"] = .array(
-            environments.map {
-                .object(
-                    environmentJSON(
-                        env: $0.env, state: $0.state, effectiveAt: $0.effectiveAt, seq: $0.seq, labels: labels))
-            })
-        Output.json(.object(members))
-        return
-    }
-    if environments.isEmpty { Output.line(empty) }
-    for environment in environments {
-        Output.line("\(environment.env)  (since \(environment.effectiveAt), seq \(environment.seq))")
-        printTraffic(environment.state, labels: labels)
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PurserCore
 import PurserLedger
+import PurserServer
 
 struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,20 +57,7 @@ struct VersionCommand: ParsableCommand {
         @Flag(help: "Print the result as JSON.") var json = false
 
         func run() throws {
-            let version = try manifest.load()
-            let outcome = try ledgerOptions.releases().recordVersion(version, label: label)
-            if json {
-                Output.json(
-                    .object([
-                        "id": .string(outcome.id), "label": outcome.label.map(JSONValue.string) ?? .null,
-                        "new": .bool(outcome.isNew), "seq": outcome.seq.map(JSONValue.int) ?? .null,
-                        "components": .array(outcome.components.map(componentJSON)),
-                    ]))
-                return
-            }
-            let what = outcome.isNew ? "recorded" : outcome.seq != nil ? "labelled" : "already recorded"
-            Output.line("\(what) \(outcome.id)\(outcome.label.map { " as \($0)" } ?? "")")
-            printComponents(outcome.components)
+            try ledgerOptions.perform(RecordVersion(manifest.load(), label: label), json: json)
         }
     }
 
@@ -125,7 +113,7 @@ struct VersionCommand: ParsableCommand {
             Output.line("agent     \(version.agent)")
             Output.line("labels    \(version.labels.isEmpty ? "-" : version.labels.joined(separator: ", "))")
             Output.line("recorded  \(version.at) (seq \(version.seq))")
-            printComponents(version.components)
+            componentLines(version.components).forEach(Output.line)
         }
     }
 
@@ -243,37 +231,10 @@ struct VersionCommand: ParsableCommand {
     }
 }
 
-func componentJSON(_ component: Component) -> JSONValue {
-    var members: [String: JSONValue] = [
-        "name": .string(component.name), "kind": .string(component.kind.rawValue),
-        "digest": .string(component.digest.hex), "pinned": .bool(component.pinned),
-        "file": .string(component.fileName), "size": .number(Double(component.size)),
-    ]
-    if let source = component.source { members["source"] = .string(source) }
-    if let value = component.value { members["value"] = value }
-    return .object(members)
-}
-
 func versionJSON(_ version: RecordedVersion) -> JSONValue {
     .object([
         "id": .string(version.id), "agent": .string(version.agent),
         "labels": .array(version.labels.map(JSONValue.string)), "seq": .int(version.seq), "at": .string(version.at),
         "components": .array(version.components.map(componentJSON)),
     ])
-}
-
-func printComponents(_ components: [Component]) {
-    for component in components {
-        var detail = component.source ?? "(inline)"
-        if component.kind == .model, let value = component.value {
-            detail = "\(value["provider"]?.stringValue ?? "?")/\(value["id"]?.stringValue ?? "?")"
-            let (pinned, reason) = ModelPins.builtIn.judge(value)
-            if !pinned { detail += " (NOT PINNED: \(reason))" }
-        } else if component.kind == .commit {
-            detail = component.value?["commit"]?.stringValue ?? ""
-        }
-        Output.line(
-            "  \(padded(component.name, 10)) \(padded(component.kind.rawValue, 6)) \(component.digest.hex.prefix(16))  \(detail)"
-        )
-    }
 }

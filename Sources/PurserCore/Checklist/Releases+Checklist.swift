@@ -32,16 +32,21 @@ extension Releases {
     public func recordEvaluation(
         version reference: String, results path: String, format: EvaluationFormat, suite: String? = nil
     ) throws(LedgerError) -> EvaluationSummary {
-        let bytes = try Inputs.read(path)
-        let run = try EvaluationResults.parse(bytes, format: format, source: Inputs.name(path))
+        try recordEvaluation(version: reference, results: InputFile.read(path), format: format, suite: suite)
+    }
+
+    /// Records an evaluation run from a results file already read.
+    public func recordEvaluation(
+        version reference: String, results file: InputFile, format: EvaluationFormat, suite: String? = nil
+    ) throws(LedgerError) -> EvaluationSummary {
+        let bytes = file.bytes
+        let run = try EvaluationResults.parse(bytes, format: format, source: file.source)
         if let observed = run.observedAt, let date = Timestamp.parse(observed), date > Date().addingTimeInterval(300) {
             throw LedgerError(
-                .invalidInput, "\(Inputs.name(path)): the run's time \(observed) is in the future; check the clock")
+                .invalidInput, "\(file.source): the run's time \(observed) is in the future; check the clock")
         }
         let version = try self.version(reference)
-        let suiteName =
-            suite ?? run.suite
-            ?? (path == "-" ? "results" : URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)
+        let suiteName = suite ?? run.suite ?? file.stem ?? "results"
         var perCase: [String: (runs: Int, passed: Int)] = [:]
         for result in run.cases {
             perCase[result.name, default: (0, 0)].runs += 1
@@ -53,7 +58,7 @@ extension Releases {
             var body: [String: JSONValue] = [
                 "version": .string(version.id), "suite": .string(suiteName), "format": .string(format.rawValue),
                 "results": .object([
-                    "file": .string(path == "-" ? "standard input" : URL(fileURLWithPath: path).lastPathComponent),
+                    "file": .string(file.fileName),
                     "digest": .string(digest.hex),
                     "size": .number(Double(bytes.count)),
                 ]),

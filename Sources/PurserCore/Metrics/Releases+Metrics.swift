@@ -48,8 +48,13 @@ extension Releases {
     /// known are not counted again (re-ingesting a file adds nothing but the entry saying so).
     /// - Throws: `.invalidInput` naming the first bad line and field, or an unknown version.
     public func ingestMetrics(path: String, format: MetricsFormat) throws(LedgerError) -> IngestOutcome {
-        let bytes = try Inputs.read(path)
-        let source = Inputs.name(path)
+        try ingestMetrics(InputFile.read(path), format: format)
+    }
+
+    /// Ingests a metrics file already read.
+    public func ingestMetrics(_ file: InputFile, format: MetricsFormat) throws(LedgerError) -> IngestOutcome {
+        let bytes = file.bytes
+        let source = file.source
         let parsed = try MetricsFile.parse(bytes, format: format, source: source)
         var resolved: [String: String] = [:]
         for (line, record) in parsed where resolved[record.version] == nil {
@@ -72,7 +77,7 @@ extension Releases {
             projection.insertedTasks = seq
             let digest = try transaction.storeArtifact(bytes)
             let body: JSONValue = .object([
-                "file": .string(path == "-" ? "standard input" : URL(fileURLWithPath: path).lastPathComponent),
+                "file": .string(file.fileName),
                 "digest": .string(digest.hex), "format": .string(format.rawValue),
                 "records": .number(Double(parsed.count)),
                 "new": .number(Double(perVersion.values.reduce(0, +))),

@@ -120,6 +120,15 @@ extension Releases {
     public func recordDrill(
         env: String, from: String, to: String, result: DrillResult, evidence: String? = nil, duration: Double? = nil
     ) throws(LedgerError) -> UInt64 {
+        try recordDrill(
+            env: env, from: from, to: to, result: result,
+            evidence: evidence.map { (path) throws(LedgerError) in try InputFile.read(path) }, duration: duration)
+    }
+
+    /// Records a drill with an evidence file already read.
+    public func recordDrill(
+        env: String, from: String, to: String, result: DrillResult, evidence: InputFile?, duration: Double? = nil
+    ) throws(LedgerError) -> UInt64 {
         try Releases.checkEnvironment(env)
         let (fromVersion, toVersion) = (try version(from), try version(to))
         guard fromVersion.id != toVersion.id else {
@@ -128,18 +137,17 @@ extension Releases {
         if let duration, !(duration >= 0 && duration.isFinite) {
             throw LedgerError(.usage, "--duration must be a number of seconds ≥ 0, not \(duration)")
         }
-        let evidenceBytes = try evidence.map { (path) throws(LedgerError) in try Inputs.read(path) }
         let (_, entries) = try record { (transaction, _) throws -> ([Event], Void) in
             var body: [String: JSONValue] = [
                 "env": .string(env), "from": .string(fromVersion.id), "to": .string(toVersion.id),
                 "result": .string(result.rawValue),
             ]
             if let duration { body["duration_s"] = .number(duration) }
-            if let evidence, let evidenceBytes {
-                let digest = try transaction.storeArtifact(evidenceBytes)
+            if let evidence {
+                let digest = try transaction.storeArtifact(evidence.bytes)
                 body["evidence"] = .object([
-                    "file": .string(URL(fileURLWithPath: evidence).lastPathComponent), "digest": .string(digest.hex),
-                    "size": .number(Double(evidenceBytes.count)),
+                    "file": .string(evidence.fileName), "digest": .string(digest.hex),
+                    "size": .number(Double(evidence.bytes.count)),
                 ])
             }
             return ([try Event(kind: "rollback.drilled", body: .object(body))], ())

@@ -7,6 +7,8 @@ internal import Foundation
 public final class Connection {
     let handle: OpaquePointer
     public let path: String
+    /// How many transactions and savepoints of this connection are open.
+    private var transactionDepth = 0
 
     /// How the file is opened.
     public enum Mode: Sendable {
@@ -69,10 +71,18 @@ public final class Connection {
     /// `BEGIN IMMEDIATE` takes the write lock up front, so two writers never deadlock upgrading a read
     /// transaction. If the lock stays busy past the busy timeout (or SQLite reports busy without
     /// waiting, as during WAL recovery), the whole transaction is retried with a back-off, up to `retryFor` seconds.
+    ///
+    /// Inside a write transaction already open (a group commit), `body` runs in a savepoint instead: if it
+    /// throws, only its own writes are undone, and what it wrote commits with the outer transaction.
     public func immediateTransaction<T>(
         retryFor seconds: Double = 60,
         _ body: () throws -> T
     ) throws -> T {
+        if transactionDepth > 0 {
+            return try savepoint(body)
+        }
+        transactionDepth += 1
+        defer { transactionDepth -= 1 }
         let deadline = Date().addingTimeInterval(seconds)
         var delay: useconds_t = 1_000
         while true {
@@ -94,11 +104,32 @@ public final class Connection {
         }
     }
 
-    /// Runs `body` inside a read transaction, so that all its queries see one snapshot.
+    /// Runs `body` inside a read transaction, so that all its queries see one snapshot. Inside a transaction
+    /// already open, `body` simply runs in it.
     public func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        guard transactionDepth == 0 else { return try body() }
         try execute("BEGIN DEFERRED")
-        defer { try? execute("COMMIT") }
+        transactionDepth += 1
+        defer {
+            transactionDepth -= 1
+            try? execute("COMMIT")
+        }
         return try body()
+    }
+
+    private func savepoint<T>(_ body: () throws -> T) throws -> T {
+        transactionDepth += 1
+        defer { transactionDepth -= 1 }
+        let name = "nested\(transactionDepth)"
+        try execute("SAVEPOINT \(name)")
+        do {
+            let result = try body()
+            try execute("RELEASE \(name)")
+            return result
+        } catch {
+            try? execute("ROLLBACK TO \(name); RELEASE \(name)")
+            throw error
+        }
     }
 
     var lastErrorMessage: String { String(cString: sqlite3_errmsg(handle)) }

@@ -1,0 +1,284 @@
+import Foundation
+public import PurserCore
+public import PurserLedger
+
+// Recording what a release rests on: versions, evaluations, drills, waivers, metrics, and custom entries.
+
+/// `purser version record`: the manifest is read where the command runs; the server hashes the contents itself.
+public struct RecordVersion: LedgerOperation {
+    public static let name = "versions/record"
+    public static let summary = "Record a behavioral version with the contents of every component (version.recorded)."
+    public static let role = Role.writer
+
+    public struct Part: Codable, Sendable {
+        public var name: String
+        public var kind: String
+        public var source: String?
+        public var fileName: String
+        /// The exact bytes: raw text, or canonical JSON.
+        public var contents: InputFile
+    }
+
+    public var agent: String
+    public var components: [Part]
+    public var label: String?
+
+    public init(_ version: BehavioralVersion, label: String?) {
+        agent = version.agent
+        components = version.components.map { component in
+            Part(
+                name: component.name, kind: component.kind.rawValue, source: component.source,
+                fileName: component.fileName,
+                contents: InputFile(
+                    source: component.source ?? component.name, bytes: version.contents[component.name]!))
+        }
+        self.label = label
+    }
+
+    /// The version again, every digest computed from the bytes received (a model's or commit's data read back
+    /// from its canonical JSON), so that a client cannot name contents it did not send.
+    func version() throws(LedgerError) -> BehavioralVersion {
+        var parts: [(Component, bytes: [UInt8])] = []
+        for part in components {
+            guard let kind = Component.Kind(rawValue: part.kind) else {
+                throw LedgerError(.invalidInput, "component \(part.name): unknown kind \(part.kind)")
+            }
+            guard !part.fileName.contains("/"), part.fileName != "..", !part.fileName.isEmpty else {
+                throw LedgerError(
+                    .invalidInput, "component \(part.name): file name \(part.fileName) is not a plain name")
+            }
+            var value: JSONValue?
+            if kind == .model || kind == .commit {
+                do {
+                    value = try JSONValue(parsing: part.contents.bytes)
+                } catch {
+                    throw LedgerError(.invalidInput, "component \(part.name): its contents are not JSON: \(error)")
+                }
+                guard CanonicalJSON.encode(value!) == part.contents.bytes else {
+                    throw LedgerError(.invalidInput, "component \(part.name): its contents are not canonical JSON")
+                }
+            }
+            parts.append(
+                (
+                    Component(
+                        name: part.name, kind: kind, digest: Hash.sha256(part.contents.bytes),
+                        size: part.contents.bytes.count, source: part.source, fileName: part.fileName, value: value),
+                    part.contents.bytes
+                ))
+        }
+        return BehavioralVersion(agent: agent, components: parts)
+    }
+
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        let outcome = try releases.recordVersion(version(), label: label)
+        let what = outcome.isNew ? "recorded" : outcome.seq != nil ? "labelled" : "already recorded"
+        return Reply(
+            json: .object([
+                "id": .string(outcome.id), "label": outcome.label.map(JSONValue.string) ?? .null,
+                "new": .bool(outcome.isNew), "seq": outcome.seq.map(JSONValue.int) ?? .null,
+                "components": .array(outcome.components.map(componentJSON)),
+            ]),
+            text: ["\(what) \(outcome.id)\(outcome.label.map { " as \($0)" } ?? "")"]
+                + componentLines(outcome.components))
+    }
+}
+
+/// A component as `version` commands print it in JSON.
+public func componentJSON(_ component: Component) -> JSONValue {
+    var members: [String: JSONValue] = [
+        "name": .string(component.name), "kind": .string(component.kind.rawValue),
+        "digest": .string(component.digest.hex), "pinned": .bool(component.pinned),
+        "file": .string(component.fileName), "size": .number(Double(component.size)),
+    ]
+    if let source = component.source { members["source"] = .string(source) }
+    if let value = component.value { members["value"] = value }
+    return .object(members)
+}
+
+/// Components as `version` commands print them in text.
+public func componentLines(_ components: [Component]) -> [String] {
+    components.map { component in
+        var detail = component.source ?? "(inline)"
+        if component.kind == .model, let value = component.value {
+            detail = "\(value["provider"]?.stringValue ?? "?")/\(value["id"]?.stringValue ?? "?")"
+            let (pinned, reason) = ModelPins.builtIn.judge(value)
+            if !pinned { detail += " (NOT PINNED: \(reason))" }
+        } else if component.kind == .commit {
+            detail = component.value?["commit"]?.stringValue ?? ""
+        }
+        return
+            "  \(padded(component.name, 10)) \(padded(component.kind.rawValue, 6)) \(component.digest.hex.prefix(16))  \(detail)"
+    }
+}
+
+/// `purser eval record`.
+public struct RecordEvaluation: LedgerOperation {
+    public static let name = "evaluations/record"
+    public static let summary = "Record an evaluation run with its per-case results (evaluation.recorded)."
+    public static let role = Role.writer
+
+    public var version: String
+    public var results: InputFile
+    public var format: String
+    public var suite: String?
+
+    public init(version: String, results: InputFile, format: String, suite: String?) {
+        self.version = version
+        self.results = results
+        self.format = format
+        self.suite = suite
+    }
+
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        guard let format = EvaluationFormat(rawValue: format) else {
+            throw LedgerError(.usage, "--format must be json, junit or promptfoo, not \(self.format)")
+        }
+        let summary = try releases.recordEvaluation(version: version, results: results, format: format, suite: suite)
+        return Reply(
+            json: .object([
+                "seq": .int(summary.seq), "version": .string(summary.version), "suite": .string(summary.suite),
+                "runs": .number(Double(summary.runs)), "passed": .number(Double(summary.passed)),
+                "cases": .number(Double(summary.cases)),
+            ]),
+            text: [
+                "recorded evaluation \(summary.suite) of \(summary.version.prefix(12)) (seq \(summary.seq)): \(summary.passed)/\(summary.runs) runs passed over \(summary.cases) cases"
+            ])
+    }
+}
+
+/// `purser rollback drill`.
+public struct RecordDrill: LedgerOperation {
+    public static let name = "drills/record"
+    public static let summary = "Record a rehearsal of rolling back from one version to another (rollback.drilled)."
+    public static let role = Role.writer
+
+    public var env: String
+    public var from: String
+    public var to: String
+    public var result: String
+    public var evidence: InputFile?
+    public var duration: Double?
+
+    public init(env: String, from: String, to: String, result: String, evidence: InputFile?, duration: Double?) {
+        self.env = env
+        self.from = from
+        self.to = to
+        self.result = result
+        self.evidence = evidence
+        self.duration = duration
+    }
+
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        guard let outcome = DrillResult(rawValue: result) else {
+            throw LedgerError(.usage, "--result must be passed or failed, not \(result)")
+        }
+        let (fromVersion, toVersion) = (try releases.version(from), try releases.version(to))
+        let seq = try releases.recordDrill(
+            env: env, from: fromVersion.id, to: toVersion.id, result: outcome, evidence: evidence, duration: duration)
+        return Reply(
+            json: .object([
+                "seq": .int(seq), "env": .string(env), "from": .string(fromVersion.id), "to": .string(toVersion.id),
+                "result": .string(result),
+            ]),
+            text: [
+                "recorded rollback drill in \(env) (seq \(seq)): \(fromVersion.shortName) -> \(toVersion.shortName) \(result)"
+            ])
+    }
+}
+
+/// `purser waive`.
+public struct GrantWaiver: LedgerOperation {
+    public static let name = "waivers/grant"
+    public static let summary = "Waive one check's failure for a version until a time (waiver.granted)."
+    public static let role = Role.writer
+
+    public var version: String
+    public var check: String
+    public var reason: String
+    public var approver: String
+    public var expires: String
+
+    public init(version: String, check: String, reason: String, approver: String, expires: String) {
+        self.version = version
+        self.check = check
+        self.reason = reason
+        self.approver = approver
+        self.expires = expires
+    }
+
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        guard let expiry = try parseTime(expires, option: "--expires") else {
+            throw LedgerError(.usage, "--expires is missing")
+        }
+        let seq = try releases.grantWaiver(
+            version: version, check: check, reason: reason, approver: approver, expires: expiry)
+        return Reply(
+            json: .object(["seq": .int(seq)]),
+            text: ["waived \(check) for \(version) until \(Timestamp.format(expiry)) (seq \(seq))"])
+    }
+}
+
+/// `purser metrics ingest`.
+public struct IngestMetrics: LedgerOperation {
+    public static let name = "metrics/ingest"
+    public static let summary = "Ingest per-task agent metrics (metrics.summarized); nothing of a bad file is stored."
+    public static let role = Role.writer
+
+    public var file: InputFile
+    public var format: String
+
+    public init(file: InputFile, format: String) {
+        self.file = file
+        self.format = format
+    }
+
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        guard let format = MetricsFormat(rawValue: format) else {
+            throw LedgerError(.usage, "--format must be jsonl or csv, not \(self.format)")
+        }
+        let outcome = try releases.ingestMetrics(file, format: format)
+        return Reply(
+            json: .object([
+                "seq": .int(outcome.seq), "records": .number(Double(outcome.records)),
+                "new": .number(Double(outcome.new)),
+                "versions": .object(outcome.versions.mapValues { .number(Double($0)) }),
+            ]),
+            text: [
+                "ingested \(outcome.records) task records (\(outcome.new) new, \(outcome.records - outcome.new) already known) as seq \(outcome.seq)"
+            ])
+    }
+}
+
+/// `purser append --body`: one custom entry.
+public struct AppendEntry: LedgerOperation {
+    public static let name = "entries/append"
+    public static let summary =
+        "Append one custom entry (a kind with a dot, outside purser's own) with a JSON object body."
+    public static let role = Role.writer
+
+    public var kind: String
+    /// The body's JSON text, parsed on the side that appends (strictly: canonical JSON's number range, depth 256).
+    public var body: InputFile
+
+    public init(kind: String, body: InputFile) {
+        self.kind = kind
+        self.body = body
+    }
+
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        let value: JSONValue
+        do {
+            value = try JSONValue(parsing: body.bytes)
+        } catch {
+            throw LedgerError(.invalidInput, "\(body.source): invalid JSON: \(error)")
+        }
+        guard case .object = value else { throw LedgerError(.invalidInput, "\(body.source): expected a JSON object") }
+        let entry = try releases.ledger.append(EntryKind.customEvent(kind: kind, body: value))
+        return Reply(
+            json: .object([
+                "seq": .int(entry.seq), "at": .string(entry.at), "kind": .string(entry.kind),
+                "leaf_hash": .string(entry.leafHash.hex),
+            ]),
+            text: ["appended seq \(entry.seq) (\(entry.kind)) at \(entry.at), leaf \(entry.leafHash.hex)"])
+    }
+}

@@ -1,0 +1,245 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import NIOCore
+import Prometheus
+import PurserCore
+import PurserLedger
+
+/// Every route of the server, in one table: the router, the token check and the OpenAPI document all read it,
+/// so the document cannot drift from what is served.
+struct Routes: Sendable {
+    struct Route: Sendable {
+        let method: HTTPRequest.Method
+        let path: String
+        let summary: String
+        /// The least role; nil: no token needed.
+        let role: Role?
+        /// One of the endpoints an auditor needs, readable without a token with `--public-audit`.
+        var audit = false
+        /// Query parameters: name and whether required.
+        var query: [(String, Bool)] = []
+    }
+
+    /// The operations the CLI performs remotely, each at `POST /v1/<name>`.
+    static let operations: [any LedgerOperation.Type] = [
+        RecordVersion.self, RecordEvaluation.self, RecordDrill.self, GrantWaiver.self, IngestMetrics.self,
+        AppendEntry.self, DeployStart.self, LifecycleChange.self, StatusQuery.self, AtQuery.self, HistoryQuery.self,
+        EntriesQuery.self, InclusionProofQuery.self, ConsistencyProofQuery.self,
+    ]
+
+    static let table: [Route] =
+        [
+            Route(method: .get, path: "/healthz", summary: "Liveness: the ledger opens and answers.", role: nil),
+            Route(method: .get, path: "/metrics", summary: "Prometheus metrics.", role: nil),
+            Route(method: .get, path: "/openapi.json", summary: "This document.", role: nil),
+            Route(
+                method: .get, path: "/v1/checkpoint",
+                summary: "A checkpoint of the current tree, signed by the server's key.",
+                role: .reader, audit: true),
+            Route(
+                method: .get, path: "/v1/entries", summary: EntriesQuery.summary, role: .reader, audit: true,
+                query: [("from", false), ("limit", false)]),
+            Route(
+                method: .get, path: "/v1/proofs/inclusion", summary: InclusionProofQuery.summary, role: .reader,
+                audit: true, query: [("seq", true), ("size", false)]),
+            Route(
+                method: .get, path: "/v1/proofs/consistency", summary: ConsistencyProofQuery.summary, role: .reader,
+                audit: true, query: [("from", true), ("to", false)]),
+            Route(
+                method: .get, path: "/v1/at", summary: AtQuery.summary, role: .reader,
+                query: [("time", false), ("env", false)]),
+            Route(
+                method: .get, path: "/v1/status", summary: StatusQuery.summary, role: .reader, query: [("env", false)]),
+        ]
+        + operations.map { Route(method: .post, path: "/v1/\($0.name)", summary: $0.summary, role: $0.role) }
+
+    let access: LedgerAccess
+    let signingKey: SigningKey?
+    let origin: String
+    let tokens: TokenCache
+    let configuration: Server.Configuration
+    let registry: PrometheusCollectorRegistry
+    let metrics: ServerMetrics
+
+    /// The role a request needs, or nil if it needs no token (public routes, and unknown paths, which answer 404).
+    func role(for method: HTTPRequest.Method, path: String) -> Role? {
+        guard let route = Self.table.first(where: { $0.path == path && $0.method == method }) else {
+            return path.hasPrefix("/v1/") ? .reader : nil
+        }
+        if route.audit && configuration.publicAuditEndpoints { return nil }
+        return route.role
+    }
+
+    func register(on router: Router<ServerContext>) {
+        router.get("/healthz") { _, _ in
+            json(.object(["status": .string("ok"), "size": .int(try await self.access.read { try $0.ledger.size() })]))
+        }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: self.registry.emitToBuffer())))
+        }
+        router.get("/openapi.json") { _, _ in json(Self.openAPI) }
+        router.get("/v1/checkpoint") { _, _ in
+            guard let key = self.signingKey else {
+                throw LedgerError(.notFound, "this server has no checkpoint signing key")
+            }
+            let bytes = try await self.access.read { releases in
+                let checkpoint = try releases.ledger.checkpoint()
+                let note = try releases.ledger.sign(checkpoint, with: key)
+                return CanonicalJSON.encode(
+                    .object([
+                        "origin": .string(checkpoint.origin), "size": .int(checkpoint.size),
+                        "root": .string(checkpoint.root.hex), "note": .string(note),
+                    ]))
+            }
+            return Self.response(bytes)
+        }
+        router.get("/v1/entries") { request, _ in
+            let query = request.uri.queryParameters
+            return try await self.document(
+                EntriesQuery(
+                    from: try number(query, "from") ?? 0, limit: Int(clamping: try number(query, "limit") ?? 100)))
+        }
+        router.get("/v1/proofs/inclusion") { request, _ in
+            let query = request.uri.queryParameters
+            return try await self.document(
+                InclusionProofQuery(seq: try required(number(query, "seq"), "seq"), size: try number(query, "size")))
+        }
+        router.get("/v1/proofs/consistency") { request, _ in
+            let query = request.uri.queryParameters
+            return try await self.document(
+                ConsistencyProofQuery(from: try required(number(query, "from"), "from"), to: try number(query, "to")))
+        }
+        router.get("/v1/at") { request, _ in
+            let query = request.uri.queryParameters
+            return try await self.document(
+                AtQuery(time: query["time"].map(String.init) ?? "now", env: query["env"].map(String.init)))
+        }
+        router.get("/v1/status") { request, _ in
+            try await self.document(StatusQuery(env: request.uri.queryParameters["env"].map(String.init)))
+        }
+        for operation in Self.operations {
+            registerOperation(operation, on: router)
+        }
+    }
+
+    /// `POST /v1/<name>`: the body is the operation as JSON; the answer is its reply (`Reply.wire`).
+    private func registerOperation<Op: LedgerOperation>(_: Op.Type, on router: Router<ServerContext>) {
+        router.post("/v1/\(Op.name)") { request, context in
+            guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
+                throw LedgerError(.unsupportedMediaType, "send the request body as Content-Type: application/json")
+            }
+            let body = try await request.body.collect(upTo: context.maxUploadSize)
+            let operation: Op
+            do {
+                operation = try JSONDecoder().decode(Op.self, from: Data(body.readableBytesView))
+            } catch {
+                throw LedgerError(.usage, "the body is not a \(Op.name) request: \(Self.describe(error))")
+            }
+            let work: @Sendable (Releases) throws -> [UInt8] = { releases in
+                CanonicalJSON.encode(try operation.perform(on: releases).wire)
+            }
+            let bytes =
+                Op.role == .reader
+                ? try await self.access.read(work)
+                : try await self.access.write(actor: context.token?.name ?? "anonymous", work)
+            return Self.response(bytes)
+        }
+    }
+
+    /// A GET answer: the operation's JSON document alone.
+    private func document(_ operation: some LedgerOperation) async throws -> Response {
+        Self.response(try await access.read { CanonicalJSON.encode(try operation.perform(on: $0).json) })
+    }
+
+    static func response(_ bytes: [UInt8]) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes + [0x0A])))
+    }
+
+    /// A decoding error in one line, naming the field.
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): "missing field \(key.stringValue)"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
+            DecodingError.dataCorrupted(let context):
+            "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+        default: "\(error)"
+        }
+    }
+
+    /// The OpenAPI 3.1 document of `table`.
+    static let openAPI: JSONValue = {
+        var paths: [String: [String: JSONValue]] = [:]
+        for route in table {
+            let error: JSONValue = .object(["description": .string("{\"error\":{\"code\",\"message\"}}")])
+            var operation: [String: JSONValue] = [
+                "summary": .string(route.summary),
+                "responses": .object(
+                    [
+                        "200": .object(["description": .string("OK")]),
+                        "400": error, "404": error, "413": error, "500": error,
+                    ].merging(route.role == nil ? [:] : ["401": error, "403": error]) { first, _ in first }),
+            ]
+            if let role = route.role {
+                operation["security"] = .array([.object(["bearer": .array([])])])
+                operation["x-purser-role"] = .string(role.rawValue)
+                if route.audit { operation["x-purser-public-with-flag"] = .string("--public-audit") }
+            }
+            if !route.query.isEmpty {
+                operation["parameters"] = .array(
+                    route.query.map { name, required in
+                        .object([
+                            "name": .string(name), "in": .string("query"), "required": .bool(required),
+                            "schema": .object(["type": .string("string")]),
+                        ])
+                    })
+            }
+            if route.method == .post {
+                operation["requestBody"] = .object([
+                    "required": .bool(true),
+                    "content": .object(["application/json": .object(["schema": .object(["type": .string("object")])])]),
+                ])
+            }
+            paths[route.path, default: [:]][route.method.rawValue.lowercased()] = .object(operation)
+        }
+        return .object([
+            "openapi": .string("3.1.0"),
+            "info": .object(["title": .string("purser ledger service"), "version": .string("1")]),
+            "components": .object([
+                "securitySchemes": .object(["bearer": .object(["type": .string("http"), "scheme": .string("bearer")])])
+            ]),
+            "paths": .object(paths.mapValues { .object($0) }),
+        ])
+    }()
+}
+
+private func json(_ value: JSONValue) -> Response {
+    Routes.response(CanonicalJSON.encode(value))
+}
+
+private func number(_ query: some QueryValues, _ name: String) throws(LedgerError) -> UInt64? {
+    guard let text = query[name] else { return nil }
+    guard let value = UInt64(text) else {
+        throw LedgerError(.usage, "\(name) must be a whole number ≥ 0, not \(text)")
+    }
+    return value
+}
+
+/// Query parameters by name.
+protocol QueryValues {
+    subscript(_ name: String) -> Substring? { get }
+}
+
+extension FlatDictionary: QueryValues where Key == Substring, Value == Substring {
+    subscript(_ name: String) -> Substring? { self[Substring(name)] }
+}
+
+private func required<T>(_ value: T?, _ name: String) throws(LedgerError) -> T {
+    guard let value else { throw LedgerError(.usage, "the query parameter \(name) is missing") }
+    return value
+}

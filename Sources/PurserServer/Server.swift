@@ -1,0 +1,218 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import PurserCore
+public import PurserLedger
+
+/// `purser serve`: one ledger file behind an HTTP/JSON API, for a team's CI runners and workers.
+public struct Server: Sendable {
+    public struct Configuration: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 8080
+        public var ledgerPath: String
+        public var tokensPath: String
+        /// The checkpoint signing key; without one, `GET /v1/checkpoint` answers 404.
+        public var keyPath: String
+        /// Lets `GET /v1/checkpoint`, `/v1/entries` and `/v1/proofs/…` answer without a token.
+        public var publicAuditEndpoints = false
+        /// Request bodies over this many bytes are refused (413).
+        public var maximumBody = 10 << 20
+        public var readers = 2
+
+        public init(ledgerPath: String, tokensPath: String, keyPath: String) {
+            self.ledgerPath = ledgerPath
+            self.tokensPath = tokensPath
+            self.keyPath = keyPath
+        }
+    }
+
+    let configuration: Configuration
+
+    public init(_ configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops accepting connections, finishes the requests in flight and
+    /// returns. `listening` is called with the address once the port is bound (port 0 picks a free one).
+    public func run(listening: @escaping @Sendable (String) -> Void) async throws {
+        let access = try LedgerAccess(path: configuration.ledgerPath, readers: configuration.readers)
+        let signingKey = try? SigningKey.load(from: configuration.keyPath)
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let metrics = ServerMetrics()
+        metrics.treeSize.record(Int64(try access.size()))
+        access.onCommit = { appended, size in
+            metrics.appends.increment(by: Int64(appended))
+            metrics.treeSize.record(Int64(size))
+        }
+
+        var logger = Logger(label: "purser")
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let routes = Routes(
+            access: access, signingKey: signingKey, origin: access.origin,
+            tokens: TokenCache(TokenFile(path: configuration.tokensPath)),
+            configuration: configuration, registry: registry, metrics: metrics)
+        let router = Router(context: ServerContext.self)
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: LogRequestsMiddleware(.info))
+        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: AuthMiddleware(routes: routes))
+        routes.register(on: router)
+
+        let app = Application(
+            router: router,
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "purser"),
+            onServerRunning: { channel in
+                let address = channel.localAddress
+                listening("http://\(address?.ipAddress ?? configuration.host):\(address?.port ?? configuration.port)")
+            },
+            logger: logger)
+        try await app.runService()
+    }
+}
+
+/// The request context: Hummingbird's, the token the request came with, and the body limit.
+struct ServerContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    var token: TokenFile.Token?
+    var maximumBody = 10 << 20
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+    }
+
+    var maxUploadSize: Int { maximumBody }
+}
+
+/// The server's own metrics (besides Hummingbird's per-request count and latency histogram).
+struct ServerMetrics: Sendable {
+    let appends = Counter(label: "purser_appends_total")
+    let treeSize = Gauge(label: "purser_tree_size")
+    let failedAuth = Counter(label: "purser_failed_auth_total")
+}
+
+/// The token file, read again whenever it changes (a revocation applies to the next request).
+final class TokenCache: @unchecked Sendable {
+    private let file: TokenFile
+    private let lock = NSLock()
+    private var stamp: (Date, Int)?
+    private var tokens: [TokenFile.Token] = []
+
+    init(_ file: TokenFile) { self.file = file }
+
+    func current() throws(LedgerError) -> [TokenFile.Token] {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: file.path)
+        let now = (
+            attributes?[.modificationDate] as? Date ?? .distantPast, (attributes?[.size] as? NSNumber)?.intValue ?? -1
+        )
+        lock.lock()
+        defer { lock.unlock() }
+        if stamp.map({ $0 != now }) ?? true {
+            tokens = try file.tokens()
+            stamp = now
+        }
+        return tokens
+    }
+}
+
+/// Every error becomes a JSON body `{"error":{"code","message"}}` with a fitting status; the CLI turns the code
+/// back into the exit code it would have had locally.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as LedgerError {
+            return Self.response(status(for: error.code), code: error.code.name, message: error.message)
+        } catch let error as HTTPError {
+            return Self.response(
+                error.status,
+                code: error.status.code == 404 ? LedgerError.Code.notFound.name : LedgerError.Code.http.name,
+                message: error.body ?? "\(error.status.code) \(error.status.reasonPhrase)")
+        } catch let error as any HTTPResponseError {
+            return Self.response(
+                error.status, code: LedgerError.Code.http.name,
+                message: "\(error.status.code) \(error.status.reasonPhrase)")
+        } catch {
+            context.logger.error("internal error: \(error)")
+            return Self.response(.internalServerError, code: LedgerError.Code.internal.name, message: "internal error")
+        }
+    }
+
+    static func response(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        let body = CanonicalJSON.encode(
+            .object(["error": .object(["code": .string(code), "message": .string(message)])]))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body + [0x0A])))
+    }
+
+    private func status(for code: LedgerError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .usage: .badRequest
+        case .invalidInput: .unprocessableContent
+        case .notFound: .notFound
+        case .alreadyExists, .blocked: .conflict
+        case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
+        case .unsupportedMediaType: .unsupportedMediaType
+        default: .internalServerError
+        }
+    }
+}
+
+extension LedgerError.Code {
+    /// No valid token came with a request to the server.
+    public static let unauthorized = LedgerError.Code(name: "unauthorized")
+    /// The token's role does not allow the request.
+    public static let forbidden = LedgerError.Code(name: "forbidden")
+    /// The server refused a request's body or content type (`http` for other protocol errors).
+    public static let unsupportedMediaType = LedgerError.Code(name: "unsupported-media-type")
+    public static let http = LedgerError.Code(name: "http")
+}
+
+/// Finds the request's token and refuses what its role does not allow, before anything is read or written.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+    let routes: Routes
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws
+        -> Response
+    {
+        var context = context
+        context.maximumBody = routes.configuration.maximumBody
+        let needed = routes.role(for: request.method, path: request.uri.path)
+        guard let needed else { return try await next(request, context) }
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+            let token = TokenFile.match(String(header.dropFirst(7)), in: try routes.tokens.current())
+        else {
+            routes.metrics.failedAuth.increment()
+            throw LedgerError(
+                .unauthorized,
+                request.headers[.authorization] == nil
+                    ? "this server needs a token: Authorization: Bearer <token> (PURSER_TOKEN for the CLI)"
+                    : "the token is not valid (unknown, revoked or malformed)")
+        }
+        guard token.role >= needed else {
+            routes.metrics.failedAuth.increment()
+            throw LedgerError(
+                .forbidden, "the token \(token.name) has the role \(token.role.rawValue); this needs \(needed.rawValue)"
+            )
+        }
+        context.token = token
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,415 @@
+import Foundation
+import PurserLedger
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// A `purser serve` process on a free loopback port, serving the ledger of a workspace.
+final class RunningServer {
+    let process = Process()
+    let url: String
+    let stderrPath: String
+
+    /// Starts `purser serve --listen 127.0.0.1:0` in `workspace` and waits until it says where it listens.
+    init(in workspace: Workspace, arguments: [String] = []) throws {
+        let outPath = workspace.file(".serve-\(UUID().uuidString).out")
+        stderrPath = workspace.file(".serve-\(UUID().uuidString).err")
+        for path in [outPath, stderrPath] { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        process.executableURL = URL(fileURLWithPath: purserBinary)
+        process.arguments = ["serve", "--listen", "127.0.0.1:0"] + arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
+        var environment = ProcessInfo.processInfo.environment
+        for name in ["PURSER_LEDGER", "PURSER_KEY", "PURSER_SERVER", "PURSER_TOKEN"] {
+            environment.removeValue(forKey: name)
+        }
+        process.environment = environment
+        process.standardOutput = FileHandle(forWritingAtPath: outPath)
+        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        var found: String?
+        while found == nil, Date() < deadline, process.isRunning {
+            let text = String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self)
+            found = text.firstMatch(of: /listening on (http:\/\/[0-9.]+:[0-9]+)/).map { String($0.1) }
+            if found == nil { usleep(50_000) }
+        }
+        guard let found else {
+            process.terminate()
+            throw ServerFailure(
+                message:
+                    "purser serve did not start: \(String(decoding: FileManager.default.contents(atPath: stderrPath) ?? Data(), as: UTF8.self))"
+            )
+        }
+        url = found
+    }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    /// What the server logged.
+    var log: String { String(decoding: FileManager.default.contents(atPath: stderrPath) ?? Data(), as: UTF8.self) }
+
+    /// Sends `signal` and waits for the process to end; returns its exit status.
+    func stop(with signal: Int32 = SIGTERM) -> Int32 {
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
+struct ServerFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// One HTTP exchange, waited for: the status (0 if no answer came) and the body.
+func http(
+    _ method: String, _ url: String, token: String? = nil, contentType: String? = "application/json",
+    body: Data? = nil
+) -> (status: Int, body: String) {
+    var request = URLRequest(url: URL(string: url)!, timeoutInterval: 60)
+    request.httpMethod = method
+    request.httpBody = body
+    if let contentType, body != nil { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
+    if let token { request.setValue(token, forHTTPHeaderField: "Authorization") }
+    final class Box: @unchecked Sendable { var result: (Int, String) = (0, "") }
+    let box = Box()
+    let done = DispatchSemaphore(value: 0)
+    URLSession.shared.dataTask(with: request) { data, response, _ in
+        box.result = (
+            (response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data ?? Data(), as: UTF8.self)
+        )
+        done.signal()
+    }.resume()
+    done.wait()
+    return box.result
+}
+
+extension Workspace {
+    /// Creates a token with `role` named `name`; returns it.
+    func token(_ role: String, name: String) throws -> String {
+        let created = try run(["token", "create", "--role", role, "--name", name, "--json"])
+        try #require(created.status == 0, "token create: \(created.stderr)")
+        return try #require(try json(created.stdout)["token"]?.stringValue)
+    }
+}
+
+@Suite("purser serve")
+struct ServerTests {
+    /// The release story as commands, run in `workspace` with `environment` (a server, or none).
+    private func tellTheStory(in workspace: Workspace, environment: [String: String]) throws -> [RunResult] {
+        var results: [RunResult] = []
+        func step(_ arguments: [String]) throws {
+            results.append(try workspace.run(arguments, environment: environment))
+        }
+        for variant in ["1", "2"] {
+            let manifest = try workspace.copyAgentTemplate(to: "agent-\(variant)")
+            workspace.write(
+                "agent-\(variant)/agent/system-prompt.md",
+                workspace.read("agent-\(variant)/agent/system-prompt.md") + "(\(variant))\n")
+            try step(["version", "record", manifest, "--label", "support-agent@\(variant).0.0"])
+        }
+        workspace.write(
+            "eval.json", #"{"suite":"refunds","cases":[{"name":"a","passed":true},{"name":"b","passed":true}]}"#)
+        workspace.write("drill.log", "rolled back in 4 minutes\n")
+        workspace.write("note.json", #"{"note":"release train 42"}"#)
+        let breakGlass = ["--break-glass", "--reason", "first release", "--approver", "dana@example.com"]
+        try step(["eval", "record", "--version", "support-agent@2.0.0", "--results", "eval.json", "--json"])
+        try step(["deploy", "start", "support-agent@1.0.0", "--env", "prod", "--strategy", "blue-green"] + breakGlass)
+        // Not checked: the gate refuses (exit 1), with the same message either way.
+        try step(["deploy", "start", "support-agent@2.0.0", "--env", "prod", "--strategy", "canary"])
+        try step(["deploy", "start", "support-agent@9.9.9", "--env", "prod", "--strategy", "canary"])
+        try step([
+            "rollback", "drill", "--env", "prod", "--from", "support-agent@2.0.0", "--to", "support-agent@1.0.0",
+            "--result", "passed", "--evidence", "drill.log",
+        ])
+        try step([
+            "waive", "--version", "support-agent@2.0.0", "--check", "dashboards-updated", "--reason", "migration",
+            "--approver", "dana@example.com", "--expires", "2099-01-01T00:00:00Z",
+        ])
+        try step(
+            ["deploy", "start", "support-agent@2.0.0", "--env", "prod", "--strategy", "canary", "--weight", "10"]
+                + breakGlass)
+        try step(["deploy", "shift", "--env", "prod", "--weight", "50", "--json"])
+        try step(["deploy", "promote", "--env", "prod"])
+        try step(["deploy", "drained", "--env", "prod", "--version", "support-agent@1.0.0"])
+        try step(["rollback", "--env", "prod", "--reason", "tool errors doubled"])
+        try step(["append", "--kind", "custom.note", "--body", "note.json"])
+        try step(["status"])
+        try step(["status", "--env", "staging"])
+        try step(["history", "--env", "prod", "--json"])
+        try step(["proof", "inclusion", "--seq", "2"])
+        return results
+    }
+
+    /// Effective times, entry times and leaf hashes differ between two runs of the same story, and entries the
+    /// server wrote name their token (`recorded_by`, which `history --json` shows); nothing else may.
+    private func normalized(_ text: String) -> String {
+        text.replacing(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/, with: "<time>")
+            .replacing(/[0-9a-f]{64}/, with: "<hash>")
+            .replacing(#""recorded_by":"ci-runner","#, with: "").replacing(#","recorded_by":"ci-runner""#, with: "")
+    }
+
+    @Test("the release story through --server prints the same, exits the same and leaves the same ledger as locally")
+    func storyThroughServerMatchesLocal() throws {
+        let local = Workspace()
+        try local.initLedger()
+        let localResults = try tellTheStory(in: local, environment: [:])
+
+        let remote = Workspace()
+        try remote.initLedger()
+        let token = try remote.token("writer", name: "ci-runner")
+        let server = try RunningServer(in: remote)
+        // The client's files live elsewhere: the server reads nothing but its own ledger.
+        let client = Workspace()
+        let remoteResults = try tellTheStory(
+            in: client, environment: ["PURSER_SERVER": server.url, "PURSER_TOKEN": token])
+
+        #expect(localResults.map(\.status) == remoteResults.map(\.status))
+        #expect(localResults.map(\.status).contains(1) && localResults.map(\.status).contains(66))
+        for (index, (here, there)) in zip(localResults, remoteResults).enumerated() {
+            #expect(normalized(here.stdout) == normalized(there.stdout), "step \(index): stdout differs")
+            #expect(here.stderr == there.stderr, "step \(index): stderr differs")
+        }
+        #expect(server.stop() == 0)
+
+        func kinds(_ workspace: Workspace) throws -> [String] {
+            let log = try workspace.run(["log", "--json"])
+            return try log.stdout.split(separator: "\n").map {
+                try workspace.json(String($0))["kind"]?.stringValue ?? "?"
+            }
+        }
+        #expect(try kinds(local) == kinds(remote))
+        #expect(try local.run(["verify"]).status == 0)
+        #expect(try remote.run(["verify"]).status == 0)
+        // Every entry the server wrote names the token that asked for it.
+        let log = try remote.run(["log", "--json"]).stdout.split(separator: "\n").dropFirst()
+        #expect(!log.isEmpty)
+        for line in log {
+            let entry = try JSONValue(parsing: Array(try remote.json(String(line))["entry"]!.stringValue!.utf8))
+            #expect(entry["body"]?["recorded_by"]?.stringValue == "ci-runner", "\(line)")
+        }
+    }
+
+    @Test("missing, malformed, revoked and wrong-role tokens are refused with 401 or 403, and nothing is written")
+    func authentication() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        let writer = try workspace.token("writer", name: "ci-runner")
+        let reader = try workspace.token("reader", name: "auditor")
+        let revoked = try workspace.token("writer", name: "old-runner")
+        #expect(try workspace.run(["token", "revoke", "--name", "old-runner"]).status == 0)
+        let server = try RunningServer(in: workspace)
+        let append = try JSONSerialization.data(withJSONObject: [
+            "kind": "custom.note",
+            "body": ["source": "note.json", "base64": Data(#"{"a":1}"#.utf8).base64EncodedString()],
+        ])
+        let url = server.url + "/v1/entries/append"
+        let refusals: [(String?, Int)] = [
+            (nil, 401), ("Bearer", 401), ("Bearer \(writer)x", 401), ("Basic \(writer)", 401),
+            ("Bearer \(revoked)", 401), ("Bearer \(reader)", 403),
+        ]
+        for (header, status) in refusals {
+            let answer = http("POST", url, token: header, body: append)
+            #expect(answer.status == status, "\(header ?? "no header"): \(answer.body)")
+            #expect(answer.body.contains(#""error":{"code":"#))
+        }
+        #expect(http("GET", server.url + "/v1/status", token: "Bearer \(reader)").status == 200)
+        #expect(http("GET", server.url + "/healthz").body.contains(#""size":1"#), "nothing was appended")
+        #expect(http("POST", url, token: "Bearer \(writer)", body: append).status == 200)
+        #expect(http("GET", server.url + "/healthz").body.contains(#""size":2"#))
+        // Revoking a token applies to the next request, without a restart.
+        #expect(try workspace.run(["token", "revoke", "--name", "ci-runner"]).status == 0)
+        #expect(http("POST", url, token: "Bearer \(writer)", body: append).status == 401)
+        #expect(server.stop() == 0)
+
+        for token in [writer, reader, revoked] {
+            #expect(!server.log.contains(token), "a token appears in the server's log")
+            for path in [workspace.ledgerPath, workspace.ledgerPath + "-wal", workspace.file("ledger/purser.tokens")] {
+                let bytes = FileManager.default.contents(atPath: path) ?? Data()
+                #expect(bytes.range(of: Data(token.utf8)) == nil, "a token is stored in \(path)")
+            }
+        }
+    }
+
+    @Test("hostile requests get a 4xx with a JSON error, no crash, and nothing written")
+    func hostileInput() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        let writer = "Bearer " + (try workspace.token("writer", name: "ci-runner"))
+        let server = try RunningServer(in: workspace, arguments: ["--max-body", "100000"])
+        func body(_ object: Any) throws -> Data { try JSONSerialization.data(withJSONObject: object) }
+        let nested = String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000)
+        let deepBody = "{" + String(repeating: #""a":{"#, count: 5_000) + String(repeating: "}", count: 5_001)
+        let cases: [(String, String, String?, Data, Int)] = [
+            ("oversized body", "/v1/entries/append", "application/json", Data(count: 200_000), 413),
+            ("invalid JSON", "/v1/entries/append", "application/json", Data("{\"kind\":".utf8), 400),
+            ("wrong content type", "/v1/entries/append", "text/plain", Data("{}".utf8), 415),
+            ("deep nesting in the request", "/v1/entries/append", "application/json", Data(nested.utf8), 400),
+            (
+                "deep nesting in an entry body", "/v1/entries/append", "application/json",
+                try body([
+                    "kind": "custom.note",
+                    "body": ["source": "x.json", "base64": Data(deepBody.utf8).base64EncodedString()],
+                ]), 422
+            ),
+            (
+                "a huge number", "/v1/deployments/change", "application/json",
+                Data(#"{"change":"shift","env":"prod","weight":1e400}"#.utf8), 400
+            ),
+            (
+                "a number past Int", "/v1/deployments/change", "application/json",
+                Data(#"{"change":"shift","env":"prod","weight":99999999999999999999999}"#.utf8), 400
+            ),
+            (
+                "path traversal in a component's file name", "/v1/versions/record", "application/json",
+                try body([
+                    "agent": "a",
+                    "components": [
+                        [
+                            "name": "prompt", "kind": "text", "fileName": "../../etc/passwd",
+                            "contents": ["source": "p.md", "base64": Data("hi".utf8).base64EncodedString()],
+                        ]
+                    ],
+                ]), 422
+            ),
+            ("path traversal in the URL", "/v1/../../etc/passwd", "application/json", Data("{}".utf8), 404),
+            ("an unknown operation", "/v1/entries/delete", "application/json", Data("{}".utf8), 404),
+            ("a bad environment name", "/v1/status", "application/json", Data(#"{"env":"../prod"}"#.utf8), 404),
+        ]
+        for (name, path, contentType, data, status) in cases {
+            let answer = http("POST", server.url + path, token: writer, contentType: contentType, body: data)
+            #expect(answer.status == status, "\(name): \(answer.status) \(answer.body.prefix(300))")
+            #expect(answer.body.hasPrefix(#"{"error":{"code":"#), "\(name): \(answer.body.prefix(300))")
+        }
+        for query in [
+            "/v1/proofs/inclusion?seq=-1", "/v1/proofs/inclusion?seq=99999999999999999999999", "/v1/entries?limit=0",
+        ] {
+            let answer = http("GET", server.url + query, token: writer)
+            #expect(answer.status == 400, "\(query): \(answer.body)")
+        }
+        #expect(http("GET", server.url + "/healthz").body.contains(#""size":1"#), "nothing was written")
+        #expect(server.stop() == 0, "the server survived: \(server.log.suffix(2000))")
+        #expect(try workspace.run(["verify"]).status == 0)
+    }
+
+    @Test("the OpenAPI document lists exactly the routes served")
+    func openAPIMatchesRoutes() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        let server = try RunningServer(in: workspace)
+        let document = try workspace.json(http("GET", server.url + "/openapi.json").body)
+        guard case .object(let paths) = document["paths"] ?? .null else {
+            Issue.record("no paths in \(document)")
+            return
+        }
+        #expect(paths.count >= 15)
+        for (path, methods) in paths {
+            guard case .object(let operations) = methods else { continue }
+            for method in operations.keys {
+                let answer = http(
+                    method.uppercased(), server.url + path, body: method == "post" ? Data("{}".utf8) : nil)
+                let secured = operations[method]?["security"] != nil
+                #expect(answer.status == (secured ? 401 : 200), "\(method) \(path): \(answer.status)")
+            }
+        }
+        #expect(http("GET", server.url + "/v1/nothing-here").status == 401, "unknown /v1 paths need a token too")
+        #expect(server.stop() == 0)
+    }
+
+    /// Appends from `clients` threads until `stop` is set; returns the note ids that got a 2xx.
+    private func load(
+        _ server: RunningServer, token: String, clients: Int, during: () -> Void
+    ) -> (acknowledged: Set<String>, sent: Set<String>) {
+        final class Tally: @unchecked Sendable {
+            let lock = NSLock()
+            var acknowledged: Set<String> = []
+            var sent: Set<String> = []
+            var stop = false
+        }
+        let tally = Tally()
+        let url = server.url + "/v1/entries/append"
+        let group = DispatchGroup()
+        for client in 0..<clients {
+            group.enter()
+            Thread {
+                var index = 0
+                while !tally.lock.withLock({ tally.stop }) {
+                    let id = "c\(client)-\(index)"
+                    index += 1
+                    let body = try! JSONSerialization.data(withJSONObject: [
+                        "kind": "custom.load",
+                        "body": ["source": "load", "base64": Data(#"{"id":"\#(id)"}"#.utf8).base64EncodedString()],
+                    ])
+                    tally.lock.withLock { _ = tally.sent.insert(id) }
+                    let answer = http("POST", url, token: "Bearer \(token)", body: body)
+                    if (200..<300).contains(answer.status) {
+                        tally.lock.withLock { _ = tally.acknowledged.insert(id) }
+                    } else if answer.status == 0 {
+                        break
+                    }
+                }
+                group.leave()
+            }.start()
+        }
+        during()
+        tally.lock.withLock { tally.stop = true }
+        group.wait()
+        return (tally.acknowledged, tally.sent)
+    }
+
+    /// The `id`s of the custom.load entries in the workspace's ledger.
+    private func loadIDs(in workspace: Workspace) throws -> [String] {
+        try workspace.run(["log", "--kind", "custom.load", "--json"]).stdout.split(separator: "\n").map { line in
+            let entry = try JSONValue(parsing: Array(try workspace.json(String(line))["entry"]!.stringValue!.utf8))
+            return entry["body"]?["id"]?.stringValue ?? "?"
+        }
+    }
+
+    @Test("killed with SIGKILL under concurrent appends: every acknowledged append is there after a restart")
+    func durabilityUnderKill() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        let token = try workspace.token("writer", name: "load")
+        let server = try RunningServer(in: workspace)
+        let (acknowledged, _) = load(server, token: token, clients: 16) {
+            usleep(1_500_000)
+            _ = server.stop(with: SIGKILL)
+        }
+        #expect(acknowledged.count > 50, "too few appends to mean anything: \(acknowledged.count)")
+        let verify = try workspace.run(["verify"])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        let stored = try loadIDs(in: workspace)
+        #expect(Set(stored).count == stored.count, "an append was stored twice")
+        #expect(acknowledged.isSubset(of: Set(stored)), "lost: \(acknowledged.subtracting(stored).sorted().prefix(5))")
+        // And it serves again.
+        let again = try RunningServer(in: workspace)
+        #expect(http("GET", again.url + "/healthz").status == 200)
+        #expect(again.stop() == 0)
+    }
+
+    @Test(
+        "SIGTERM under load: requests in flight complete, the server exits 0, and the ledger holds exactly the acknowledged appends"
+    )
+    func gracefulStop() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        let token = try workspace.token("writer", name: "load")
+        let server = try RunningServer(in: workspace)
+        var status: Int32 = -1
+        let (acknowledged, _) = load(server, token: token, clients: 16) {
+            usleep(1_500_000)
+            status = server.stop(with: SIGTERM)
+        }
+        #expect(status == 0, "\(server.log.suffix(2000))")
+        #expect(acknowledged.count > 50)
+        #expect(try workspace.run(["verify"]).status == 0)
+        #expect(Set(try loadIDs(in: workspace)) == acknowledged)
+    }
+}
