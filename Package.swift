@@ -69,7 +69,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "PurserBench",
-            dependencies: ["PurserCore", "PurserLedger", "CSQLite"],
+            dependencies: ["PurserCore", "PurserLedger", "PurserServer", "CSQLite"],
             swiftSettings: upcomingFeatures
         ),
         .testTarget(

@@ -1,12 +1,10 @@
 public import Foundation
+import PurserCore
 public import PurserLedger
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
 /// The CLI's side of `--server URL`: sends an operation to `purser serve` and hands back its reply, or the error
-/// the server reported, with the code the command would have failed with locally.
+/// the server reported, with the code the command would have failed with locally. It speaks plain HTTP over
+/// POSIX sockets (PurserCore's `HTTPClient`), so that no purser start-up loads FoundationNetworking and libcurl.
 public struct Client: Sendable {
     public let base: URL
     public let token: String?
@@ -14,9 +12,12 @@ public struct Client: Sendable {
     /// - Throws: `.usage` for a URL that is not http(s).
     public init(server: String, token: String?) throws(LedgerError) {
         guard let url = URL(string: server.hasSuffix("/") ? String(server.dropLast()) : server),
-            ["http", "https"].contains(url.scheme ?? ""), url.host != nil
+            url.scheme == "http", url.host != nil
         else {
-            throw LedgerError(.usage, "--server \"\(server)\" is not an http:// or https:// URL")
+            throw LedgerError(
+                .usage,
+                "--server \"\(server)\" is not an http:// URL (purser has no TLS client yet: reach an https server through a local tunnel such as ssh -L or stunnel)"
+            )
         }
         base = url
         self.token = token
@@ -39,48 +40,30 @@ public struct Client: Sendable {
     }
 
     private func send(_ method: String, _ path: String, body: Data?) throws(LedgerError) -> JSONValue {
-        var request = URLRequest(url: URL(string: base.absoluteString + path)!, timeoutInterval: 300)
-        request.httpMethod = method
-        request.httpBody = body
-        if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        let (data, response, failure) = Self.exchange(request)
-        guard let response = response as? HTTPURLResponse, let data else {
-            throw LedgerError(
-                .notFound,
-                "cannot reach the purser server at \(base.absoluteString): \(failure?.localizedDescription ?? "no response")"
-            )
+        var headers: [(String, String)] = []
+        if body != nil { headers.append(("Content-Type", "application/json")) }
+        if let token { headers.append(("Authorization", "Bearer \(token)")) }
+        let response: (status: Int, body: [UInt8])
+        do {
+            response = try HTTPClient.request(
+                method, base.absoluteString + path, headers: headers, body: body.map(Array.init), timeout: 300)
+        } catch {
+            throw LedgerError(.notFound, "cannot reach the purser server at \(base.absoluteString): \(error.message)")
         }
         let value: JSONValue
         do {
-            value = try JSONValue(parsing: Array(data))
+            value = try JSONValue(parsing: response.body)
         } catch {
             throw LedgerError(
-                .internal, "the server at \(base.absoluteString) answered \(response.statusCode) without JSON: \(error)"
-            )
+                .internal, "the server at \(base.absoluteString) answered \(response.status) without JSON: \(error)")
         }
-        guard (200..<300).contains(response.statusCode) else {
+        guard (200..<300).contains(response.status) else {
             guard let code = value["error"]?["code"]?.stringValue, let message = value["error"]?["message"]?.stringValue
             else {
-                throw LedgerError(.internal, "the server at \(base.absoluteString) answered \(response.statusCode)")
+                throw LedgerError(.internal, "the server at \(base.absoluteString) answered \(response.status)")
             }
             throw LedgerError(LedgerError.Code(name: code), message)
         }
         return value
-    }
-
-    /// One request, waited for.
-    private static func exchange(_ request: URLRequest) -> (Data?, URLResponse?, (any Error)?) {
-        final class Box: @unchecked Sendable {
-            var result: (Data?, URLResponse?, (any Error)?) = (nil, nil, nil)
-        }
-        let box = Box()
-        let done = DispatchSemaphore(value: 0)
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            box.result = (data, response, error)
-            done.signal()
-        }.resume()
-        done.wait()
-        return box.result
     }
 }

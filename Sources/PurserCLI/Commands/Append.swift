@@ -43,18 +43,18 @@ struct Append: ParsableCommand {
     }
 
     func run() throws {
+        if let body {
+            // Checked where it is performed (here or on the server) before anything is written.
+            try ledgerOptions.perform(AppendEntry(kind: kind, body: InputFile.read(body)), json: json)
+            return
+        }
         // Check all input before opening the ledger: bad input leaves it untouched.
         func event(_ body: JSONValue) throws(LedgerError) -> Event {
             try EntryKind.customEvent(kind: kind, body: body)
         }
-        let events =
-            try body.map { [try event(Inputs.jsonObject(at: $0))] } ?? Inputs.jsonObjectLines(at: lines!, event)
+        let events = try Inputs.jsonObjectLines(at: lines!, event)
         guard !events.isEmpty else {
             throw LedgerError(.invalidInput, "\(Inputs.name(lines!)): no JSON lines to append")
-        }
-        if let body {
-            try ledgerOptions.perform(AppendEntry(kind: kind, body: InputFile.read(body)), json: json)
-            return
         }
         let ledger = try ledgerOptions.open()
         let range = try ledger.append(contentsOf: events) { done in

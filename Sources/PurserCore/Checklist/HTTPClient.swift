@@ -1,9 +1,9 @@
 internal import Foundation
-internal import PurserLedger
+public import PurserLedger
 
-/// A minimal HTTP/1.1 GET over a POSIX socket: enough for a local probe answering JSON, without linking
-/// FoundationNetworking and libcurl into every purser start-up.
-enum HTTPClient {
+/// A minimal HTTP/1.1 client over a POSIX socket: enough for a local probe answering JSON and for `--server`,
+/// without linking FoundationNetworking and libcurl into every purser start-up.
+public enum HTTPClient {
     struct Target {
         let host: String
         let port: UInt16
@@ -13,17 +13,18 @@ enum HTTPClient {
         let path: String
     }
 
+    /// Sends one request (`Connection: close`) and returns the status and body.
+    /// - Throws: `.invalidInput` for a URL it cannot use (https among them), a connection that fails or a deadline
+    ///   that passes.
+    public static func request(
+        _ method: String, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, timeout: Double
+    ) throws(LedgerError) -> (status: Int, body: [UInt8]) {
+        let response = try exchange(method, url, headers: headers, body: body, timeout: timeout)
+        return (response.status, response.body)
+    }
+
     static func get(_ url: String, timeout: Double) throws(LedgerError) -> [UInt8] {
-        let target = try parse(url)
-        let deadline = Deadline(after: timeout)
-        let timedOut = "timed out after \(EvidenceSource.formatNumber(timeout)) s"
-        let socket = try openConnection(to: target, deadline: deadline, timedOut: timedOut)
-        defer { close(socket) }
-        let request =
-            "GET \(target.path) HTTP/1.1\r\nHost: \(target.authority)\r\nConnection: close\r\n"
-            + "Accept: application/json\r\nUser-Agent: purser\r\n\r\n"
-        try write(Array(request.utf8), to: socket, deadline: deadline, timedOut: timedOut)
-        let response = try receive(from: socket, deadline: deadline, timedOut: timedOut)
+        let response = try exchange("GET", url, timeout: timeout)
         switch response.status {
         case 200..<300:
             return response.body
@@ -39,6 +40,23 @@ enum HTTPClient {
             throw LedgerError(
                 .invalidInput, "status \(response.status)\(reason)" + (body.isEmpty ? "" : ": \(body)"))
         }
+    }
+
+    private static func exchange(
+        _ method: String, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, timeout: Double
+    ) throws(LedgerError) -> Response {
+        let target = try parse(url)
+        let deadline = Deadline(after: timeout)
+        let timedOut = "timed out after \(EvidenceSource.formatNumber(timeout)) s"
+        let socket = try openConnection(to: target, deadline: deadline, timedOut: timedOut)
+        defer { close(socket) }
+        var request =
+            "\(method) \(target.path) HTTP/1.1\r\nHost: \(target.authority)\r\nConnection: close\r\n"
+            + "Accept: application/json\r\nUser-Agent: purser\r\n"
+        for (name, value) in headers { request += "\(name): \(value)\r\n" }
+        if let body { request += "Content-Length: \(body.count)\r\n" }
+        try write(Array((request + "\r\n").utf8) + (body ?? []), to: socket, deadline: deadline, timedOut: timedOut)
+        return try receive(from: socket, deadline: deadline, timedOut: timedOut)
     }
 
     static func parse(_ url: String) throws(LedgerError) -> Target {
