@@ -35,13 +35,20 @@ struct LedgerOptions: ParsableArguments {
     /// Performs `operation` on the server (with --server or $PURSER_SERVER) or on the local ledger, prints the
     /// reply as text or JSON, and exits 1 or 2 for a negative or inconclusive verdict: the same either way.
     func perform(_ operation: some LedgerOperation, json: Bool) throws {
-        let reply =
-            if let serverURL {
-                try Client(server: serverURL, token: ProcessInfo.processInfo.environment["PURSER_TOKEN"]).perform(
-                    operation)
-            } else {
-                try operation.perform(on: releases())
-            }
+        try print(reply(operation), json: json)
+    }
+
+    /// Performs `operation` on the server or on the local ledger, and returns its reply unprinted.
+    func reply(_ operation: some LedgerOperation) throws -> Reply {
+        if let serverURL {
+            return try Client(server: serverURL, token: ProcessInfo.processInfo.environment["PURSER_TOKEN"]).perform(
+                operation)
+        }
+        return try operation.perform(on: releases())
+    }
+
+    /// Prints a reply as text or JSON, and exits 1 or 2 for a negative or inconclusive verdict.
+    func print(_ reply: Reply, json: Bool) throws {
         if json {
             Output.json(reply.json)
         } else {

@@ -24,7 +24,8 @@ struct Routes: Sendable {
 
     /// The operations the CLI performs remotely, each at `POST /v1/<name>`.
     static let operations: [any LedgerOperation.Type] = [
-        RecordVersion.self, RecordEvaluation.self, RecordDrill.self, GrantWaiver.self, IngestMetrics.self,
+        RecordVersion.self, ResolveVersion.self, RecordEvaluation.self, RecordDrill.self, GrantWaiver.self,
+        RunChecklist.self, IngestMetrics.self,
         AppendEntry.self, DeployStart.self, LifecycleChange.self, StatusQuery.self, AtQuery.self, HistoryQuery.self,
         EntriesQuery.self, InclusionProofQuery.self, ConsistencyProofQuery.self,
     ]

@@ -33,59 +33,45 @@ struct Check: ParsableCommand {
     @Flag(help: "Print the verdict document as JSON.") var json = false
 
     func run() throws {
+        // The policy, its files and its evidence are read here; the run is judged and recorded where the ledger is.
         let policy = try ChecklistPolicy.load(at: policy)
-        let releases = try ledgerOptions.releases()
-        let run = try releases.runChecklist(version: version, env: env, policy: policy)
+        let resolved = try ledgerOptions.reply(ResolveVersion(version: version)).json
+        let id = resolved["id"]?.stringValue ?? version
+        let gathered = policy.gather(
+            version: id, label: resolved["labels"]?.arrayValue?.first?.stringValue, env: env, now: Date())
+        let reply = try ledgerOptions.reply(RunChecklist(version: id, env: env, policy: policy, gathered: gathered))
         if let junit {
             do {
-                try Data(junitXML(run).utf8).write(to: URL(fileURLWithPath: junit))
+                try Data(junitXML(reply.json).utf8).write(to: URL(fileURLWithPath: junit))
             } catch {
                 throw LedgerError(.internal, "cannot write \(junit): \(error.localizedDescription)")
             }
         }
-        if json {
-            Output.json(run.document)
-        } else {
-            for check in run.checks {
-                Output.line("\(padded(check.verdict.rawValue.uppercased(), 7)) \(padded(check.id, 19)) \(check.reason)")
-                for evidence in check.evidence {
-                    Output.line(
-                        "        \(padded("", 19)) evidence: \(evidence.source) sha256:\(evidence.digest.hex.prefix(16))"
-                    )
-                }
-            }
-            let failing = run.checks.filter { $0.verdict == .fail || $0.verdict == .error }.map(\.id)
-            let waived = run.checks.filter { $0.verdict == .waived }.count
-            Output.line(
-                run.allowed
-                    ? "ALLOWED: \(run.version.shortName) may be released to \(env)\(waived > 0 ? " (\(waived) check(s) waived)" : "") (recorded as seq \(run.seq))"
-                    : "BLOCKED: \(failing.joined(separator: ", ")) (recorded as seq \(run.seq))")
-        }
-        if !run.allowed { throw ExitCode(ExitStatus.blocked) }
+        try ledgerOptions.print(reply, json: json)
     }
 
-    private func junitXML(_ run: ChecklistRun) -> String {
+    /// The verdict document as JUnit XML.
+    private func junitXML(_ document: JSONValue) -> String {
         func escape(_ text: String) -> String {
             text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
         }
-        let failures = run.checks.filter { $0.verdict == .fail }.count
-        let errors = run.checks.filter { $0.verdict == .error }.count
+        let checks = document["checks"]?.arrayValue ?? []
+        func count(_ verdict: String) -> Int { checks.filter { $0["verdict"]?.stringValue == verdict }.count }
+        let suite = (document["version"]?.stringValue ?? "").prefix(12) + " " + (document["env"]?.stringValue ?? "")
         var xml = """
             <?xml version="1.0" encoding="UTF-8"?>
-            <testsuite name="purser checklist \(escape(run.version.id.prefix(12) + " " + run.env))" tests="\(run.checks.count)" failures="\(failures)" errors="\(errors)">
+            <testsuite name="purser checklist \(escape(String(suite)))" tests="\(checks.count)" failures="\(count("fail"))" errors="\(count("error"))">
 
             """
-        for check in run.checks {
-            let open = "  <testcase classname=\"purser.checklist\" name=\"\(escape(check.id))\""
-            switch check.verdict {
-            case .pass: xml += "\(open)/>\n"
-            case .waived:
-                xml += "\(open)><system-out>\(escape(check.reason))</system-out></testcase>\n"
-            case .fail:
-                xml += "\(open)><failure message=\"\(escape(check.reason))\"/></testcase>\n"
-            case .error:
-                xml += "\(open)><error message=\"\(escape(check.reason))\"/></testcase>\n"
+        for check in checks {
+            let reason = escape(check["reason"]?.stringValue ?? "")
+            let open = "  <testcase classname=\"purser.checklist\" name=\"\(escape(check["id"]?.stringValue ?? ""))\""
+            switch check["verdict"]?.stringValue {
+            case "pass": xml += "\(open)/>\n"
+            case "waived": xml += "\(open)><system-out>\(reason)</system-out></testcase>\n"
+            case "fail": xml += "\(open)><failure message=\"\(reason)\"/></testcase>\n"
+            default: xml += "\(open)><error message=\"\(reason)\"/></testcase>\n"
             }
         }
         return xml + "</testsuite>\n"

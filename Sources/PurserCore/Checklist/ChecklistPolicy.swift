@@ -1,4 +1,4 @@
-internal import Foundation
+public import Foundation
 public import PurserLedger
 
 /// The release checklist's policy (`templates/checklist.yaml`): each check's parameters and where its
@@ -27,6 +27,11 @@ public struct ChecklistPolicy: Sendable {
     public let evaluation: Evaluation
     /// The canary configuration file, as the policy names it (see `resolve`).
     public let canaryConfig: String
+    /// The files the policy names (the model pins table, the rollback runbook, the canary configuration), as read
+    /// when the policy was loaded, by the name the policy gives them; a file that was not there is absent. Checks
+    /// read them here, never from disk, so that a run performed elsewhere (by `purser serve`) judges the bytes
+    /// read where the policy is.
+    public let files: [String: InputFile]
 
     public struct Queue: Sendable {
         public let evidence: EvidenceSource
@@ -58,10 +63,25 @@ public struct ChecklistPolicy: Sendable {
         let bytes = try Inputs.read(path)
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         return try ChecklistPolicy(
-            json: try YAML.parse(bytes, source: path), bytes: bytes, source: path, baseDirectory: folder)
+            json: try YAML.parse(bytes, source: path), bytes: bytes, source: path, baseDirectory: folder, files: nil)
     }
 
-    init(json: JSONValue, bytes: [UInt8], source: String, baseDirectory: String) throws(LedgerError) {
+    /// A policy loaded elsewhere, with the files it names as they were read there (`files`).
+    public init(bytes: [UInt8], source: String, baseDirectory: String, files: [String: InputFile]) throws(LedgerError) {
+        try self.init(
+            json: try YAML.parse(bytes, source: source), bytes: bytes, source: source, baseDirectory: baseDirectory,
+            files: files)
+    }
+
+    /// - Parameter given: the named files as read elsewhere; nil: read them from disk, relative to `baseDirectory`.
+    init(
+        json: JSONValue, bytes: [UInt8], source: String, baseDirectory: String, files given: [String: InputFile]?
+    ) throws(LedgerError) {
+        func named(_ name: String) -> InputFile? {
+            if let given { return given[name] }
+            let path = Self.resolve(name, in: baseDirectory)
+            return FileManager.default.contents(atPath: path).map { InputFile(source: path, bytes: Array($0)) }
+        }
         let reader = PolicyReader(source: source)
         let top = try reader.mapping(json, "", allowed: ["max-age", "checks"])
         let checks = try reader.mapping(top["checks"] ?? .null, "checks", allowed: Set(Self.checkIDs))
@@ -83,7 +103,9 @@ public struct ChecklistPolicy: Sendable {
             try reader.path(table, "checks.components-pinned.pins")
         }
         if let pinsFile {
-            pins = try ModelPins.load(at: Self.resolve(pinsFile, in: baseDirectory))
+            let path = Self.resolve(pinsFile, in: baseDirectory)
+            guard let table = named(pinsFile) else { throw LedgerError(.notFound, "\(path) not found") }
+            pins = try ModelPins(table: try YAML.parse(table.bytes, source: path), source: path)
         }
         if let allow = pinning["allow"] {
             guard case .array(let items) = allow else {
@@ -137,6 +159,20 @@ public struct ChecklistPolicy: Sendable {
 
         let canary = try reader.mapping(checks["canary-configured"]!, "checks.canary-configured", allowed: ["config"])
         self.canaryConfig = try reader.path(canary["config"], "checks.canary-configured.config")
+        var files: [String: InputFile] = [:]
+        for name in [self.pinsFile, self.rollback.runbook, self.canaryConfig].compactMap(\.self) {
+            files[name] = named(name)
+        }
+        self.files = files
+    }
+
+    /// Gathers the queue's and the dashboard's evidence (files, commands, HTTP probes, in parallel), where the
+    /// policy is: `{version}`, `{label}` and `{env}` in their names are replaced first.
+    /// - Parameter label: the version's first label, if it has one (else `{label}` is its id).
+    public func gather(version: String, label: String?, env: String, now: Date) -> [Result<Evidence, LedgerError>] {
+        gatherAll(
+            [queue.evidence, dashboard], substitutions: ["version": version, "label": label ?? version, "env": env],
+            baseDirectory: baseDirectory, now: now)
     }
 
     /// The SHA-256 of the policy file.

@@ -130,11 +130,24 @@ extension Releases {
     {
         try Releases.checkEnvironment(env)
         let version = try self.version(reference)
+        return try runChecklist(
+            version: version.id, env: env, policy: policy,
+            gathered: policy.gather(version: version.id, label: version.labels.first, env: env, now: Date()))
+    }
+
+    /// Runs the checklist on evidence already gathered (`ChecklistPolicy.gather`, where the policy is: a runner
+    /// of `purser serve` gathers it and sends it).
+    /// - Parameter gathered: the queue's evidence and the dashboard's, in that order.
+    public func runChecklist(
+        version reference: String, env: String, policy: ChecklistPolicy, gathered: [Result<Evidence, LedgerError>]
+    ) throws(LedgerError) -> ChecklistRun {
+        try Releases.checkEnvironment(env)
+        guard gathered.count == 2 else {
+            throw LedgerError(
+                .usage, "a checklist run needs the queue's and the dashboard's evidence, got \(gathered.count)")
+        }
+        let version = try self.version(reference)
         let now = Date()
-        let substitutions = ["version": version.id, "label": version.labels.first ?? version.id, "env": env]
-        let gathered = gatherAll(
-            [policy.queue.evidence, policy.dashboard], substitutions: substitutions,
-            baseDirectory: policy.baseDirectory, now: now)
         let recorded = try versions()
         var checks = [
             try versionRecorded(version),
@@ -143,7 +156,7 @@ extension Releases {
             gathered[1].map { Checks.dashboard($0, version: version, others: recorded) }.recover("dashboards-updated"),
             try rollbackTested(version, env: env, policy: policy, now: now),
             try evaluationPassed(version, env: env, policy: policy.evaluation, now: now),
-            canaryConfigured(policy.canaryConfig, at: policy.resolve(policy.canaryConfig)),
+            canaryConfigured(policy),
         ]
         try applyWaivers(to: &checks, version: version.id, now: now)
         let allowed = checks.allSatisfy { $0.verdict == .pass || $0.verdict == .waived }
@@ -194,9 +207,7 @@ extension Releases {
         // The rules that judged: the policy's table, or the built-in one.
         let table =
             policy.pinsFile.flatMap { name in
-                FileManager.default.contents(atPath: policy.resolve(name)).map {
-                    EvidenceReference(source: "file:\(name)", digest: Hash.sha256($0))
-                }
+                policy.files[name].map { EvidenceReference(source: "file:\(name)", digest: Hash.sha256($0.bytes)) }
             }
             ?? EvidenceReference(source: "built-in model pins", digest: Hash.sha256(Array(ModelPins.builtInText.utf8)))
         var floating: [String] = []
@@ -237,7 +248,7 @@ extension Releases {
     ) throws(LedgerError) -> CheckResult {
         let id = "rollback-tested"
         let policy = whole.rollback
-        guard let runbook = FileManager.default.contents(atPath: whole.resolve(policy.runbook)) else {
+        guard let runbook = whole.files[policy.runbook]?.bytes else {
             return CheckResult(id: id, verdict: .fail, reason: "the rollback runbook \(policy.runbook) does not exist")
         }
         let runbookEvidence = EvidenceReference(source: "file:\(policy.runbook)", digest: Hash.sha256(runbook))
@@ -374,18 +385,19 @@ extension Releases {
         }
     }
 
-    private func canaryConfigured(_ named: String, at path: String) -> CheckResult {
+    private func canaryConfigured(_ policy: ChecklistPolicy) -> CheckResult {
         let id = "canary-configured"
+        let path = policy.resolve(policy.canaryConfig)
+        guard let file = policy.files[policy.canaryConfig] else {
+            return CheckResult(id: id, verdict: .fail, reason: "\(path) not found")
+        }
         let config: CanaryConfig
         do {
-            config = try CanaryConfig.load(at: path)
+            config = try CanaryConfig(bytes: file.bytes, source: path)
         } catch {
-            return CheckResult(id: id, verdict: error.code == .notFound ? .fail : .error, reason: error.message)
+            return CheckResult(id: id, verdict: .error, reason: error.message)
         }
-        let evidence =
-            FileManager.default.contents(atPath: path).map {
-                [EvidenceReference(source: "file:\(named)", digest: Hash.sha256($0))]
-            } ?? []
+        let evidence = [EvidenceReference(source: "file:\(policy.canaryConfig)", digest: Hash.sha256(file.bytes))]
         let problems = config.problems()
         guard problems.isEmpty else {
             return CheckResult(id: id, verdict: .fail, reason: problems.joined(separator: "; "), evidence: evidence)

@@ -23,6 +23,11 @@ public enum JSONValue: Equatable, Sendable {
         if case .number(let value) = self { return value }
         return nil
     }
+
+    public var arrayValue: [JSONValue]? {
+        if case .array(let items) = self { return items }
+        return nil
+    }
 }
 
 /// A JSON text that could not be read, with where and why.

@@ -1,0 +1,122 @@
+import Foundation
+public import PurserCore
+public import PurserLedger
+
+// The release checklist, split where its evidence is: the policy, the files it names and the queue and dashboard
+// evidence are read on the machine that runs `purser check` (a CI runner can reach its queue's probe; the server
+// may not), then judged against the ledger wherever the ledger is.
+
+/// A version's id and labels, for a client that must name it before it acts (`purser check` substitutes them
+/// into evidence sources).
+public struct ResolveVersion: LedgerOperation {
+    public static let name = "versions/resolve"
+    public static let summary = "A version's id and labels, from an id, a unique prefix (8+ hex) or a label."
+    public static let role = Role.reader
+
+    public var version: String
+
+    public init(version: String) { self.version = version }
+
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        let version = try releases.version(version)
+        return Reply(
+            json: .object(["id": .string(version.id), "labels": .array(version.labels.map(JSONValue.string))]),
+            text: [version.shortName])
+    }
+}
+
+/// `purser check`: the checklist run on evidence gathered by the client.
+public struct RunChecklist: LedgerOperation {
+    public static let name = "checklist/run"
+    public static let summary =
+        "Run the release checklist on evidence gathered by the client, and record the run (checklist.evaluated)."
+    public static let role = Role.writer
+
+    public var version: String
+    public var env: String
+    public var policy: InputFile
+    /// The policy's folder on the client: reasons name files by the paths the client resolved.
+    public var baseDirectory: String
+    /// The files the policy names, as read on the client (`ChecklistPolicy.files`).
+    public var files: [String: InputFile]
+    /// The queue's and the dashboard's evidence.
+    public var gathered: [GatheredEvidence]
+
+    public init(
+        version: String, env: String, policy: ChecklistPolicy, gathered: [Result<Evidence, LedgerError>]
+    ) {
+        self.version = version
+        self.env = env
+        self.policy = InputFile(source: policy.source, bytes: policy.bytes)
+        baseDirectory = policy.baseDirectory
+        files = policy.files
+        self.gathered = gathered.map(GatheredEvidence.init)
+    }
+
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        let policy = try ChecklistPolicy(
+            bytes: policy.bytes, source: policy.source, baseDirectory: baseDirectory, files: files)
+        var evidence: [Result<Evidence, LedgerError>] = []
+        for item in gathered { evidence.append(try item.result()) }
+        let run = try releases.runChecklist(version: version, env: env, policy: policy, gathered: evidence)
+        var text: [String] = []
+        for check in run.checks {
+            text.append("\(padded(check.verdict.rawValue.uppercased(), 7)) \(padded(check.id, 19)) \(check.reason)")
+            for evidence in check.evidence {
+                text.append(
+                    "        \(padded("", 19)) evidence: \(evidence.source) sha256:\(evidence.digest.hex.prefix(16))")
+            }
+        }
+        let failing = run.checks.filter { $0.verdict == .fail || $0.verdict == .error }.map(\.id)
+        let waived = run.checks.filter { $0.verdict == .waived }.count
+        text.append(
+            run.allowed
+                ? "ALLOWED: \(run.version.shortName) may be released to \(env)\(waived > 0 ? " (\(waived) check(s) waived)" : "") (recorded as seq \(run.seq))"
+                : "BLOCKED: \(failing.joined(separator: ", ")) (recorded as seq \(run.seq))")
+        return Reply(json: run.document, text: text, status: run.allowed ? .done : .blocked)
+    }
+}
+
+/// Evidence as gathered on the client, or why it could not be: what travels to the server.
+public struct GatheredEvidence: Codable, Sendable {
+    public var source: String?
+    public var contents: InputFile?
+    /// The parsed value as canonical JSON (a YAML file's value is not its bytes).
+    public var value: String?
+    public var observedAt: String?
+    public var errorCode: String?
+    public var errorMessage: String?
+
+    public init(_ result: Result<Evidence, LedgerError>) {
+        switch result {
+        case .success(let evidence):
+            source = evidence.source
+            contents = InputFile(source: evidence.source, bytes: evidence.bytes)
+            value = String(decoding: CanonicalJSON.encode(evidence.value), as: UTF8.self)
+            observedAt = evidence.observedAt
+        case .failure(let error):
+            errorCode = error.code.name
+            errorMessage = error.message
+        }
+    }
+
+    /// The evidence again.
+    /// - Throws: `.usage` when neither evidence nor an error came, or the value is not JSON.
+    func result() throws(LedgerError) -> Result<Evidence, LedgerError> {
+        if let errorCode, let errorMessage {
+            return .failure(LedgerError(LedgerError.Code(name: errorCode), errorMessage))
+        }
+        guard let source, let contents, let value else {
+            throw LedgerError(
+                .usage, "gathered evidence needs source, contents and value, or errorCode and errorMessage")
+        }
+        do {
+            return .success(
+                Evidence(
+                    source: source, bytes: contents.bytes, value: try JSONValue(parsing: Array(value.utf8)),
+                    observedAt: observedAt))
+        } catch {
+            throw LedgerError(.usage, "the value of the evidence \(source) is not JSON: \(error)")
+        }
+    }
+}
