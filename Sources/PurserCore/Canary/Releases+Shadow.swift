@@ -44,13 +44,20 @@ extension Releases {
     public func compareShadow(
         env: String, primary: String, shadow: String, pairs path: String
     ) throws(LedgerError) -> ShadowComparison {
+        try compareShadow(env: env, primary: primary, shadow: shadow, pairs: InputFile.read(path))
+    }
+
+    /// Compares a shadow version with the primary one on a pairs file already read.
+    public func compareShadow(
+        env: String, primary: String, shadow: String, pairs file: InputFile
+    ) throws(LedgerError) -> ShadowComparison {
         try Releases.checkEnvironment(env)
         let (primaryID, shadowID) = (try version(primary).id, try version(shadow).id)
         guard primaryID != shadowID else {
             throw LedgerError(.usage, "the primary and the shadow are the same version (\(primaryID.prefix(12)))")
         }
-        let bytes = try Inputs.read(path)
-        let source = Inputs.name(path)
+        let bytes = file.bytes
+        let source = file.source
         var sides: [String: [(primary: JSONValue, shadow: JSONValue)]] = [:]
         var seen: Set<String> = []
         let count = try Inputs.jsonObjectLines(bytes, source: source) { (pair, line) throws(LedgerError) in
@@ -94,7 +101,7 @@ extension Releases {
             let body: JSONValue = .object([
                 "env": .string(env), "primary": .string(primaryID), "shadow": .string(shadowID),
                 "pairs": .object([
-                    "file": .string(path == "-" ? "standard input" : URL(fileURLWithPath: path).lastPathComponent),
+                    "file": .string(file.fileName),
                     "digest": .string(digest.hex), "count": .number(Double(count)),
                 ]),
                 "metrics": .array(metrics.map(\.json)),
