@@ -27,7 +27,9 @@ struct Routes: Sendable {
         RecordVersion.self, ResolveVersion.self, RecordEvaluation.self, RecordDrill.self, GrantWaiver.self,
         RunChecklist.self, IngestMetrics.self,
         AppendEntry.self, DeployStart.self, LifecycleChange.self, StatusQuery.self, AtQuery.self, HistoryQuery.self,
-        EntriesQuery.self, InclusionProofQuery.self, ConsistencyProofQuery.self,
+        EntriesQuery.self, InclusionProofQuery.self, ConsistencyProofQuery.self, VersionQuery.self,
+        VersionListQuery.self, VersionDiffQuery.self, LogQuery.self, MetricsReportQuery.self, MetricsDriftQuery.self,
+        JudgeCanary.self, CompareShadow.self,
     ]
 
     static let table: [Route] =

@@ -197,6 +197,107 @@ struct ServerTests {
         }
     }
 
+    /// Four weeks of agent@1 tasks before 2020-10-29 whose mean quality falls 2% a week, and of agent@2 tasks whose
+    /// quality only wobbles, as `metrics ingest` reads them.
+    private func qualityOverFourWeeks() -> String {
+        let start = Timestamp.parse("2020-10-01T00:00:00Z")!
+        var lines: [String] = []
+        for day in 0..<28 {
+            let wobble = day % 2 == 0 ? 0.004 : -0.004
+            for (version, quality) in [("agent@1", 0.85 * (1 - 0.02 * Double(day) / 7)), ("agent@2", 0.85)] {
+                for task in 0..<20 {
+                    let time = Timestamp.format(start.addingTimeInterval(Double(day) * 86_400 + Double(task) * 60))
+                    lines.append(
+                        #"{"task_id":"\#(version)-\#(day)-\#(task)","version":"\#(version)","env":"prod","started_at":"\#(time)","duration_ms":100,"completed":true,"error":false,"quality":\#(quality + wobble)}"#
+                    )
+                }
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    @Test(
+        "version show|list|diff, log, metrics report|drift, shadow compare and canary judge print and exit the same through --server as locally, and --on-rollback runs on the client"
+    )
+    func queriesAndJudgementsThroughServerMatchLocal() throws {
+        let local = Workspace()
+        let canary = CanaryCommandTests()
+        try canary.prepare(local)
+        canary.tasks(local, baselineErrors: 20, canaryErrors: 60)
+        local.write("quality.jsonl", qualityOverFourWeeks())
+        for file in ["tasks.jsonl", "quality.jsonl"] {
+            let ingest = try local.run(["metrics", "ingest", file])
+            try #require(ingest.status == 0, "\(file): \(ingest.stderr)")
+        }
+        // The shadow is better on quality and costs more on every request.
+        local.write(
+            "pairs.jsonl",
+            (0..<30).map { index in
+                #"{"request_id":"r\#(index)","primary":{"quality":0.8\#(index % 10),"cost_usd":0.010},"shadow":{"quality":0.9\#(index % 10),"cost_usd":0.0\#(12 + index % 5)}}"#
+            }.joined(separator: "\n"))
+
+        // The server serves a copy of this ledger; its client holds nothing but the files the commands read.
+        let remote = Workspace()
+        try FileManager.default.copyItem(atPath: local.file("ledger"), toPath: remote.file("ledger"))
+        let token = try remote.token("writer", name: "ci-runner")
+        let server = try RunningServer(in: remote)
+        let client = Workspace()
+        for file in ["canary.yaml", "pairs.jsonl"] { client.write(file, local.read(file)) }
+
+        let until = ["--until", "2020-10-29T00:00:00Z"]
+        let shadow = ["shadow", "compare", "--env", "prod", "--primary", "agent@1", "--shadow", "agent@2", "--pairs"]
+        let judge = ["canary", "judge", "--env", "prod", "--config"]
+        let hook = #"echo "$PURSER_ENV $PURSER_BASELINE $PURSER_CANARY" > hook.out; echo hook ran"#
+        // The reads come first: they print entry times and bodies, which the writes below make differ.
+        let commands: [(arguments: [String], status: Int32)] = [
+            (["version", "list"], 0), (["version", "list", "--json"], 0), (["version", "show", "agent@2"], 0),
+            (["version", "show", "agent@1", "--json"], 0), (["version", "show", "agent@9"], 66),
+            (["version", "diff", "agent@1", "agent@2"], 0), (["version", "diff", "agent@1", "agent@2", "--json"], 0),
+            (["version", "diff", "agent@2", "agent@2"], 0),
+            (["log"], 0), (["log", "--json"], 0),
+            (["log", "--kind", "deployment.started", "--limit", "1", "--json"], 0),
+            (["log", "--since", "2000-01-01", "--until", "2999-01-01T00:00:00Z"], 0), (["log", "--since", "soon"], 64),
+            (["metrics", "report"], 0), (["metrics", "report", "--version", "agent@1", "--version", "agent@2"], 0),
+            (["metrics", "report", "--env", "prod", "--by", "task-type", "--json"], 0),
+            (["metrics", "report", "--since", "2999-01-01"], 0),
+            (["metrics", "drift"] + until, 1), (["metrics", "drift", "--json"] + until, 1),
+            (["metrics", "drift", "--metric", "error_rate", "--window", "4w"] + until, 0),
+            (["metrics", "drift", "--window", "2x"], 64),
+            (shadow + ["pairs.jsonl"], 1), (shadow + ["pairs.jsonl", "--json"], 1), (shadow + ["none.jsonl"], 66),
+            // Not the rollout in progress, so never rolled back: held (quality worse, errors better).
+            (judge + ["canary.yaml", "--baseline", "agent@2", "--canary", "agent@1", "--json"], 2),
+            (judge + ["missing.yaml"], 66), (judge + ["canary.yaml", "--on-rollback", hook], 1),
+            (judge + ["canary.yaml"], 65),
+        ]
+        for (arguments, status) in commands {
+            let here = try local.run(arguments)
+            let there = try client.run(arguments, environment: ["PURSER_SERVER": server.url, "PURSER_TOKEN": token])
+            #expect(here.status == status, "\(arguments) exits \(here.status) locally: \(here.stderr)")
+            #expect(here.status == there.status, "\(arguments): exit \(here.status) locally, \(there.status) remotely")
+            #expect(here.stdout == there.stdout, "\(arguments): stdout differs")
+            #expect(here.stderr == there.stderr, "\(arguments): stderr differs")
+            #expect(!(here.stdout + here.stderr).isEmpty, "\(arguments) printed nothing")
+            if arguments.contains("--on-rollback") {
+                #expect(there.stdout.contains(" as seq 11\nhook ran\n"), "the hook runs after the reply is printed")
+            }
+        }
+        #expect(server.stop() == 0)
+
+        // The hook ran where the command was typed, after the reply was printed, with the judged versions.
+        let versions = try ["agent@1", "agent@2"].map { label in
+            try #require(try local.json(try local.run(["version", "show", label, "--json"]).stdout)["id"]?.stringValue)
+        }
+        #expect(local.read("hook.out") == "prod \(versions[0]) \(versions[1])\n")
+        #expect(client.read("hook.out") == local.read("hook.out"))
+        #expect(!FileManager.default.fileExists(atPath: remote.file("hook.out")))
+        // The writes reached the served ledger, which still verifies.
+        for (kind, count) in [("shadow.compared", 2), ("canary.judged", 2), ("rollback.performed", 1)] {
+            let entries = try remote.run(["log", "--kind", kind]).stdout.split(separator: "\n")
+            #expect(entries.count == count, "\(kind): \(entries)")
+        }
+        #expect(try remote.run(["verify"]).status == 0)
+    }
+
     @Test("missing, malformed, revoked and wrong-role tokens are refused with 401 or 403, and nothing is written")
     func authentication() throws {
         let workspace = Workspace()

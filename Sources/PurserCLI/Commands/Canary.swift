@@ -50,68 +50,29 @@ struct Canary: ParsableCommand {
         @Flag(help: "Print the judgement as JSON.") var json = false
 
         func run() throws {
-            let since = try ledgerTimestamp(since, option: "--since")
-            let bytes = try Inputs.read(config)
-            let configuration = try CanaryConfig(bytes: bytes, source: Inputs.name(config))
-            let releases = try ledgerOptions.releases()
-            let judgement = try releases.judgeCanary(
-                env: env, baseline: baseline, canary: canary, config: configuration, configBytes: bytes,
-                configSource: URL(fileURLWithPath: config).lastPathComponent, since: since)
-            let labels = try releases.labels(of: [judgement.baseline, judgement.canary])
-            if json {
-                Output.json(
-                    .object([
-                        "env": .string(judgement.env), "baseline": .string(judgement.baseline),
-                        "canary": .string(judgement.canary), "since": .string(judgement.since),
-                        "score": .number(judgement.score), "verdict": .string(judgement.verdict.rawValue),
-                        "seq": .int(judgement.seq), "rollback_seq": judgement.rollbackSeq.map(JSONValue.int) ?? .null,
-                        "metrics": .array(judgement.metrics.map(\.json)),
-                    ]))
-            } else {
-                func name(_ id: String) -> String { "\(id.prefix(12))\(labels[id].map { " (\($0))" } ?? "")" }
-                Output.line(
-                    "canary \(name(judgement.canary)) against \(name(judgement.baseline)) in \(env), tasks since \(judgement.since)"
-                )
-                for metric in judgement.metrics {
-                    let values =
-                        metric.label == .nodata
-                        ? "n = \(metric.baselineCount) / \(metric.canaryCount), below the minimum sample size"
-                        : String(
-                            format: "%.4g -> %.4g (%+.1f%%), p = %.3g, n = %d / %d", metric.baseline ?? .nan,
-                            metric.canary ?? .nan, (metric.relativeEffect ?? 0) * 100, metric.pValue ?? .nan,
-                            metric.baselineCount, metric.canaryCount)
-                    Output.line(
-                        "  \(padded(metric.label.rawValue.uppercased(), 10)) \(padded(metric.metric + (metric.critical ? "*" : ""), 18)) \(values)"
-                    )
-                }
-                Output.line(
-                    "\(judgement.verdict.rawValue.uppercased()): score \(String(format: "%.2f", judgement.score)) (recorded as seq \(judgement.seq))"
-                        + (judgement.rollbackSeq.map { "; rolled back to \(name(judgement.baseline)) as seq \($0)" }
-                            ?? ""))
-            }
-            if judgement.rollbackSeq != nil, let onRollback {
+            let reply = try ledgerOptions.reply(
+                JudgeCanary(env: env, baseline: baseline, canary: canary, config: InputFile.read(config), since: since))
+            reply.write(json: json)
+            // The hook shifts real traffic where the command runs, whether the ledger is here or on a server.
+            if let onRollback, let rollbackSeq = reply.json["rollback_seq"]?.numberValue {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: "/bin/sh")
                 process.arguments = ["-c", onRollback]
                 var environment = ProcessInfo.processInfo.environment
                 environment["PURSER_ENV"] = env
-                environment["PURSER_BASELINE"] = judgement.baseline
-                environment["PURSER_CANARY"] = judgement.canary
+                environment["PURSER_BASELINE"] = reply.json["baseline"]?.stringValue
+                environment["PURSER_CANARY"] = reply.json["canary"]?.stringValue
                 process.environment = environment
                 try process.run()
                 process.waitUntilExit()
                 guard process.terminationStatus == 0 else {
                     throw LedgerError(
                         .internal,
-                        "the rollback is recorded (seq \(judgement.rollbackSeq!)), but --on-rollback exited \(process.terminationStatus): shift the traffic by hand"
+                        "the rollback is recorded (seq \(UInt64(rollbackSeq))), but --on-rollback exited \(process.terminationStatus): shift the traffic by hand"
                     )
                 }
             }
-            switch judgement.verdict {
-            case .promote: return
-            case .hold: throw ExitCode(ExitStatus.inconclusive)
-            case .rollback: throw ExitCode(ExitStatus.blocked)
-            }
+            try reply.exit()
         }
     }
 }

@@ -28,20 +28,20 @@ struct Log: ParsableCommand {
     }
 
     func run() throws {
-        let since = try ledgerTimestamp(since, option: "--since")
-        let until = try ledgerTimestamp(until, option: "--until")
-        let ledger = try ledgerOptions.open()
-        try ledger.forEachEntry(kind: kind, since: since, until: until, limit: limit) { entry in
-            if json {
-                Output.json(
-                    .object([
-                        "seq": .int(entry.seq), "at": .string(entry.at), "kind": .string(entry.kind),
-                        "leaf_hash": .string(entry.leafHash.hex), "entry": .string(entry.text),
-                    ]))
-            } else {
-                let body = String(decoding: entry.bodyBytes, as: UTF8.self)
-                Output.line("\(entry.seq)\t\(entry.at)\t\(entry.kind)\t\(body)")
+        let query = LogQuery(kind: kind, since: since, until: until, limit: limit)
+        if ledgerOptions.serverURL == nil {
+            // A local ledger's entries are printed as they are read, however many there are.
+            try query.forEachEntry(in: ledgerOptions.open()) { entry, line in
+                if json { Output.json(entry) } else { Output.line(line) }
             }
+            return
+        }
+        let reply = try ledgerOptions.reply(query)
+        if !json {
+            reply.text.forEach(Output.line)
+        } else if case .array(let entries) = reply.json["entries"] ?? .null {
+            // JSON Lines, as locally: each element of the reply's entries on its own line.
+            entries.forEach(Output.json)
         }
     }
 }

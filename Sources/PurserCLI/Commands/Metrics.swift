@@ -82,85 +82,8 @@ struct Metrics: ParsableCommand {
         }
 
         func run() throws {
-            let since = try ledgerTimestamp(since, option: "--since")
-            let until = try ledgerTimestamp(until, option: "--until")
-            let releases = try ledgerOptions.releases()
-            let ids = try versions.map { try releases.version($0).id }
-            let rows = try releases.metricsReport(
-                env: env, versions: ids, since: since, until: until, by: by.flatMap(MetricsDimension.init(rawValue:)))
-            let labels = try releases.labels(of: rows.map(\.version))
-            if json {
-                Output.json(.object(["versions": .array(rows.map { Self.json($0, label: labels[$0.version]) })]))
-                return
-            }
-            guard !rows.isEmpty else {
-                Output.line("no task records match (see purser metrics ingest --help)")
-                return
-            }
-            let columns = rows.map { row in
-                "\(row.version.prefix(12))\(labels[row.version].map { " \($0)" } ?? "")\(row.group.map { " [\($0)]" } ?? "")"
-            }
-            let compare = rows.count == 2 && by == nil
-            // A column at least two spaces wider than its heading (an id prefix and a label fill 32).
-            let width = max(32, (columns.map(\.count).max() ?? 0) + 2)
-            Output.line(padded("", 26) + columns.map { padded($0, width) }.joined() + (compare ? "change" : ""))
-            for (name, values) in Self.lines(rows) {
-                var line = padded(name, 26) + values.map { padded($0.text, width) }.joined()
-                if compare, let old = values[0].number, let new = values[1].number, old != 0 {
-                    line += String(format: "%+.1f%%", (new - old) / abs(old) * 100)
-                }
-                Output.line(line)
-            }
-        }
-
-        private static func lines(_ rows: [VersionMetrics]) -> [(String, [(text: String, number: Double?)])] {
-            func cell(_ value: Double?, _ format: String = "%.2f") -> (text: String, number: Double?) {
-                (value.map { String(format: format, $0) } ?? "-", value)
-            }
-            func rate(_ value: Double?) -> (text: String, number: Double?) { cell(value.map { $0 * 100 }, "%.2f%%") }
-            return [
-                ("tasks", rows.map { cell(Double($0.tasks), "%.0f") }),
-                ("completion rate", rows.map { rate($0.completionRate) }),
-                ("error rate", rows.map { rate($0.errorRate) }),
-                ("duration p50 (ms)", rows.map { cell($0.durationP50, "%.0f") }),
-                ("duration p95 (ms)", rows.map { cell($0.durationP95, "%.0f") }),
-                ("input tokens / task", rows.map { cell($0.inputTokens, "%.0f") }),
-                ("output tokens / task", rows.map { cell($0.outputTokens, "%.0f") }),
-                ("cost / task (USD)", rows.map { cell($0.cost, "%.4f") }),
-                ("tool-call success", rows.map { rate($0.toolSuccessRate) }),
-                ("tool latency p50 (ms)", rows.map { cell($0.toolLatencyP50, "%.0f") }),
-                ("tool latency p95 (ms)", rows.map { cell($0.toolLatencyP95, "%.0f") }),
-                (
-                    "quality (95% CI)",
-                    rows.map { row in
-                        guard let mean = row.quality else { return ("-", nil) }
-                        let interval =
-                            row.qualityInterval.map { String(format: " [%.3f, %.3f]", $0.lowerBound, $0.upperBound) }
-                            ?? ""
-                        return (String(format: "%.3f", mean) + interval + " n=\(row.qualityTasks)", mean)
-                    }
-                ),
-            ]
-        }
-
-        private static func json(_ row: VersionMetrics, label: String?) -> JSONValue {
-            func number(_ value: Double?) -> JSONValue { value.map(JSONValue.number) ?? .null }
-            return .object([
-                "version": .string(row.version), "label": label.map(JSONValue.string) ?? .null,
-                "group": row.group.map(JSONValue.string) ?? .null, "tasks": .number(Double(row.tasks)),
-                "completion_rate": .number(row.completionRate), "error_rate": .number(row.errorRate),
-                "duration_ms": .object(["p50": .number(row.durationP50), "p95": .number(row.durationP95)]),
-                "input_tokens": number(row.inputTokens), "output_tokens": number(row.outputTokens),
-                "cost_usd": number(row.cost), "tool_success_rate": number(row.toolSuccessRate),
-                "tool_latency_ms": row.toolLatencyP50 == nil
-                    ? .null : .object(["p50": number(row.toolLatencyP50), "p95": number(row.toolLatencyP95)]),
-                "quality": row.quality.map { mean in
-                    .object([
-                        "mean": .number(mean), "low": number(row.qualityInterval?.lowerBound),
-                        "high": number(row.qualityInterval?.upperBound), "n": .number(Double(row.qualityTasks)),
-                    ])
-                } ?? .null,
-            ])
+            try ledgerOptions.perform(
+                MetricsReportQuery(env: env, versions: versions, since: since, until: until, by: by), json: json)
         }
     }
 
@@ -194,62 +117,10 @@ struct Metrics: ParsableCommand {
         @Flag(help: "Print the result as JSON.") var json = false
 
         func run() throws {
-            func duration(_ text: String, _ option: String) throws -> Double {
-                do {
-                    return try EvidenceSource.duration(
-                        .string(text.hasSuffix("w") ? "\((Double(text.dropLast()) ?? -1) * 7)d" : text), field: option,
-                        source: "the command line")
-                } catch {
-                    throw LedgerError(.usage, "\(option) \"\(text)\" is not a duration such as 28d, 8w or 12h")
-                }
-            }
-            let window = try duration(window, "--window")
-            let period = try duration(period, "--period")
-            guard period < window else { throw LedgerError(.usage, "--period must be shorter than --window") }
-            let end = try parseTime(until, option: "--until") ?? Date()
-            let releases = try ledgerOptions.releases()
-            let ids = try versions.map { try releases.version($0).id }
-            let reports = try releases.metricsDrift(
-                metric: metric, env: env, versions: ids, window: window, period: period, until: end)
-            let labels = try releases.labels(of: reports.map(\.version))
-            if json {
-                func number(_ value: Double?) -> JSONValue { value.map(JSONValue.number) ?? .null }
-                Output.json(
-                    .object([
-                        "metric": .string(metric),
-                        "reports": .array(
-                            reports.map { report in
-                                .object([
-                                    "version": .string(report.version),
-                                    "label": labels[report.version].map(JSONValue.string) ?? .null,
-                                    "flagged": .bool(report.flagged), "p": number(report.p),
-                                    "slope_per_week": number(report.slopePerWeek),
-                                    "relative_slope_per_week": number(report.relativeSlopePerWeek),
-                                    "periods": .array(
-                                        report.periods.map {
-                                            .object([
-                                                "start": .string($0.start), "mean": .number($0.mean),
-                                                "tasks": .number(Double($0.tasks)),
-                                            ])
-                                        }),
-                                ])
-                            }),
-                    ]))
-            } else {
-                if reports.isEmpty { Output.line("no tasks with \(metric) in the window") }
-                for report in reports {
-                    let name = "\(report.version.prefix(12))\(labels[report.version].map { " (\($0))" } ?? "")"
-                    guard let slope = report.relativeSlopePerWeek ?? report.slopePerWeek, let p = report.p else {
-                        Output.line(
-                            "\(name): \(report.periods.count) period(s) with data, too few to judge a trend (4 needed)")
-                        continue
-                    }
-                    Output.line(
-                        "\(report.flagged ? "DRIFT" : "ok   ") \(name): \(metric) \(String(format: "%+.2f%%", slope * 100)) a week over \(report.periods.count) periods, p = \(String(format: "%.3g", p))"
-                    )
-                }
-            }
-            if reports.contains(where: \.flagged) { throw ExitCode(ExitStatus.blocked) }
+            try ledgerOptions.perform(
+                MetricsDriftQuery(
+                    metric: metric, env: env, versions: versions, window: window, period: period, until: until),
+                json: json)
         }
     }
 }

@@ -35,29 +35,8 @@ struct Shadow: ParsableCommand {
         @Flag(help: "Print the result as JSON.") var json = false
 
         func run() throws {
-            let comparison = try ledgerOptions.releases().compareShadow(
-                env: env, primary: primary, shadow: shadow, pairs: pairs)
-            if json {
-                Output.json(
-                    .object([
-                        "env": .string(env), "primary": .string(comparison.primary),
-                        "shadow": .string(comparison.shadow), "pairs": .number(Double(comparison.pairs)),
-                        "seq": .int(comparison.seq), "metrics": .array(comparison.metrics.map(\.json)),
-                    ]))
-            } else {
-                for metric in comparison.metrics {
-                    let detail =
-                        metric.pairs == 0
-                        ? "no pairs report it"
-                        : String(
-                            format: "mean difference %+.4g over %d pairs, p = %.3g", metric.meanDifference ?? 0,
-                            metric.pairs, metric.pValue ?? 1)
-                    Output.line(
-                        "  \(padded(metric.verdict.rawValue.uppercased(), 11)) \(padded(metric.metric, 12)) \(detail)")
-                }
-                Output.line("compared \(comparison.pairs) pairs (recorded as seq \(comparison.seq))")
-            }
-            if comparison.metrics.contains(where: { $0.verdict == .worse }) { throw ExitCode(ExitStatus.blocked) }
+            try ledgerOptions.perform(
+                CompareShadow(env: env, primary: primary, shadow: shadow, pairs: InputFile.read(pairs)), json: json)
         }
     }
 }

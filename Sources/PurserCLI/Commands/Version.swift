@@ -104,16 +104,7 @@ struct VersionCommand: ParsableCommand {
         @Flag(help: "Print the version as JSON.") var json = false
 
         func run() throws {
-            let version = try ledgerOptions.releases().version(version)
-            if json {
-                Output.json(versionJSON(version))
-                return
-            }
-            Output.line("version \(version.id)")
-            Output.line("agent     \(version.agent)")
-            Output.line("labels    \(version.labels.isEmpty ? "-" : version.labels.joined(separator: ", "))")
-            Output.line("recorded  \(version.at) (seq \(version.seq))")
-            componentLines(version.components).forEach(Output.line)
+            try ledgerOptions.perform(VersionQuery(version: version), json: json)
         }
     }
 
@@ -132,18 +123,7 @@ struct VersionCommand: ParsableCommand {
         @Flag(help: "Print the versions as JSON.") var json = false
 
         func run() throws {
-            let versions = try ledgerOptions.releases().versions()
-            if json {
-                Output.json(.object(["versions": .array(versions.map(versionJSON))]))
-                return
-            }
-            if versions.isEmpty { Output.line("no versions recorded (see purser version record --help)") }
-            for version in versions {
-                let floating = version.components.filter { !$0.pinned }.map(\.name)
-                Output.line(
-                    "\(version.id.prefix(12))  \(version.at)  \(version.agent)  \(version.labels.joined(separator: ", "))"
-                        + (floating.isEmpty ? "" : "  (not pinned: \(floating.joined(separator: ", ")))"))
-            }
+            try ledgerOptions.perform(VersionListQuery(), json: json)
         }
     }
 
@@ -165,38 +145,7 @@ struct VersionCommand: ParsableCommand {
         @Flag(help: "Print the differences as JSON.") var json = false
 
         func run() throws {
-            let releases = try ledgerOptions.releases()
-            let (old, new) = (try releases.version(old), try releases.version(new))
-            let changes = try releases.diff(old, new)
-            if json {
-                Output.json(
-                    .object([
-                        "old": .string(old.id), "new": .string(new.id),
-                        "changes": .array(
-                            changes.map { change in
-                                .object([
-                                    "name": .string(change.name), "old": change.old.map(componentJSON) ?? .null,
-                                    "new": change.new.map(componentJSON) ?? .null,
-                                    "diff": change.textDiff.map(JSONValue.string) ?? .null,
-                                ])
-                            }),
-                    ]))
-                return
-            }
-            guard !changes.isEmpty else {
-                Output.line("\(old.shortName) and \(new.shortName) have the same components")
-                return
-            }
-            for change in changes {
-                let before = change.old.map { $0.digest.hex.prefix(12) } ?? "(none)"
-                let after = change.new.map { $0.digest.hex.prefix(12) } ?? "(none)"
-                Output.line("\(change.name): \(before) -> \(after)")
-                if let old = change.old?.value, let new = change.new?.value {
-                    Output.line("  old: \(String(decoding: CanonicalJSON.encode(old), as: UTF8.self))")
-                    Output.line("  new: \(String(decoding: CanonicalJSON.encode(new), as: UTF8.self))")
-                }
-                if let diff = change.textDiff { FileHandle.standardOutput.write(Data(diff.utf8)) }
-            }
+            try ledgerOptions.perform(VersionDiffQuery(old: old, new: new), json: json)
         }
     }
 
@@ -229,12 +178,4 @@ struct VersionCommand: ParsableCommand {
             }
         }
     }
-}
-
-func versionJSON(_ version: RecordedVersion) -> JSONValue {
-    .object([
-        "id": .string(version.id), "agent": .string(version.agent),
-        "labels": .array(version.labels.map(JSONValue.string)), "seq": .int(version.seq), "at": .string(version.at),
-        "components": .array(version.components.map(componentJSON)),
-    ])
 }

@@ -1,0 +1,117 @@
+import Foundation
+public import PurserCore
+public import PurserLedger
+
+// Judging a new version against the one it would replace, and recording the judgement.
+
+/// `purser canary judge`: records canary.judged, and with auto-rollback and a rollback verdict, rollback.performed
+/// in the same transaction. Promote, hold and rollback are done, inconclusive and blocked (exit 0, 2, 1). The
+/// `--on-rollback` hook is not part of it: the command runs it where it was typed, when the reply's
+/// `rollback_seq` is not null.
+public struct JudgeCanary: LedgerOperation {
+    public static let name = "canary/judge"
+    public static let summary =
+        "Judge a canary against its baseline, metric by metric, and record it (canary.judged; rollback.performed with auto-rollback)."
+    public static let role = Role.writer
+
+    public var env: String
+    public var baseline: String?
+    public var canary: String?
+    /// The canary configuration (YAML), parsed where it is performed; its bytes are recorded by digest.
+    public var config: InputFile
+    public var since: String?
+
+    public init(env: String, baseline: String?, canary: String?, config: InputFile, since: String?) {
+        self.env = env
+        self.baseline = baseline
+        self.canary = canary
+        self.config = config
+        self.since = since
+    }
+
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        let since = try ledgerTimestamp(since, option: "--since")
+        let configuration = try CanaryConfig(bytes: config.bytes, source: config.source)
+        let judgement = try releases.judgeCanary(
+            env: env, baseline: baseline, canary: canary, config: configuration, configBytes: config.bytes,
+            configSource: config.fileName, since: since)
+        let labels = try releases.labels(of: [judgement.baseline, judgement.canary])
+        func name(_ id: String) -> String { "\(id.prefix(12))\(labels[id].map { " (\($0))" } ?? "")" }
+        var text = [
+            "canary \(name(judgement.canary)) against \(name(judgement.baseline)) in \(env), tasks since \(judgement.since)"
+        ]
+        for metric in judgement.metrics {
+            let values =
+                metric.label == .nodata
+                ? "n = \(metric.baselineCount) / \(metric.canaryCount), below the minimum sample size"
+                : String(
+                    format: "%.4g -> %.4g (%+.1f%%), p = %.3g, n = %d / %d", metric.baseline ?? .nan,
+                    metric.canary ?? .nan, (metric.relativeEffect ?? 0) * 100, metric.pValue ?? .nan,
+                    metric.baselineCount, metric.canaryCount)
+            text.append(
+                "  \(padded(metric.label.rawValue.uppercased(), 10)) \(padded(metric.metric + (metric.critical ? "*" : ""), 18)) \(values)"
+            )
+        }
+        text.append(
+            "\(judgement.verdict.rawValue.uppercased()): score \(String(format: "%.2f", judgement.score)) (recorded as seq \(judgement.seq))"
+                + (judgement.rollbackSeq.map { "; rolled back to \(name(judgement.baseline)) as seq \($0)" } ?? ""))
+        let status: Reply.Status =
+            switch judgement.verdict {
+            case .promote: .done
+            case .hold: .inconclusive
+            case .rollback: .blocked
+            }
+        return Reply(
+            json: .object([
+                "env": .string(judgement.env), "baseline": .string(judgement.baseline),
+                "canary": .string(judgement.canary), "since": .string(judgement.since),
+                "score": .number(judgement.score), "verdict": .string(judgement.verdict.rawValue),
+                "seq": .int(judgement.seq), "rollback_seq": judgement.rollbackSeq.map(JSONValue.int) ?? .null,
+                "metrics": .array(judgement.metrics.map(\.json)),
+            ]),
+            text: text, status: status)
+    }
+}
+
+/// `purser shadow compare`: records shadow.compared with the pairs file; blocked (exit 1) when a metric is worse.
+public struct CompareShadow: LedgerOperation {
+    public static let name = "shadow/compare"
+    public static let summary =
+        "Compare a shadow version with the primary one on paired results of the same requests (shadow.compared)."
+    public static let role = Role.writer
+
+    public var env: String
+    public var primary: String
+    public var shadow: String
+    /// JSON Lines, one request handled by both versions per line.
+    public var pairs: InputFile
+
+    public init(env: String, primary: String, shadow: String, pairs: InputFile) {
+        self.env = env
+        self.primary = primary
+        self.shadow = shadow
+        self.pairs = pairs
+    }
+
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        let comparison = try releases.compareShadow(env: env, primary: primary, shadow: shadow, pairs: pairs)
+        var text: [String] = []
+        for metric in comparison.metrics {
+            let detail =
+                metric.pairs == 0
+                ? "no pairs report it"
+                : String(
+                    format: "mean difference %+.4g over %d pairs, p = %.3g", metric.meanDifference ?? 0, metric.pairs,
+                    metric.pValue ?? 1)
+            text.append("  \(padded(metric.verdict.rawValue.uppercased(), 11)) \(padded(metric.metric, 12)) \(detail)")
+        }
+        text.append("compared \(comparison.pairs) pairs (recorded as seq \(comparison.seq))")
+        return Reply(
+            json: .object([
+                "env": .string(env), "primary": .string(comparison.primary), "shadow": .string(comparison.shadow),
+                "pairs": .number(Double(comparison.pairs)), "seq": .int(comparison.seq),
+                "metrics": .array(comparison.metrics.map(\.json)),
+            ]),
+            text: text, status: comparison.metrics.contains(where: { $0.verdict == .worse }) ? .blocked : .done)
+    }
+}

@@ -1,0 +1,157 @@
+public import PurserCore
+public import PurserLedger
+
+// Reading what the ledger holds: recorded versions and the entries themselves.
+
+/// `purser version show`.
+public struct VersionQuery: LedgerOperation {
+    public static let name = "versions/show"
+    public static let summary = "A recorded version: its labels, when it was recorded, and each component."
+    public static let role = Role.reader
+
+    /// An id, a unique prefix (8+ hex) or a label.
+    public var version: String
+
+    public init(version: String) { self.version = version }
+
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        let version = try releases.version(version)
+        return Reply(
+            json: versionJSON(version),
+            text: [
+                "version \(version.id)", "agent     \(version.agent)",
+                "labels    \(version.labels.isEmpty ? "-" : version.labels.joined(separator: ", "))",
+                "recorded  \(version.at) (seq \(version.seq))",
+            ] + componentLines(version.components))
+    }
+}
+
+/// `purser version list`.
+public struct VersionListQuery: LedgerOperation {
+    public static let name = "versions/list"
+    public static let summary = "Every recorded version, oldest first."
+    public static let role = Role.reader
+
+    public init() {}
+
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        let versions = try releases.versions()
+        var text = versions.isEmpty ? ["no versions recorded (see purser version record --help)"] : []
+        for version in versions {
+            let floating = version.components.filter { !$0.pinned }.map(\.name)
+            text.append(
+                "\(version.id.prefix(12))  \(version.at)  \(version.agent)  \(version.labels.joined(separator: ", "))"
+                    + (floating.isEmpty ? "" : "  (not pinned: \(floating.joined(separator: ", ")))"))
+        }
+        return Reply(json: .object(["versions": .array(versions.map(versionJSON))]), text: text)
+    }
+}
+
+/// `purser version diff`.
+public struct VersionDiffQuery: LedgerOperation {
+    public static let name = "versions/diff"
+    public static let summary = "The components that differ between two versions, with a unified diff of text ones."
+    public static let role = Role.reader
+
+    public var old: String
+    public var new: String
+
+    public init(old: String, new: String) {
+        self.old = old
+        self.new = new
+    }
+
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        let (old, new) = (try releases.version(old), try releases.version(new))
+        let changes = try releases.diff(old, new)
+        let json: JSONValue = .object([
+            "old": .string(old.id), "new": .string(new.id),
+            "changes": .array(
+                changes.map { change in
+                    .object([
+                        "name": .string(change.name), "old": change.old.map(componentJSON) ?? .null,
+                        "new": change.new.map(componentJSON) ?? .null,
+                        "diff": change.textDiff.map(JSONValue.string) ?? .null,
+                    ])
+                }),
+        ])
+        guard !changes.isEmpty else {
+            return Reply(json: json, text: ["\(old.shortName) and \(new.shortName) have the same components"])
+        }
+        var text: [String] = []
+        for change in changes {
+            let before = change.old.map { $0.digest.hex.prefix(12) } ?? "(none)"
+            let after = change.new.map { $0.digest.hex.prefix(12) } ?? "(none)"
+            text.append("\(change.name): \(before) -> \(after)")
+            if let old = change.old?.value, let new = change.new?.value {
+                text.append("  old: \(String(decoding: CanonicalJSON.encode(old), as: UTF8.self))")
+                text.append("  new: \(String(decoding: CanonicalJSON.encode(new), as: UTF8.self))")
+            }
+            // A unified diff ends every line with a newline (TextDiff marks a last line that had none).
+            if let diff = change.textDiff, !diff.isEmpty {
+                text += diff.utf8.dropLast().split(separator: 0x0A, omittingEmptySubsequences: false).map {
+                    String(decoding: $0, as: UTF8.self)
+                }
+            }
+        }
+        return Reply(json: json, text: text)
+    }
+}
+
+/// A recorded version as `version show` and `version list` print it in JSON.
+public func versionJSON(_ version: RecordedVersion) -> JSONValue {
+    .object([
+        "id": .string(version.id), "agent": .string(version.agent),
+        "labels": .array(version.labels.map(JSONValue.string)), "seq": .int(version.seq), "at": .string(version.at),
+        "components": .array(version.components.map(componentJSON)),
+    ])
+}
+
+/// `purser log`: entries, oldest first, filtered by kind and time. Its `--json` prints JSON Lines, one element of
+/// the reply's `entries` per line.
+public struct LogQuery: LedgerOperation {
+    public static let name = "log"
+    public static let summary =
+        "Entries, oldest first, filtered by kind, time window and count, each with its exact text (all that match)."
+    public static let role = Role.reader
+
+    public var kind: String?
+    public var since: String?
+    public var until: String?
+    public var limit: Int?
+
+    public init(kind: String?, since: String?, until: String?, limit: Int?) {
+        self.kind = kind
+        self.since = since
+        self.until = until
+        self.limit = limit
+    }
+
+    /// Calls `body` with each matching entry as its JSON line and its text line, oldest first, as it is read:
+    /// a local `purser log` prints a ledger of any size without holding it.
+    public func forEachEntry(
+        in ledger: Ledger, _ body: (_ json: JSONValue, _ line: String) -> Void
+    ) throws(LedgerError) {
+        let since = try ledgerTimestamp(since, option: "--since")
+        let until = try ledgerTimestamp(until, option: "--until")
+        if let limit, limit < 0 { throw LedgerError(.usage, "--limit must be 0 or more") }
+        try ledger.forEachEntry(kind: kind, since: since, until: until, limit: limit) { entry in
+            body(
+                .object([
+                    "seq": .int(entry.seq), "at": .string(entry.at), "kind": .string(entry.kind),
+                    "leaf_hash": .string(entry.leafHash.hex), "entry": .string(entry.text),
+                ]),
+                "\(entry.seq)\t\(entry.at)\t\(entry.kind)\t\(String(decoding: entry.bodyBytes, as: UTF8.self))")
+        }
+    }
+
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        var entries: [JSONValue] = []
+        var text: [String] = []
+        try forEachEntry(in: releases.ledger) { json, line in
+            entries.append(json)
+            text.append(line)
+        }
+        return Reply(json: .object(["entries": .array(entries)]), text: text)
+    }
+}
