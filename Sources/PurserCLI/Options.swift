@@ -47,18 +47,10 @@ struct LedgerOptions: ParsableArguments {
         return try operation.perform(on: releases())
     }
 
-    /// Prints a reply as text or JSON, and exits 1 or 2 for a negative or inconclusive verdict.
+    /// Prints a reply as text or JSON, and exits 1, 2 or 3 for a negative, inconclusive or integrity verdict.
     func print(_ reply: Reply, json: Bool) throws {
-        if json {
-            Output.json(reply.json)
-        } else {
-            reply.text.forEach(Output.line)
-        }
-        switch reply.status {
-        case .done: return
-        case .blocked: throw ExitCode(ExitStatus.blocked)
-        case .inconclusive: throw ExitCode(ExitStatus.inconclusive)
-        }
+        reply.write(json: json)
+        try reply.exit()
     }
 
     /// The release domain over the ledger.

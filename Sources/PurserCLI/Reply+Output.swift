@@ -13,12 +13,14 @@ extension Reply {
         }
     }
 
-    /// Exits 1 or 2 for a negative or inconclusive verdict, as `LedgerOptions.print` does once it has printed.
+    /// Exits 1, 2 or 3 for a negative, inconclusive or integrity verdict, as `LedgerOptions.print` does once it has
+    /// printed.
     func exit() throws {
         switch status {
         case .done: return
         case .blocked: throw ExitCode(ExitStatus.blocked)
         case .inconclusive: throw ExitCode(ExitStatus.inconclusive)
+        case .integrity: throw ExitCode(ExitStatus.integrity)
         }
     }
 }

@@ -16,6 +16,18 @@ public protocol LedgerOperation: Codable, Sendable {
     func perform(on releases: Releases) throws(LedgerError) -> Reply
 }
 
+/// An operation that signs with the ledger's key (the checkpoint an audit report carries): the server passes its
+/// own key, a local command the one beside the ledger, if any.
+public protocol SigningLedgerOperation: LedgerOperation {
+    func perform(on releases: Releases, signingKey: SigningKey?) throws(LedgerError) -> Reply
+}
+
+extension SigningLedgerOperation {
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        try perform(on: releases, signingKey: nil)
+    }
+}
+
 /// What a command prints: the JSON document of `--json`, or lines of text, and the verdict that decides its exit
 /// code.
 public struct Reply: Sendable, Equatable {
@@ -26,6 +38,8 @@ public struct Reply: Sendable, Equatable {
         case blocked
         /// Canary hold: exit 2.
         case inconclusive
+        /// Verification found a fault: exit 3.
+        case integrity
     }
 
     public var json: JSONValue

@@ -29,7 +29,7 @@ struct Routes: Sendable {
         AppendEntry.self, DeployStart.self, LifecycleChange.self, StatusQuery.self, AtQuery.self, HistoryQuery.self,
         EntriesQuery.self, InclusionProofQuery.self, ConsistencyProofQuery.self, VersionQuery.self,
         VersionListQuery.self, VersionDiffQuery.self, LogQuery.self, MetricsReportQuery.self, MetricsDriftQuery.self,
-        JudgeCanary.self, CompareShadow.self,
+        JudgeCanary.self, CompareShadow.self, VerifyLedger.self, AuditLedger.self, AppendLines.self, ReindexLedger.self,
     ]
 
     static let table: [Route] =
@@ -142,8 +142,15 @@ struct Routes: Sendable {
             } catch {
                 throw LedgerError(.usage, "the body is not a \(Op.name) request: \(Self.describe(error))")
             }
+            let key = self.signingKey
             let work: @Sendable (Releases) throws -> [UInt8] = { releases in
-                CanonicalJSON.encode(try operation.perform(on: releases).wire)
+                let reply =
+                    if let signing = operation as? any SigningLedgerOperation {
+                        try signing.perform(on: releases, signingKey: key)
+                    } else {
+                        try operation.perform(on: releases)
+                    }
+                return CanonicalJSON.encode(reply.wire)
             }
             let bytes =
                 Op.role == .reader

@@ -121,7 +121,16 @@ struct ServerTests {
         workspace.write("note.json", #"{"note":"release train 42"}"#)
         let breakGlass = ["--break-glass", "--reason", "first release", "--approver", "dana@example.com"]
         try step(["eval", "record", "--version", "support-agent@2.0.0", "--results", "eval.json", "--json"])
-        try step(["deploy", "start", "support-agent@1.0.0", "--env", "prod", "--strategy", "blue-green"] + breakGlass)
+        // The checklist's policy and evidence are the client's files; the run is judged and recorded by the server.
+        try FileManager.default.copyItem(atPath: agentTemplates.path, toPath: workspace.file("release"))
+        let check = ["check", "--env", "prod", "--policy", "release/checklist.yaml"]
+        try step([
+            "eval", "record", "--version", "support-agent@1.0.0", "--results", "release/evidence/eval-results.json",
+        ])
+        try step(check + ["--version", "support-agent@1.0.0"])
+        try step(["deploy", "start", "support-agent@1.0.0", "--env", "prod", "--strategy", "blue-green"])
+        try step(check + ["--version", "support-agent@2.0.0", "--json", "--junit", "checks.xml"])
+        results.append(RunResult(status: 0, stdout: workspace.read("checks.xml"), stderr: ""))
         // Not checked: the gate refuses (exit 1), with the same message either way.
         try step(["deploy", "start", "support-agent@2.0.0", "--env", "prod", "--strategy", "canary"])
         try step(["deploy", "start", "support-agent@9.9.9", "--env", "prod", "--strategy", "canary"])
@@ -141,19 +150,31 @@ struct ServerTests {
         try step(["deploy", "drained", "--env", "prod", "--version", "support-agent@1.0.0"])
         try step(["rollback", "--env", "prod", "--reason", "tool errors doubled"])
         try step(["append", "--kind", "custom.note", "--body", "note.json"])
+        workspace.write("notes.jsonl", "{\"n\":1}\n{\"n\":2}\n")
+        try step(["append", "--kind", "custom.note", "--lines", "notes.jsonl", "--json"])
         try step(["status"])
         try step(["status", "--env", "staging"])
         try step(["history", "--env", "prod", "--json"])
         try step(["proof", "inclusion", "--seq", "2"])
+        try step(["checkpoint", "--out", "held.checkpoint"])
+        try step(["verify", "--checkpoint", "held.checkpoint"])
+        try step(["verify", "--json"])
+        // The report is made where the ledger is, with this side's templates, and written here.
+        try step(["audit", "--format", "md", "--out", "report.md", "--checkpoint", "held.checkpoint"])
+        let written = ["report.md", "report.timeline.svg"].map { workspace.read($0).isEmpty ? "missing" : "written" }
+        results.append(RunResult(status: 0, stdout: written.joined(separator: " "), stderr: ""))
         return results
     }
 
-    /// Effective times, entry times and leaf hashes differ between two runs of the same story, and entries the
-    /// server wrote name their token (`recorded_by`, which `history --json` shows); nothing else may.
+    /// Effective times, entry times and hashes (of entries, and of the queue probe's output, which holds its
+    /// time) differ between two runs of the same story, as do the workspaces' paths; and entries the server
+    /// wrote name their token (`recorded_by`, which `history --json` shows); nothing else may.
     private func normalized(_ text: String) -> String {
-        text.replacing(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/, with: "<time>")
-            .replacing(/[0-9a-f]{64}/, with: "<hash>")
-            .replacing(#""recorded_by":"ci-runner","#, with: "").replacing(#","recorded_by":"ci-runner""#, with: "")
+        text.replacing(/\/[^ "]*purser-e2e-[0-9A-F-]+/, with: "<workspace>").replacing(
+            /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/, with: "<time>"
+        )
+        .replacing(/[0-9a-f]{64}/, with: "<hash>").replacing(/sha256:[0-9a-f]{16}/, with: "sha256:<hash>")
+        .replacing(#""recorded_by":"ci-runner","#, with: "").replacing(#","recorded_by":"ci-runner""#, with: "")
     }
 
     @Test("the release story through --server prints the same, exits the same and leaves the same ledger as locally")
@@ -173,6 +194,10 @@ struct ServerTests {
 
         #expect(localResults.map(\.status) == remoteResults.map(\.status))
         #expect(localResults.map(\.status).contains(1) && localResults.map(\.status).contains(66))
+        #expect(
+            localResults[4].stdout.contains("ALLOWED"),
+            "the first version's checklist passes: \(localResults[4].stdout)")
+        #expect(remoteResults.last?.stdout == "written written", "the audit report and its picture, on the client")
         for (index, (here, there)) in zip(localResults, remoteResults).enumerated() {
             #expect(normalized(here.stdout) == normalized(there.stdout), "step \(index): stdout differs")
             #expect(here.stderr == there.stderr, "step \(index): stderr differs")
@@ -325,6 +350,15 @@ struct ServerTests {
         #expect(http("GET", server.url + "/healthz").body.contains(#""size":1"#), "nothing was appended")
         #expect(http("POST", url, token: "Bearer \(writer)", body: append).status == 200)
         #expect(http("GET", server.url + "/healthz").body.contains(#""size":2"#))
+        // Rebuilding the query tables is an admin's, through the CLI too.
+        let admin = try workspace.token("admin", name: "operator")
+        let asWriter = try workspace.run(
+            ["reindex"], environment: ["PURSER_SERVER": server.url, "PURSER_TOKEN": writer])
+        #expect(asWriter.status == 64 && asWriter.stderr.contains("this needs admin"), "\(asWriter.stderr)")
+        let asAdmin = try workspace.run(["reindex"], environment: ["PURSER_SERVER": server.url, "PURSER_TOKEN": admin])
+        #expect(
+            asAdmin.status == 0 && asAdmin.stdout.hasPrefix("rebuilt the query tables from 2 entries"),
+            "\(asAdmin.stderr)")
         // Revoking a token applies to the next request, without a restart.
         #expect(try workspace.run(["token", "revoke", "--name", "ci-runner"]).status == 0)
         #expect(http("POST", url, token: "Bearer \(writer)", body: append).status == 401)

@@ -48,7 +48,11 @@ struct Append: ParsableCommand {
             try ledgerOptions.perform(AppendEntry(kind: kind, body: InputFile.read(body)), json: json)
             return
         }
-        // Check all input before opening the ledger: bad input leaves it untouched.
+        if ledgerOptions.serverURL != nil {
+            try ledgerOptions.perform(AppendLines(kind: kind, lines: InputFile.read(lines!)), json: json)
+            return
+        }
+        // Here, in batches with progress. Check all input before opening the ledger: bad input leaves it untouched.
         func event(_ body: JSONValue) throws(LedgerError) -> Event {
             try EntryKind.customEvent(kind: kind, body: body)
         }
@@ -61,14 +65,7 @@ struct Append: ParsableCommand {
             Output.progress("appended \(done)/\(events.count)")
         }!
         Output.endProgress()
-        if json {
-            Output.json(
-                .object([
-                    "first": .int(range.lowerBound), "last": .int(range.upperBound),
-                    "count": .int(UInt64(events.count)),
-                ]))
-        } else {
-            Output.line("appended \(events.count) entries, seq \(range.lowerBound)…\(range.upperBound)")
-        }
+        try ledgerOptions.print(
+            appendedLinesReply(first: range.lowerBound, last: range.upperBound, count: events.count), json: json)
     }
 }

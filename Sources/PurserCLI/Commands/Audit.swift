@@ -58,34 +58,37 @@ struct Audit: ParsableCommand {
         let from = try ledgerTimestamp(from, option: "--from")
         let to = try ledgerTimestamp(to, option: "--to")
         if let from, let to, from >= to { throw LedgerError(.usage, "--from \(from) is not before --to \(to)") }
-        let templates = try format == .json ? nil : ReportTemplates(directory: templateFolder(template))
-        let keyPath = keyOptions.path(forLedgerAt: ledgerOptions.ledger)
-        let key = FileManager.default.fileExists(atPath: keyPath) ? try SigningKey.load(from: keyPath) : nil
-        let scope = AuditScope(
-            from: from, to: to, envs: envs, checkpoints: try heldCheckpoints(checkpoints),
-            pins: try pins.map { try ModelPins.load(at: $0) } ?? .builtIn, signingKey: key)
-        let report = try ledgerOptions.releases().audit(scope)
-
-        var timelineFile: String?
-        if format == .md, let out {
-            let url = URL(fileURLWithPath: out)
-            let picture = url.deletingPathExtension().appendingPathExtension("timeline.svg")
-            try write(Array(TimelinePicture.svg(report.timelines).utf8), to: picture.path)
-            timelineFile = picture.lastPathComponent
+        // Everything the report needs from files is read here; the report is made where the ledger is.
+        let directory = templateFolder(template)
+        let picture =
+            format == .md
+            ? out.map { URL(fileURLWithPath: $0).deletingPathExtension().appendingPathExtension("timeline.svg") } : nil
+        let operation = AuditLedger(
+            format: format.rawValue, from: from, to: to, envs: envs, checkpoints: try checkpoints.map(InputFile.read),
+            pins: try pins.map(InputFile.read), templates: format == .json ? [:] : try ReportTemplates.read(directory),
+            templateDirectory: directory, timelineFile: picture?.lastPathComponent)
+        let reply: Reply
+        if ledgerOptions.serverURL != nil {
+            reply = try ledgerOptions.reply(operation)
+        } else {
+            let keyPath = keyOptions.path(forLedgerAt: ledgerOptions.ledger)
+            let key = FileManager.default.fileExists(atPath: keyPath) ? try SigningKey.load(from: keyPath) : nil
+            reply = try operation.perform(on: ledgerOptions.releases(), signingKey: key)
         }
-        let bytes =
-            try templates?.render(report, format: format, timelineFile: timelineFile)
-            ?? ReportTemplates.json(report)
+        let bytes = Array((reply.json["report"]?.stringValue ?? "").utf8)
+        if let picture, let svg = reply.json["timeline_svg"]?.stringValue {
+            try write(Array(svg.utf8), to: picture.path)
+        }
         if let out {
             try write(bytes, to: out)
-            let summary = report.document["summary"]
+            let summary = reply.json["summary"]
             Output.line(
                 "wrote \(format.rawValue) report to \(out): \(count(summary?["deployments"], "deployment")), \(count(summary?["findings"], "finding"))"
-                    + (timelineFile.map { ", timeline \($0)" } ?? ""))
+                    + (picture.map { ", timeline \($0.lastPathComponent)" } ?? ""))
         } else {
             FileHandle.standardOutput.write(Data(bytes))
         }
-        if let fault = report.verification.fault {
+        if let fault = reply.json["fault"]?.stringValue {
             ExitStatus.printError("the ledger failed verification (\(fault)); the report says so at the top")
             throw ExitCode(ExitStatus.integrity)
         }

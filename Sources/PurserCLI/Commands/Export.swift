@@ -69,7 +69,8 @@ struct VerifyBundle: ParsableCommand {
             Output.progress("verified \(done) entries")
         }
         Output.endProgress()
-        printReport(report, json: json)
-        if !report.ok { throw ExitCode(ExitStatus.integrity) }
+        let reply = verificationReply(report)
+        reply.write(json: json)
+        try reply.exit()
     }
 }

@@ -92,15 +92,15 @@ struct Reindex: ParsableCommand {
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() throws {
+        if ledgerOptions.serverURL != nil {
+            try ledgerOptions.perform(ReindexLedger(), json: json)
+            return
+        }
+        // Here, with progress.
         let ledger = try ledgerOptions.open()
         let started = Date()
         let size = try Releases.reindex(ledger) { seq in Output.progress("reindexed \(seq) entries") }
         Output.endProgress()
-        let seconds = Date().timeIntervalSince(started)
-        if json {
-            Output.json(.object(["entries": .int(size), "seconds": .number((seconds * 1000).rounded() / 1000)]))
-        } else {
-            Output.line("rebuilt the query tables from \(size) entries in \(String(format: "%.2f", seconds)) s")
-        }
+        try ledgerOptions.print(reindexReply(entries: size, seconds: Date().timeIntervalSince(started)), json: json)
     }
 }

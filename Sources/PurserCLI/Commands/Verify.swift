@@ -31,6 +31,10 @@ struct Verify: ParsableCommand {
     @Flag(help: "Print the verdict as JSON.") var json = false
 
     func run() throws {
+        if ledgerOptions.serverURL != nil {
+            try ledgerOptions.perform(VerifyLedger(checkpoints: checkpoints.map(InputFile.read)), json: json)
+            return
+        }
         let held = try heldCheckpoints(checkpoints)
         var report = try Ledger.verify(at: ledgerOptions.ledger, checkpoints: held) { done in
             Output.progress("verified \(done) entries")
@@ -39,33 +43,6 @@ struct Verify: ParsableCommand {
         if report.ok, let fault = try Releases.verifyDerived(ledgerOptions.open()) {
             report = report.with(fault: fault)
         }
-        printReport(report, json: json)
-        if !report.ok { throw ExitCode(ExitStatus.integrity) }
-    }
-}
-
-/// Prints a verification verdict (shared with verify-bundle).
-func printReport(_ report: VerificationReport, json: Bool) {
-    if json {
-        let fault: JSONValue =
-            report.fault.map {
-                .object(["seq": .int($0.seq), "kind": .string($0.kind.name), "detail": .string($0.detail)])
-            } ?? .null
-        Output.json(
-            .object([
-                "ok": .bool(report.ok), "size": .int(report.size), "root": .string(report.root.hex),
-                "trusted": .bool(report.trusted), "fault": fault,
-            ]))
-        return
-    }
-    if let fault = report.fault {
-        Output.line("FAULT: \(fault.kind) at seq \(fault.seq): \(fault.detail)")
-    } else if report.trusted {
-        Output.line(
-            "intact: \(report.size) entries, root \(report.root.hex), consistent with \(report.checkpoints.count) held checkpoint(s)"
-        )
-    } else {
-        Output.line("self-consistent: \(report.size) entries, root \(report.root.hex)")
-        Output.line("(no held checkpoint: truncation or a wholesale rewrite would not show; pass --checkpoint FILE)")
+        try ledgerOptions.print(verificationReply(report), json: json)
     }
 }

@@ -24,25 +24,39 @@ public struct ReportTemplates: Sendable {
     /// - Throws: `.notFound` if the folder or a report template is missing; `.invalidInput` naming the
     ///   file for a template that does not parse.
     public init(directory: String) throws(LedgerError) {
+        try self.init(files: Self.read(directory), directory: directory)
+    }
+
+    /// Templates read elsewhere (where `purser audit` runs): `.mustache` files by name, from `directory`.
+    public init(files: [String: InputFile], directory: String) throws(LedgerError) {
         Self.registerContentTypes
         self.directory = directory
+        var library = MustacheLibrary()
+        for name in files.keys.sorted() where name.hasSuffix(".mustache") && !name.contains("/") {
+            let text = String(decoding: files[name]!.bytes, as: UTF8.self)
+            do {
+                library.register(try MustacheTemplate(string: text), named: String(name.dropLast(".mustache".count)))
+            } catch {
+                throw LedgerError(.invalidInput, "\(files[name]!.source): not a valid Mustache template: \(error)")
+            }
+        }
+        self.library = library
+    }
+
+    /// Every `.mustache` file of `directory`, by name.
+    /// - Throws: `.notFound` if the folder cannot be listed.
+    public static func read(_ directory: String) throws(LedgerError) -> [String: InputFile] {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".mustache") }
         } catch {
             throw LedgerError(.notFound, "no report templates at \(directory) (expected report.html.mustache)")
         }
-        var library = MustacheLibrary()
-        for name in names.sorted() {
-            let path = (directory as NSString).appendingPathComponent(name)
-            let text = String(decoding: try Inputs.read(path), as: UTF8.self)
-            do {
-                library.register(try MustacheTemplate(string: text), named: String(name.dropLast(".mustache".count)))
-            } catch {
-                throw LedgerError(.invalidInput, "\(path): not a valid Mustache template: \(error)")
-            }
+        var files: [String: InputFile] = [:]
+        for name in names {
+            files[name] = try InputFile.read((directory as NSString).appendingPathComponent(name))
         }
-        self.library = library
+        return files
     }
 
     /// The report as JSON: its document in canonical form, and a line feed.

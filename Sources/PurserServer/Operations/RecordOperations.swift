@@ -282,3 +282,35 @@ public struct AppendEntry: LedgerOperation {
             text: ["appended seq \(entry.seq) (\(entry.kind)) at \(entry.at), leaf \(entry.leafHash.hex)"])
     }
 }
+
+/// `purser append --lines`: custom entries from JSON Lines, appended together.
+public struct AppendLines: LedgerOperation {
+    public static let name = "entries/append-lines"
+    public static let summary =
+        "Append custom entries from JSON Lines (one object per line); a bad line appends nothing."
+    public static let role = Role.writer
+
+    public var kind: String
+    public var lines: InputFile
+
+    public init(kind: String, lines: InputFile) {
+        self.kind = kind
+        self.lines = lines
+    }
+
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        let events = try Inputs.jsonObjectLines(lines.bytes, source: lines.source) {
+            (object, _) throws(LedgerError) in try EntryKind.customEvent(kind: kind, body: object)
+        }
+        guard !events.isEmpty else { throw LedgerError(.invalidInput, "\(lines.source): no JSON lines to append") }
+        let entries = try releases.ledger.append(events)
+        return appendedLinesReply(first: entries.first!.seq, last: entries.last!.seq, count: entries.count)
+    }
+}
+
+/// What `append --lines` prints.
+public func appendedLinesReply(first: UInt64, last: UInt64, count: Int) -> Reply {
+    Reply(
+        json: .object(["first": .int(first), "last": .int(last), "count": .int(UInt64(count))]),
+        text: ["appended \(count) entries, seq \(first)…\(last)"])
+}

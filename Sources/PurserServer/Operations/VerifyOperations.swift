@@ -1,0 +1,54 @@
+public import PurserCore
+public import PurserLedger
+
+/// `purser verify`: the chain, the held checkpoints, the query tables and the stored files, checked where the
+/// ledger is. (An auditor who trusts no server verifies an exported bundle offline instead.)
+public struct VerifyLedger: LedgerOperation {
+    public static let name = "verify"
+    public static let summary =
+        "Verify the ledger: the hash chain, the held checkpoints sent, the query tables and the stored files."
+    public static let role = Role.reader
+
+    /// Held signed checkpoints, as read on the client.
+    public var checkpoints: [InputFile]
+
+    public init(checkpoints: [InputFile]) { self.checkpoints = checkpoints }
+
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        let held = checkpoints.map {
+            Ledger.HeldCheckpoint(source: $0.source, text: String(decoding: $0.bytes, as: UTF8.self))
+        }
+        var report = try Ledger.verify(at: releases.ledger.path, checkpoints: held)
+        if report.ok, let fault = try Releases.verifyDerived(releases.ledger) {
+            report = report.with(fault: fault)
+        }
+        return verificationReply(report)
+    }
+}
+
+/// A verification verdict as `verify` and `verify-bundle` print it; a fault is an integrity status (exit 3).
+public func verificationReply(_ report: VerificationReport) -> Reply {
+    let fault: JSONValue =
+        report.fault.map {
+            .object(["seq": .int($0.seq), "kind": .string($0.kind.name), "detail": .string($0.detail)])
+        }
+        ?? .null
+    let json: JSONValue = .object([
+        "ok": .bool(report.ok), "size": .int(report.size), "root": .string(report.root.hex),
+        "trusted": .bool(report.trusted), "fault": fault,
+    ])
+    let text: [String]
+    if let fault = report.fault {
+        text = ["FAULT: \(fault.kind) at seq \(fault.seq): \(fault.detail)"]
+    } else if report.trusted {
+        text = [
+            "intact: \(report.size) entries, root \(report.root.hex), consistent with \(report.checkpoints.count) held checkpoint(s)"
+        ]
+    } else {
+        text = [
+            "self-consistent: \(report.size) entries, root \(report.root.hex)",
+            "(no held checkpoint: truncation or a wholesale rewrite would not show; pass --checkpoint FILE)",
+        ]
+    }
+    return Reply(json: json, text: text, status: report.ok ? .done : .integrity)
+}
