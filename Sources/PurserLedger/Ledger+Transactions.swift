@@ -14,17 +14,18 @@ extension Ledger {
         /// Who the entries are attributed to (`recorded_by` in their bodies), if anyone: the name of the
         /// server token that asked for them.
         public let recordedBy: String?
+        let appender: Appender
 
         /// Appends `events` after the current tip, as seen inside this transaction.
         @discardableResult
         public func append(_ events: [Event]) throws -> [Entry] {
-            guard let recordedBy else { return try Ledger.append(events, to: connection, now: now) }
+            guard let recordedBy else { return try appender.append(events, now: now) }
             let attributed = try events.map { event in
                 guard case .object(var members) = try JSONValue(parsing: event.body) else { return event }
                 members["recorded_by"] = .string(recordedBy)
                 return try Event(kind: event.kind, body: .object(members))
             }
-            return try Ledger.append(attributed, to: connection, now: now)
+            return try appender.append(attributed, now: now)
         }
 
         /// Stores `bytes` as an immutable artifact under their SHA-256 digest; storing the same bytes
@@ -46,7 +47,8 @@ extension Ledger {
     public func write<T>(_ body: (WriteTransaction) throws -> T) throws(LedgerError) -> T {
         try run {
             try connection.immediateTransaction {
-                try body(WriteTransaction(connection: connection, now: Date(), recordedBy: recordedBy))
+                try body(
+                    WriteTransaction(connection: connection, now: Date(), recordedBy: recordedBy, appender: appender()))
             }
         }
     }

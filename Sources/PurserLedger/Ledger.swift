@@ -16,6 +16,16 @@ public final class Ledger {
     /// Who the entries appended from now on are attributed to (`recorded_by` in their bodies), or nil: the
     /// server sets the name of the token each request came with.
     public var recordedBy: String?
+    /// Appends on `connection`, made at the first write.
+    private var cachedAppender: Appender?
+
+    /// The appender of this ledger's connection.
+    func appender() throws -> Appender {
+        if let cachedAppender { return cachedAppender }
+        let made = try Appender(connection)
+        cachedAppender = made
+        return made
+    }
 
     /// The default ledger file, relative to the working directory.
     public static let defaultPath = "ledger/purser.sqlite"
@@ -252,46 +262,9 @@ public final class Ledger {
         return first...last
     }
 
-    /// The append itself, inside a write transaction the caller holds.
+    /// The append itself, inside a write transaction the caller holds, on a connection of its own (`init`'s).
     static func append(_ events: [Event], to connection: Connection, now: Date) throws -> [Entry] {
-        let tip = try readTip(connection)
-        var frontier = try loadFrontier(size: tip.size, connection: connection)
-        let insertEntry = try connection.prepare(
-            "INSERT INTO entries (seq, at, kind, leaf_hash, entry) VALUES (?, ?, ?, ?, ?)")
-        let insertNode = try connection.prepare("INSERT INTO tree_nodes (position, hash) VALUES (?, ?)")
-        let nowText = Timestamp.format(now)
-        let at = nowText > tip.at ? nowText : tip.at
-        var prev = tip.leafHash
-        var entries: [Entry] = []
-        entries.reserveCapacity(events.count)
-        for event in events {
-            let seq = frontier.size
-            let bytes = Entry.encode(seq: seq, at: at, event: event, prev: prev)
-            let leaf = Hash.leaf(bytes)
-            try insertEntry.bind(1, Int64(seq))
-            try insertEntry.bind(2, at)
-            try insertEntry.bind(3, event.kind)
-            try insertEntry.bind(4, bytes: leaf.bytes)
-            try insertEntry.bind(5, bytes: bytes)
-            try insertEntry.step()
-            insertEntry.reset()
-            var nodeError: (any Error)?
-            frontier.append(leaf) { node in
-                guard node.level >= storedNodeLevel else { return }
-                do {
-                    try insertNode.bind(1, nodePosition(level: node.level, index: node.index))
-                    try insertNode.bind(2, bytes: node.hash.bytes)
-                    try insertNode.step()
-                    insertNode.reset()
-                } catch {
-                    nodeError = error
-                }
-            }
-            if let nodeError { throw nodeError }
-            entries.append(Entry(seq: seq, at: at, kind: event.kind, leafHash: leaf, bytes: bytes))
-            prev = leaf
-        }
-        return entries
+        try Appender(connection).append(events, now: now)
     }
 
     struct Tip {
@@ -302,7 +275,14 @@ public final class Ledger {
 
     /// The last entry: its seq, `at` (read from its bytes) and leaf hash.
     static func readTip(_ connection: Connection) throws -> Tip {
-        let statement = try connection.prepare("SELECT seq, leaf_hash, entry FROM entries ORDER BY seq DESC LIMIT 1")
+        try readTip(using: connection.prepare(tipQuery))
+    }
+
+    static let tipQuery = "SELECT seq, leaf_hash, entry FROM entries ORDER BY seq DESC LIMIT 1"
+
+    /// The last entry, read with a prepared `tipQuery`.
+    static func readTip(using statement: Statement) throws -> Tip {
+        defer { statement.reset() }
         guard try statement.step() else { return Tip(size: 0, at: "", leafHash: .zero) }
         let seq = statement.int64(0)
         guard (0..<maximumSize).contains(seq), let hash = statement.withBlob(1, { Hash(bytes: $0) }),
@@ -402,6 +382,71 @@ public final class Ledger {
 }
 
 /// Looks up stored node hashes with two statements prepared on first use.
+/// Appends entries on one connection. It keeps its prepared statements, and the Merkle frontier its last append
+/// ended with, which it reuses while the tip is still that append's last entry: the same size and the same leaf
+/// hash mean the same chain, since each entry's hash covers the one before. (After a rollback, or another
+/// writer's append, the tip differs and the frontier is read again.)
+final class Appender {
+    private let connection: Connection
+    private let tip: Statement
+    private let insertEntry: Statement
+    private let insertNode: Statement
+    private var last: (tip: Ledger.Tip, frontier: MerkleFrontier)?
+
+    init(_ connection: Connection) throws {
+        self.connection = connection
+        tip = try connection.prepare(Ledger.tipQuery)
+        insertEntry = try connection.prepare(
+            "INSERT INTO entries (seq, at, kind, leaf_hash, entry) VALUES (?, ?, ?, ?, ?)")
+        insertNode = try connection.prepare("INSERT INTO tree_nodes (position, hash) VALUES (?, ?)")
+    }
+
+    /// Appends `events` after the current tip, inside a write transaction the caller holds.
+    func append(_ events: [Event], now: Date) throws -> [Entry] {
+        let tip = try Ledger.readTip(using: self.tip)
+        var frontier =
+            if let last, last.tip.size == tip.size, last.tip.leafHash == tip.leafHash {
+                last.frontier
+            } else {
+                try Ledger.loadFrontier(size: tip.size, connection: connection)
+            }
+        let nowText = Timestamp.format(now)
+        let at = nowText > tip.at ? nowText : tip.at
+        var prev = tip.leafHash
+        var entries: [Entry] = []
+        entries.reserveCapacity(events.count)
+        for event in events {
+            let seq = frontier.size
+            let bytes = Entry.encode(seq: seq, at: at, event: event, prev: prev)
+            let leaf = Hash.leaf(bytes)
+            try insertEntry.bind(1, Int64(seq))
+            try insertEntry.bind(2, at)
+            try insertEntry.bind(3, event.kind)
+            try insertEntry.bind(4, bytes: leaf.bytes)
+            try insertEntry.bind(5, bytes: bytes)
+            defer { insertEntry.reset() }
+            try insertEntry.step()
+            var nodeError: (any Error)?
+            frontier.append(leaf) { node in
+                guard node.level >= Ledger.storedNodeLevel else { return }
+                do {
+                    try insertNode.bind(1, Ledger.nodePosition(level: node.level, index: node.index))
+                    try insertNode.bind(2, bytes: node.hash.bytes)
+                    defer { insertNode.reset() }
+                    try insertNode.step()
+                } catch {
+                    nodeError = error
+                }
+            }
+            if let nodeError { throw nodeError }
+            entries.append(Entry(seq: seq, at: at, kind: event.kind, leafHash: leaf, bytes: bytes))
+            prev = leaf
+        }
+        last = (Ledger.Tip(size: frontier.size, at: at, leafHash: prev), frontier)
+        return entries
+    }
+}
+
 final class NodeReader {
     private let connection: Connection
     private var leaves: Statement?
