@@ -161,6 +161,7 @@ func runLoad(
 final class HTTPConnection {
     private let socket: Int32
     private var buffer: [UInt8] = []
+    private var chunk = [UInt8](repeating: 0, count: 65_536)
 
     init(port: UInt16) throws {
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -205,7 +206,6 @@ final class HTTPConnection {
     }
 
     private func receive() throws {
-        var chunk = [UInt8](repeating: 0, count: 65_536)
         let n = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
         guard n > 0 else { throw LoadError(message: "the server closed the connection (errno \(errno))") }
         buffer += chunk[..<n]

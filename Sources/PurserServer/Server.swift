@@ -8,6 +8,12 @@ import Prometheus
 import PurserCore
 public import PurserLedger
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// `purser serve`: one ledger file behind an HTTP/JSON API, for a team's CI runners and workers.
 public struct Server: Sendable {
     public struct Configuration: Sendable {
@@ -101,16 +107,18 @@ struct ServerMetrics: Sendable {
 final class TokenCache: @unchecked Sendable {
     private let file: TokenFile
     private let lock = NSLock()
-    private var stamp: (Date, Int)?
+    private var stamp: (seconds: Int, nanoseconds: Int, size: Int64)?
     private var tokens: [TokenFile.Token] = []
 
     init(_ file: TokenFile) { self.file = file }
 
     func current() throws(LedgerError) -> [TokenFile.Token] {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: file.path)
-        let now = (
-            attributes?[.modificationDate] as? Date ?? .distantPast, (attributes?[.size] as? NSNumber)?.intValue ?? -1
-        )
+        // stat(2) rather than FileManager's attributes, which look up the owner's name on every call.
+        var status = stat()
+        let now =
+            stat(file.path, &status) == 0
+            ? (seconds: status.st_mtim.tv_sec, nanoseconds: status.st_mtim.tv_nsec, size: Int64(status.st_size))
+            : (seconds: -1, nanoseconds: -1, size: -1)
         lock.lock()
         defer { lock.unlock() }
         if stamp.map({ $0 != now }) ?? true {
