@@ -8,12 +8,6 @@ import Prometheus
 import PurserCore
 public import PurserLedger
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// `purser serve`: one ledger file behind an HTTP/JSON API, for a team's CI runners and workers.
 public struct Server: Sendable {
     public struct Configuration: Sendable {
@@ -107,23 +101,20 @@ struct ServerMetrics: Sendable {
 final class TokenCache: @unchecked Sendable {
     private let file: TokenFile
     private let lock = NSLock()
-    private var stamp: (seconds: Int, nanoseconds: Int, size: Int64)?
+    private var read: Data?
     private var tokens: [TokenFile.Token] = []
 
     init(_ file: TokenFile) { self.file = file }
 
+    /// The tokens, decoded again only when the file's bytes changed (reading a small file is cheaper than
+    /// FileManager's attributes, which look up the owner's name on every call).
     func current() throws(LedgerError) -> [TokenFile.Token] {
-        // stat(2) rather than FileManager's attributes, which look up the owner's name on every call.
-        var status = stat()
-        let now =
-            stat(file.path, &status) == 0
-            ? (seconds: status.st_mtim.tv_sec, nanoseconds: status.st_mtim.tv_nsec, size: Int64(status.st_size))
-            : (seconds: -1, nanoseconds: -1, size: -1)
+        let bytes = FileManager.default.contents(atPath: file.path)
         lock.lock()
         defer { lock.unlock() }
-        if stamp.map({ $0 != now }) ?? true {
+        if bytes == nil || bytes != read {
             tokens = try file.tokens()
-            stamp = now
+            read = bytes
         }
         return tokens
     }
