@@ -13,6 +13,9 @@ public protocol LedgerOperation: Codable, Sendable {
     static var summary: String { get }
     /// The least role that may perform it: `.writer` for everything that appends.
     static var role: Role { get }
+    /// True for a read that takes a fraction of a millisecond, which the server runs on the request's own
+    /// thread (default false: on a reader's thread).
+    static var isQuick: Bool { get }
     func perform(on releases: Releases) throws(LedgerError) -> Reply
 }
 
@@ -20,6 +23,10 @@ public protocol LedgerOperation: Codable, Sendable {
 /// own key, a local command the one beside the ledger, if any.
 public protocol SigningLedgerOperation: LedgerOperation {
     func perform(on releases: Releases, signingKey: SigningKey?) throws(LedgerError) -> Reply
+}
+
+extension LedgerOperation {
+    public static var isQuick: Bool { false }
 }
 
 extension SigningLedgerOperation {

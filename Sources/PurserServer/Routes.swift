@@ -77,7 +77,7 @@ struct Routes: Sendable {
 
     func register(on router: Router<ServerContext>) {
         router.get("/healthz") { _, _ in
-            json(.object(["status": .string("ok"), "size": .int(try await self.access.read { try $0.ledger.size() })]))
+            json(.object(["status": .string("ok"), "size": .int(try self.access.quickRead { try $0.ledger.size() })]))
         }
         router.get("/metrics") { _, _ in
             Response(
@@ -153,16 +153,19 @@ struct Routes: Sendable {
                 return CanonicalJSON.encode(reply.wire)
             }
             let bytes =
-                Op.role == .reader
-                ? try await self.access.read(work)
-                : try await self.access.write(actor: context.token?.name ?? "anonymous", work)
+                Op.isQuick
+                ? try self.access.quickRead(work)
+                : Op.role == .reader
+                    ? try await self.access.read(work)
+                    : try await self.access.write(actor: context.token?.name ?? "anonymous", work)
             return Self.response(bytes)
         }
     }
 
     /// A GET answer: the operation's JSON document alone.
     private func document(_ operation: some LedgerOperation) async throws -> Response {
-        Self.response(try await access.read { CanonicalJSON.encode(try operation.perform(on: $0).json) })
+        let work: @Sendable (Releases) throws -> [UInt8] = { CanonicalJSON.encode(try operation.perform(on: $0).json) }
+        return Self.response(try type(of: operation).isQuick ? access.quickRead(work) : await access.read(work))
     }
 
     static func response(_ bytes: [UInt8]) -> Response {

@@ -12,6 +12,7 @@ public struct ResolveVersion: LedgerOperation {
     public static let name = "versions/resolve"
     public static let summary = "A version's id and labels, from an id, a unique prefix (8+ hex) or a label."
     public static let role = Role.reader
+    public static let isQuick = true
 
     public var version: String
 

@@ -36,6 +36,7 @@ public struct InclusionProofQuery: LedgerOperation {
     public static let name = "proofs/inclusion"
     public static let summary = "An inclusion proof of one entry in the tree of a given size (RFC 9162)."
     public static let role = Role.reader
+    public static let isQuick = true
 
     public var seq: UInt64
     public var size: UInt64?
@@ -63,6 +64,7 @@ public struct ConsistencyProofQuery: LedgerOperation {
     public static let name = "proofs/consistency"
     public static let summary = "A consistency proof that an older tree is a prefix of a newer one (RFC 9162)."
     public static let role = Role.reader
+    public static let isQuick = true
 
     public var from: UInt64
     public var to: UInt64?

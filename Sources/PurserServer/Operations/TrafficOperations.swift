@@ -120,6 +120,7 @@ public struct StatusQuery: LedgerOperation {
     public static let name = "status"
     public static let summary = "Each environment's current traffic, rollout in progress and draining versions."
     public static let role = Role.reader
+    public static let isQuick = true
 
     public var env: String?
 
@@ -139,6 +140,7 @@ public struct AtQuery: LedgerOperation {
     public static let name = "at"
     public static let summary = "What ran when: the traffic in force at a time (by effective time), per environment."
     public static let role = Role.reader
+    public static let isQuick = true
 
     /// RFC 3339, a date, or `now`.
     public var time: String
