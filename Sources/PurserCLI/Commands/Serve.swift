@@ -59,6 +59,7 @@ struct Serve: ParsableCommand {
                 "warning: \(configuration.tokensPath) has no tokens, so every request but /healthz, /metrics and /openapi.json gets 401; create one with purser token create"
             )
         }
+        Server.runTasksOnEventLoops()
         let failure = ErrorBox()
         let stopped = DispatchSemaphore(value: 0)
         Task { [configuration] in
