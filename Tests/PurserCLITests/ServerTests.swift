@@ -362,6 +362,13 @@ struct ServerTests {
         // Revoking a token applies to the next request, without a restart.
         #expect(try workspace.run(["token", "revoke", "--name", "ci-runner"]).status == 0)
         #expect(http("POST", url, token: "Bearer \(writer)", body: append).status == 401)
+        let metrics = http("GET", server.url + "/metrics").body
+        for series in [
+            "purser_failed_auth_total 8", "purser_appends_total 1", "purser_tree_size 2", "purser_requests_total",
+            "purser_request_duration_seconds_bucket",
+        ] {
+            #expect(metrics.contains(series), "/metrics lacks \(series): \(metrics.prefix(2000))")
+        }
         #expect(server.stop() == 0)
 
         for token in [writer, reader, revoked] {
