@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
+import Metrics
 import NIOCore
 import Prometheus
 import PurserCore
@@ -30,6 +31,7 @@ struct Routes: Sendable {
         EntriesQuery.self, InclusionProofQuery.self, ConsistencyProofQuery.self, VersionQuery.self,
         VersionListQuery.self, VersionDiffQuery.self, LogQuery.self, MetricsReportQuery.self, MetricsDriftQuery.self,
         JudgeCanary.self, CompareShadow.self, VerifyLedger.self, AuditLedger.self, AppendLines.self, ReindexLedger.self,
+        MaterializeVersion.self,
     ]
 
     static let table: [Route] =
@@ -60,19 +62,32 @@ struct Routes: Sendable {
 
     let access: LedgerAccess
     let signingKey: SigningKey?
-    let origin: String
     let tokens: TokenCache
     let configuration: Server.Configuration
     let registry: PrometheusCollectorRegistry
     let metrics: ServerMetrics
 
-    /// The role a request needs, or nil if it needs no token (public routes, and unknown paths, which answer 404).
-    func role(for method: HTTPRequest.Method, path: String) -> Role? {
-        guard let route = Self.table.first(where: { $0.path == path && $0.method == method }) else {
-            return path.hasPrefix("/v1/") ? .reader : nil
+    /// Refuses a request whose token's role is below `role`, before anything is read or written: 401 without a
+    /// valid token, 403 with one whose role is too low. An auditor's endpoint needs none with `--public-audit`.
+    /// - Returns: the token, if the route needs one.
+    @discardableResult
+    func authorize(_ role: Role, audit: Bool = false, _ context: ServerContext) throws(LedgerError) -> TokenFile.Token?
+    {
+        if audit && configuration.publicAuditEndpoints { return context.token }
+        guard let token = context.token else {
+            metrics.failedAuth.increment()
+            throw LedgerError(
+                .unauthorized,
+                context.presentedToken
+                    ? "the token is not valid (unknown, revoked or malformed)"
+                    : "this server needs a token: Authorization: Bearer <token> (PURSER_TOKEN for the CLI)")
         }
-        if route.audit && configuration.publicAuditEndpoints { return nil }
-        return route.role
+        guard token.role >= role else {
+            metrics.failedAuth.increment()
+            throw LedgerError(
+                .forbidden, "the token \(token.name) has the role \(token.role.rawValue); this needs \(role.rawValue)")
+        }
+        return token
     }
 
     func register(on router: Router<ServerContext>) {
@@ -85,7 +100,8 @@ struct Routes: Sendable {
                 body: .init(byteBuffer: ByteBuffer(bytes: self.registry.emitToBuffer())))
         }
         router.get("/openapi.json") { _, _ in json(Self.openAPI) }
-        router.get("/v1/checkpoint") { _, _ in
+        router.get("/v1/checkpoint") { _, context in
+            try self.authorize(.reader, audit: true, context)
             guard let key = self.signingKey else {
                 throw LedgerError(.notFound, "this server has no checkpoint signing key")
             }
@@ -100,29 +116,34 @@ struct Routes: Sendable {
             }
             return Self.response(bytes)
         }
-        router.get("/v1/entries") { request, _ in
+        router.get("/v1/entries") { request, context in
+            try self.authorize(.reader, audit: true, context)
             let query = request.uri.queryParameters
             return try await self.document(
                 EntriesQuery(
                     from: try number(query, "from") ?? 0, limit: Int(clamping: try number(query, "limit") ?? 100)))
         }
-        router.get("/v1/proofs/inclusion") { request, _ in
+        router.get("/v1/proofs/inclusion") { request, context in
+            try self.authorize(.reader, audit: true, context)
             let query = request.uri.queryParameters
             return try await self.document(
                 InclusionProofQuery(seq: try required(number(query, "seq"), "seq"), size: try number(query, "size")))
         }
-        router.get("/v1/proofs/consistency") { request, _ in
+        router.get("/v1/proofs/consistency") { request, context in
+            try self.authorize(.reader, audit: true, context)
             let query = request.uri.queryParameters
             return try await self.document(
                 ConsistencyProofQuery(from: try required(number(query, "from"), "from"), to: try number(query, "to")))
         }
-        router.get("/v1/at") { request, _ in
+        router.get("/v1/at") { request, context in
+            try self.authorize(.reader, context)
             let query = request.uri.queryParameters
             return try await self.document(
                 AtQuery(time: query["time"].map(String.init) ?? "now", env: query["env"].map(String.init)))
         }
-        router.get("/v1/status") { request, _ in
-            try await self.document(StatusQuery(env: request.uri.queryParameters["env"].map(String.init)))
+        router.get("/v1/status") { request, context in
+            try self.authorize(.reader, context)
+            return try await self.document(StatusQuery(env: request.uri.queryParameters["env"].map(String.init)))
         }
         for operation in Self.operations {
             registerOperation(operation, on: router)
@@ -132,6 +153,7 @@ struct Routes: Sendable {
     /// `POST /v1/<name>`: the body is the operation as JSON; the answer is its reply (`Reply.wire`).
     private func registerOperation<Op: LedgerOperation>(_: Op.Type, on router: Router<ServerContext>) {
         router.post("/v1/\(Op.name)") { request, context in
+            let token = try self.authorize(Op.role, context)
             guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
                 throw LedgerError(.unsupportedMediaType, "send the request body as Content-Type: application/json")
             }
@@ -152,13 +174,9 @@ struct Routes: Sendable {
                     }
                 return CanonicalJSON.encode(reply.wire)
             }
-            let bytes =
-                Op.isQuick
-                ? try self.access.quickRead(work)
-                : Op.role == .reader
-                    ? try await self.access.read(work)
-                    : try await self.access.write(actor: context.token?.name ?? "anonymous", work)
-            return Self.response(bytes)
+            if Op.isQuick { return Self.response(try self.access.quickRead(work)) }
+            guard Op.role > .reader, let token else { return Self.response(try await self.access.read(work)) }
+            return Self.response(try await self.access.write(actor: token.name, work))
         }
     }
 

@@ -48,32 +48,37 @@ public struct Server: Sendable {
     /// Serves until SIGTERM or SIGINT, then stops accepting connections, finishes the requests in flight and
     /// returns. `listening` is called with the address once the port is bound (port 0 picks a free one).
     public func run(listening: @escaping @Sendable (String) -> Void) async throws {
-        let access = try LedgerAccess(path: configuration.ledgerPath, readers: configuration.readers)
-        let signingKey = try? SigningKey.load(from: configuration.keyPath)
+        // A key file that exists but does not load is an error, not a server that signs nothing.
+        let signingKey =
+            FileManager.default.fileExists(atPath: configuration.keyPath)
+            ? try SigningKey.load(from: configuration.keyPath) : nil
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let metrics = ServerMetrics()
-        metrics.treeSize.record(Int64(try access.size()))
-        access.onCommit = { appended, size in
+        let access = try LedgerAccess(path: configuration.ledgerPath, readers: configuration.readers) {
+            appended, size in
             metrics.appends.increment(by: Int64(appended))
             metrics.treeSize.record(Int64(size))
         }
+        metrics.treeSize.record(Int64(try access.size()))
 
         var logger = Logger(label: "purser")
         logger.logLevel =
             ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let routes = Routes(
-            access: access, signingKey: signingKey, origin: access.origin,
+            access: access, signingKey: signingKey,
             tokens: TokenCache(TokenFile(path: configuration.tokensPath)),
             configuration: configuration, registry: registry, metrics: metrics)
         let router = Router(context: ServerContext.self)
         router.add(middleware: RequestLogMiddleware(metrics: metrics))
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: AuthMiddleware(routes: routes))
+        router.add(middleware: TokenMiddleware(routes: routes))
         routes.register(on: router)
 
         let app = Application(
             router: router,
+            // A connection idle for a minute is closed, so that idle clients cannot hold the server's sockets.
+            server: .http1(configuration: .init(idleTimeout: .seconds(60))),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "purser"),
             onServerRunning: { channel in
@@ -88,7 +93,10 @@ public struct Server: Sendable {
 /// The request context: Hummingbird's, the token the request came with, and the body limit.
 struct ServerContext: RequestContext {
     var coreContext: CoreRequestContextStorage
+    /// The valid token the request came with, if any.
     var token: TokenFile.Token?
+    /// Whether it came with an Authorization header at all.
+    var presentedToken = false
     var maximumBody = 10 << 20
 
     init(source: ApplicationRequestContextSource) {
@@ -232,8 +240,10 @@ extension LedgerError.Code {
     public static let http = LedgerError.Code(name: "http")
 }
 
-/// Finds the request's token and refuses what its role does not allow, before anything is read or written.
-struct AuthMiddleware: RouterMiddleware {
+/// Fills the request context before any route runs: the body limit, and the request's token if it names a valid
+/// one. It refuses nothing itself: each route asks for the role it needs (`Routes.authorize`), so what is checked
+/// is what matched, whatever the path's spelling.
+struct TokenMiddleware: RouterMiddleware {
     typealias Context = ServerContext
     let routes: Routes
 
@@ -244,25 +254,12 @@ struct AuthMiddleware: RouterMiddleware {
     {
         var context = context
         context.maximumBody = routes.configuration.maximumBody
-        let needed = routes.role(for: request.method, path: request.uri.path)
-        guard let needed else { return try await next(request, context) }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-            let token = TokenFile.match(String(header.dropFirst(7)), in: try routes.tokens.current())
-        else {
-            routes.metrics.failedAuth.increment()
-            throw LedgerError(
-                .unauthorized,
-                request.headers[.authorization] == nil
-                    ? "this server needs a token: Authorization: Bearer <token> (PURSER_TOKEN for the CLI)"
-                    : "the token is not valid (unknown, revoked or malformed)")
+        if let header = request.headers[.authorization] {
+            context.token =
+                header.hasPrefix("Bearer ")
+                ? TokenFile.match(String(header.dropFirst(7)), in: try routes.tokens.current()) : nil
+            context.presentedToken = true
         }
-        guard token.role >= needed else {
-            routes.metrics.failedAuth.increment()
-            throw LedgerError(
-                .forbidden, "the token \(token.name) has the role \(token.role.rawValue); this needs \(needed.rawValue)"
-            )
-        }
-        context.token = token
         return try await next(request, context)
     }
 }
