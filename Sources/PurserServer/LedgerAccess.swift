@@ -39,14 +39,17 @@ final class LedgerAccess: @unchecked Sendable {
     private let idleChanged = NSCondition()
 
     /// Called after each group commits, with the number of entries appended and the new tree size.
-    var onCommit: @Sendable (_ appended: UInt64, _ size: UInt64) -> Void = { _, _ in }
+    private let onCommit: @Sendable (_ appended: UInt64, _ size: UInt64) -> Void
 
     /// The most writes one transaction holds.
     static let maximumGroup = 256
 
     /// Opens the ledger at `path` once for writing and `readers` times for reading.
     /// - Throws: what opening the ledger throws (not found, not a ledger, projections out of date).
-    init(path: String, readers: Int) throws(LedgerError) {
+    init(
+        path: String, readers: Int, onCommit: @escaping @Sendable (_ appended: UInt64, _ size: UInt64) -> Void
+    ) throws(LedgerError) {
+        self.onCommit = onCommit
         writer = try Releases(ledger: Ledger(openingAt: path))
         var opened: [Reader] = []
         for index in 0..<max(1, readers) {
@@ -60,9 +63,6 @@ final class LedgerAccess: @unchecked Sendable {
 
     /// As many as threads may run requests at once (Swift's cooperative pool has one per core), and spare ones.
     static let quickConnections = max(4, ProcessInfo.processInfo.activeProcessorCount * 2)
-
-    /// The ledger's origin line (as checkpoints name it).
-    var origin: String { writer.ledger.origin }
 
     /// The ledger's size now (only before serving starts: it uses the writer's connection).
     func size() throws(LedgerError) -> UInt64 { try writer.ledger.size() }
@@ -128,22 +128,23 @@ final class LedgerAccess: @unchecked Sendable {
     private func commit(_ group: [Job]) {
         let ledger = writer.ledger
         var results: [Result<any Sendable, any Error>] = []
-        var sizes: (before: UInt64, after: UInt64) = (0, 0)
         do {
-            try ledger.group {
-                sizes.before = try ledger.size()
+            let (before, after) = try ledger.group {
+                // A busy database makes the whole group run again: start its results afresh.
+                results = []
+                let before = try ledger.size()
                 for job in group {
                     ledger.recordedBy = job.actor
                     defer { ledger.recordedBy = nil }
                     results.append(Result { try ledger.write { _ in try job.work(self.writer) } })
                 }
-                sizes.after = try ledger.size()
+                return (before, try ledger.size())
             }
+            if after > before { onCommit(after - before, after) }
         } catch {
             // Nothing of the group was written: no write may be acknowledged.
             results = group.map { _ in .failure(error) }
         }
-        if sizes.after > sizes.before { onCommit(sizes.after - sizes.before, sizes.after) }
         for (job, result) in zip(group, results) { job.done(result) }
     }
 }

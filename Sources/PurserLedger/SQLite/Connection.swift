@@ -9,6 +9,8 @@ public final class Connection {
     public let path: String
     /// How many transactions and savepoints of this connection are open.
     private var transactionDepth = 0
+    /// Whether the outermost transaction open is a write transaction.
+    private var writing = false
 
     /// How the file is opened.
     public enum Mode: Sendable {
@@ -79,10 +81,17 @@ public final class Connection {
         _ body: () throws -> T
     ) throws -> T {
         if transactionDepth > 0 {
+            guard writing else {
+                throw SQLiteError(code: SQLITE_MISUSE, message: "a write inside a read transaction", sql: nil)
+            }
             return try savepoint(body)
         }
         transactionDepth += 1
-        defer { transactionDepth -= 1 }
+        writing = true
+        defer {
+            transactionDepth -= 1
+            writing = false
+        }
         let deadline = Date().addingTimeInterval(seconds)
         var delay: useconds_t = 1_000
         while true {
@@ -118,6 +127,12 @@ public final class Connection {
     }
 
     private func savepoint<T>(_ body: () throws -> T) throws -> T {
+        // SQLite rolls the whole transaction back itself after some errors (a full disk, I/O, memory): a savepoint
+        // begun then would be a transaction of its own and commit alone. Refuse, so that the outer COMMIT fails too.
+        guard sqlite3_get_autocommit(handle) == 0 else {
+            throw SQLiteError(
+                code: SQLITE_ABORT, message: "the enclosing transaction was rolled back by an earlier error", sql: nil)
+        }
         transactionDepth += 1
         defer { transactionDepth -= 1 }
         let name = "nested\(transactionDepth)"
