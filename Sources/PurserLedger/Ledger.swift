@@ -359,7 +359,7 @@ public final class Ledger {
             // `at` never decreases along seq: turn the time window into a seq range by binary search.
             let first = try since.map { try firstSeq(atOrAfter: $0) } ?? 0
             let end = try until.map { try firstSeq(atOrAfter: $0) } ?? UInt64(Int64.max)
-            try statement.bind(1, Int64(max(seq, first)))
+            try statement.bind(1, Int64(clamping: max(seq, first)))
             try statement.bind(6, Int64(end))
             if let kind { try statement.bind(2, kind) }
             for (index, kind) in (kinds ?? []).enumerated() { try statement.bind(Int32(index + 7), kind) }

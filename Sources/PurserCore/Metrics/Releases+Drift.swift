@@ -27,7 +27,7 @@ extension Releases {
 
     /// Detects drift of `metric` per version over `window` seconds ending at `until`, in periods of
     /// `period` seconds (daily by default).
-    /// - Throws: `.usage` for an unknown metric.
+    /// - Throws: `.usage` for an unknown metric, or a window that is not 1 to 100,000 periods long.
     public func metricsDrift(
         metric: String = "quality", env: String? = nil, versions: [String] = [], window: Double = 28 * 86_400,
         period: Double = 86_400, until: Date = Date()
@@ -37,6 +37,10 @@ extension Releases {
                 .usage,
                 "unknown metric \(metric); drift follows \(Releases.driftMetrics.keys.sorted().joined(separator: ", "))"
             )
+        }
+        guard window.isFinite, period.isFinite, period > 0, window >= period, window / period <= 100_000 else {
+            throw LedgerError(
+                .usage, "the window must be at least one period and at most 100,000 periods long, with both finite")
         }
         let start = until.addingTimeInterval(-window)
         var conditions = ["started_at >= ?1", "started_at < ?2", "\(column) IS NOT NULL", "(?3 IS NULL OR env = ?3)"]
