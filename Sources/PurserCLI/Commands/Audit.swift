@@ -58,15 +58,14 @@ struct Audit: ParsableCommand {
         let from = try ledgerTimestamp(from, option: "--from")
         let to = try ledgerTimestamp(to, option: "--to")
         if let from, let to, from >= to { throw LedgerError(.usage, "--from \(from) is not before --to \(to)") }
-        // Everything the report needs from files is read here; the report is made where the ledger is.
-        let directory = templateFolder(template)
+        // The templates are read and run here; the report's document is made where the ledger is.
+        let templates = try format == .json ? nil : ReportTemplates(directory: templateFolder(template))
         let picture =
             format == .md
             ? out.map { URL(fileURLWithPath: $0).deletingPathExtension().appendingPathExtension("timeline.svg") } : nil
         let operation = AuditLedger(
-            format: format.rawValue, from: from, to: to, envs: envs, checkpoints: try checkpoints.map(InputFile.read),
-            pins: try pins.map(InputFile.read), templates: format == .json ? [:] : try ReportTemplates.read(directory),
-            templateDirectory: directory, timelineFile: picture?.lastPathComponent)
+            from: from, to: to, envs: envs, checkpoints: try checkpoints.map(InputFile.read),
+            pins: try pins.map(InputFile.read))
         let reply: Reply
         if ledgerOptions.serverURL != nil {
             reply = try ledgerOptions.reply(operation)
@@ -75,13 +74,16 @@ struct Audit: ParsableCommand {
             let key = FileManager.default.fileExists(atPath: keyPath) ? try SigningKey.load(from: keyPath) : nil
             reply = try operation.perform(on: ledgerOptions.releases(), signingKey: key)
         }
-        let bytes = Array((reply.json["report"]?.stringValue ?? "").utf8)
-        if let picture, let svg = reply.json["timeline_svg"]?.stringValue {
-            try write(Array(svg.utf8), to: picture.path)
-        }
+        let document = reply.json["document"] ?? .null
+        let svg = reply.json["timeline_svg"]?.stringValue ?? ""
+        let bytes =
+            try templates?.render(
+                document: document, timelineSVG: svg, format: format, timelineFile: picture?.lastPathComponent)
+            ?? ReportTemplates.json(document: document)
+        if let picture { try write(Array(svg.utf8), to: picture.path) }
         if let out {
             try write(bytes, to: out)
-            let summary = reply.json["summary"]
+            let summary = document["summary"]
             Output.line(
                 "wrote \(format.rawValue) report to \(out): \(count(summary?["deployments"], "deployment")), \(count(summary?["findings"], "finding"))"
                     + (picture.map { ", timeline \($0.lastPathComponent)" } ?? ""))

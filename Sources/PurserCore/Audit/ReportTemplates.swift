@@ -24,44 +24,35 @@ public struct ReportTemplates: Sendable {
     /// - Throws: `.notFound` if the folder or a report template is missing; `.invalidInput` naming the
     ///   file for a template that does not parse.
     public init(directory: String) throws(LedgerError) {
-        try self.init(files: Self.read(directory), directory: directory)
-    }
-
-    /// Templates read elsewhere (where `purser audit` runs): `.mustache` files by name, from `directory`.
-    public init(files: [String: InputFile], directory: String) throws(LedgerError) {
         Self.registerContentTypes
         self.directory = directory
-        var library = MustacheLibrary()
-        for name in files.keys.sorted() where name.hasSuffix(".mustache") && !name.contains("/") {
-            let text = String(decoding: files[name]!.bytes, as: UTF8.self)
-            do {
-                library.register(try MustacheTemplate(string: text), named: String(name.dropLast(".mustache".count)))
-            } catch {
-                throw LedgerError(.invalidInput, "\(files[name]!.source): not a valid Mustache template: \(error)")
-            }
-        }
-        self.library = library
-    }
-
-    /// Every `.mustache` file of `directory`, by name.
-    /// - Throws: `.notFound` if the folder cannot be listed.
-    public static func read(_ directory: String) throws(LedgerError) -> [String: InputFile] {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".mustache") }
         } catch {
             throw LedgerError(.notFound, "no report templates at \(directory) (expected report.html.mustache)")
         }
-        var files: [String: InputFile] = [:]
-        for name in names {
-            files[name] = try InputFile.read((directory as NSString).appendingPathComponent(name))
+        var library = MustacheLibrary()
+        for name in names.sorted() {
+            let path = (directory as NSString).appendingPathComponent(name)
+            let text = String(decoding: try Inputs.read(path), as: UTF8.self)
+            do {
+                library.register(try MustacheTemplate(string: text), named: String(name.dropLast(".mustache".count)))
+            } catch {
+                throw LedgerError(.invalidInput, "\(path): not a valid Mustache template: \(error)")
+            }
         }
-        return files
+        self.library = library
     }
 
     /// The report as JSON: its document in canonical form, and a line feed.
     public static func json(_ report: AuditReport) -> [UInt8] {
-        var bytes = CanonicalJSON.encode(report.document)
+        json(document: report.document)
+    }
+
+    /// A report document as JSON, in canonical form, and a line feed.
+    public static func json(document: JSONValue) -> [UInt8] {
+        var bytes = CanonicalJSON.encode(document)
         bytes.append(0x0A)
         return bytes
     }
@@ -72,19 +63,28 @@ public struct ReportTemplates: Sendable {
     ) throws(LedgerError)
         -> [UInt8]
     {
-        if format == .json { return Self.json(report) }
+        try render(
+            document: report.document, timelineSVG: TimelinePicture.svg(report.timelines), format: format,
+            timelineFile: timelineFile)
+    }
+
+    /// Renders a report made elsewhere (by `purser serve`): its document and its timeline picture.
+    public func render(
+        document: JSONValue, timelineSVG: String, format: AuditFormat, timelineFile: String? = nil
+    ) throws(LedgerError) -> [UInt8] {
+        if format == .json { return Self.json(document: document) }
         let name = "report.\(format.rawValue)"
         guard library.getTemplate(named: name) != nil else {
             throw LedgerError(.notFound, "no template \(name).mustache in \(directory)")
         }
-        guard case .object(let members) = report.document else {
+        guard case .object(let members) = document else {
             throw LedgerError(.internal, "the report document is not an object")
         }
         let context = Node(
             members: members,
             extras: [
-                "timeline_svg": TimelinePicture.svg(report.timelines), "timeline_file": timelineFile ?? NSNull(),
-                "compact": (report.document["deployments"]?.arrayValue?.count ?? 0) > Self.compactAbove,
+                "timeline_svg": timelineSVG, "timeline_file": timelineFile ?? NSNull(),
+                "compact": (document["deployments"]?.arrayValue?.count ?? 0) > Self.compactAbove,
             ])
         return Array((library.render(context, withTemplate: name) ?? "").utf8)
     }
