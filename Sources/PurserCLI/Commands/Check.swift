@@ -34,6 +34,7 @@ struct Check: ParsableCommand {
 
     func run() throws {
         // The policy, its files and its evidence are read here; the run is judged and recorded where the ledger is.
+        try Releases.checkEnvironment(env)
         let policy = try ChecklistPolicy.load(at: policy)
         let resolved = try ledgerOptions.reply(ResolveVersion(version: version)).json
         let id = resolved["id"]?.stringValue ?? version

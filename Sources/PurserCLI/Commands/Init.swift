@@ -30,7 +30,7 @@ struct Init: ParsableCommand {
     func run() throws {
         let keyPath = keyOptions.path(forLedgerAt: ledgerOptions.ledger)
         if ifMissing && FileManager.default.fileExists(atPath: ledgerOptions.ledger) {
-            let ledger = try ledgerOptions.open()
+            let ledger = try Ledger(openingAt: ledgerOptions.ledger)
             if let origin, origin != ledger.origin {
                 throw LedgerError(
                     .invalidInput, "\(ledger.path) exists with origin \(ledger.origin), not the requested \(origin)")

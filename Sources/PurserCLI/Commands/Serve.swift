@@ -44,7 +44,7 @@ struct Serve: ParsableCommand {
         }
         guard maxBody > 0 else { throw ValidationError("--max-body must be a positive number of bytes") }
         // Opening here first: a missing or bad ledger fails before anything listens.
-        _ = try ledgerOptions.releases()
+        _ = try Releases(ledger: Ledger(openingAt: ledgerOptions.ledger))
         var configuration = Server.Configuration(
             ledgerPath: ledgerOptions.ledger,
             tokensPath: tokens ?? TokenFile.defaultPath(forLedgerAt: ledgerOptions.ledger),

@@ -168,13 +168,23 @@ struct VersionCommand: ParsableCommand {
         @Flag(help: "Print the files written as JSON.") var json = false
 
         func run() throws {
-            let releases = try ledgerOptions.releases()
-            let version = try releases.version(version)
-            let files = try releases.materialize(version, to: out)
+            // The files come from where the ledger is and are written here.
+            let reply = try ledgerOptions.reply(MaterializeVersion(version: version))
+            var files: [InputFile] = []
+            for file in reply.json["files"]?.arrayValue ?? [] {
+                guard let name = file["name"]?.stringValue,
+                    let bytes = file["base64"]?.stringValue.flatMap({ Data(base64Encoded: $0) })
+                else {
+                    throw LedgerError(.internal, "a materialized file lacks its name or base64 contents")
+                }
+                files.append(InputFile(source: name, bytes: Array(bytes)))
+            }
+            let id = reply.json["id"]?.stringValue ?? version
+            let paths = try Releases.write(files, to: out)
             if json {
-                Output.json(.object(["id": .string(version.id), "files": .array(files.map(JSONValue.string))]))
+                Output.json(.object(["id": .string(id), "files": .array(paths.map(JSONValue.string))]))
             } else {
-                Output.line("wrote \(files.count) files of \(version.shortName) to \(out)")
+                Output.line("wrote \(paths.count) files of \(reply.json["short_name"]?.stringValue ?? id) to \(out)")
             }
         }
     }

@@ -156,7 +156,7 @@ extension Releases {
     }
 
     /// Environment names: lowercase letters, digits, '.', '_' and '-' (`prod`, `eu-west.staging`).
-    static func checkEnvironment(_ env: String) throws(LedgerError) {
+    public static func checkEnvironment(_ env: String) throws(LedgerError) {
         guard env.wholeMatch(of: /[a-z0-9][a-z0-9._-]{0,63}/) != nil else {
             throw LedgerError(
                 .usage, "environment \"\(env)\" must be lowercase letters, digits, '.', '_' or '-' (e.g. prod)")

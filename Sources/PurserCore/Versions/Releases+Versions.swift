@@ -194,19 +194,15 @@ extension Releases {
     /// - Throws: `.alreadyExists` if `directory` exists and is not empty.
     @discardableResult
     public func materialize(_ version: RecordedVersion, to directory: String) throws(LedgerError) -> [String] {
-        let fileManager = FileManager.default
-        var isDirectory: ObjCBool = false
-        if fileManager.fileExists(atPath: directory, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue, (try? fileManager.contentsOfDirectory(atPath: directory))?.isEmpty == true
-            else {
-                throw LedgerError(
-                    .alreadyExists, "\(directory) exists and is not an empty directory; refusing to overwrite it")
-            }
-        }
-        var files: [(name: String, bytes: [UInt8])] = []
+        try Releases.write(materializedFiles(of: version), to: directory)
+    }
+
+    /// The files `materialize` writes: every component under its file name, and `version.json`.
+    public func materializedFiles(of version: RecordedVersion) throws(LedgerError) -> [InputFile] {
+        var files: [InputFile] = []
         var description: [String: JSONValue] = [:]
         for component in version.components {
-            files.append((component.fileName, try contents(of: component, in: version)))
+            files.append(InputFile(source: component.fileName, bytes: try contents(of: component, in: version)))
             description[component.name] = .object([
                 "kind": .string(component.kind.rawValue), "digest": .string(component.digest.hex),
                 "file": .string(component.fileName),
@@ -215,14 +211,36 @@ extension Releases {
         let manifest: JSONValue = .object([
             "id": .string(version.id), "agent": .string(version.agent), "components": .object(description),
         ])
-        files.append(("version.json", CanonicalJSON.encode(manifest) + [0x0A]))
+        files.append(InputFile(source: "version.json", bytes: CanonicalJSON.encode(manifest) + [0x0A]))
+        return files
+    }
+
+    /// Writes materialized `files` (each named by its `source`, a plain file name) to `directory`, built under a
+    /// temporary name and renamed into place when complete.
+    /// - Returns: the paths written.
+    /// - Throws: `.alreadyExists` if `directory` exists and is not empty; `.invalidInput` for a name that is not
+    ///   a plain file name.
+    public static func write(_ files: [InputFile], to directory: String) throws(LedgerError) -> [String] {
+        let fileManager = FileManager.default
+        for file in files where ["", ".", ".."].contains(file.source) || file.source.contains("/") {
+            throw LedgerError(
+                .invalidInput, "refusing to write a component to \"\(file.source)\": not a plain file name")
+        }
+        var isDirectory: ObjCBool = false
+        if fileManager.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue, (try? fileManager.contentsOfDirectory(atPath: directory))?.isEmpty == true
+            else {
+                throw LedgerError(
+                    .alreadyExists, "\(directory) exists and is not an empty directory; refusing to overwrite it")
+            }
+        }
         let url = URL(fileURLWithPath: directory)
         let temporary = url.deletingLastPathComponent().appendingPathComponent(
             ".\(url.lastPathComponent).partial-\(UInt32.random(in: 0...UInt32.max))")
         do {
             try fileManager.createDirectory(at: temporary, withIntermediateDirectories: true)
             for file in files {
-                try Data(file.bytes).write(to: temporary.appendingPathComponent(file.name))
+                try Data(file.bytes).write(to: temporary.appendingPathComponent(file.source))
             }
             rmdir(directory)  // an empty directory only: it is replaced by the complete one
             try fileManager.moveItem(at: temporary, to: url)
@@ -230,7 +248,7 @@ extension Releases {
             try? fileManager.removeItem(at: temporary)
             throw LedgerError(.internal, "cannot write \(directory): \(error.localizedDescription)")
         }
-        return files.map { url.appendingPathComponent($0.name).path }
+        return files.map { url.appendingPathComponent($0.source).path }
     }
 
     /// The components that differ between `old` and `new`, by name; text components with a unified diff.

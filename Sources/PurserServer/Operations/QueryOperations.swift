@@ -1,3 +1,4 @@
+import Foundation
 public import PurserCore
 public import PurserLedger
 
@@ -153,5 +154,33 @@ public struct LogQuery: LedgerOperation {
             text.append(line)
         }
         return Reply(json: .object(["entries": .array(entries)]), text: text)
+    }
+}
+
+/// `purser version materialize`: the files are made where the ledger is and written where the command runs.
+public struct MaterializeVersion: LedgerOperation {
+    public static let name = "versions/materialize"
+    public static let summary =
+        "Every component of a recorded version, byte for byte, and version.json, for the client to write."
+    public static let role = Role.reader
+
+    public var version: String
+
+    public init(version: String) { self.version = version }
+
+    /// The reply's JSON is `{"id":"…","short_name":"…","files":[{"name":"…","base64":"…"}]}`.
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        let version = try releases.version(version)
+        let files = try releases.materializedFiles(of: version)
+        return Reply(
+            json: .object([
+                "id": .string(version.id), "short_name": .string(version.shortName),
+                "files": .array(
+                    files.map {
+                        .object([
+                            "name": .string($0.source), "base64": .string(Data($0.bytes).base64EncodedString()),
+                        ])
+                    }),
+            ]))
     }
 }

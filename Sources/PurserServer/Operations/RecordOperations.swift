@@ -39,11 +39,16 @@ public struct RecordVersion: LedgerOperation {
     /// from its canonical JSON), so that a client cannot name contents it did not send.
     func version() throws(LedgerError) -> BehavioralVersion {
         var parts: [(Component, bytes: [UInt8])] = []
+        guard Set(components.map(\.name)).count == components.count,
+            Set(components.map(\.fileName)).count == components.count
+        else {
+            throw LedgerError(.invalidInput, "component names and file names must each be unique")
+        }
         for part in components {
             guard let kind = Component.Kind(rawValue: part.kind) else {
                 throw LedgerError(.invalidInput, "component \(part.name): unknown kind \(part.kind)")
             }
-            guard !part.fileName.contains("/"), part.fileName != "..", !part.fileName.isEmpty else {
+            guard !part.fileName.contains("/"), !["", ".", "..", "version.json"].contains(part.fileName) else {
                 throw LedgerError(
                     .invalidInput, "component \(part.name): file name \(part.fileName) is not a plain name")
             }
