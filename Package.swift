@@ -12,9 +12,11 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "purser", targets: ["PurserCLI"]),
+        .executable(name: "purser-server", targets: ["PurserServerMain"]),
         .executable(name: "purser-bench", targets: ["PurserBench"]),
         .library(name: "PurserLedger", targets: ["PurserLedger"]),
         .library(name: "PurserCore", targets: ["PurserCore"]),
+        .library(name: "PurserOperations", targets: ["PurserOperations"]),
         .library(name: "PurserServer", targets: ["PurserServer"]),
     ],
     dependencies: [
@@ -48,9 +50,15 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
         .target(
+            name: "PurserOperations",
+            dependencies: ["PurserCore", "PurserLedger"],
+            swiftSettings: upcomingFeatures
+        ),
+        .target(
             name: "PurserServer",
             dependencies: [
                 "PurserCore",
+                "PurserOperations",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -62,17 +70,28 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
         .executableTarget(
+            name: "PurserServerMain",
+            dependencies: [
+                "PurserServer",
+                "PurserOperations",
+                "PurserCore",
+                "PurserLedger",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
+        .executableTarget(
             name: "PurserCLI",
             dependencies: [
                 "PurserCore",
-                "PurserServer",
+                "PurserOperations",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcomingFeatures
         ),
         .executableTarget(
             name: "PurserBench",
-            dependencies: ["PurserCore", "PurserLedger", "PurserServer", "CSQLite"],
+            dependencies: ["PurserCore", "PurserLedger", "PurserOperations", "CSQLite"],
             swiftSettings: upcomingFeatures
         ),
         .testTarget(
@@ -87,7 +106,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PurserCLITests",
-            dependencies: ["PurserCore", "PurserLedger", "CSQLite", "PurserCLI"],
+            dependencies: ["PurserCore", "PurserLedger", "CSQLite", "PurserCLI", "PurserServerMain"],
             swiftSettings: upcomingFeatures
         ),
     ],

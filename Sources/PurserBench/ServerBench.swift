@@ -1,7 +1,7 @@
 import Foundation
 import PurserCore
 import PurserLedger
-import PurserServer
+import PurserOperations
 
 /// 11. `purser serve` under load: appends from 64 concurrent clients, and `GET /v1/at` (what ran when) from 64,
 /// each client on its own keep-alive connection, against the release binary on a loopback port.

@@ -1,29 +1,21 @@
 import ArgumentParser
 import Foundation
 import PurserLedger
-import PurserServer
+import PurserOperations
 
-/// The one place where errors become exit codes (DESIGN.md, "Exit codes").
+/// Where errors become exit codes (the codes and `LedgerError`'s mapping are `ExitCodes`, shared with
+/// `purser-server`).
 enum ExitStatus {
-    static let success: Int32 = 0
-    static let blocked: Int32 = 1
-    static let inconclusive: Int32 = 2
-    static let integrity: Int32 = 3
-    static let usage: Int32 = 64
-    static let badInput: Int32 = 65
-    static let notFound: Int32 = 66
-    static let `internal`: Int32 = 70
+    static let success = ExitCodes.success
+    static let blocked = ExitCodes.blocked
+    static let inconclusive = ExitCodes.inconclusive
+    static let integrity = ExitCodes.integrity
+    static let usage = ExitCodes.usage
+    static let badInput = ExitCodes.badInput
+    static let notFound = ExitCodes.notFound
+    static let `internal` = ExitCodes.internal
 
-    static func code(for error: LedgerError) -> Int32 {
-        switch error.code {
-        case .usage, .unauthorized, .forbidden, .unsupportedMediaType, .http: usage
-        case .invalidInput, .alreadyExists, .notALedger: badInput
-        case .notFound: notFound
-        case .integrity: integrity
-        case .blocked: blocked
-        default: `internal`
-        }
-    }
+    static func code(for error: LedgerError) -> Int32 { ExitCodes.code(for: error) }
 
     /// The exit code of any error a command throws: `exit(for:)` exits with it.
     static func code(for error: any Error) -> Int32 {

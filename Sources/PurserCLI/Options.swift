@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import PurserCore
 import PurserLedger
-import PurserServer
+import PurserOperations
 
 /// Options every command that touches a ledger takes.
 struct LedgerOptions: ParsableArguments {

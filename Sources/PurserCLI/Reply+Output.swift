@@ -1,5 +1,5 @@
 import ArgumentParser
-import PurserServer
+import PurserOperations
 
 // For a command that acts on its reply between printing it and exiting (canary judge runs --on-rollback there).
 

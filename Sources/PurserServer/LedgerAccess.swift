@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import PurserCore
+import PurserOperations
 import PurserLedger
 
 /// The server's connections to its one ledger file: one writer that groups concurrent writes into shared

@@ -6,6 +6,7 @@ import Metrics
 import NIOCore
 import Prometheus
 import PurserCore
+import PurserOperations
 import PurserLedger
 
 /// Every route of the server, in one table: the router, the token check and the OpenAPI document all read it,

@@ -7,7 +7,8 @@ import NIOCore
 import NIOPosix
 import Prometheus
 import PurserCore
-public import PurserLedger
+import PurserOperations
+import PurserLedger
 
 /// `purser serve`: one ledger file behind an HTTP/JSON API, for a team's CI runners and workers.
 public struct Server: Sendable {
@@ -230,15 +231,6 @@ struct ErrorMiddleware: RouterMiddleware {
     }
 }
 
-extension LedgerError.Code {
-    /// No valid token came with a request to the server.
-    public static let unauthorized = LedgerError.Code(name: "unauthorized")
-    /// The token's role does not allow the request.
-    public static let forbidden = LedgerError.Code(name: "forbidden")
-    /// The server refused a request's body or content type (`http` for other protocol errors).
-    public static let unsupportedMediaType = LedgerError.Code(name: "unsupported-media-type")
-    public static let http = LedgerError.Code(name: "http")
-}
 
 /// Fills the request context before any route runs: the body limit, and the request's token if it names a valid
 /// one. It refuses nothing itself: each route asks for the role it needs (`Routes.authorize`), so what is checked

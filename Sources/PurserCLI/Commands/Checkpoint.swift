@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import PurserLedger
-import PurserServer
+import PurserOperations
 
 struct CheckpointCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import PurserLedger
-import PurserServer
+import PurserOperations
 
 struct Proof: ParsableCommand {
     static let configuration = CommandConfiguration(

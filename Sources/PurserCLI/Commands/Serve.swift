@@ -2,84 +2,30 @@ import ArgumentParser
 import Foundation
 import PurserCore
 import PurserLedger
-import PurserServer
+import PurserOperations
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the ledger over HTTP/JSON to a team's CI runners and workers.",
-        discussion: """
-            Every request needs a bearer token (`purser token create`) whose role allows it: reader (queries,
-            proofs, checkpoints), writer (also everything that appends), admin. Without one: 401; with the wrong
-            role: 403; nothing is written either way. Each entry written records the token's name (recorded_by).
-            Concurrent writes share transactions (group commit); a 2xx answer means the entry is on disk.
+        abstract: "Serve the ledger over HTTP/JSON to a team's CI runners and workers (runs purser-server).",
+        discussion: "purser serve --help shows the server's options and examples.")
 
-            Other commands act on the server with --server URL (or PURSER_SERVER) and PURSER_TOKEN, and print what
-            they print locally, with the same exit codes. GET /healthz, /metrics (Prometheus) and /openapi.json
-            need no token; --public-audit also opens /v1/checkpoint, /v1/entries and /v1/proofs/… to auditors.
+    @Argument(
+        parsing: .captureForPassthrough,
+        help: ArgumentHelp("The server's options (see above).", valueName: "option"))
+    var options: [String] = []
 
-            SIGTERM or SIGINT: stop accepting connections, finish the requests in flight, exit 0.
-
-            Examples:
-              purser token create --role writer --name ci-runner
-              purser serve --listen 127.0.0.1:8080
-              PURSER_SERVER=http://127.0.0.1:8080 PURSER_TOKEN=purser_… purser status
-              curl -H "Authorization: Bearer $PURSER_TOKEN" 'http://127.0.0.1:8080/v1/at?time=2026-11-24T14:03:00Z&env=prod'
-            """)
-
-    @OptionGroup var ledgerOptions: LedgerOptions
-    @OptionGroup var keyOptions: KeyOptions
-    @Option(help: ArgumentHelp("The address to listen on (port 0 picks a free one).", valueName: "host:port"))
-    var listen = "127.0.0.1:8080"
-    @Option(help: ArgumentHelp("The token file (default: beside the ledger, extension .tokens).", valueName: "file"))
-    var tokens: String?
-    @Flag(help: "Let /v1/checkpoint, /v1/entries and /v1/proofs/… answer without a token.") var publicAudit = false
-    @Option(help: ArgumentHelp("Refuse request bodies over this many bytes (413).", valueName: "bytes"))
-    var maxBody = 10 << 20
-
+    /// Replaces this process with `purser-server`, so that the commands every CI job runs do not carry the HTTP
+    /// server's code (Hummingbird, SwiftNIO) into their start-up.
     func run() throws {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-            (0...65535).contains(port), colon != listen.startIndex
-        else {
-            throw ValidationError("--listen must be HOST:PORT (e.g. 127.0.0.1:8080), not \(listen)")
+        let executable = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0]))
+            .resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("purser-server").path
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw LedgerError(
+                .notFound, "\(executable) not found: build it beside purser (swift build builds both)")
         }
-        guard maxBody > 0 else { throw ValidationError("--max-body must be a positive number of bytes") }
-        // Opening here first: a missing or bad ledger fails before anything listens.
-        _ = try Releases(ledger: Ledger(openingAt: ledgerOptions.ledger))
-        var configuration = Server.Configuration(
-            ledgerPath: ledgerOptions.ledger,
-            tokensPath: tokens ?? TokenFile.defaultPath(forLedgerAt: ledgerOptions.ledger),
-            keyPath: keyOptions.path(forLedgerAt: ledgerOptions.ledger))
-        configuration.host = String(listen[..<colon])
-        configuration.port = port
-        configuration.publicAuditEndpoints = publicAudit
-        configuration.maximumBody = maxBody
-        let tokenCount = try TokenFile(path: configuration.tokensPath).tokens().filter { $0.revokedAt == nil }.count
-        if tokenCount == 0 {
-            ExitStatus.printError(
-                "warning: \(configuration.tokensPath) has no tokens, so every request but /healthz, /metrics and /openapi.json gets 401; create one with purser token create"
-            )
-        }
-        Server.runTasksOnEventLoops()
-        let failure = ErrorBox()
-        let stopped = DispatchSemaphore(value: 0)
-        Task { [configuration] in
-            do {
-                try await Server(configuration).run { address in
-                    Output.line(
-                        "purser serve: listening on \(address) (ledger \(configuration.ledgerPath), \(tokenCount) tokens)"
-                    )
-                }
-            } catch {
-                failure.error = error
-            }
-            stopped.signal()
-        }
-        stopped.wait()
-        if let error = failure.error { throw error }
-    }
-
-    private final class ErrorBox: @unchecked Sendable {
-        var error: (any Error)?
+        let argv = ([executable] + options).map { strdup($0) } + [nil]
+        execv(executable, argv)
+        throw LedgerError(.internal, "cannot start \(executable): \(String(cString: strerror(errno)))")
     }
 }
 

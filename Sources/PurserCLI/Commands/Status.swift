@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import PurserCore
 import PurserLedger
-import PurserServer
+import PurserOperations
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(

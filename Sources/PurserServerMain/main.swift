@@ -1,0 +1,110 @@
+// purser-server: `purser serve` execs this, so that the CLI's own start-up does not load the HTTP server's code.
+import ArgumentParser
+import Foundation
+import PurserCore
+import PurserLedger
+import PurserOperations
+import PurserServer
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "purser serve",
+        abstract: "Serve the ledger over HTTP/JSON to a team's CI runners and workers.",
+        discussion: """
+            Every request needs a bearer token (`purser token create`) whose role allows it: reader (queries,
+            proofs, checkpoints), writer (also everything that appends), admin. Without one: 401; with the wrong
+            role: 403; nothing is written either way. Each entry written records the token's name (recorded_by).
+            Concurrent writes share transactions (group commit); a 2xx answer means the entry is on disk.
+
+            Other commands act on the server with --server URL (or PURSER_SERVER) and PURSER_TOKEN, and print what
+            they print locally, with the same exit codes. GET /healthz, /metrics (Prometheus) and /openapi.json
+            need no token; --public-audit also opens /v1/checkpoint, /v1/entries and /v1/proofs/… to auditors.
+
+            SIGTERM or SIGINT: stop accepting connections, finish the requests in flight, exit 0.
+
+            Examples:
+              purser token create --role writer --name ci-runner
+              purser serve --listen 127.0.0.1:8080
+              PURSER_SERVER=http://127.0.0.1:8080 PURSER_TOKEN=purser_… purser status
+              curl -H "Authorization: Bearer $PURSER_TOKEN" 'http://127.0.0.1:8080/v1/at?time=2026-11-24T14:03:00Z&env=prod'
+            """)
+
+    @Option(help: ArgumentHelp("The ledger file (env PURSER_LEDGER).", valueName: "path"))
+    var ledger: String = ProcessInfo.processInfo.environment["PURSER_LEDGER"] ?? Ledger.defaultPath
+    @Option(
+        help: ArgumentHelp(
+            "The checkpoint signing key (env PURSER_KEY; default: beside the ledger).", valueName: "path"))
+    var key: String?
+    @Option(help: ArgumentHelp("The address to listen on (port 0 picks a free one).", valueName: "host:port"))
+    var listen = "127.0.0.1:8080"
+    @Option(help: ArgumentHelp("The token file (default: beside the ledger, extension .tokens).", valueName: "file"))
+    var tokens: String?
+    @Flag(help: "Let /v1/checkpoint, /v1/entries and /v1/proofs/… answer without a token.") var publicAudit = false
+    @Option(help: ArgumentHelp("Refuse request bodies over this many bytes (413).", valueName: "bytes"))
+    var maxBody = 10 << 20
+
+    func run() throws {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+            (0...65535).contains(port), colon != listen.startIndex
+        else {
+            throw LedgerError(.usage, "--listen must be HOST:PORT (e.g. 127.0.0.1:8080), not \(listen)")
+        }
+        guard maxBody > 0 else { throw LedgerError(.usage, "--max-body must be a positive number of bytes") }
+        // Opening here first: a missing or bad ledger fails before anything listens.
+        _ = try Releases(ledger: Ledger(openingAt: ledger))
+        var configuration = Server.Configuration(
+            ledgerPath: ledger, tokensPath: tokens ?? TokenFile.defaultPath(forLedgerAt: ledger),
+            keyPath: key ?? ProcessInfo.processInfo.environment["PURSER_KEY"]
+                ?? Ledger.defaultKeyPath(forLedgerAt: ledger))
+        configuration.host = String(listen[..<colon])
+        configuration.port = port
+        configuration.publicAuditEndpoints = publicAudit
+        configuration.maximumBody = maxBody
+        let tokenCount = try TokenFile(path: configuration.tokensPath).tokens().filter { $0.revokedAt == nil }.count
+        if tokenCount == 0 {
+            printError(
+                "warning: \(configuration.tokensPath) has no tokens, so every request but /healthz, /metrics and /openapi.json gets 401; create one with purser token create"
+            )
+        }
+        Server.runTasksOnEventLoops()
+        let failure = ErrorBox()
+        let stopped = DispatchSemaphore(value: 0)
+        Task { [configuration] in
+            do {
+                try await Server(configuration).run { address in
+                    FileHandle.standardOutput.write(
+                        Data(
+                            "purser serve: listening on \(address) (ledger \(configuration.ledgerPath), \(tokenCount) tokens)\n"
+                                .utf8))
+                }
+            } catch {
+                failure.error = error
+            }
+            stopped.signal()
+        }
+        stopped.wait()
+        if let error = failure.error { throw error }
+    }
+
+    private final class ErrorBox: @unchecked Sendable {
+        var error: (any Error)?
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("purser: error: \(message)\n".utf8))
+}
+
+do {
+    var command = try ServeCommand.parseAsRoot()
+    try command.run()
+} catch let error as LedgerError {
+    printError(error.message)
+    exit(ExitCodes.code(for: error))
+} catch {
+    let code = ServeCommand.exitCode(for: error).rawValue
+    if code == 0 { ServeCommand.exit(withError: error) }
+    let message = ServeCommand.message(for: error).split(whereSeparator: \.isNewline).joined(separator: "; ")
+    printError(code == ExitCodes.usage ? "\(message) (see purser serve --help)" : "internal error: \(message)")
+    exit(code == ExitCodes.usage ? code : ExitCodes.internal)
+}
