@@ -1,12 +1,13 @@
 import Dispatch
 import Foundation
 import PurserCore
-import PurserOperations
 import PurserLedger
+import PurserOperations
 
 /// The server's connections to its one ledger file: one writer that groups concurrent writes into shared
-/// transactions (group commit), and a few readers that answer queries side by side (SQLite's WAL lets readers
-/// see the last commit while the writer works). SQLite calls block, so each connection has its own thread.
+/// transactions (group commit) on a thread of its own; a few readers, each on its own thread, for queries that
+/// may take long; and a pool of connections for quick queries, run on the request's own thread. SQLite's WAL lets
+/// readers see the last commit while the writer works.
 final class LedgerAccess: @unchecked Sendable {
     /// A write waiting for the next group: runs on the writer's thread.
     private struct Job {
@@ -62,7 +63,7 @@ final class LedgerAccess: @unchecked Sendable {
         }
     }
 
-    /// As many as threads may run requests at once (Swift's cooperative pool has one per core), and spare ones.
+    /// As many as threads may run requests at once (an event loop per core), and spare ones.
     static let quickConnections = max(4, ProcessInfo.processInfo.activeProcessorCount * 2)
 
     /// The ledger's size now (only before serving starts: it uses the writer's connection).

@@ -6,8 +6,8 @@ import Metrics
 import NIOCore
 import Prometheus
 import PurserCore
-import PurserOperations
 import PurserLedger
+import PurserOperations
 
 /// Every route of the server, in one table: the router, the token check and the OpenAPI document all read it,
 /// so the document cannot drift from what is served.

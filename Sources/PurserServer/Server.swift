@@ -7,8 +7,8 @@ import NIOCore
 import NIOPosix
 import Prometheus
 import PurserCore
-import PurserOperations
 import PurserLedger
+import PurserOperations
 
 /// `purser serve`: one ledger file behind an HTTP/JSON API, for a team's CI runners and workers.
 public struct Server: Sendable {
@@ -230,7 +230,6 @@ struct ErrorMiddleware: RouterMiddleware {
         }
     }
 }
-
 
 /// Fills the request context before any route runs: the body limit, and the request's token if it names a valid
 /// one. It refuses nothing itself: each route asks for the role it needs (`Routes.authorize`), so what is checked
