@@ -9,18 +9,11 @@ func benchmarkTrafficAt(in directory: String, purser: String?) throws {
     let ledger = try Ledger.create(at: path, origin: "bench.example/at", keyPath: directory + "/at.key")
     var releases = try Releases(ledger: ledger)
     let fixture = try ManifestFixture(folder: directory + "/at-manifest", promptBytes: 4 * 1024, tools: 20)
-    var versions: [String] = []
-    for n in 0..<50 {
-        try fixture.writePrompt(variant: n)
-        let version = try Manifest.load(at: fixture.manifestPath)
-        versions.append(try releases.recordVersion(version, label: "support-agent@1.\(n).0").id)
-    }
+    let versions = try fixture.recordVariants(50, in: releases) { "support-agent@1.\($0).0" }
 
     let environments = 20
     let total = 100_000
-    let now = Int64(Date().timeIntervalSince1970 * 1000)
-    let year: Int64 = 365 * 86_400_000
-    let span = (now - 86_400_000 - year)...(now - 86_400_000)
+    let span = lastYear()
     var timeline: TrafficTimeline?
     let generateTime = try seconds {
         timeline = try TrafficTimeline(

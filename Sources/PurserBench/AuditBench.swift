@@ -13,16 +13,9 @@ func benchmarkAudit(in directory: String) throws {
     let key = try SigningKey.load(from: folder + "/l.key")
     var releases = try Releases(ledger: ledger)
     let fixture = try ManifestFixture(folder: folder + "/manifest", promptBytes: 4 * 1024, tools: 20)
-    var versions: [String] = []
-    for n in 0..<40 {
-        try fixture.writePrompt(variant: n)
-        versions.append(try releases.recordVersion(Manifest.load(at: fixture.manifestPath), label: "agent@2.\(n).0").id)
-    }
-    let now = Int64(Date().timeIntervalSince1970 * 1000)
-    let year: Int64 = 365 * 86_400_000
+    let versions = try fixture.recordVariants(40, in: releases) { "agent@2.\($0).0" }
     let timeline = try TrafficTimeline(
-        environments: 10, events: 41_700, versions: versions, span: (now - 86_400_000 - year)...(now - 86_400_000),
-        seed: 0xA0D1)
+        environments: 10, events: 41_700, versions: versions, span: lastYear(), seed: 0xA0D1)
     // Checklist runs name their policy by digest; verify checks that its bytes are stored.
     let policy = try ledger.write { try $0.storeArtifact(Array("max-age: 24h\n".utf8)) }
     let canaryConfig = try ledger.write { try $0.storeArtifact(Array("steps: [5, 25, 50, 100]\n".utf8)) }

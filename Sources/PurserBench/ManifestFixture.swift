@@ -1,4 +1,5 @@
 import Foundation
+import PurserCore
 import PurserLedger
 
 /// An agent manifest folder like a real agent's: a system prompt of a given size, a tools.json of tool
@@ -47,6 +48,16 @@ struct ManifestFixture {
 
     /// Writes the prompt with the byte at a position of its own changed for `variant` (0 to
     /// `prompt.count - 1001`), so that no two variants are equal.
+    /// Records `count` variants (0, 1, …) in `releases`, labelled by `label`; returns their ids.
+    func recordVariants(
+        _ count: Int, in releases: Releases, label: (Int) -> String?
+    ) throws -> [String] {
+        try (0..<count).map { variant in
+            try writePrompt(variant: variant)
+            return try releases.recordVersion(Manifest.load(at: manifestPath), label: label(variant)).id
+        }
+    }
+
     func writePrompt(variant: Int) throws {
         var bytes = prompt
         let position = 1_000 + variant

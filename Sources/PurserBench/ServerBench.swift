@@ -10,14 +10,8 @@ func benchmarkServer(in directory: String, purser: String) throws {
     let ledger = try Ledger.create(at: path, origin: "bench.example/server", keyPath: directory + "/server.key")
     let releases = try Releases(ledger: ledger)
     let fixture = try ManifestFixture(folder: directory + "/server-manifest", promptBytes: 4 * 1024, tools: 20)
-    var versions: [String] = []
-    for n in 0..<20 {
-        try fixture.writePrompt(variant: n)
-        versions.append(try releases.recordVersion(try Manifest.load(at: fixture.manifestPath), label: nil).id)
-    }
-    let now = Int64(Date().timeIntervalSince1970 * 1000)
-    let year: Int64 = 365 * 86_400_000
-    let span = (now - 86_400_000 - year)...(now - 86_400_000)
+    let versions = try fixture.recordVariants(20, in: releases) { _ in nil }
+    let span = lastYear()
     let timeline = try TrafficTimeline(environments: 10, events: 20_000, versions: versions, span: span, seed: 0x5E4E)
     try ledger.append(contentsOf: timeline.events, batchSize: 1_000)
     try Releases.reindex(ledger)
@@ -55,14 +49,7 @@ func benchmarkServer(in directory: String, purser: String) throws {
         let body = #"{"kind":"custom.load","body":{"source":"load","base64":"\#(note)"}}"#
         return head + Array("\(body.utf8.count)\r\n\r\n\(body)".utf8)
     }
-    let appendRate = Double(appends.ok) / appends.seconds
-    let appendP99 = percentile(appends.latencies, 0.99) * 1000
-    report(
-        "server appends, \(clients) clients (5 s)", "\(format(appendRate)) appends/s",
-        target: "target ≥ 5,000/s: \(verdict(appendRate >= 5_000))")
-    report(
-        "  latency p50 / p99", "\(format(percentile(appends.latencies, 0.5) * 1000, 1)) / \(format(appendP99, 1)) ms",
-        target: "p99 target < 50 ms: \(verdict(appendP99 < 50))")
+    appends.report("server appends, \(clients) clients (5 s)", unit: "appends/s", p99Target: 50)
 
     // What ran when, at random instants of the year in random environments.
     var random = SeededGenerator(seed: 0xA7)
@@ -81,14 +68,7 @@ func benchmarkServer(in directory: String, purser: String) throws {
     let reads = try runLoad(port: port, clients: clients, seconds: 5) { client, n in
         requests[(client * 7_919 + n) % requests.count]
     }
-    let readRate = Double(reads.ok) / reads.seconds
-    let readP99 = percentile(reads.latencies, 0.99) * 1000
-    report(
-        "GET /v1/at, \(clients) clients (5 s)", "\(format(readRate)) requests/s",
-        target: "target ≥ 5,000/s: \(verdict(readRate >= 5_000))")
-    report(
-        "  latency p50 / p99", "\(format(percentile(reads.latencies, 0.5) * 1000, 1)) / \(format(readP99, 1)) ms",
-        target: "p99 target < 20 ms: \(verdict(readP99 < 20))")
+    reads.report("GET /v1/at, \(clients) clients (5 s)", unit: "requests/s", p99Target: 20)
 
     kill(server.processIdentifier, SIGTERM)
     server.waitUntilExit()
@@ -113,6 +93,16 @@ struct LoadResult {
     var failed = 0
     var latencies: [Double] = []
     var seconds = 0.0
+
+    /// Prints the rate against the target of 5,000 per second, and the latency against `p99Target` ms.
+    func report(_ name: String, unit: String, p99Target: Double) {
+        let rate = Double(ok) / seconds
+        let p99 = percentile(latencies, 0.99) * 1000
+        PurserBench.report(name, "\(format(rate)) \(unit)", target: "target ≥ 5,000/s: \(verdict(rate >= 5_000))")
+        PurserBench.report(
+            "  latency p50 / p99", "\(format(percentile(latencies, 0.5) * 1000, 1)) / \(format(p99, 1)) ms",
+            target: "p99 target < \(format(p99Target)) ms: \(verdict(p99 < p99Target))")
+    }
 }
 
 /// `clients` threads, each on its own keep-alive connection, send `request(client, n)` one after another for

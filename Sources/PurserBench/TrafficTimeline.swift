@@ -8,6 +8,13 @@ func ledgerTime(milliseconds: Int64) -> String {
     Timestamp.format(Date(timeIntervalSince1970: (Double(milliseconds) + 0.1) / 1000))
 }
 
+/// The year that ended a day ago, in milliseconds since 1970: where the benchmarks spread their events.
+func lastYear() -> ClosedRange<Int64> {
+    let now = Int64(Date().timeIntervalSince1970 * 1000)
+    let day: Int64 = 86_400_000
+    return (now - day - 365 * day)...(now - day)
+}
+
 /// Valid lifecycle entries for many environments over a span of time, as `purser deploy` and `purser
 /// rollback` would record them: each environment's changes in effective-time order, each one a valid
 /// transition of that environment's traffic (checked with `TrafficState.apply`, the same rule the
