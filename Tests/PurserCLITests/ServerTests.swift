@@ -388,6 +388,36 @@ struct ServerTests {
         }
     }
 
+    @Test("bad serve and token options are refused with their exit code and one line naming the problem")
+    func refusals() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        _ = try workspace.token("writer", name: "ci-runner")
+        let ledger = workspace.ledgerSnapshot()
+        let tokens = workspace.read("ledger/purser.tokens")
+        let cases: [([String], Int32, String)] = [
+            (["serve", "--listen", "nowhere"], 64, "--listen must be HOST:PORT"),
+            (["serve", "--listen", "127.0.0.1:0", "--max-body", "0"], 64, "--max-body must be a positive number"),
+            (["serve", "--listen", "127.0.0.1:0", "--ledger", "missing/purser.sqlite"], 66, "no ledger at"),
+            (["serve", "--bogus"], 64, "(see purser serve --help)"),
+            (["token", "create", "--role", "root", "--name", "x"], 64, "--role must be reader, writer or admin"),
+            (
+                ["token", "create", "--role", "writer", "--name", "ci-runner"], 65,
+                "already has a token named ci-runner"
+            ),
+            (["token", "create", "--role", "writer", "--name", ""], 64, "a token name is 1 to 100 characters"),
+            (["token", "revoke", "--name", "nobody"], 66, "has no unrevoked token named nobody"),
+        ]
+        for (arguments, status, message) in cases {
+            let result = try workspace.run(arguments)
+            #expect(result.status == status, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): one line, not \(result.stderr)")
+        }
+        #expect(workspace.ledgerSnapshot() == ledger, "the ledger is unchanged")
+        #expect(workspace.read("ledger/purser.tokens") == tokens, "the token file is unchanged")
+    }
+
     @Test("hostile requests get a 4xx with a JSON error, no crash, and nothing written")
     func hostileInput() throws {
         let workspace = Workspace()
