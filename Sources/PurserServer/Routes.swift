@@ -92,17 +92,16 @@ struct Routes: Sendable {
     }
 
     func register(on router: Router<ServerContext>) {
-        router.get("/healthz") { _, _ in
+        get("/healthz", on: router) { _, _ in
             json(.object(["status": .string("ok"), "size": .int(try self.access.quickRead { try $0.ledger.size() })]))
         }
-        router.get("/metrics") { _, _ in
+        get("/metrics", on: router) { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: self.registry.emitToBuffer())))
         }
-        router.get("/openapi.json") { _, _ in json(Self.openAPI) }
-        router.get("/v1/checkpoint") { _, context in
-            try self.authorize(.reader, audit: true, context)
+        get("/openapi.json", on: router) { _, _ in json(Self.openAPI) }
+        get("/v1/checkpoint", on: router) { _, _ in
             guard let key = self.signingKey else {
                 throw LedgerError(.notFound, "this server has no checkpoint signing key")
             }
@@ -117,37 +116,46 @@ struct Routes: Sendable {
             }
             return Self.response(bytes)
         }
-        router.get("/v1/entries") { request, context in
-            try self.authorize(.reader, audit: true, context)
+        get("/v1/entries", on: router) { request, _ in
             let query = request.uri.queryParameters
             return try await self.document(
                 EntriesQuery(
                     from: try number(query, "from") ?? 0, limit: Int(clamping: try number(query, "limit") ?? 100)))
         }
-        router.get("/v1/proofs/inclusion") { request, context in
-            try self.authorize(.reader, audit: true, context)
+        get("/v1/proofs/inclusion", on: router) { request, _ in
             let query = request.uri.queryParameters
             return try await self.document(
                 InclusionProofQuery(seq: try required(number(query, "seq"), "seq"), size: try number(query, "size")))
         }
-        router.get("/v1/proofs/consistency") { request, context in
-            try self.authorize(.reader, audit: true, context)
+        get("/v1/proofs/consistency", on: router) { request, _ in
             let query = request.uri.queryParameters
             return try await self.document(
                 ConsistencyProofQuery(from: try required(number(query, "from"), "from"), to: try number(query, "to")))
         }
-        router.get("/v1/at") { request, context in
-            try self.authorize(.reader, context)
+        get("/v1/at", on: router) { request, _ in
             let query = request.uri.queryParameters
             return try await self.document(
                 AtQuery(time: query["time"].map(String.init) ?? "now", env: query["env"].map(String.init)))
         }
-        router.get("/v1/status") { request, context in
-            try self.authorize(.reader, context)
-            return try await self.document(StatusQuery(env: request.uri.queryParameters["env"].map(String.init)))
+        get("/v1/status", on: router) { request, _ in
+            try await self.document(StatusQuery(env: request.uri.queryParameters["env"].map(String.init)))
         }
         for operation in Self.operations {
             registerOperation(operation, on: router)
+        }
+    }
+
+    /// `GET path`, with the role (and audit flag) its row in `table` gives: the table is the one place they are set.
+    private func get(
+        _ path: String, on router: Router<ServerContext>,
+        _ handle: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) {
+        guard let route = Self.table.first(where: { $0.path == path && $0.method == .get }) else {
+            preconditionFailure("GET \(path) is not in Routes.table")
+        }
+        router.get(RouterPath(path)) { request, context in
+            if let role = route.role { try self.authorize(role, audit: route.audit, context) }
+            return try await handle(request, context)
         }
     }
 
