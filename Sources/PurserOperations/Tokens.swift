@@ -54,6 +54,11 @@ public struct TokenFile: Sendable {
             }
             return []
         }
+        return try tokens(in: data)
+    }
+
+    /// The tokens of the file's bytes, already read.
+    public func tokens(in data: Data) throws(LedgerError) -> [Token] {
         do {
             return try JSONDecoder().decode(Stored.self, from: data).tokens
         } catch {

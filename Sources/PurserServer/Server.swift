@@ -142,7 +142,7 @@ final class TokenCache: @unchecked Sendable {
         guard now &- readAt >= Self.freshness else { return tokens }
         let bytes = FileManager.default.contents(atPath: file.path)
         if bytes == nil || bytes != read {
-            tokens = try file.tokens()
+            if let bytes { tokens = try file.tokens(in: bytes) } else { tokens = try file.tokens() }
             read = bytes
         }
         readAt = now
