@@ -117,8 +117,9 @@ extension Releases {
         return start
     }
 
-    /// The columns the metrics need of the versions' tasks in `env` since `start`, read from the covering
-    /// index `tasks_by_version` one version at a time, in its order (as the means are summed).
+    /// The columns the metrics need of the versions' tasks in `env` since `start`, read one version at a
+    /// time in the table's order (as the means are summed): the tasks of a version in `env` are one range
+    /// of it.
     private func canarySamples(
         env: String, versions: [String], since start: String, metrics: [CanaryConfig.Metric]
     ) throws(LedgerError) -> CanarySamples {
@@ -127,7 +128,8 @@ extension Releases {
             let select = try connection.prepare(
                 """
                 SELECT \(samples.columns.isEmpty ? "NULL" : samples.columns.joined(separator: ", "))
-                FROM main.tasks INDEXED BY tasks_by_version WHERE version = ? AND env = ? AND started_at >= ?
+                FROM main.tasks
+                WHERE version = (SELECT seq FROM main.versions WHERE id = ?) AND env = ? AND started_at >= ?
                 """)
             for (arm, version) in versions.prefix(2).enumerated() {
                 try select.bind(1, version)

@@ -45,13 +45,15 @@ extension Releases {
         let start = until.addingTimeInterval(-window)
         var conditions = ["started_at >= ?1", "started_at < ?2", "\(column) IS NOT NULL", "(?3 IS NULL OR env = ?3)"]
         if !versions.isEmpty {
-            conditions.append("version IN (\(versions.indices.map { "?\($0 + 4)" }.joined(separator: ", ")))")
+            let ids = versions.indices.map { "?\($0 + 4)" }.joined(separator: ", ")
+            conditions.append("version IN (SELECT seq FROM main.versions WHERE id IN (\(ids)))")
         }
         let sums: [String: [Int: (sum: Double, count: Int)]] = try ledger.read { connection in
-            // Without versions, the rows in table order (see `metricsReport`).
-            let source = versions.isEmpty ? "main.tasks NOT INDEXED" : "main.tasks"
             let select = try connection.prepare(
-                "SELECT version, started_at, \(column) FROM \(source) WHERE \(conditions.joined(separator: " AND "))")
+                """
+                SELECT versions.id, started_at, \(column) FROM main.tasks JOIN main.versions ON versions.seq = version
+                WHERE \(conditions.joined(separator: " AND "))
+                """)
             try select.bind(1, Timestamp.format(start))
             try select.bind(2, Timestamp.format(until))
             if let env { try select.bind(3, env) }

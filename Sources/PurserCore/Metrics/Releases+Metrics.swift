@@ -104,18 +104,16 @@ extension Releases {
             "(?1 IS NULL OR env = ?1)", "(?2 IS NULL OR started_at >= ?2)", "(?3 IS NULL OR started_at < ?3)",
         ]
         if !versions.isEmpty {
-            conditions.append("version IN (\(versions.indices.map { "?\($0 + 4)" }.joined(separator: ", ")))")
+            let ids = versions.indices.map { "?\($0 + 4)" }.joined(separator: ", ")
+            conditions.append("version IN (SELECT seq FROM main.versions WHERE id IN (\(ids)))")
         }
         let group = dimension.map { "coalesce(\($0.column), '')" } ?? "NULL"
-        // Without versions, the rows in table order: the covering index would be read instead, in another
-        // order, and sums of the same values in another order can differ in the last digit.
-        let source = versions.isEmpty ? "main.tasks NOT INDEXED" : "main.tasks"
         return try ledger.read { connection in
             let select = try connection.prepare(
                 """
                 SELECT version, \(group), duration_ms, completed, error, input_tokens, output_tokens, cost_usd,
                     tool_calls, tool_errors, tool_latency_ms, quality
-                FROM \(source) WHERE \(conditions.joined(separator: " AND "))
+                FROM main.tasks WHERE \(conditions.joined(separator: " AND "))
                 """)
             if let env { try select.bind(1, env) }
             if let since { try select.bind(2, since) }
@@ -125,75 +123,68 @@ extension Releases {
             while try select.step() {
                 groups.add(select)
             }
-            // Versions in the order they were recorded, then groups by name.
-            let recorded = try connection.prepare("SELECT seq FROM main.versions WHERE id = ?")
-            var seqs: [String: Int64] = [:]
-            for accumulator in groups.accumulators where seqs[accumulator.version] == nil {
+            // Versions in the order they were recorded (their keys are the seqs of their entries), then groups
+            // by name.
+            let recorded = try connection.prepare("SELECT id FROM main.versions WHERE seq = ?")
+            return try groups.accumulators.sorted {
+                ($0.version, $0.group ?? "") < ($1.version, $1.group ?? "")
+            }.map { accumulator in
                 try recorded.bind(1, accumulator.version)
-                seqs[accumulator.version] = try recorded.step() ? recorded.int64(0) : Int64.max
-                recorded.reset()
+                guard try recorded.step() else {
+                    throw LedgerError(
+                        .integrity,
+                        "tasks name the version recorded at seq \(accumulator.version), but it has no version.recorded entry; run `purser verify`"
+                    )
+                }
+                defer { recorded.reset() }
+                return accumulator.metrics(version: recorded.string(0))
             }
-            return groups.accumulators.sorted {
-                (seqs[$0.version]!, $0.version, $0.group ?? "") < (seqs[$1.version]!, $1.version, $1.group ?? "")
-            }.map(\.metrics)
         }
     }
 }
 
-/// The accumulators of a report, found by the bytes of a row's version and group (columns 0 and 1): making
-/// strings of them and hashing those for every one of a million rows cost more than the rest of the report.
+/// The accumulators of a report, found by a row's version key and group (columns 0 and 1). The rows come
+/// in the table's order, a version's (and a group's) one after another, so the previous row's accumulator
+/// is tried first; making a string of every one of a million rows' groups cost more than the rest.
 private struct MetricsGroups {
     private(set) var accumulators: [MetricsAccumulator] = []
-    /// Per accumulator, its version's bytes, a 0 and its group's bytes.
-    private var keys: [[UInt8]] = []
-    /// The accumulators by key, looked in when there are more than a few.
-    private var positions: [[UInt8]: Int] = [:]
+    private var positions: [Key: Int] = [:]
     /// The accumulator of the previous row.
     private var last = 0
 
-    /// Adds the row to the accumulator of its version and group, made at their first row.
-    mutating func add(_ row: Statement) {
-        let found = row.withBlob(0) { version in row.withBlob(1) { group in find(version, group) } }
-        if let found {
-            last = found
-        } else {
-            let version = row.string(0)
-            let group = row.isNull(1) ? nil : row.string(1)
-            let key = Array(version.utf8) + [0] + Array((group ?? "").utf8)
-            accumulators.append(MetricsAccumulator(version: version, group: group))
-            keys.append(key)
-            last = keys.count - 1
-            positions[key] = last
-        }
-        accumulators[last].add(row)
+    private struct Key: Hashable {
+        let version: Int64
+        let group: [UInt8]?
     }
 
-    /// The accumulator whose key is `version`, 0, `group`, each up to its first 0 byte as `Statement.string`
-    /// reads them.
-    private func find(_ version: UnsafeRawBufferPointer, _ group: UnsafeRawBufferPointer) -> Int? {
-        func length(_ bytes: UnsafeRawBufferPointer) -> Int {
-            guard let start = bytes.baseAddress, let zero = memchr(start, 0, bytes.count) else { return bytes.count }
-            return start.distance(to: UnsafeRawPointer(zero))
-        }
-        let (versionCount, groupCount) = (length(version), length(group))
-        func matches(_ key: [UInt8]) -> Bool {
-            guard key.count == versionCount + 1 + groupCount else { return false }
-            return key.withUnsafeBytes { key in
-                (versionCount == 0 || memcmp(key.baseAddress!, version.baseAddress!, versionCount) == 0)
-                    && (groupCount == 0
-                        || memcmp(key.baseAddress! + versionCount + 1, group.baseAddress!, groupCount) == 0)
+    /// Adds the row to the accumulator of its version and group, made at their first row.
+    mutating func add(_ row: Statement) {
+        let version = row.int64(0)
+        let sameAsLast =
+            !accumulators.isEmpty && accumulators[last].version == version
+            && row.withBlob(1) { group in
+                guard let known = accumulators[last].groupBytes else { return row.isNull(1) }
+                return known.count == group.count && known.withUnsafeBytes { $0.elementsEqual(group) }
+            }
+        if !sameAsLast {
+            let key = Key(version: version, group: row.isNull(1) ? nil : row.bytes(1))
+            if let found = positions[key] {
+                last = found
+            } else {
+                accumulators.append(MetricsAccumulator(version: version, groupBytes: key.group))
+                last = accumulators.count - 1
+                positions[key] = last
             }
         }
-        if !keys.isEmpty && matches(keys[last]) { return last }
-        if keys.count <= 16 { return keys.indices.first { matches(keys[$0]) } }
-        return positions[Array(version.prefix(versionCount)) + [0] + Array(group.prefix(groupCount))]
+        accumulators[last].add(row)
     }
 }
 
 /// Sums and samples of one (version, group) while a report reads the tasks.
 private struct MetricsAccumulator {
-    let version: String
-    let group: String?
+    /// The version's key (the seq of its entry), and the group's bytes.
+    let version: Int64
+    let groupBytes: [UInt8]?
     var tasks = 0
     var completed = 0
     var errors = 0
@@ -206,10 +197,12 @@ private struct MetricsAccumulator {
     var toolLatencies: [Double] = []
     var quality = (sum: 0.0, squares: 0.0, count: 0)
 
-    init(version: String, group: String?) {
+    init(version: Int64, groupBytes: [UInt8]?) {
         self.version = version
-        self.group = group
+        self.groupBytes = groupBytes
     }
+
+    var group: String? { groupBytes.map { String(decoding: $0, as: UTF8.self) } }
 
     mutating func add(_ row: Statement) {
         tasks += 1
@@ -228,7 +221,7 @@ private struct MetricsAccumulator {
         }
     }
 
-    var metrics: VersionMetrics {
+    func metrics(version id: String) -> VersionMetrics {
         func mean(_ pair: (sum: Double, count: Int)) -> Double? {
             pair.count == 0 ? nil : pair.sum / Double(pair.count)
         }
@@ -247,7 +240,7 @@ private struct MetricsAccumulator {
             }
         }
         return VersionMetrics(
-            version: version, group: group, tasks: tasks, completionRate: Double(completed) / Double(tasks),
+            version: id, group: group, tasks: tasks, completionRate: Double(completed) / Double(tasks),
             errorRate: Double(errors) / Double(tasks), durationP50: percentile(sortedDurations, 0.5),
             durationP95: percentile(sortedDurations, 0.95), inputTokens: mean(inputTokens),
             outputTokens: mean(outputTokens), cost: mean(cost),
