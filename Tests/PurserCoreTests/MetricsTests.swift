@@ -123,6 +123,36 @@ struct MetricsTests {
         #expect(try test.releases.metricsReport().isEmpty)
     }
 
+    @Test("a file of over 1 MiB, read in pieces on every core, keeps every record's order and line number")
+    func largeFileLines() throws {
+        // 12,000 lines of about 140 bytes: 1.6 MiB, so several pieces; blank and CRLF lines on the way.
+        var lines: [String] = []
+        var expected: [(line: Int, id: String)] = []
+        for index in 0..<12_000 {
+            if index % 997 == 0 { lines.append(index % 2 == 0 ? "" : "  \r") }
+            lines.append(Self.line("t\(index)", "agent@1") + (index % 101 == 0 ? "\r" : ""))
+            expected.append((lines.count, "t\(index)"))
+        }
+        let bytes = Array(lines.joined(separator: "\n").utf8) + [0x0A]
+        #expect(bytes.count > 1 << 20)
+        let records = try MetricsFile.parse(bytes, format: .jsonl, source: "big.jsonl")
+        #expect(records.map(\.line) == expected.map(\.line))
+        #expect(records.map(\.record.taskID) == expected.map(\.id))
+
+        // Bad lines at the start, in the middle, near the piece bounds and at the end are all found, in order.
+        let bad = [3, 1_500, 2_999, 3_001, 6_000, 9_001, lines.count]
+        var broken = lines
+        for line in bad { broken[line - 1] = "not json" }
+        do {
+            _ = try MetricsFile.parse(Array(broken.joined(separator: "\n").utf8), format: .jsonl, source: "big.jsonl")
+            Issue.record("a file with bad lines was read")
+        } catch {
+            let others = bad.dropFirst().prefix(5).map(String.init).joined(separator: ", ")
+            #expect(
+                error.message.hasPrefix("big.jsonl line 3: not a JSON object (and 6 more bad line(s): \(others), …)"))
+        }
+    }
+
     @Test("CSV: a header row, quoted cells with commas, quotes and newlines, empty cells as absent")
     func csv() throws {
         let test = try TestReleases()

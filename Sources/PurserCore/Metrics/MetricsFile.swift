@@ -1,3 +1,4 @@
+internal import Foundation
 public import PurserLedger
 
 /// A file of per-task records: JSON Lines (one object per line) or CSV (a header row naming the fields,
@@ -23,20 +24,7 @@ public enum MetricsFile {
         }
         switch format {
         case .jsonl:
-            var line = 0
-            for text in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
-                line += 1
-                if text.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-                add(line) { () throws(LedgerError) in
-                    if let values = text.withUnsafeBufferPointer(FlatJSONObject.taskFields) {
-                        return try TaskRecord(fieldValues: values, csv: false)
-                    }
-                    guard case .object(let members) = try? JSONValue(parsing: text) else {
-                        throw LedgerError(.invalidInput, "not a JSON object")
-                    }
-                    return try TaskRecord(members)
-                }
-            }
+            (records, problems) = jsonLines(bytes)
         case .csv:
             let rows = try CSV.rows(bytes, source: source)
             guard let header = rows.first else { throw LedgerError(.invalidInput, "\(source): empty CSV file") }
@@ -72,6 +60,80 @@ public enum MetricsFile {
         }
         guard !records.isEmpty else { throw LedgerError(.invalidInput, "\(source): no task records") }
         return records
+    }
+
+    /// The records and the problems of JSON Lines. Lines are independent, so a large file is read in pieces
+    /// of whole lines on every core, put back together in order: reading was a quarter of an ingestion.
+    private static func jsonLines(
+        _ bytes: [UInt8]
+    ) -> (records: [(line: Int, record: TaskRecord)], problems: [(line: Int, message: String)]) {
+        let count = bytes.count < 1 << 20 ? 1 : 2 * ProcessInfo.processInfo.activeProcessorCount
+        // Each piece starts just after a newline, or at the start or end of the file.
+        var starts = [0]
+        for piece in 1..<count {
+            let start = max(bytes.count / count * piece, starts.last!)
+            starts.append(bytes[start...].firstIndex(of: 0x0A).map { $0 + 1 } ?? bytes.count)
+        }
+        let bounds = starts + [bytes.count]
+        var pieces = Array(repeating: LinesPiece(), count: count)
+        pieces.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let pieces = buffer  // each iteration writes its own piece only
+            DispatchQueue.concurrentPerform(iterations: count) { index in
+                pieces[index] = LinesPiece(bytes[bounds[index]..<bounds[index + 1]])
+            }
+        }
+        var records: [(line: Int, record: TaskRecord)] = []
+        var problems: [(line: Int, message: String)] = []
+        records.reserveCapacity(pieces.reduce(0) { $0 + $1.records.count })
+        var linesBefore = 0
+        for piece in pieces {
+            records.append(contentsOf: piece.records.lazy.map { (linesBefore + $0.line, $0.record) })
+            problems.append(contentsOf: piece.problems.lazy.map { (linesBefore + $0.line, $0.message) })
+            linesBefore += piece.lines
+        }
+        return (records, problems)
+    }
+}
+
+/// The records and problems of some whole lines of JSON Lines, with line numbers from 1 at the first.
+private struct LinesPiece {
+    var records: [(line: Int, record: TaskRecord)] = []
+    var problems: [(line: Int, message: String)] = []
+    var lines = 0
+
+    init() {}
+
+    /// Reads `bytes`, which end with a newline or at the end of the file: the newline that ends the piece
+    /// ends its last line, and the next piece's first line follows it.
+    init(_ bytes: ArraySlice<UInt8>) {
+        bytes.withUnsafeBufferPointer { piece in
+            guard let base = piece.baseAddress else { return }
+            var start = 0
+            while start < piece.count {
+                let end =
+                    memchr(base + start, 0x0A, piece.count - start).map { UnsafeRawPointer(base).distance(to: $0) }
+                    ?? piece.count
+                lines += 1
+                let line = UnsafeBufferPointer(rebasing: piece[start..<end])
+                start = end + 1
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                do throws(LedgerError) {
+                    records.append((lines, try Self.record(line)))
+                } catch {
+                    problems.append((lines, error.message))
+                }
+            }
+        }
+    }
+
+    private static func record(_ line: UnsafeBufferPointer<UInt8>) throws(LedgerError) -> TaskRecord {
+        if let values = FlatJSONObject.taskFields(line) {
+            return try TaskRecord(fieldValues: values, csv: false)
+        }
+        guard case .object(let members) = try? JSONValue(parsing: line) else {
+            throw LedgerError(.invalidInput, "not a JSON object")
+        }
+        return try TaskRecord(members)
     }
 }
 
