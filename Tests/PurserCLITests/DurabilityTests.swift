@@ -39,7 +39,12 @@ import Testing
             let shell = try startShell(
                 #"i=0; while :; do i=$((i+1)); echo "{\"round\":\#(round),\"i\":$i}" | "$PURSER" append --kind custom.crash --body - || exit 1; done"#,
                 in: workspace, output: output)
-            usleep(UInt32.random(in: 150_000...600_000))
+            // Killed at a random moment once the loop is appending (a busy machine can take a while to start it).
+            let started = Date()
+            while acknowledged(workspace.read("round-\(round).out")).isEmpty && Date().timeIntervalSince(started) < 30 {
+                usleep(20_000)
+            }
+            usleep(UInt32.random(in: 0...400_000))
             #expect(kill(-shell.processIdentifier, SIGKILL) == 0, "the shell leads its own process group")
             shell.waitUntilExit()
             let reported = acknowledged(workspace.read("round-\(round).out"))
