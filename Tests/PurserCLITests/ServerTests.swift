@@ -210,7 +210,18 @@ struct ServerTests {
             #expect(normalized(here.stdout) == normalized(there.stdout), "step \(index): stdout differs")
             #expect(here.stderr == there.stderr, "step \(index): stderr differs")
         }
+        // An auditor with a reader token exports the server's ledger: the same bundle as the server's own export.
+        let auditor = try remote.token("reader", name: "auditor")
+        let exported = try client.run(
+            ["export", "--out", "bundle"], environment: ["PURSER_SERVER": server.url, "PURSER_TOKEN": auditor])
+        #expect(exported.status == 0, "\(exported.stderr)")
         #expect(server.stop() == 0)
+        let pinned = try client.run(["verify-bundle", "bundle", "--key", remote.file("ledger/purser.pub")])
+        #expect(pinned.status == 0, "\(pinned.stdout) \(pinned.stderr)")
+        #expect(try remote.run(["export", "--out", "bundle"]).status == 0)
+        for file in ["entries.jsonl", "checkpoint", "key.pub"] {
+            #expect(client.read("bundle/" + file) == remote.read("bundle/" + file), "\(file) differs")
+        }
 
         func kinds(_ workspace: Workspace) throws -> [String] {
             let log = try workspace.run(["log", "--json"])

@@ -70,70 +70,116 @@ public enum AuditBundle {
     }
 }
 
+extension AuditBundle {
+    /// Writes a bundle: the entries as they come, to a partial file, then, once the root they make is
+    /// checked against the checkpoint, the entries file, the signed checkpoint and the verifier key. A bundle is
+    /// never signed over entries that disagree with its checkpoint, and nothing is left of one that failed.
+    public final class Writer {
+        public let directory: String
+        private let entriesPath: String
+        private let temporary: String
+        private let handle: FileHandle
+        private var buffer = Data()
+        private var frontier = MerkleFrontier()
+        private var finished = false
+
+        /// Creates `directory` if needed.
+        public init(directory: String) throws(LedgerError) {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw LedgerError(.internal, "cannot create \(directory): \(error.localizedDescription)")
+            }
+            self.directory = directory
+            entriesPath = (directory as NSString).appendingPathComponent(AuditBundle.entriesFile)
+            temporary = entriesPath + ".partial"
+            guard FileManager.default.createFile(atPath: temporary, contents: nil),
+                let handle = FileHandle(forWritingAtPath: temporary)
+            else { throw LedgerError(.internal, "cannot write \(temporary)") }
+            self.handle = handle
+            buffer.reserveCapacity(1 << 20)
+        }
+
+        deinit {
+            try? handle.close()
+            if !finished { try? FileManager.default.removeItem(atPath: temporary) }
+        }
+
+        /// The number of entries appended so far.
+        public var size: UInt64 { frontier.size }
+
+        /// Appends the next entry's exact bytes.
+        public func append(_ entry: UnsafeRawBufferPointer) throws(LedgerError) {
+            frontier.append(Hash.leaf(entry))
+            buffer.append(contentsOf: entry)
+            buffer.append(0x0A)
+            if buffer.count >= 1 << 20 { try flush() }
+        }
+
+        /// Checks that the entries appended make `checkpoint`'s tree, then writes the bundle's files.
+        /// - Throws: `.integrity` if they do not.
+        public func finish(checkpoint: Checkpoint, note: String, key: VerifierKey) throws(LedgerError) {
+            guard frontier.size == checkpoint.size, frontier.root == checkpoint.root else {
+                throw LedgerError(
+                    .integrity,
+                    "the \(frontier.size) entries exported do not hash to the root of the checkpoint of \(checkpoint.size) entries (\(checkpoint.root.hex)); run `purser verify` on the ledger"
+                )
+            }
+            try flush()
+            do {
+                try handle.synchronize()
+                try? FileManager.default.removeItem(atPath: entriesPath)
+                try FileManager.default.moveItem(atPath: temporary, toPath: entriesPath)
+            } catch {
+                throw LedgerError(.internal, "cannot write \(entriesPath): \(error.localizedDescription)")
+            }
+            finished = true
+            try write(AuditBundle.checkpointFile, note)
+            try write(AuditBundle.keyFile, key.description + "\n")
+        }
+
+        private func flush() throws(LedgerError) {
+            do {
+                try handle.write(contentsOf: buffer)
+            } catch {
+                throw LedgerError(.internal, "cannot write \(temporary): \(error.localizedDescription)")
+            }
+            buffer.removeAll(keepingCapacity: true)
+        }
+
+        private func write(_ name: String, _ text: String) throws(LedgerError) {
+            let path = (directory as NSString).appendingPathComponent(name)
+            do {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            } catch {
+                throw LedgerError(.internal, "cannot write \(path): \(error.localizedDescription)")
+            }
+        }
+    }
+}
+
 extension Ledger {
     /// Writes an audit bundle of the whole ledger to `directory`, with a checkpoint signed by `key`.
     ///
-    /// The checkpoint's root is recomputed from the exported bytes and must equal the stored tree's
-    /// root, so a bundle is never signed over entries that disagree with the tree.
+    /// The checkpoint's root is the stored tree's, and the exported bytes must hash to it, so a bundle is
+    /// never signed over entries that disagree with the tree.
     /// - Returns: the signed checkpoint.
     @discardableResult
     public func export(to directory: String, key: SigningKey) throws(LedgerError) -> Checkpoint {
         try checkIsOwn(key)
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw LedgerError(.internal, "cannot create \(directory): \(error.localizedDescription)")
-        }
-        let entriesPath = (directory as NSString).appendingPathComponent(AuditBundle.entriesFile)
+        let writer = try AuditBundle.Writer(directory: directory)
         let checkpoint: Checkpoint = try run {
             try connection.readTransaction {
-                let temporary = entriesPath + ".partial"
-                guard FileManager.default.createFile(atPath: temporary, contents: nil),
-                    let handle = FileHandle(forWritingAtPath: temporary)
-                else { throw LedgerError(.internal, "cannot write \(temporary)") }
-                defer { try? handle.close() }
-                var frontier = MerkleFrontier()
-                var buffer = Data()
-                buffer.reserveCapacity(1 << 20)
                 let statement = try connection.prepare("SELECT entry FROM entries ORDER BY seq")
                 while try statement.step() {
-                    statement.withBlob(0) { bytes in
-                        frontier.append(Hash.leaf(bytes))
-                        buffer.append(contentsOf: bytes)
-                        buffer.append(0x0A)
-                    }
-                    if buffer.count >= 1 << 20 {
-                        try handle.write(contentsOf: buffer)
-                        buffer.removeAll(keepingCapacity: true)
-                    }
+                    try statement.withBlob(0) { bytes in try writer.append(bytes) }
                 }
-                try handle.write(contentsOf: buffer)
-                try handle.synchronize()
-                let stored = try MerkleProof.root(size: frontier.size, nodes: Ledger.nodeLookup(connection))
-                guard stored == frontier.root else {
-                    try? FileManager.default.removeItem(atPath: temporary)
-                    throw LedgerError(
-                        .integrity,
-                        "the entries do not hash to the stored tree root; run `purser verify` before exporting")
-                }
-                try? FileManager.default.removeItem(atPath: entriesPath)
-                try FileManager.default.moveItem(atPath: temporary, toPath: entriesPath)
-                return Checkpoint(origin: origin, size: frontier.size, root: frontier.root)
+                let stored = try MerkleProof.root(size: writer.size, nodes: Ledger.nodeLookup(connection))
+                return Checkpoint(origin: origin, size: writer.size, root: stored)
             }
         }
-        let note = try sign(checkpoint, with: key)
-        try writeFile((directory as NSString).appendingPathComponent(AuditBundle.checkpointFile), note)
-        try writeFile(
-            (directory as NSString).appendingPathComponent(AuditBundle.keyFile), verifierKey.description + "\n")
+        try writer.finish(checkpoint: checkpoint, note: sign(checkpoint, with: key), key: verifierKey)
         return checkpoint
-    }
-
-    private func writeFile(_ path: String, _ text: String) throws(LedgerError) {
-        do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw LedgerError(.internal, "cannot write \(path): \(error.localizedDescription)")
-        }
     }
 }
 
