@@ -177,6 +177,51 @@ struct AuditCommandTests {
         #expect(svg.hasPrefix("<svg") && svg.contains("support-agent@1.1.0"))
     }
 
+    @Test("above 200 deployments the HTML shows those that need a look in full, then the routine ones a line each")
+    func compact() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        // Alternately a shadow of the next version (not gated, nothing of note: routine) and a blue-green
+        // deployment of it without a checklist run (not covered), 219 deployments in all.
+        var events: [Event] = []
+        for index in 0..<110 {
+            let version = JSONValue.string(String(repeating: "0", count: 60) + String(format: "%04d", index))
+            if index > 0 {
+                events.append(
+                    try Event(
+                        kind: "deployment.started",
+                        body: .object([
+                            "env": .string("prod"), "version": version, "strategy": .string("shadow"),
+                            "weight": .number(0),
+                        ])))
+            }
+            events.append(
+                try Event(
+                    kind: "deployment.started",
+                    body: .object([
+                        "env": .string("prod"), "version": version, "strategy": .string("blue-green"),
+                        "weight": .number(100),
+                    ])))
+        }
+        let ledger = try Ledger(openingAt: workspace.ledgerPath)
+        let entries = try ledger.write { try $0.append(events) }
+        let result = try workspace.run(["audit", "--format", "html", "--out", "audit.html"])
+        #expect(result.status == 0, "audit: \(result.stderr)")
+        let page = workspace.read("audit.html")
+        let full = try entries.filter { try $0.body["strategy"]?.stringValue == "blue-green" }.map(\.seq)
+        let routine = try entries.filter { try $0.body["strategy"]?.stringValue == "shadow" }.map(\.seq)
+        #expect(full.count == 110 && routine.count == 109)
+        // Each deployment once, in order: those in full, then the routine table.
+        let listed = page.matches(of: /<(div class="deployment"|tr) id="d(\d+)">/).map {
+            ($0.output.1 == "tr" ? "line" : "full", UInt64($0.output.2) ?? 0)
+        }
+        #expect(listed.map(\.0) == Array(repeating: "full", count: 110) + Array(repeating: "line", count: 109))
+        #expect(listed.map(\.1) == full + routine)
+        let heading = try #require(page.range(of: "<h3>Routine deployments</h3>"))
+        let lastFull = try #require(page.range(of: #"<div class="deployment" id="d\#(full.last!)">"#))
+        #expect(lastFull.upperBound < heading.lowerBound)
+    }
+
     @Test("the report of a tampered ledger says so at the top and exits 3")
     func tampered() throws {
         let workspace = Workspace()

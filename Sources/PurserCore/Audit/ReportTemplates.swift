@@ -10,9 +10,11 @@ public enum AuditFormat: String, Sendable, CaseIterable {
 /// Mustache templates for audit reports: `report.html.mustache` and `report.md.mustache` in a folder
 /// (`templates/report/`, or a user's own), with any other `.mustache` files there as partials.
 ///
-/// A template renders the report's JSON document (ledger/README.md §16) with three more members:
+/// A template renders the report's JSON document (ledger/README.md §16) with five more members:
 /// `timeline_svg`, the picture as SVG markup (for `{{{timeline_svg}}}`); `timeline_file`, the name of
-/// the SVG file written beside a Markdown report; and `compact`, true above 200 deployments. HTML
+/// the SVG file written beside a Markdown report; `compact`, true above 200 deployments;
+/// `deployments_in_full`, the deployments to show in full (all of them, or when compact those that are not
+/// routine); and `routine_deployments`, when compact the routine ones (else none), for one line each. HTML
 /// templates escape every `{{value}}` (and start with `{{% CONTENT_TYPE: HTML}}` for the faster escaper
 /// below); Markdown templates start with `{{% CONTENT_TYPE: MARKDOWN}}`, which backslash-escapes
 /// Markdown's punctuation.
@@ -80,11 +82,17 @@ public struct ReportTemplates: Sendable {
         guard case .object(let members) = document else {
             throw LedgerError(.internal, "the report document is not an object")
         }
+        let deployments = document["deployments"]?.arrayValue ?? []
+        let compact = deployments.count > Self.compactAbove
+        let routine = { (deployment: JSONValue) in deployment["routine"] == .bool(true) }
+        // The two lists save the template a test of `routine` and `compact` per deployment (a year has
+        // ten thousand), which the engine's lookups make costly.
         let context = Node(
             members: members,
             extras: [
-                "timeline_svg": timelineSVG, "timeline_file": timelineFile ?? NSNull(),
-                "compact": (document["deployments"]?.arrayValue?.count ?? 0) > Self.compactAbove,
+                "timeline_svg": timelineSVG, "timeline_file": timelineFile ?? NSNull(), "compact": compact,
+                "deployments_in_full": (compact ? deployments.filter { !routine($0) } : deployments).map(Node.wrap),
+                "routine_deployments": (compact ? deployments.filter(routine) : []).map(Node.wrap),
             ])
         return Array((library.render(context, withTemplate: name) ?? "").utf8)
     }
