@@ -41,13 +41,14 @@ func benchmarkAudit(in directory: String) throws {
     print("(\(deployments) deployments in \(try ledger.size()) entries)")
     let templates = try ReportTemplates(directory: "templates/report")
     var bytes: [UInt8] = []
-    var runs: [(collect: Double, render: Double)] = []
+    var runs: [(collect: Double, render: Double, cpu: Double)] = []
     for _ in 0..<3 {
         var report: AuditReport?
+        let cpu = processCPUSeconds()
         let collect = try seconds { report = try releases.audit(AuditScope(signingKey: key)) }
         let render = try seconds { bytes = try templates.render(report!, format: .html) }
         if let fault = report!.verification.fault { Options.fail("the bench ledger did not verify: \(fault)") }
-        runs.append((collect, render))
+        runs.append((collect, render, processCPUSeconds() - cpu))
     }
     try Data(bytes).write(to: URL(fileURLWithPath: folder + "/audit.html"))
     let median = runs.sorted { $0.collect + $0.render < $1.collect + $1.render }[1]
@@ -55,8 +56,16 @@ func benchmarkAudit(in directory: String) throws {
     report(
         "HTML audit of \(deployments) deployments/year", "median \(format(total, 2)) s",
         target:
-            "target < 3 s: \(verdict(total < 3)) (3 runs; verify and collect \(format(median.collect, 2)) s, render \(format(median.render, 2)) s; \(format(Double(bytes.count) / 1_048_576, 1)) MB)"
+            "target < 3 s: \(verdict(total < 3)) (3 runs; verify and collect \(format(median.collect, 2)) s, render \(format(median.render, 2)) s, CPU time \(format(median.cpu, 2)) s; \(format(Double(bytes.count) / 1_048_576, 1)) MB)"
     )
+}
+
+/// The CPU time of this process so far, all threads: on a shared machine it says what a run cost when the
+/// wall clock also counts waiting for a core.
+private func processCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
 }
 
 /// An allowing `checklist.evaluated` body as `purser check` writes it: seven checks with reasons and evidence.
