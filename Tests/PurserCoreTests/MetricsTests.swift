@@ -123,24 +123,24 @@ struct MetricsTests {
         #expect(try test.releases.metricsReport().isEmpty)
     }
 
-    @Test("a file of over 1 MiB, read in pieces on every core, keeps every record's order and line number")
+    @Test("a file of several MiB, read a piece at a time, keeps every record's order and line number")
     func largeFileLines() throws {
-        // 12,000 lines of about 140 bytes: 1.6 MiB, so several pieces; blank and CRLF lines on the way.
+        // 24,000 lines of about 140 bytes: 3.2 MiB, so three pieces; blank and CRLF lines on the way.
         var lines: [String] = []
         var expected: [(line: Int, id: String)] = []
-        for index in 0..<12_000 {
+        for index in 0..<24_000 {
             if index % 997 == 0 { lines.append(index % 2 == 0 ? "" : "  \r") }
             lines.append(Self.line("t\(index)", "agent@1") + (index % 101 == 0 ? "\r" : ""))
             expected.append((lines.count, "t\(index)"))
         }
         let bytes = Array(lines.joined(separator: "\n").utf8) + [0x0A]
-        #expect(bytes.count > 1 << 20)
+        #expect(bytes.count > 3 << 20)
         let records = try MetricsFile.parse(bytes, format: .jsonl, source: "big.jsonl")
         #expect(records.map(\.line) == expected.map(\.line))
         #expect(records.map(\.record.taskID) == expected.map(\.id))
 
         // Bad lines at the start, in the middle, near the piece bounds and at the end are all found, in order.
-        let bad = [3, 1_500, 2_999, 3_001, 6_000, 9_001, lines.count]
+        let bad = [3, 4_000, 7_999, 8_001, 16_001, 20_000, lines.count]
         var broken = lines
         for line in bad { broken[line - 1] = "not json" }
         do {
@@ -151,6 +151,35 @@ struct MetricsTests {
             #expect(
                 error.message.hasPrefix("big.jsonl line 3: not a JSON object (and 6 more bad line(s): \(others), …)"))
         }
+    }
+
+    @Test(
+        "an unknown version or a bad line in the last piece of a large file writes nothing, though earlier pieces were stored"
+    )
+    func lateProblemInLargeFile() throws {
+        let test = try TestReleases()
+        try test.record(prompt: "one", label: "agent@1")
+        let lines = (0..<24_000).map { Self.line("t\($0)", "agent@1") }
+        let size = try test.ledger.size()
+        for (line, text, message) in [
+            (23_999, Self.line("x", "agent@9"), "line 23999: version: no recorded version matches agent@9"),
+            (24_000, "{", "line 24000: not a JSON object"),
+        ] {
+            var broken = lines
+            broken[line - 1] = text
+            let path = try write(test, "late.jsonl", broken)
+            do {
+                _ = try test.releases.ingestMetrics(path: path, format: .jsonl)
+                Issue.record("a file with a bad line \(line) was ingested")
+            } catch {
+                #expect(error.message.contains(message) && error.message.contains("nothing was ingested"), "\(error)")
+            }
+            #expect(try test.ledger.size() == size)
+            #expect(try test.releases.metricsReport().isEmpty)
+        }
+        let good = try test.releases.ingestMetrics(path: try write(test, "good.jsonl", lines), format: .jsonl)
+        #expect(good.records == 24_000 && good.new == 24_000)
+        #expect(try Releases.verifyDerived(test.ledger) == nil, "a rebuild reads the file in the same pieces")
     }
 
     @Test("CSV: a header row, quoted cells with commas, quotes and newlines, empty cells as absent")

@@ -1,5 +1,6 @@
 internal import Foundation
 public import PurserLedger
+internal import Synchronization
 
 /// A file of per-task records: JSON Lines (one object per line) or CSV (a header row naming the fields,
 /// RFC 4180 quoting).
@@ -14,41 +15,49 @@ public enum MetricsFile {
         _ bytes: [UInt8], format: MetricsFormat, source: String
     ) throws(LedgerError) -> [(line: Int, record: TaskRecord)] {
         var records: [(line: Int, record: TaskRecord)] = []
+        do {
+            try forEachPiece(bytes, format: format, source: source) { records.append(contentsOf: $0) }
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(.internal, "\(source): \(error)")
+        }
+        return records
+    }
+
+    /// Reads the records of `bytes` and hands them to `body` a piece at a time, in order: JSON Lines in pieces of
+    /// about 1 MiB of whole lines, read on another thread while `body` stores the piece before (reading was a
+    /// quarter of an ingestion), CSV in one piece. Once a line is bad, or `body` throws, no more pieces are
+    /// handed over, but every line is still read, so that the error names them all.
+    /// - Throws: `.invalidInput` naming the first bad line and field, and how many other lines are bad; else
+    ///   what `body` threw.
+    static func forEachPiece(
+        _ bytes: [UInt8], format: MetricsFormat, source: String,
+        _ body: ([(line: Int, record: TaskRecord)]) throws -> Void
+    ) throws {
         var problems: [(line: Int, message: String)] = []
-        func add(_ line: Int, _ make: () throws(LedgerError) -> TaskRecord) {
-            do {
-                records.append((line, try make()))
-            } catch {
-                problems.append((line, error.message))
-            }
+        var records = 0
+        var failure: (any Error)?
+        func take(_ piece: [(line: Int, record: TaskRecord)], _ pieceProblems: [(line: Int, message: String)]) {
+            problems += pieceProblems
+            records += piece.count
+            guard problems.isEmpty, failure == nil else { return }
+            do { try body(piece) } catch { failure = error }
         }
         switch format {
         case .jsonl:
-            (records, problems) = jsonLines(bytes)
+            let reader = JSONLinesReader(bytes)
+            var linesBefore = 0
+            for index in 0..<reader.count {
+                let piece = reader.take(index)
+                take(
+                    piece.records.map { (linesBefore + $0.line, $0.record) },
+                    piece.problems.map { (linesBefore + $0.line, $0.message) })
+                linesBefore += piece.lines
+            }
         case .csv:
-            let rows = try CSV.rows(bytes, source: source)
-            guard let header = rows.first else { throw LedgerError(.invalidInput, "\(source): empty CSV file") }
-            var names = header.cells
-            if let first = names.first, first.hasPrefix("\u{FEFF}") { names[0] = String(first.dropFirst()) }
-            if Set(names).count != names.count {
-                throw LedgerError(.invalidInput, "\(source) line \(header.line): a column is named twice")
-            }
-            for name in names where !TaskRecord.fields.contains(name) {
-                throw LedgerError(
-                    .invalidInput,
-                    "\(source) line \(header.line): unknown column \"\(name)\" (columns: \(TaskRecord.fields.joined(separator: ", ")))"
-                )
-            }
-            for row in rows.dropFirst() where !(row.cells.count == 1 && row.cells[0].isEmpty) {
-                add(row.line) { () throws(LedgerError) in
-                    guard row.cells.count == names.count else {
-                        throw LedgerError(.invalidInput, "\(row.cells.count) cells, but the header has \(names.count)")
-                    }
-                    var values: [String: JSONValue] = [:]
-                    for (name, cell) in zip(names, row.cells) { values[name] = .string(cell) }
-                    return try TaskRecord(values, csv: true)
-                }
-            }
+            let (csvRecords, csvProblems) = try csv(bytes, source: source)
+            take(csvRecords, csvProblems)
         }
         if let first = problems.first {
             let more =
@@ -58,16 +67,55 @@ public enum MetricsFile {
             throw LedgerError(
                 .invalidInput, "\(source) line \(first.line): \(first.message)\(more); nothing was ingested")
         }
-        guard !records.isEmpty else { throw LedgerError(.invalidInput, "\(source): no task records") }
-        return records
+        if let failure { throw failure }
+        guard records > 0 else { throw LedgerError(.invalidInput, "\(source): no task records") }
     }
 
-    /// The records and the problems of JSON Lines. Lines are independent, so a large file is read in pieces
-    /// of whole lines on every core, put back together in order: reading was a quarter of an ingestion.
-    private static func jsonLines(
-        _ bytes: [UInt8]
-    ) -> (records: [(line: Int, record: TaskRecord)], problems: [(line: Int, message: String)]) {
-        let count = bytes.count < 1 << 20 ? 1 : 2 * ProcessInfo.processInfo.activeProcessorCount
+    /// The records and the problems of a CSV file.
+    /// - Throws: for a file without a header, or a header that is not the task fields, each at most once.
+    private static func csv(
+        _ bytes: [UInt8], source: String
+    ) throws(LedgerError) -> (records: [(line: Int, record: TaskRecord)], problems: [(line: Int, message: String)]) {
+        var records: [(line: Int, record: TaskRecord)] = []
+        var problems: [(line: Int, message: String)] = []
+        let rows = try CSV.rows(bytes, source: source)
+        guard let header = rows.first else { throw LedgerError(.invalidInput, "\(source): empty CSV file") }
+        var names = header.cells
+        if let first = names.first, first.hasPrefix("\u{FEFF}") { names[0] = String(first.dropFirst()) }
+        if Set(names).count != names.count {
+            throw LedgerError(.invalidInput, "\(source) line \(header.line): a column is named twice")
+        }
+        for name in names where !TaskRecord.fields.contains(name) {
+            throw LedgerError(
+                .invalidInput,
+                "\(source) line \(header.line): unknown column \"\(name)\" (columns: \(TaskRecord.fields.joined(separator: ", ")))"
+            )
+        }
+        for row in rows.dropFirst() where !(row.cells.count == 1 && row.cells[0].isEmpty) {
+            do throws(LedgerError) {
+                guard row.cells.count == names.count else {
+                    throw LedgerError(.invalidInput, "\(row.cells.count) cells, but the header has \(names.count)")
+                }
+                var values: [String: JSONValue] = [:]
+                for (name, cell) in zip(names, row.cells) { values[name] = .string(cell) }
+                records.append((row.line, try TaskRecord(values, csv: true)))
+            } catch {
+                problems.append((row.line, error.message))
+            }
+        }
+        return (records, problems)
+    }
+}
+
+/// JSON Lines in pieces of about 1 MiB of whole lines, read one after another on a thread of their own from
+/// the moment it is made, and taken in order.
+private final class JSONLinesReader: Sendable {
+    let count: Int
+    private let pieces: Mutex<[LinesPiece?]>
+    private let read: [DispatchSemaphore]
+
+    init(_ bytes: [UInt8]) {
+        let count = max(1, bytes.count >> 20)
         // Each piece starts just after a newline, or at the start or end of the file.
         var starts = [0]
         for piece in 1..<count {
@@ -75,23 +123,25 @@ public enum MetricsFile {
             starts.append(bytes[start...].firstIndex(of: 0x0A).map { $0 + 1 } ?? bytes.count)
         }
         let bounds = starts + [bytes.count]
-        var pieces = Array(repeating: LinesPiece(), count: count)
-        pieces.withUnsafeMutableBufferPointer { buffer in
-            nonisolated(unsafe) let pieces = buffer  // each iteration writes its own piece only
-            DispatchQueue.concurrentPerform(iterations: count) { index in
-                pieces[index] = LinesPiece(bytes[bounds[index]..<bounds[index + 1]])
+        self.count = count
+        pieces = Mutex(Array(repeating: nil, count: count))
+        read = (0..<count).map { _ in DispatchSemaphore(value: 0) }
+        DispatchQueue.global(qos: .userInitiated).async { [self] in
+            for index in 0..<count {
+                let piece = LinesPiece(bytes[bounds[index]..<bounds[index + 1]])
+                pieces.withLock { $0[index] = piece }
+                read[index].signal()
             }
         }
-        var records: [(line: Int, record: TaskRecord)] = []
-        var problems: [(line: Int, message: String)] = []
-        records.reserveCapacity(pieces.reduce(0) { $0 + $1.records.count })
-        var linesBefore = 0
-        for piece in pieces {
-            records.append(contentsOf: piece.records.lazy.map { (linesBefore + $0.line, $0.record) })
-            problems.append(contentsOf: piece.problems.lazy.map { (linesBefore + $0.line, $0.message) })
-            linesBefore += piece.lines
+    }
+
+    /// Piece `index` (each once), when it has been read.
+    func take(_ index: Int) -> LinesPiece {
+        read[index].wait()
+        return pieces.withLock { pieces in
+            defer { pieces[index] = nil }
+            return pieces[index]!
         }
-        return (records, problems)
     }
 }
 

@@ -44,7 +44,7 @@ public struct VersionMetrics: Sendable {
 
 extension Releases {
     /// Ingests per-task records (`metrics.summarized`): every line is checked and every version resolved
-    /// before anything is written; the file is stored as an artifact, and records whose task id is already
+    /// before anything is committed; the file is stored as an artifact, and records whose task id is already
     /// known are not counted again (re-ingesting a file adds nothing but the entry saying so).
     /// - Throws: `.invalidInput` naming the first bad line and field, or an unknown version.
     public func ingestMetrics(path: String, format: MetricsFormat) throws(LedgerError) -> IngestOutcome {
@@ -53,33 +53,41 @@ extension Releases {
 
     /// Ingests a metrics file already read.
     public func ingestMetrics(_ file: InputFile, format: MetricsFormat) throws(LedgerError) -> IngestOutcome {
-        let bytes = file.bytes
         let source = file.source
-        let parsed = try MetricsFile.parse(bytes, format: format, source: source)
-        var resolved: [String: String] = [:]
-        for (line, record) in parsed where resolved[record.version] == nil {
-            do {
-                resolved[record.version] = try version(record.version).id
-            } catch {
-                let code: LedgerError.Code =
-                    error.code == .notFound || error.code == .usage ? .invalidInput : error.code
-                throw LedgerError(code, "\(source) line \(line): version: \(error.message); nothing was ingested")
-            }
-        }
         // As `record` does, but the task rows are inserted before the entry is appended, as rows of the seq it
         // will get, so that inserting them counts the new ones for its body; applying it then inserts nothing.
-        let (perVersion, entry) = try ledger.write { transaction in
+        // They are inserted a piece of the file at a time while the next is read; a bad line or an unknown
+        // version anywhere undoes the transaction.
+        return try ledger.write { transaction in
             let projection = Projection(transaction.connection)
             try projection.catchUp(ledger)
             let seq = UInt64(
                 try transaction.connection.scalarInt("SELECT coalesce(max(seq) + 1, 0) FROM main.entries")!)
-            let perVersion = try projection.insertTasks(parsed.lazy.map(\.record), seq: seq, versions: resolved)
+            var resolved: [String: String] = [:]
+            var records = 0
+            var perVersion: [String: Int] = [:]
+            try MetricsFile.forEachPiece(file.bytes, format: format, source: source) { piece in
+                for (line, record) in piece where resolved[record.version] == nil {
+                    do throws(LedgerError) {
+                        resolved[record.version] = try version(record.version).id
+                    } catch {
+                        let code: LedgerError.Code =
+                            error.code == .notFound || error.code == .usage ? .invalidInput : error.code
+                        throw LedgerError(
+                            code, "\(source) line \(line): version: \(error.message); nothing was ingested")
+                    }
+                }
+                let inserted = try projection.insertTasks(
+                    piece.lazy.map(\.record), seq: seq, from: records, versions: resolved)
+                perVersion.merge(inserted, uniquingKeysWith: +)
+                records += piece.count
+            }
             projection.insertedTasks = seq
-            let digest = try transaction.storeArtifact(bytes)
+            let digest = try transaction.storeArtifact(file.bytes)
             let body: JSONValue = .object([
                 "file": .string(file.fileName),
                 "digest": .string(digest.hex), "format": .string(format.rawValue),
-                "records": .number(Double(parsed.count)),
+                "records": .number(Double(records)),
                 "new": .number(Double(perVersion.values.reduce(0, +))),
                 "versions": .object(resolved.mapValues(JSONValue.string)),
             ])
@@ -88,10 +96,8 @@ extension Releases {
                 throw LedgerError(.internal, "metrics.summarized was appended as seq \(entries[0].seq), not \(seq)")
             }
             try projection.catchUp(ledger)
-            return (perVersion, entries[0])
+            return IngestOutcome(seq: seq, records: records, new: perVersion.values.reduce(0, +), versions: perVersion)
         }
-        return IngestOutcome(
-            seq: entry.seq, records: parsed.count, new: perVersion.values.reduce(0, +), versions: perVersion)
     }
 
     /// The agent metrics per behavioral version (and `dimension`), over the tasks that match: an

@@ -207,13 +207,17 @@ final class Projection {
                 "entry \(entry.seq) (metrics.summarized): its stored metrics file is missing or no longer hashes to \(digest.hex)"
             )
         }
-        let records = try MetricsFile.parse(select.bytes(0), format: format, source: "entry \(entry.seq)")
-        try insertTasks(records.lazy.map(\.record), seq: entry.seq, versions: versions.compactMapValues(\.stringValue))
+        let ids = versions.compactMapValues(\.stringValue)
+        var records = 0
+        try MetricsFile.forEachPiece(select.bytes(0), format: format, source: "entry \(entry.seq)") { piece in
+            try insertTasks(piece.lazy.map(\.record), seq: entry.seq, from: records, versions: ids)
+            records += piece.count
+        }
     }
 
-    /// Inserts task records as rows of the `metrics.summarized` entry `seq`, in their order, each with the
-    /// id `versions` maps its version to; a record whose task id is already known (also from earlier in
-    /// `records`) is skipped.
+    /// Inserts task records as rows of the `metrics.summarized` entry `seq`, in their order from the
+    /// record at `position` of its file on, each with the id `versions` maps its version to; a record whose
+    /// task id is already known (also from earlier in the file) is skipped.
     ///
     /// A task row names its version by the seq of the version's `version.recorded` entry (`versions.seq`), and
     /// the rows are stored in the order of (version, env, seq, position): the tasks of a version in an
@@ -224,7 +228,7 @@ final class Projection {
     /// - Throws: `.integrity` for a record whose version `versions` lacks, or that was never recorded.
     @discardableResult
     func insertTasks(
-        _ records: some Sequence<TaskRecord>, seq: UInt64, versions: [String: String]
+        _ records: some Sequence<TaskRecord>, seq: UInt64, from position: Int = 0, versions: [String: String]
     ) throws -> [String: Int] {
         let insert = try connection.prepare(
             "INSERT OR IGNORE INTO \(schema).tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -235,7 +239,7 @@ final class Projection {
         var inserted: [String: Int] = [:]
         // Files name few versions, mostly one after another: the last one's id and key are kept at hand.
         var last: (name: String, id: String, key: Int64)?
-        for (position, record) in records.enumerated() {
+        for (offset, record) in records.enumerated() {
             if last?.name != record.version {
                 guard let id = versions[record.version] else {
                     throw LedgerError(
@@ -256,7 +260,7 @@ final class Projection {
             try insert.bind(2, record.env)
             try insert.bind(3, record.startedAt)
             try insert.bind(4, Int64(seq))
-            try insert.bind(5, Int64(position))
+            try insert.bind(5, Int64(position + offset))
             try insert.bind(6, record.taskID)
             try insert.bind(7, record.taskType)
             if let model = record.model { try insert.bind(8, model) } else { try insert.bindNull(8) }
