@@ -65,7 +65,7 @@ extension Releases {
                 try transaction.connection.scalarInt("SELECT coalesce(max(seq) + 1, 0) FROM main.entries")!)
             var resolved: [String: String] = [:]
             var records = 0
-            var perVersion: [String: Int] = [:]
+            var groups = Set<TaskGroup>()
             try MetricsFile.forEachPiece(file.bytes, format: format, source: source) { piece in
                 for (line, record) in piece where resolved[record.version] == nil {
                     do throws(LedgerError) {
@@ -77,11 +77,11 @@ extension Releases {
                             code, "\(source) line \(line): version: \(error.message); nothing was ingested")
                     }
                 }
-                let inserted = try projection.insertTasks(
-                    piece.lazy.map(\.record), seq: seq, from: records, versions: resolved)
-                perVersion.merge(inserted, uniquingKeysWith: +)
+                groups.formUnion(
+                    try projection.insertTasks(piece.map(\.record), seq: seq, from: records, versions: resolved))
                 records += piece.count
             }
+            let perVersion = try projection.countTasks(seq: seq, in: groups)
             projection.insertedTasks = seq
             let digest = try transaction.storeArtifact(file.bytes)
             let body: JSONValue = .object([

@@ -210,7 +210,7 @@ final class Projection {
         let ids = versions.compactMapValues(\.stringValue)
         var records = 0
         try MetricsFile.forEachPiece(select.bytes(0), format: format, source: "entry \(entry.seq)") { piece in
-            try insertTasks(piece.lazy.map(\.record), seq: entry.seq, from: records, versions: ids)
+            try insertTasks(piece.map(\.record), seq: entry.seq, from: records, versions: ids)
             records += piece.count
         }
     }
@@ -224,61 +224,109 @@ final class Projection {
     /// environment, which the canary judge reads, are one range of the table, and a file's rows go at the end
     /// of their version's range. A 64-character id in every row and a covering index beside the table made
     /// inserting them cost twice as much.
-    /// - Returns: the number of rows inserted per version id.
+    ///
+    /// Rows go in by statements of up to 64: a statement per row spent more on starting and ending it than on
+    /// the row itself.
+    /// - Returns: the versions and environments of the records, for `countTasks`.
     /// - Throws: `.integrity` for a record whose version `versions` lacks, or that was never recorded.
     @discardableResult
     func insertTasks(
-        _ records: some Sequence<TaskRecord>, seq: UInt64, from position: Int = 0, versions: [String: String]
-    ) throws -> [String: Int] {
-        let insert = try connection.prepare(
-            "INSERT OR IGNORE INTO \(schema).tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        _ records: some Collection<TaskRecord>, seq: UInt64, from position: Int = 0, versions: [String: String]
+    ) throws -> Set<TaskGroup> {
         let recorded = try connection.prepare("SELECT seq FROM \(schema).versions WHERE id = ?")
-        func bind(_ index: Int32, _ value: Double?) throws {
-            if let value { try insert.bind(index, value) } else { try insert.bindNull(index) }
+        var statements: [Int: Statement] = [:]
+        func insert(rows: Int) throws -> Statement {
+            if let statement = statements[rows] { return statement }
+            let row = "(" + Array(repeating: "?", count: 18).joined(separator: ", ") + ")"
+            let statement = try connection.prepare(
+                "INSERT OR IGNORE INTO \(schema).tasks VALUES "
+                    + Array(repeating: row, count: rows).joined(separator: ", "))
+            statements[rows] = statement
+            return statement
         }
-        var inserted: [String: Int] = [:]
-        // Files name few versions, mostly one after another: the last one's id and key are kept at hand.
-        var last: (name: String, id: String, key: Int64)?
-        for (offset, record) in records.enumerated() {
-            if last?.name != record.version {
-                guard let id = versions[record.version] else {
-                    throw LedgerError(
-                        .integrity,
-                        "entry \(seq) (metrics.summarized) lacks a version for \(record.version); run `purser verify`")
-                }
-                try recorded.bind(1, id)
-                guard try recorded.step() else {
-                    throw LedgerError(
-                        .integrity,
-                        "entry \(seq) (metrics.summarized) names version \(id.prefix(12)), which was never recorded; run `purser verify`"
-                    )
-                }
-                last = (record.version, id, recorded.int64(0))
-                recorded.reset()
+        // The id and key of each version the file names.
+        var known: [String: (id: String, key: Int64)] = [:]
+        func version(_ name: String) throws -> (id: String, key: Int64) {
+            if let found = known[name] { return found }
+            guard let id = versions[name] else {
+                throw LedgerError(
+                    .integrity, "entry \(seq) (metrics.summarized) lacks a version for \(name); run `purser verify`")
             }
-            try insert.bind(1, last!.key)
-            try insert.bind(2, record.env)
-            try insert.bind(3, record.startedAt)
-            try insert.bind(4, Int64(seq))
-            try insert.bind(5, Int64(position + offset))
-            try insert.bind(6, record.taskID)
-            try insert.bind(7, record.taskType)
-            if let model = record.model { try insert.bind(8, model) } else { try insert.bindNull(8) }
-            try insert.bind(9, record.durationMS)
-            try insert.bind(10, Int64(record.completed ? 1 : 0))
-            try insert.bind(11, Int64(record.error ? 1 : 0))
-            try bind(12, record.inputTokens)
-            try bind(13, record.outputTokens)
-            try bind(14, record.costUSD)
-            try bind(15, record.toolCalls)
-            try bind(16, record.toolErrors)
-            try bind(17, record.toolLatencyMS)
-            try bind(18, record.quality)
-            try insert.step()
-            inserted[last!.id, default: 0] += connection.changes
-            insert.reset()
+            try recorded.bind(1, id)
+            defer { recorded.reset() }
+            guard try recorded.step() else {
+                throw LedgerError(
+                    .integrity,
+                    "entry \(seq) (metrics.summarized) names version \(id.prefix(12)), which was never recorded; run `purser verify`"
+                )
+            }
+            known[name] = (id, recorded.int64(0))
+            return known[name]!
         }
-        return inserted.filter { $0.value > 0 }
+        var groups = Set<TaskGroup>()
+        // Files name few versions and environments, mostly one after another: the last ones are kept at hand.
+        var last: (name: String, group: TaskGroup)?
+        var offset = position
+        var start = records.startIndex
+        while start != records.endIndex {
+            let end = records.index(start, offsetBy: 64, limitedBy: records.endIndex) ?? records.endIndex
+            let statement = try insert(rows: records.distance(from: start, to: end))
+            func bind(_ index: Int32, _ value: Double?) throws {
+                if let value { try statement.bind(index, value) } else { try statement.bindNull(index) }
+            }
+            for (row, record) in records[start..<end].enumerated() {
+                if last?.name != record.version || last?.group.env != record.env {
+                    let (id, key) = try version(record.version)
+                    let group = TaskGroup(id: id, key: key, env: record.env)
+                    groups.insert(group)
+                    last = (record.version, group)
+                }
+                let base = Int32(row * 18)
+                try statement.bind(base + 1, last!.group.key)
+                try statement.bind(base + 2, record.env)
+                try statement.bind(base + 3, record.startedAt)
+                try statement.bind(base + 4, Int64(seq))
+                try statement.bind(base + 5, Int64(offset))
+                try statement.bind(base + 6, record.taskID)
+                try statement.bind(base + 7, record.taskType)
+                if let model = record.model {
+                    try statement.bind(base + 8, model)
+                } else {
+                    try statement.bindNull(base + 8)
+                }
+                try statement.bind(base + 9, record.durationMS)
+                try statement.bind(base + 10, Int64(record.completed ? 1 : 0))
+                try statement.bind(base + 11, Int64(record.error ? 1 : 0))
+                try bind(base + 12, record.inputTokens)
+                try bind(base + 13, record.outputTokens)
+                try bind(base + 14, record.costUSD)
+                try bind(base + 15, record.toolCalls)
+                try bind(base + 16, record.toolErrors)
+                try bind(base + 17, record.toolLatencyMS)
+                try bind(base + 18, record.quality)
+                offset += 1
+            }
+            try statement.step()
+            statement.reset()
+            start = end
+        }
+        return groups
+    }
+
+    /// The rows of the `metrics.summarized` entry `seq` per version id, in the versions and environments
+    /// `insertTasks` returned (each one range of the table): only versions with rows.
+    func countTasks(seq: UInt64, in groups: Set<TaskGroup>) throws -> [String: Int] {
+        let count = try connection.prepare(
+            "SELECT count(*) FROM \(schema).tasks WHERE version = ? AND env = ? AND seq = ?")
+        var counts: [String: Int] = [:]
+        for group in groups {
+            try count.bind(1, group.key)
+            try count.bind(2, group.env)
+            try count.bind(3, Int64(seq))
+            if try count.step(), count.int64(0) > 0 { counts[group.id, default: 0] += Int(count.int64(0)) }
+            count.reset()
+        }
+        return counts
     }
 
     /// The current traffic of `env` and when its last change took effect, or nil if it never had any.
@@ -330,4 +378,11 @@ extension TrafficState {
         }
         self = state
     }
+}
+
+/// A version (its id and its key in `tasks`) and an environment, whose tasks are one range of `tasks`.
+struct TaskGroup: Hashable {
+    let id: String
+    let key: Int64
+    let env: String
 }
