@@ -126,13 +126,15 @@ private final class JSONLinesReader: Sendable {
         self.count = count
         pieces = Mutex(Array(repeating: nil, count: count))
         read = (0..<count).map { _ in DispatchSemaphore(value: 0) }
-        DispatchQueue.global(qos: .userInitiated).async { [self] in
+        // A thread of its own, not a worker of Dispatch's global queue, which other work can keep busy while
+        // the taker waits.
+        Thread { [self] in
             for index in 0..<count {
                 let piece = LinesPiece(bytes[bounds[index]..<bounds[index + 1]])
                 pieces.withLock { $0[index] = piece }
                 read[index].signal()
             }
-        }
+        }.start()
     }
 
     /// Piece `index` (each once), when it has been read.
