@@ -22,6 +22,8 @@ struct Routes: Sendable {
         var audit = false
         /// Query parameters: name and whether required.
         var query: [(String, Bool)] = []
+        /// The JSON Schema of a POST's body.
+        var body: JSONValue? = nil
     }
 
     /// The operations the CLI performs remotely, each at `POST /v1/<name>`.
@@ -59,7 +61,10 @@ struct Routes: Sendable {
             Route(
                 method: .get, path: "/v1/status", summary: StatusQuery.summary, role: .reader, query: [("env", false)]),
         ]
-        + operations.map { Route(method: .post, path: "/v1/\($0.name)", summary: $0.summary, role: $0.role) }
+        + operations.map {
+            Route(
+                method: .post, path: "/v1/\($0.name)", summary: $0.summary, role: $0.role, body: RequestSchema.of($0))
+        }
 
     let access: LedgerAccess
     let signingKey: SigningKey?
@@ -239,10 +244,9 @@ struct Routes: Sendable {
                         ])
                     })
             }
-            if route.method == .post {
+            if let body = route.body {
                 operation["requestBody"] = .object([
-                    "required": .bool(true),
-                    "content": .object(["application/json": .object(["schema": .object(["type": .string("object")])])]),
+                    "required": .bool(true), "content": .object(["application/json": .object(["schema": body])]),
                 ])
             }
             paths[route.path, default: [:]][route.method.rawValue.lowercased()] = .object(operation)

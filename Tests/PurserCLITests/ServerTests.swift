@@ -529,6 +529,34 @@ struct ServerTests {
             }
         }
         #expect(http("GET", server.url + "/v1/nothing-here").status == 404)
+
+        // Every POST body has the schema of its operation's members: an empty object is refused, naming a
+        // member the schema requires.
+        let token = try workspace.token("admin", name: "docs")
+        var checked = 0
+        for (path, methods) in paths {
+            guard let schema = methods["post"]?["requestBody"]?["content"]?["application/json"]?["schema"] else {
+                continue
+            }
+            #expect(schema["type"]?.stringValue == "object" && schema["properties"] != nil, "\(path): \(schema)")
+            guard case .array(let required)? = schema["required"], !required.isEmpty else { continue }
+            let answer = http("POST", server.url + path, token: "Bearer \(token)", body: Data("{}".utf8))
+            let message = (try? workspace.json(answer.body)["error"]?["message"]?.stringValue) ?? nil
+            #expect(answer.status == 400, "\(path): \(answer.status) \(answer.body)")
+            #expect(
+                required.contains { message?.contains("missing field \($0.stringValue ?? "?")") == true },
+                "\(path): \(message ?? answer.body) names none of \(required)")
+            checked += 1
+        }
+        #expect(checked >= 20)
+        let append = paths["/v1/entries/append"]?["post"]?["requestBody"]?["content"]?["application/json"]?["schema"]
+        #expect(append?["required"] == .array([.string("kind"), .string("body")]), "\(String(describing: append))")
+        #expect(append?["properties"]?["body"]?["properties"]?["base64"]?["type"] == .string("string"))
+        let lifecycle = paths.values.compactMap {
+            $0["post"]?["requestBody"]?["content"]?["application/json"]?["schema"]
+        }
+        .first { $0["properties"]?["change"] != nil }
+        #expect(lifecycle?["properties"]?["change"]?["enum"]?.arrayValue?.contains(.string("promote")) == true)
         #expect(server.stop() == 0)
     }
 
