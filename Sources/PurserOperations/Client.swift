@@ -45,8 +45,10 @@ public struct Client: Sendable {
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
         let response: (status: Int, body: [UInt8])
         do {
+            // Answers are as large as what was asked: a year's audit document or log runs to tens of megabytes.
             response = try HTTPClient.request(
-                method, base.absoluteString + path, headers: headers, body: body.map(Array.init), timeout: 300)
+                method, base.absoluteString + path, headers: headers, body: body.map(Array.init), timeout: 300,
+                maximumBody: 4 << 30)
         } catch {
             throw LedgerError(.notFound, "cannot reach the purser server at \(base.absoluteString): \(error.message)")
         }

@@ -508,6 +508,28 @@ struct ServerTests {
         #expect(try workspace.run(["verify"]).status == 0)
     }
 
+    @Test("answers over 10 MB reach the client whole: the log of large entries through --server equals the local one")
+    func largeAnswers() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        // Four entries of 3 MB each: every request is under the 10 MB body limit, the log of them is not.
+        let text = String(repeating: "x", count: 3 << 20)
+        for index in 0..<4 {
+            let appended = try workspace.run(
+                ["append", "--kind", "custom.large", "--body", "-"], input: #"{"i":\#(index),"text":"\#(text)"}"#)
+            try #require(appended.status == 0, "\(appended.stderr)")
+        }
+        let local = try workspace.run(["log", "--json"])
+        let server = try RunningServer(in: workspace)
+        let token = try workspace.token("reader", name: "reader")
+        let remote = try Workspace().run(
+            ["log", "--json"], environment: ["PURSER_SERVER": server.url, "PURSER_TOKEN": token])
+        #expect(remote.status == 0, "\(remote.stderr)")
+        #expect(local.stdout.utf8.count > 12 << 20)
+        #expect(remote.stdout == local.stdout)
+        #expect(server.stop() == 0)
+    }
+
     @Test("the OpenAPI document lists exactly the routes served")
     func openAPIMatchesRoutes() throws {
         let workspace = Workspace()

@@ -14,12 +14,14 @@ public enum HTTPClient {
     }
 
     /// Sends one request (`Connection: close`) and returns the status and body.
-    /// - Throws: `.invalidInput` for a URL it cannot use (https among them), a connection that fails or a deadline
-    ///   that passes.
+    /// - Throws: `.invalidInput` for a URL it cannot use (https among them), a connection that fails, a deadline
+    ///   that passes, or a body over `maximumBody` bytes.
     public static func request(
-        _ method: String, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, timeout: Double
+        _ method: String, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, timeout: Double,
+        maximumBody: Int
     ) throws(LedgerError) -> (status: Int, body: [UInt8]) {
-        let response = try exchange(method, url, headers: headers, body: body, timeout: timeout)
+        let response = try exchange(
+            method, url, headers: headers, body: body, timeout: timeout, maximumBody: maximumBody)
         return (response.status, response.body)
     }
 
@@ -43,7 +45,8 @@ public enum HTTPClient {
     }
 
     private static func exchange(
-        _ method: String, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, timeout: Double
+        _ method: String, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, timeout: Double,
+        maximumBody: Int = maximumEvidenceBytes
     ) throws(LedgerError) -> Response {
         let target = try parse(url)
         let deadline = Deadline(after: timeout)
@@ -56,7 +59,7 @@ public enum HTTPClient {
         for (name, value) in headers { request += "\(name): \(value)\r\n" }
         if let body { request += "Content-Length: \(body.count)\r\n" }
         try write(Array((request + "\r\n").utf8) + (body ?? []), to: socket, deadline: deadline, timedOut: timedOut)
-        return try receive(from: socket, deadline: deadline, timedOut: timedOut)
+        return try receive(from: socket, deadline: deadline, timedOut: timedOut, maximumBody: maximumBody)
     }
 
     static func parse(_ url: String) throws(LedgerError) -> Target {
@@ -211,7 +214,10 @@ public enum HTTPClient {
     }
 
     /// Reads until the response is complete (by Content-Length, the last chunk, or the server closing).
-    static func receive(from fd: Int32, deadline: Deadline, timedOut: String) throws(LedgerError) -> Response {
+    /// - Throws: `.invalidInput` for a body over `maximumBody` bytes.
+    static func receive(
+        from fd: Int32, deadline: Deadline, timedOut: String, maximumBody: Int = maximumEvidenceBytes
+    ) throws(LedgerError) -> Response {
         var data: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         var head: Response?
@@ -226,8 +232,8 @@ public enum HTTPClient {
                     scanned = 0
                     continue
                 }
-                if let length = response.header("content-length").flatMap(Int.init), length > maximumEvidenceBytes {
-                    throw LedgerError(.invalidInput, "the body is larger than 10 MB (\(length) bytes)")
+                if let length = response.header("content-length").flatMap(Int.init), length > maximumBody {
+                    throw tooLarge(maximumBody, "\(length) bytes")
                 }
                 bodyStart = end + 4
                 response.body = []
@@ -236,7 +242,9 @@ public enum HTTPClient {
                 scanned = max(0, data.count - 3)
                 if data.count > 65_536 { throw LedgerError(.invalidInput, "the response headers exceed 64 KB") }
             }
-            if var response = head, let body = try self.body(of: response, in: data[bodyStart...], atEnd: atEnd) {
+            if var response = head,
+                let body = try self.body(of: response, in: data[bodyStart...], atEnd: atEnd, maximumBody: maximumBody)
+            {
                 response.body = body
                 return response
             }
@@ -259,10 +267,15 @@ public enum HTTPClient {
             } else {
                 data += buffer[0..<count]
             }
-            if data.count - bodyStart > maximumEvidenceBytes + 65_536 {
-                throw LedgerError(.invalidInput, "the body is larger than 10 MB")
+            if data.count - bodyStart > maximumBody + 65_536 {
+                throw tooLarge(maximumBody)
             }
         }
+    }
+
+    private static func tooLarge(_ maximum: Int, _ size: String? = nil) -> LedgerError {
+        let limit = maximum % (1 << 20) == 0 ? "\(maximum >> 20) MB" : "\(maximum) bytes"
+        return LedgerError(.invalidInput, "the body is larger than \(limit)" + (size.map { " (\($0))" } ?? ""))
     }
 
     /// The offset of the blank line ending the head, searching from `start`.
@@ -298,13 +311,13 @@ public enum HTTPClient {
 
     /// The body if `data` holds all of it; nil when more must be read.
     static func body(
-        of response: Response, in data: ArraySlice<UInt8>, atEnd: Bool
+        of response: Response, in data: ArraySlice<UInt8>, atEnd: Bool, maximumBody: Int
     ) throws(LedgerError) -> [UInt8]? {
         if response.status == 204 || response.status == 304 { return [] }
         if let encoding = response.header("transfer-encoding"), encoding.lowercased().contains("chunked") {
             // The last chunk and the trailers end with a blank line: only then is decoding worth trying.
             guard atEnd || data.suffix(4).elementsEqual([13, 10, 13, 10]) else { return nil }
-            return try dechunk(data, atEnd: atEnd)
+            return try dechunk(data, atEnd: atEnd, maximumBody: maximumBody)
         }
         if let text = response.header("content-length") {
             guard let length = Int(text), length >= 0 else {
@@ -322,7 +335,7 @@ public enum HTTPClient {
     }
 
     /// Decodes a chunked body: `SIZE[;ext]\r\nDATA\r\n` … `0\r\n[trailers]\r\n`.
-    static func dechunk(_ data: ArraySlice<UInt8>, atEnd: Bool) throws(LedgerError) -> [UInt8]? {
+    static func dechunk(_ data: ArraySlice<UInt8>, atEnd: Bool, maximumBody: Int) throws(LedgerError) -> [UInt8]? {
         var body: [UInt8] = []
         var index = data.startIndex
         func incomplete() throws(LedgerError) -> [UInt8]? {
@@ -356,9 +369,7 @@ public enum HTTPClient {
                     if trailer.isEmpty { return body }
                 }
             }
-            guard body.count + size <= maximumEvidenceBytes else {
-                throw LedgerError(.invalidInput, "the body is larger than 10 MB")
-            }
+            guard body.count + size <= maximumBody else { throw tooLarge(maximumBody) }
             guard data.endIndex - index >= size + 2 else { return try incomplete() }
             body += data[index..<index + size]
             index += size
