@@ -72,7 +72,7 @@ public enum MetricsFile {
     }
 
     /// The records and the problems of a CSV file.
-    /// - Throws: for a file without a header, or a header that is not the task fields, each at most once.
+    /// - Throws: for a file without a header, or a header that repeats a column or names an unknown one.
     private static func csv(
         _ bytes: [UInt8], source: String
     ) throws(LedgerError) -> (records: [(line: Int, record: TaskRecord)], problems: [(line: Int, message: String)]) {
@@ -152,8 +152,6 @@ private struct LinesPiece {
     var records: [(line: Int, record: TaskRecord)] = []
     var problems: [(line: Int, message: String)] = []
     var lines = 0
-
-    init() {}
 
     /// Reads `bytes`, which end with a newline or at the end of the file: the newline that ends the piece
     /// ends its last line, and the next piece's first line follows it.

@@ -61,9 +61,6 @@ public final class Connection {
         try Statement(connection: self, sql: sql)
     }
 
-    /// How many rows the last INSERT, UPDATE or DELETE statement changed.
-    public var changes: Int { Int(sqlite3_changes(handle)) }
-
     /// The first column of the first row of `sql`, as an integer (nil if no row or NULL).
     public func scalarInt(_ sql: String) throws(SQLiteError) -> Int64? {
         let statement = try prepare(sql)
