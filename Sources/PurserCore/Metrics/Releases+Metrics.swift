@@ -139,7 +139,7 @@ extension Releases {
                 guard try recorded.step() else {
                     throw LedgerError(
                         .integrity,
-                        "tasks name the version recorded at seq \(accumulator.version), but it has no version.recorded entry; run `purser verify`"
+                        "tasks name the version recorded at seq \(accumulator.version), which the versions table lacks; run `purser verify`"
                     )
                 }
                 defer { recorded.reset() }
