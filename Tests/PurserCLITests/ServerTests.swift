@@ -508,6 +508,21 @@ struct ServerTests {
         #expect(try workspace.run(["verify"]).status == 0)
     }
 
+    @Test("export through a server without a signing key is refused with exit 66, and writes no bundle")
+    func exportWithoutServerKey() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        let server = try RunningServer(in: workspace, arguments: ["--key", workspace.file("none.key")])
+        let token = try workspace.token("reader", name: "auditor")
+        let client = Workspace()
+        let exported = try client.run(
+            ["export", "--out", "bundle"], environment: ["PURSER_SERVER": server.url, "PURSER_TOKEN": token])
+        #expect(exported.status == 66)
+        #expect(exported.stderr.contains("this server has no checkpoint signing key"), "\(exported.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: client.file("bundle")))
+        #expect(server.stop() == 0)
+    }
+
     @Test("answers over 10 MB reach the client whole: the log of large entries through --server equals the local one")
     func largeAnswers() throws {
         let workspace = Workspace()
@@ -555,11 +570,11 @@ struct ServerTests {
         // Every POST body has the schema of its operation's members: an empty object is refused, naming a
         // member the schema requires.
         let token = try workspace.token("admin", name: "docs")
+        let bodySchemas = paths.compactMapValues {
+            $0["post"]?["requestBody"]?["content"]?["application/json"]?["schema"]
+        }
         var checked = 0
-        for (path, methods) in paths {
-            guard let schema = methods["post"]?["requestBody"]?["content"]?["application/json"]?["schema"] else {
-                continue
-            }
+        for (path, schema) in bodySchemas {
             #expect(schema["type"]?.stringValue == "object" && schema["properties"] != nil, "\(path): \(schema)")
             guard case .array(let required)? = schema["required"], !required.isEmpty else { continue }
             let answer = http("POST", server.url + path, token: "Bearer \(token)", body: Data("{}".utf8))
@@ -571,13 +586,10 @@ struct ServerTests {
             checked += 1
         }
         #expect(checked >= 20)
-        let append = paths["/v1/entries/append"]?["post"]?["requestBody"]?["content"]?["application/json"]?["schema"]
+        let append = bodySchemas["/v1/entries/append"]
         #expect(append?["required"] == .array([.string("kind"), .string("body")]), "\(String(describing: append))")
         #expect(append?["properties"]?["body"]?["properties"]?["base64"]?["type"] == .string("string"))
-        let lifecycle = paths.values.compactMap {
-            $0["post"]?["requestBody"]?["content"]?["application/json"]?["schema"]
-        }
-        .first { $0["properties"]?["change"] != nil }
+        let lifecycle = bodySchemas.values.first { $0["properties"]?["change"] != nil }
         #expect(lifecycle?["properties"]?["change"]?["enum"]?.arrayValue?.contains(.string("promote")) == true)
         #expect(server.stop() == 0)
     }
