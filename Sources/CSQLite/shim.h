@@ -8,4 +8,9 @@ static inline sqlite3_destructor_type purser_sqlite_transient(void) {
     return SQLITE_TRANSIENT;
 }
 
+/// sqlite3_config is variadic, which Swift cannot call. Returns SQLITE_MISUSE once SQLite is initialized.
+static inline int purser_sqlite_disable_memory_status(void) {
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 #endif

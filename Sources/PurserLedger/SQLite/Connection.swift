@@ -11,6 +11,11 @@ public final class Connection {
     private var transactionDepth = 0
     /// Whether the outermost transaction open is a write transaction.
     private var writing = false
+    /// Prepared statements not in use, by their SQL, to be handed out again: preparing a statement costs more than
+    /// running many a query. A statement is taken out while in use, so that two users never share one.
+    private var idleStatements: [String: OpaquePointer] = [:]
+    /// The most statements kept idle (SQL built on the fly, such as multi-row inserts, would otherwise pile up).
+    static let maximumIdleStatements = 64
 
     /// How the file is opened.
     public enum Mode: Sendable {
@@ -23,6 +28,7 @@ public final class Connection {
     /// Opens the database at `path`.
     /// - Parameter busyTimeout: how long SQLite waits for a lock held by another connection.
     public init(path: String, mode: Mode, busyTimeout: Int32 = 10_000) throws(SQLiteError) {
+        _ = Self.configured
         var flags: Int32 = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         switch mode {
         case .readWrite: flags |= SQLITE_OPEN_READWRITE
@@ -41,8 +47,31 @@ public final class Connection {
         sqlite3_busy_timeout(db, busyTimeout)
     }
 
+    /// Process-wide settings, made before the first connection opens: SQLite's count of the memory it uses takes a
+    /// global mutex on every allocation, and nothing reads it.
+    private static let configured: Void = {
+        _ = purser_sqlite_disable_memory_status()
+    }()
+
     deinit {
+        for statement in idleStatements.values { sqlite3_finalize(statement) }
         sqlite3_close_v2(handle)
+    }
+
+    /// A prepared statement of `sql` no one is using, if one is idle.
+    func takeIdleStatement(_ sql: String) -> OpaquePointer? {
+        idleStatements.removeValue(forKey: sql)
+    }
+
+    /// Resets `statement` and keeps it for the next `prepare` of `sql` (or finalizes it if enough are kept).
+    func keepIdleStatement(_ statement: OpaquePointer, sql: String) {
+        sqlite3_reset(statement)
+        sqlite3_clear_bindings(statement)
+        if idleStatements.count < Self.maximumIdleStatements, idleStatements[sql] == nil {
+            idleStatements[sql] = statement
+        } else {
+            sqlite3_finalize(statement)
+        }
     }
 
     /// Runs one or more statements that return no rows.
@@ -56,7 +85,13 @@ public final class Connection {
         }
     }
 
-    /// Prepares a statement. Finalized when the returned value is released.
+    /// Runs one statement that returns no rows, prepared once and reused (for the statements of every transaction).
+    private func executeOne(_ sql: String) throws(SQLiteError) {
+        try prepare(sql).step()
+    }
+
+    /// Prepares a statement, or hands out one of `sql` prepared before and idle since. When the returned value is
+    /// released, the statement is reset and kept for the next `prepare` of the same SQL.
     public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
         try Statement(connection: self, sql: sql)
     }
@@ -96,10 +131,10 @@ public final class Connection {
         var delay: useconds_t = 1_000
         while true {
             do {
-                try execute("BEGIN IMMEDIATE")
+                try executeOne("BEGIN IMMEDIATE")
                 do {
                     let result = try body()
-                    try execute("COMMIT")
+                    try executeOne("COMMIT")
                     return result
                 } catch {
                     try? execute("ROLLBACK")
@@ -117,11 +152,11 @@ public final class Connection {
     /// already open, `body` simply runs in it.
     public func readTransaction<T>(_ body: () throws -> T) throws -> T {
         guard transactionDepth == 0 else { return try body() }
-        try execute("BEGIN DEFERRED")
+        try executeOne("BEGIN DEFERRED")
         transactionDepth += 1
         defer {
             transactionDepth -= 1
-            try? execute("COMMIT")
+            try? executeOne("COMMIT")
         }
         return try body()
     }
@@ -136,10 +171,10 @@ public final class Connection {
         transactionDepth += 1
         defer { transactionDepth -= 1 }
         let name = "nested\(transactionDepth)"
-        try execute("SAVEPOINT \(name)")
+        try executeOne("SAVEPOINT \(name)")
         do {
             let result = try body()
-            try execute("RELEASE \(name)")
+            try executeOne("RELEASE \(name)")
             return result
         } catch {
             try? execute("ROLLBACK TO \(name); RELEASE \(name)")

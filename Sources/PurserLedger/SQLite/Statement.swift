@@ -1,12 +1,19 @@
 internal import CSQLite
 
-/// A prepared statement. Finalized on release; `reset` makes it reusable with new bindings.
+/// A prepared statement. Reset on release and given back to its connection for reuse; `reset` makes it reusable
+/// with new bindings.
 public final class Statement {
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
     private let connection: Connection
     let sql: String
 
     init(connection: Connection, sql: String) throws(SQLiteError) {
+        if let idle = connection.takeIdleStatement(sql) {
+            self.handle = idle
+            self.connection = connection
+            self.sql = sql
+            return
+        }
         var statement: OpaquePointer?
         let rc = sqlite3_prepare_v2(connection.handle, sql, -1, &statement, nil)
         guard rc == SQLITE_OK, let statement else {
@@ -18,7 +25,7 @@ public final class Statement {
     }
 
     deinit {
-        sqlite3_finalize(handle)
+        connection.keepIdleStatement(handle, sql: sql)
     }
 
     // MARK: Binding (1-based parameter indexes, as in SQL)
