@@ -166,6 +166,7 @@ struct AuditCommandTests {
             #expect(!page.contains(external), "nothing loaded from elsewhere: \(external)")
         }
         #expect(page.contains("<svg"), "the timeline is embedded")
+        try expectInlinePartialsRenderTheSame(page, in: workspace)
 
         let markdown = try workspace.run(["audit", "--format", "md", "--out", "audit.md"])
         #expect(markdown.status == 0, "audit: \(markdown.stderr)")
@@ -220,6 +221,33 @@ struct AuditCommandTests {
         let heading = try #require(page.range(of: "<h3>Routine deployments</h3>"))
         let lastFull = try #require(page.range(of: #"<div class="deployment" id="d\#(full.last!)">"#))
         #expect(lastFull.upperBound < heading.lowerBound)
+
+        try expectInlinePartialsRenderTheSame(page, in: workspace)
+        #expect(try Self.deployments(page).matches(of: /id="d\d+"/).count == 219)
+    }
+
+    /// Both lists are rendered beforehand on every core (`rendered`); a template that names the partials inside
+    /// the lists instead must get the very same deployments.
+    private func expectInlinePartialsRenderTheSame(_ page: String, in workspace: Workspace) throws {
+        try FileManager.default.copyItem(
+            atPath: agentTemplates.appendingPathComponent("report").path, toPath: workspace.file("inline"))
+        let template = workspace.read("inline/report.html.mustache")
+        let inlined = template.replacingOccurrences(
+            of: "{{#deployments_in_full}}{{{rendered}}}", with: "{{#deployments_in_full}}{{> deployment.html}}"
+        ).replacingOccurrences(
+            of: "{{#routine_deployments}}{{{rendered}}}", with: "{{#routine_deployments}}{{> routine.html}}")
+        #expect(!inlined.contains("rendered") && template.contains("rendered"))
+        workspace.write("inline/report.html.mustache", inlined)
+        let inline = try workspace.run(["audit", "--format", "html", "--out", "inline.html", "--template", "inline"])
+        #expect(inline.status == 0, "audit: \(inline.stderr)")
+        #expect(try Self.deployments(workspace.read("inline.html")) == Self.deployments(page))
+    }
+
+    /// The Deployments section of an HTML report.
+    private static func deployments(_ page: String) throws -> Substring {
+        let start = try #require(page.range(of: "<h2>Deployments</h2>"))
+        let end = try #require(page.range(of: "<h2>Rollbacks</h2>"))
+        return page[start.lowerBound..<end.lowerBound]
     }
 
     @Test("the report of a tampered ledger says so at the top and exits 3")

@@ -63,9 +63,12 @@ extension Releases {
         var verification = try Ledger.verify(at: ledger.path, checkpoints: scope.checkpoints)
         var collector = AuditCollector(scope: scope, now: Timestamp.format(now))
         var artifacts = ArtifactReferences()
-        var batch: [Entry] = []
-        func readBatch() throws {
-            for (entry, body) in zip(batch, Self.parseBodies(batch)) {
+        // Bodies are parsed on a queue of their own while the next entries are read and the previous ones
+        // collected; a few batches are in flight at most.
+        let parser = DispatchQueue(label: "purser.audit.parse")
+        var inFlight: [ParsedBatch] = []
+        func collect(_ batch: ParsedBatch) throws {
+            for (entry, body) in zip(batch.entries, batch.bodies()) {
                 // An entry that does not parse is an integrity fault, which verification has reported.
                 guard let body else {
                     if verification.ok { throw LedgerError(.integrity, "entry \(entry.seq) has no readable body") }
@@ -74,14 +77,18 @@ extension Releases {
                 artifacts.add(entry, body)
                 try collector.read(entry, body)
             }
-            batch.removeAll(keepingCapacity: true)
         }
-        try ledger.forEachEntry(kinds: AuditCollector.kinds.union(ArtifactReferences.kinds)) { entry in
-            batch.append(entry)
-            if batch.count == 4_096 { try readBatch() }
-        }
+        var batch: [Entry] = []
         do {
-            try readBatch()
+            try ledger.forEachEntry(kinds: AuditCollector.kinds.union(ArtifactReferences.kinds)) { entry in
+                batch.append(entry)
+                guard batch.count == 1_024 else { return }
+                inFlight.append(ParsedBatch(batch, on: parser))
+                batch.removeAll(keepingCapacity: true)
+                if inFlight.count > 2 { try collect(inFlight.removeFirst()) }
+            }
+            inFlight.append(ParsedBatch(batch, on: parser))
+            for parsed in inFlight { try collect(parsed) }
         } catch let error as LedgerError {
             throw error
         } catch {
@@ -109,10 +116,29 @@ extension Releases {
     }
 }
 
-extension Releases {
-    /// The bodies of `entries`, parsed on every core (a year of checklist runs is tens of megabytes of
-    /// JSON); nil for a body that does not parse.
-    static func parseBodies(_ entries: [Entry]) -> [JSONValue?] {
+/// A batch of entries whose bodies are being parsed on a queue of their own.
+private final class ParsedBatch: @unchecked Sendable {
+    let entries: [Entry]
+    /// Written once, on the parsing queue, before `parsed` is signalled.
+    private var parsedBodies: [JSONValue?] = []
+    private let parsed = DispatchSemaphore(value: 0)
+
+    init(_ entries: [Entry], on queue: DispatchQueue) {
+        self.entries = entries
+        queue.async {
+            self.parsedBodies = Self.parse(entries)
+            self.parsed.signal()
+        }
+    }
+
+    /// The bodies of `entries`, in order, once parsed; nil for a body that does not parse. Call it once.
+    func bodies() -> [JSONValue?] {
+        parsed.wait()
+        return parsedBodies
+    }
+
+    /// The bodies of `entries`, parsed on every core (a year of checklist runs is tens of megabytes of JSON).
+    private static func parse(_ entries: [Entry]) -> [JSONValue?] {
         var values = [JSONValue?](repeating: nil, count: entries.count)
         let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, entries.count / 256))
         let size = (entries.count + parts - 1) / parts

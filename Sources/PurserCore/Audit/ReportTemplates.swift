@@ -14,7 +14,10 @@ public enum AuditFormat: String, Sendable, CaseIterable {
 /// `timeline_svg`, the picture as SVG markup (for `{{{timeline_svg}}}`); `timeline_file`, the name of
 /// the SVG file written beside a Markdown report; `compact`, true above 200 deployments;
 /// `deployments_in_full`, the deployments to show in full (all of them, or when compact those that are not
-/// routine); and `routine_deployments`, when compact the routine ones (else none), for one line each. HTML
+/// routine); and `routine_deployments`, when compact the routine ones (else none), for one line each. If the
+/// folder has the partial `deployment.<format>.mustache` (`routine.<format>.mustache`), each deployment of
+/// the first (second) list also has `rendered`: itself rendered with that partial, as inside a section over the
+/// list, made on every core before the report (for `{{{rendered}}}`). HTML
 /// templates escape every `{{value}}` (and start with `{{% CONTENT_TYPE: HTML}}` for the faster escaper
 /// below); Markdown templates start with `{{% CONTENT_TYPE: MARKDOWN}}`, which backslash-escapes
 /// Markdown's punctuation.
@@ -87,14 +90,57 @@ public struct ReportTemplates: Sendable {
         let routine = { (deployment: JSONValue) in deployment["routine"] == .bool(true) }
         // The two lists save the template a test of `routine` and `compact` per deployment (a year has
         // ten thousand), which the engine's lookups make costly.
-        let context = Node(
+        let lists = [
+            (
+                name: "deployments_in_full", partial: "deployment",
+                items: compact ? deployments.filter { !routine($0) } : deployments
+            ),
+            (name: "routine_deployments", partial: "routine", items: compact ? deployments.filter(routine) : []),
+        ]
+        var context = Node(
             members: members,
-            extras: [
-                "timeline_svg": timelineSVG, "timeline_file": timelineFile ?? NSNull(), "compact": compact,
-                "deployments_in_full": (compact ? deployments.filter { !routine($0) } : deployments).map(Node.wrap),
-                "routine_deployments": (compact ? deployments.filter(routine) : []).map(Node.wrap),
-            ])
+            extras: ["timeline_svg": timelineSVG, "timeline_file": timelineFile ?? NSNull(), "compact": compact])
+        for list in lists { context.extras[list.name] = list.items.map(Node.wrap) }
+        let rendered = lists.map { list in
+            renderEach(list.items, with: "\(list.partial).\(format.rawValue)", in: context, format: format)
+        }
+        for (list, rendered) in zip(lists, rendered) {
+            guard let rendered else { continue }
+            context.extras[list.name] = zip(list.items, rendered).map { item, text in
+                guard case .object(let members) = item else { return Node.wrap(item) }
+                return Node(members: members, extras: ["rendered": text])
+            }
+        }
         return Array((library.render(context, withTemplate: name) ?? "").utf8)
+    }
+
+    /// `items` rendered one by one with the partial `partial`, each as inside a section over it in `context`
+    /// (without `first()`, `last()` or `index()`), on every core; nil if the folder has no such partial. A report
+    /// lists thousands of deployments, and one rendering runs on one core.
+    private func renderEach(
+        _ items: [JSONValue], with partial: String, in context: Node, format: AuditFormat
+    ) -> [String]? {
+        guard !items.isEmpty, library.getTemplate(named: partial) != nil else { return nil }
+        let item = "purser_list_item"
+        // Made of constants: it parses.
+        let wrapper = try! MustacheTemplate(
+            string: "{{% CONTENT_TYPE: \(format == .md ? "MARKDOWN" : "HTML")}}{{#\(item)}}{{> \(partial)}}{{/\(item)}}"
+        )
+        var rendered = [String](repeating: "", count: items.count)
+        let parts = min(items.count, ProcessInfo.processInfo.activeProcessorCount * 4)
+        let size = (items.count + parts - 1) / parts
+        rendered.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let buffer = buffer  // each part writes its own indices only
+            nonisolated(unsafe) let context = context  // read only
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                for index in (part * size)..<min(items.count, (part + 1) * size) {
+                    var scope = context
+                    scope.extras[item] = Node.wrap(items[index])
+                    buffer[index] = wrapper.render(scope, library: library)
+                }
+            }
+        }
+        return rendered
     }
 
     /// Above this many deployments, `compact` is true: templates may then list routine deployments briefly.
