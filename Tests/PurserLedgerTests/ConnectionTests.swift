@@ -17,10 +17,8 @@ import Testing
         let directory = TemporaryDirectory()
         let connection = try database(directory)
         let sql = "SELECT x, ?1 IS NULL FROM t ORDER BY x"
-        var first: OpaquePointer?
         do {
             let statement = try connection.prepare(sql)
-            first = statement.handle
             try statement.bind(1, Int64(7))
             #expect(try statement.step())
             #expect(try statement.step())
@@ -28,7 +26,7 @@ import Testing
             #expect(statement.int64(1) == 0)
         }
         let again = try connection.prepare(sql)
-        #expect(again.handle == first)
+        #expect(again.runs == 1, "the statement that ran once")
         // From the first row, and the parameter unbound (NULL).
         #expect(try again.step())
         #expect(again.int64(0) == 1)
@@ -49,6 +47,23 @@ import Testing
         #expect(pairs.count == 9)
         #expect(pairs.map(\.0) == [1, 1, 1, 2, 2, 2, 3, 3, 3])
         #expect(pairs.map(\.1) == [1, 2, 3, 1, 2, 3, 1, 2, 3])
+    }
+
+    @Test func statementsBuiltOnTheFlyDoNotCrowdOutOneInUseMeanwhile() throws {
+        let directory = TemporaryDirectory()
+        let connection = try database(directory)
+        let sql = "SELECT x FROM t WHERE x > ?"
+        do {
+            let busy = try connection.prepare(sql)
+            try busy.bind(1, Int64(0))
+            #expect(try busy.step())
+            // As many other statements as are kept, each released at once, while this one is in use.
+            for index in 0..<Connection.maximumIdleStatements {
+                #expect(try connection.prepare("SELECT \(index)").step())
+            }
+        }
+        // Given back last, it is kept (the oldest other one goes), and handed out again.
+        #expect(try connection.prepare(sql).runs == 1)
     }
 
     @Test func aStatementReleasedMidwayDoesNotHoldAnOldSnapshot() throws {

@@ -15,15 +15,18 @@ public enum AuditFormat: String, Sendable, CaseIterable {
 /// the SVG file written beside a Markdown report; `compact`, true above 200 deployments;
 /// `deployments_in_full`, the deployments to show in full (all of them, or when compact those that are not
 /// routine); and `routine_deployments`, when compact the routine ones (else none), for one line each. If the
-/// folder has the partial `deployment.<format>.mustache` (`routine.<format>.mustache`), each deployment of
-/// the first (second) list also has `rendered`: itself rendered with that partial, as inside a section over the
-/// list, made on every core before the report (for `{{{rendered}}}`). HTML
+/// folder has the partial `deployment.<format>.mustache` (`routine.<format>.mustache`) and a template there
+/// mentions `rendered`, each deployment of the first (second) list also has `rendered`: itself rendered with that
+/// partial as inside a section over the list (but without a parent template's block overrides, or a standalone
+/// partial tag's indentation), made on every core before the report, for `{{{rendered}}}`. HTML
 /// templates escape every `{{value}}` (and start with `{{% CONTENT_TYPE: HTML}}` for the faster escaper
 /// below); Markdown templates start with `{{% CONTENT_TYPE: MARKDOWN}}`, which backslash-escapes
 /// Markdown's punctuation.
 public struct ReportTemplates: Sendable {
     private let library: MustacheLibrary
     public let directory: String
+    /// Whether any template of the folder mentions `rendered` (else no deployment is rendered beforehand).
+    private let usesRendered: Bool
 
     /// Loads every `.mustache` file of `directory`.
     /// - Throws: `.notFound` if the folder or a report template is missing; `.invalidInput` naming the
@@ -38,9 +41,11 @@ public struct ReportTemplates: Sendable {
             throw LedgerError(.notFound, "no report templates at \(directory) (expected report.html.mustache)")
         }
         var library = MustacheLibrary()
+        var usesRendered = false
         for name in names.sorted() {
             let path = (directory as NSString).appendingPathComponent(name)
             let text = String(decoding: try Inputs.read(path), as: UTF8.self)
+            usesRendered = usesRendered || text.contains("rendered")
             do {
                 library.register(try MustacheTemplate(string: text), named: String(name.dropLast(".mustache".count)))
             } catch {
@@ -48,6 +53,7 @@ public struct ReportTemplates: Sendable {
             }
         }
         self.library = library
+        self.usesRendered = usesRendered
     }
 
     /// The report as JSON: its document in canonical form, and a line feed.
@@ -102,7 +108,7 @@ public struct ReportTemplates: Sendable {
             extras: ["timeline_svg": timelineSVG, "timeline_file": timelineFile ?? NSNull(), "compact": compact])
         for list in lists { context.extras[list.name] = list.items.map(Node.wrap) }
         let rendered = lists.map { list in
-            renderEach(list.items, with: "\(list.partial).\(format.rawValue)", in: context, format: format)
+            renderEach(list.items, with: "\(list.partial).\(format.rawValue)", in: context)
         }
         for (list, rendered) in zip(lists, rendered) {
             guard let rendered else { continue }
@@ -114,18 +120,15 @@ public struct ReportTemplates: Sendable {
         return Array((library.render(context, withTemplate: name) ?? "").utf8)
     }
 
-    /// `items` rendered one by one with the partial `partial`, each as inside a section over it in `context`
-    /// (without `first()`, `last()` or `index()`), on every core; nil if the folder has no such partial. A report
-    /// lists thousands of deployments, and one rendering runs on one core.
-    private func renderEach(
-        _ items: [JSONValue], with partial: String, in context: Node, format: AuditFormat
-    ) -> [String]? {
-        guard !items.isEmpty, library.getTemplate(named: partial) != nil else { return nil }
+    /// `items` rendered one by one with the partial `partial`, each as inside a section over it in `context`, on
+    /// every core; nil if the folder has no such partial or no template uses `rendered`. A report lists thousands
+    /// of deployments, and one rendering runs on one core.
+    private func renderEach(_ items: [JSONValue], with partial: String, in context: Node) -> [String]? {
+        guard usesRendered, !items.isEmpty, library.getTemplate(named: partial) != nil else { return nil }
         let item = "purser_list_item"
-        // Made of constants: it parses.
-        let wrapper = try! MustacheTemplate(
-            string: "{{% CONTENT_TYPE: \(format == .md ? "MARKDOWN" : "HTML")}}{{#\(item)}}{{> \(partial)}}{{/\(item)}}"
-        )
+        // Made of constants: it parses. (A partial starts with swift-mustache's HTML escaping unless it sets its
+        // own content type, wherever it is named from.)
+        let wrapper = try! MustacheTemplate(string: "{{#\(item)}}{{> \(partial)}}{{/\(item)}}")
         var rendered = [String](repeating: "", count: items.count)
         let parts = min(items.count, ProcessInfo.processInfo.activeProcessorCount * 4)
         let size = (items.count + parts - 1) / parts

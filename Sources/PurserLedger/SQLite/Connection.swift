@@ -1,7 +1,8 @@
 internal import CSQLite
 internal import Foundation
 
-/// One connection to a SQLite database file. Not thread-safe: owned by one thread or actor at a time.
+/// One connection to a SQLite database file. Not thread-safe: owned by one thread or actor at a time, and so are
+/// its statements (releasing one gives it back to the connection).
 ///
 /// Nothing outside this folder touches SQLite's C API.
 public final class Connection {
@@ -11,10 +12,14 @@ public final class Connection {
     private var transactionDepth = 0
     /// Whether the outermost transaction open is a write transaction.
     private var writing = false
-    /// Prepared statements not in use, by their SQL, to be handed out again: preparing a statement costs more than
-    /// running many a query. A statement is taken out while in use, so that two users never share one.
-    private var idleStatements: [String: OpaquePointer] = [:]
-    /// The most statements kept idle (SQL built on the fly, such as multi-row inserts, would otherwise pile up).
+    /// Prepared statements not in use, by their SQL, to be handed out again, with when each was given back:
+    /// preparing a statement costs more than running many a query. A statement is taken out while in use, so that
+    /// two users never share one.
+    private var idleStatements: [String: (statement: OpaquePointer, keptAt: UInt64)] = [:]
+    /// How many statements were given back so far: the clock of `keptAt`.
+    private var kept: UInt64 = 0
+    /// The most statements kept idle; beyond it, the one given back longest ago is finalized (SQL built on the fly,
+    /// such as multi-row inserts, would otherwise pile up, or crowd out the statements every transaction uses).
     static let maximumIdleStatements = 64
 
     /// How the file is opened.
@@ -48,30 +53,38 @@ public final class Connection {
     }
 
     /// Process-wide settings, made before the first connection opens: SQLite's count of the memory it uses takes a
-    /// global mutex on every allocation, and nothing reads it.
+    /// global mutex on every allocation, and nothing reads it. (SQLite refuses the setting once it has started,
+    /// which nothing else in purser's processes makes it do before.)
     private static let configured: Void = {
         _ = purser_sqlite_disable_memory_status()
     }()
 
     deinit {
-        for statement in idleStatements.values { sqlite3_finalize(statement) }
+        for idle in idleStatements.values { sqlite3_finalize(idle.statement) }
         sqlite3_close_v2(handle)
     }
 
     /// A prepared statement of `sql` no one is using, if one is idle.
     func takeIdleStatement(_ sql: String) -> OpaquePointer? {
-        idleStatements.removeValue(forKey: sql)
+        idleStatements.removeValue(forKey: sql)?.statement
     }
 
-    /// Resets `statement` and keeps it for the next `prepare` of `sql` (or finalizes it if enough are kept).
+    /// Resets `statement` and keeps it for the next `prepare` of `sql`, unless one of `sql` is kept already.
     func keepIdleStatement(_ statement: OpaquePointer, sql: String) {
         sqlite3_reset(statement)
         sqlite3_clear_bindings(statement)
-        if idleStatements.count < Self.maximumIdleStatements, idleStatements[sql] == nil {
-            idleStatements[sql] = statement
-        } else {
+        guard idleStatements[sql] == nil else {
             sqlite3_finalize(statement)
+            return
         }
+        if idleStatements.count >= Self.maximumIdleStatements,
+            let oldest = idleStatements.min(by: { $0.value.keptAt < $1.value.keptAt })
+        {
+            sqlite3_finalize(oldest.value.statement)
+            idleStatements[oldest.key] = nil
+        }
+        kept += 1
+        idleStatements[sql] = (statement, kept)
     }
 
     /// Runs one or more statements that return no rows.

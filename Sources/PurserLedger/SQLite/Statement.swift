@@ -71,6 +71,9 @@ public final class Statement {
         }
     }
 
+    /// How many times the statement has run (stepped, then reset) since it was prepared, reuses included.
+    var runs: Int { Int(sqlite3_stmt_status(handle, SQLITE_STMTSTATUS_RUN, 0)) }
+
     /// Resets the statement and clears its bindings, ready to run again.
     public func reset() {
         sqlite3_reset(handle)
