@@ -46,8 +46,6 @@ struct ManifestFixture {
         try writePrompt(variant: 0)
     }
 
-    /// Writes the prompt with the byte at a position of its own changed for `variant` (0 to
-    /// `prompt.count - 1001`), so that no two variants are equal.
     /// Records `count` variants (0, 1, …) in `releases`, labelled by `label`; returns their ids.
     func recordVariants(
         _ count: Int, in releases: Releases, label: (Int) -> String?
@@ -58,6 +56,8 @@ struct ManifestFixture {
         }
     }
 
+    /// Writes the prompt with the byte at a position of its own changed for `variant` (0 to
+    /// `prompt.count - 1001`), so that no two variants are equal.
     func writePrompt(variant: Int) throws {
         var bytes = prompt
         let position = 1_000 + variant
