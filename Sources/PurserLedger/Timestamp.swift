@@ -21,9 +21,19 @@ public enum Timestamp {
             + "\(pad(Int32(fraction), 3))Z"
     }
 
+    /// The times the ledger's form can write: from 0001-01-01T00:00:00.000Z up to, not including, the year
+    /// 10000. Outside it `format` would write five digits or a sign, text that no longer sorts in time order
+    /// and that slips past every comparison of timestamps.
+    public static let range: Range<Date> = midnight(year: 1)..<midnight(year: 10_000)
+
+    private static func midnight(year: Int) -> Date {
+        Date(timeIntervalSince1970: Double(daysFromCivil(year: year, month: 1, day: 1)) * 86_400)
+    }
+
     /// Parses an RFC 3339 timestamp with any offset and optional fractional seconds
     /// (`2026-11-27T14:03:00Z`, `2026-11-27t16:03:00.250+02:00`), or a plain date (`2026-11-27`,
-    /// midnight UTC). Hand-written: a Foundation date formatter costs milliseconds to set up, which a
+    /// midnight UTC). Nil for anything else, and for a time outside `range` once its offset is applied
+    /// (`0001-01-01T00:30:00+01:00` is in the year 0). Hand-written: a Foundation date formatter costs milliseconds to set up, which a
     /// short-lived command pays on every run.
     public static func parse(_ text: String) -> Date? {
         let bytes = Array(text.utf8)
@@ -47,7 +57,10 @@ public enum Timestamp {
             (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day)
         else { return nil }
         let days = Double(daysFromCivil(year: year, month: month, day: day))
-        if position == bytes.count { return Date(timeIntervalSince1970: days * 86_400) }
+        if position == bytes.count {
+            let date = Date(timeIntervalSince1970: days * 86_400)
+            return range.contains(date) ? date : nil
+        }
         guard expect("Tt"), let hour = number(2), expect(":"), let minute = number(2), expect(":"),
             let second = number(2), hour < 24, minute < 60, second < 60
         else { return nil }
@@ -76,7 +89,8 @@ public enum Timestamp {
         let seconds = days * 86_400 + Double(hour * 3600 + minute * 60 + second - offset)
         // Half a millisecond more, so that `format`, which rounds down, gives back exactly these milliseconds
         // whatever the rounding of the Double.
-        return Date(timeIntervalSince1970: seconds + (Double(milliseconds) + 0.5) / 1000)
+        let date = Date(timeIntervalSince1970: seconds + (Double(milliseconds) + 0.5) / 1000)
+        return range.contains(date) ? date : nil
     }
 
     private static func daysIn(month: Int, year: Int) -> Int {

@@ -80,7 +80,9 @@ public func parseTime(_ text: String?, option: String) throws(LedgerError) -> Da
     guard let text else { return nil }
     guard let date = Timestamp.parse(text) else {
         throw LedgerError(
-            .usage, "\(option) \"\(text)\" is not an RFC 3339 time (e.g. 2026-11-27T14:03:00Z) or a date (2026-11-27)")
+            .usage,
+            "\(option) \"\(text)\" is not an RFC 3339 time (e.g. 2026-11-27T14:03:00Z) or a date (2026-11-27) in the years 0001 to 9999"
+        )
     }
     return date
 }

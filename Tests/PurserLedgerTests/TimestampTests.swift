@@ -20,6 +20,11 @@ struct TimestampTests {
         ("1969-12-31T23:59:59Z", "1969-12-31T23:59:59.000Z"),
         ("1969-12-31T23:59:59.5Z", "1969-12-31T23:59:59.500Z"),
         ("1900-03-01T12:00:00.001Z", "1900-03-01T12:00:00.001Z"),
+        ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000Z"),
+        ("0001-01-01T00:30:00+00:30", "0001-01-01T00:00:00.000Z"),
+        ("0001-01-01", "0001-01-01T00:00:00.000Z"),
+        ("9999-12-31T23:59:59.999Z", "9999-12-31T23:59:59.999Z"),
+        ("9999-12-31T22:59:59-01:00", "9999-12-31T23:59:59.000Z"),
     ]
 
     @Test("accepted forms, normalized to UTC with milliseconds", arguments: accepted)
@@ -37,6 +42,25 @@ struct TimestampTests {
         ])
     func refuses(_ text: String) {
         #expect(Timestamp.parse(text) == nil, "\(text)")
+    }
+
+    /// Outside them `format` wrote `10000-01-01T…` or `0000-…`, text that sorts before real times: a time in the
+    /// year 10000 passed every "not in the future" check.
+    @Test(
+        "times outside the years 0001 to 9999, after their offset, are refused",
+        arguments: [
+            "0000-12-31T23:59:59.999Z", "0000-01-01", "0000-02-29T00:00:00Z", "0001-01-01T00:00:00+00:01",
+            "0001-01-01T00:59:59.999+01:00", "9999-12-31T23:59:59-00:01", "9999-12-31T23:30:00-01:00",
+            "9999-12-31T01:00:00.000-23:00",
+        ])
+    func refusesOutOfRange(_ text: String) {
+        #expect(Timestamp.parse(text) == nil, "\(text)")
+    }
+
+    @Test("the range's bounds are the first instant of year 1 and the first of year 10000")
+    func rangeBounds() {
+        #expect(Timestamp.format(Timestamp.range.lowerBound) == "0001-01-01T00:00:00.000Z")
+        #expect(Timestamp.format(Timestamp.range.upperBound.addingTimeInterval(-0.001)) == "9999-12-31T23:59:59.999Z")
     }
 
     @Test("reads back what Foundation's formatter writes, and agrees with it on the instant, for 2,000 random times")

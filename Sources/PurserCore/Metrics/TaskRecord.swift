@@ -100,7 +100,7 @@ public struct TaskRecord: Sendable, Equatable {
             startedAt = canonical
         } else {
             guard let date = Timestamp.parse(started) else {
-                throw problem("started_at", "\"\(started)\" is not an RFC 3339 time")
+                throw problem("started_at", "\"\(started)\" is not an RFC 3339 time in the years 0001 to 9999")
             }
             startedAt = Timestamp.format(date)
         }
