@@ -400,8 +400,13 @@ extension String {
 
 /// A strict reader for the XML of JUnit reports. It keeps elements, their attributes (entity references
 /// resolved) and the line each starts on; it checks that tags nest and close, and skips text, comments,
-/// CDATA sections, processing instructions and a DOCTYPE. Errors name the line.
+/// CDATA sections, processing instructions and a DOCTYPE. Errors name the line. It reads in time linear in
+/// the file's size, and refuses elements nested deeper than `maximumDepth` (the tree is visited and freed
+/// by recursion).
 private struct XMLReader {
+    /// The deepest nesting read, the root counting 1: JUnit reports nest a few levels; canonical JSON allows 256.
+    static let maximumDepth = 256
+
     struct Element {
         let name: String
         let line: Int
@@ -491,6 +496,12 @@ private struct XMLReader {
                     throw fail(start, "a second root element <\(name)> after </\(root.name)>")
                 }
                 var element = Element(name: name, line: start)
+                if let parent = open.last, open.count >= Self.maximumDepth {
+                    throw fail(
+                        start,
+                        "<\(name)> is nested deeper than \(Self.maximumDepth) elements (inside <\(parent.name)> of line \(parent.line))"
+                    )
+                }
                 if try attributes(of: &element) {
                     Self.attach(element, to: &open, root: &root)
                 } else {
@@ -518,6 +529,7 @@ private struct XMLReader {
     /// Reads a start tag's attributes up to its `>`; returns whether it ended with `/>`.
     private mutating func attributes(of element: inout Element) throws(LedgerError) -> Bool {
         let tag = "<\(element.name)>"
+        var names: Set<String> = []
         while true {
             let spaced = skipSpaces()
             guard position < bytes.count else { throw fail(element.line, "\(tag) is never closed with >") }
@@ -558,7 +570,7 @@ private struct XMLReader {
             }
             let value = try decode(bytes[(position + 1)..<end], attribute: name, tag: tag, line: start)
             advance(to: end + 1)
-            guard element.attribute(name) == nil else { throw fail(start, "attribute \(name) appears twice in \(tag)") }
+            guard names.insert(name).inserted else { throw fail(start, "attribute \(name) appears twice in \(tag)") }
             element.attributes.append((name, value))
         }
     }
