@@ -65,6 +65,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: upcomingFeatures
@@ -92,6 +93,11 @@ let package = Package(
         .executableTarget(
             name: "PurserBench",
             dependencies: ["PurserCore", "PurserLedger", "PurserOperations", "CSQLite"],
+            swiftSettings: upcomingFeatures
+        ),
+        .executableTarget(
+            name: "PurserFuzz",
+            dependencies: ["PurserCore", "PurserLedger"],
             swiftSettings: upcomingFeatures
         ),
         .testTarget(

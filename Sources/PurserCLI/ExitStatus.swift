@@ -54,7 +54,9 @@ enum ExitStatus {
         Foundation.exit(code)
     }
 
+    /// Prints `message` on one line: a line break a message still holds (a name a user typed) is written as \n.
     static func printError(_ message: String) {
-        FileHandle.standardError.write(Data("purser: error: \(message)\n".utf8))
+        let line = message.replacing("\r", with: "\\r").replacing("\n", with: "\\n")
+        FileHandle.standardError.write(Data("purser: error: \(line)\n".utf8))
     }
 }

@@ -56,16 +56,16 @@ public enum Inputs {
             return Array(FileHandle.standardInput.readDataToEndOfFile())
         }
         guard FileManager.default.fileExists(atPath: path) else {
-            throw LedgerError(.notFound, "\(path) not found")
+            throw LedgerError(.notFound, "\(quoted(path)) not found")
         }
         guard let handle = FileHandle(forReadingAtPath: path), let data = try? handle.readToEnd() ?? Data() else {
-            throw LedgerError(.invalidInput, "\(path) cannot be read")
+            throw LedgerError(.invalidInput, "\(quoted(path)) cannot be read")
         }
         return Array(data)
     }
 
     /// How messages name `path`: "standard input" for "-".
-    public static func name(_ path: String) -> String { path == "-" ? "standard input" : path }
+    public static func name(_ path: String) -> String { path == "-" ? "standard input" : quoted(path) }
 
     /// Parses one JSON object from `path`.
     public static func jsonObject(at path: String) throws(LedgerError) -> JSONValue {

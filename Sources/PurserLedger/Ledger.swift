@@ -16,6 +16,9 @@ public final class Ledger {
     /// Who the entries appended from now on are attributed to (`recorded_by` in their bodies), or nil: the
     /// server sets the name of the token each request came with.
     public var recordedBy: String?
+    /// The clock that dates appends, read once per write transaction: a parameter, so that tests set the time
+    /// rather than wait for it.
+    public var clock: @Sendable () -> Date = { Date() }
     /// Appends on `connection`, made at the first write.
     private var cachedAppender: Appender?
 
@@ -48,7 +51,7 @@ public final class Ledger {
         guard let genesis = Ledger.readGenesis(connection) else {
             throw LedgerError(
                 .notALedger,
-                "\(path) has no valid genesis entry (seq 0, kind ledger.created, with origin and public_key); run `purser verify`"
+                "\(quoted(path)) has no valid genesis entry (seq 0, kind ledger.created, with origin and public_key); run `purser verify`"
             )
         }
         self.connection = connection
@@ -59,9 +62,18 @@ public final class Ledger {
     }
 
     /// Opens the SQLite file at `path` and checks that it is a purser ledger of this schema.
-    static func openConnection(at path: String) throws(LedgerError) -> Connection {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw LedgerError(.notFound, "no ledger at \(path) (create one with `purser init`, or pass --ledger PATH)")
+    /// - Parameter altered: given the error for a header rewritten outside purser (`checkUnaltered`), which
+    ///   then opens the file as it is instead of throwing (`verify` reports it and reads on).
+    static func openConnection(
+        at path: String, altered: ((LedgerError) -> Void)? = nil
+    ) throws(LedgerError) -> Connection {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw LedgerError(
+                .notFound, "no ledger at \(quoted(path)) (create one with `purser init`, or pass --ledger PATH)")
+        }
+        guard !isFolder.boolValue else {
+            throw LedgerError(.notALedger, "\(quoted(path)) is a directory, not a purser ledger file")
         }
         let connection: Connection
         let application: Int64
@@ -75,23 +87,32 @@ public final class Ledger {
             _ = try connection.scalarInt("SELECT count(*) FROM (SELECT 1 FROM entries LIMIT 1)")
         } catch {
             if error.message.hasPrefix("no such table") {
-                throw LedgerError(.notALedger, "\(path) is a SQLite database but not a purser ledger")
+                throw LedgerError(.notALedger, "\(quoted(path)) is a SQLite database but not a purser ledger")
             }
             throw LedgerError.sqlite(error, path: path)
         }
+        do {
+            try checkUnaltered(connection, path: path, application: application, version: version)
+        } catch {
+            guard let altered else { throw error }
+            altered(error)
+            return connection
+        }
         guard application == Ledger.applicationID else {
             throw LedgerError(
-                .notALedger, "\(path) is a SQLite database but not a purser ledger (application_id \(application))")
+                .notALedger,
+                "\(quoted(path)) is a SQLite database but not a purser ledger (application_id \(application))")
         }
         guard version <= Ledger.schemaVersion else {
             throw LedgerError(
                 .notALedger,
-                "\(path) uses ledger schema \(version); this purser reads schema \(Ledger.schemaVersion): upgrade purser"
+                "\(quoted(path)) uses ledger schema \(version); this purser reads schema \(Ledger.schemaVersion): upgrade purser"
             )
         }
         guard version >= 1 else {
             throw LedgerError(
-                .notALedger, "\(path) has no ledger schema (user_version \(version)): it was never fully created")
+                .notALedger,
+                "\(quoted(path)) has no ledger schema (user_version \(version)): it was never fully created")
         }
         if version < Ledger.schemaVersion && access(path, W_OK) == 0 {
             try run(path: path) {
@@ -408,6 +429,7 @@ final class Appender {
     /// Appends `events` after the current tip, inside a write transaction the caller holds.
     func append(_ events: [Event], now: Date) throws -> [Entry] {
         let tip = try Ledger.readTip(using: self.tip)
+        try Ledger.checkClock(now, after: tip)
         var frontier =
             if let last, last.tip.size == tip.size, last.tip.leafHash == tip.leafHash {
                 last.frontier

@@ -43,14 +43,15 @@ extension LedgerError {
     /// Wraps a SQLite error raised while working on the ledger at `path`.
     static func sqlite(_ error: SQLiteError, path: String) -> LedgerError {
         if error.isNotADatabase {
-            return LedgerError(.notALedger, "\(path) is not a purser ledger (not a SQLite database)")
+            return LedgerError(.notALedger, "\(quoted(path)) is not a purser ledger (not a SQLite database)")
         }
         if error.isCorrupt {
-            return LedgerError(.notALedger, "\(path) is corrupt: \(error.message)")
+            return LedgerError(.notALedger, "\(quoted(path)) is corrupt: \(error.message)")
         }
         if error.isBusy {
-            return LedgerError(.internal, "\(path) stayed locked by another writer for too long: \(error.message)")
+            return LedgerError(
+                .internal, "\(quoted(path)) stayed locked by another writer for too long: \(error.message)")
         }
-        return LedgerError(.internal, "\(path): \(error)")
+        return LedgerError(.internal, "\(quoted(path)): \(error)")
     }
 }

@@ -50,7 +50,7 @@ public struct TokenFile: Sendable {
     public func tokens() throws(LedgerError) -> [Token] {
         guard let data = FileManager.default.contents(atPath: path) else {
             guard !FileManager.default.fileExists(atPath: path) else {
-                throw LedgerError(.notFound, "cannot read the token file \(path)")
+                throw LedgerError(.notFound, "cannot read the token file \(quoted(path))")
             }
             return []
         }
@@ -63,7 +63,8 @@ public struct TokenFile: Sendable {
             return try JSONDecoder().decode(Stored.self, from: data).tokens
         } catch {
             throw LedgerError(
-                .invalidInput, "\(path) is not a purser token file ({\"tokens\":[{name, role, sha256, …}]}): \(error)")
+                .invalidInput,
+                "\(quoted(path)) is not a purser token file ({\"tokens\":[{name, role, sha256, …}]}): \(error)")
         }
     }
 
@@ -73,30 +74,30 @@ public struct TokenFile: Sendable {
         guard !name.isEmpty, name.count <= 100, !name.contains(where: \.isNewline) else {
             throw LedgerError(.usage, "a token name is 1 to 100 characters on one line")
         }
-        var tokens = try tokens()
-        guard !tokens.contains(where: { $0.name == name && $0.revokedAt == nil }) else {
-            throw LedgerError(.alreadyExists, "\(path) already has a token named \(name); revoke it first")
-        }
         var random = SystemRandomNumberGenerator()
         let secret = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &random) }
         let text = "purser_" + secret.map { String(format: "%02x", $0) }.joined()
-        tokens.append(
-            Token(
-                name: name, role: role, sha256: Hash.sha256(Array(text.utf8)).hex, createdAt: Timestamp.format(now),
-                revokedAt: nil))
-        try save(tokens)
+        try change { tokens throws(LedgerError) in
+            guard !tokens.contains(where: { $0.name == name && $0.revokedAt == nil }) else {
+                throw LedgerError(.alreadyExists, "\(quoted(path)) already has a token named \(name); revoke it first")
+            }
+            tokens.append(
+                Token(
+                    name: name, role: role, sha256: Hash.sha256(Array(text.utf8)).hex,
+                    createdAt: Timestamp.format(now), revokedAt: nil))
+        }
         return text
     }
 
     /// Revokes the token named `name`.
     /// - Throws: `.notFound` if no unrevoked token has that name.
     public func revoke(name: String, now: Date = Date()) throws(LedgerError) {
-        var tokens = try tokens()
-        guard let index = tokens.firstIndex(where: { $0.name == name && $0.revokedAt == nil }) else {
-            throw LedgerError(.notFound, "\(path) has no unrevoked token named \(name)")
+        try change { tokens throws(LedgerError) in
+            guard let index = tokens.firstIndex(where: { $0.name == name && $0.revokedAt == nil }) else {
+                throw LedgerError(.notFound, "\(quoted(path)) has no unrevoked token named \(name)")
+            }
+            tokens[index].revokedAt = Timestamp.format(now)
         }
-        tokens[index].revokedAt = Timestamp.format(now)
-        try save(tokens)
     }
 
     /// The unrevoked token whose digest is the digest of `text`, comparing every stored digest in constant time.
@@ -118,21 +119,51 @@ public struct TokenFile: Sendable {
         var tokens: [Token]
     }
 
-    /// Writes the whole file anew (a temporary file renamed over it), readable by its owner only.
+    /// Reads the tokens, changes them and writes them back, holding an exclusive lock on the file `<path>.lock`
+    /// all along, so that concurrent `create` and `revoke` commands each see the others' changes and none is lost.
+    private func change(_ update: (inout [Token]) throws(LedgerError) -> Void) throws(LedgerError) {
+        let lockPath = path + ".lock"
+        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lock >= 0 else {
+            throw LedgerError(
+                errno == ENOENT ? .notFound : .internal,
+                "cannot open the token file's lock \(quoted(lockPath)): \(String(cString: strerror(errno)))")
+        }
+        defer { close(lock) }
+        while flock(lock, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                throw LedgerError(
+                    .internal, "cannot lock the token file \(quoted(lockPath)): \(String(cString: strerror(errno)))")
+            }
+        }
+        var tokens = try tokens()
+        try update(&tokens)
+        try save(tokens)
+    }
+
+    /// Writes the whole file anew, readable by its owner only: a temporary file of its own (several commands may
+    /// write at once), flushed to disk, then renamed over the file, so that a reader sees the old file or the new.
     private func save(_ tokens: [Token]) throws(LedgerError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let temporary = path + ".tmp"
+        var template = Array((path + ".XXXXXX").utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard descriptor >= 0 else {
+            throw LedgerError(
+                errno == ENOENT ? .notFound : .internal,
+                "cannot write the token file \(quoted(path)): \(String(cString: strerror(errno)))")
+        }
+        let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         do {
             let data = try encoder.encode(Stored(tokens: tokens))
-            guard
-                FileManager.default.createFile(
-                    atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600])
-            else { throw CocoaError(.fileWriteUnknown) }
+            let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+            try handle.write(contentsOf: data)
+            try handle.synchronize()
+            try handle.close()
             guard rename(temporary, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw LedgerError(.internal, "cannot write the token file \(path): \(error.localizedDescription)")
+            unlink(temporary)
+            throw LedgerError(.internal, "cannot write the token file \(quoted(path)): \(error.localizedDescription)")
         }
     }
 }

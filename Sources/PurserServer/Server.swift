@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import Metrics
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import Prometheus
 import PurserCore
@@ -74,6 +75,7 @@ public struct Server: Sendable {
         router.add(middleware: RequestLogMiddleware(metrics: metrics))
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: TokenMiddleware(routes: routes))
+        router.add(middleware: BodyLimitMiddleware(maximumBody: configuration.maximumBody))
         routes.register(on: router)
 
         let app = Application(
@@ -199,6 +201,11 @@ struct ErrorMiddleware: RouterMiddleware {
                 error.status,
                 code: error.status.code == 404 ? LedgerError.Code.notFound.name : LedgerError.Code.http.name,
                 message: error.body ?? "\(error.status.code) \(error.status.reasonPhrase)")
+        } catch let error as HTTPParserError {
+            // A request SwiftNIO cannot parse (an unknown transfer coding, a chunk size that overflows) is the
+            // client's fault, found while its body is read.
+            return Self.response(
+                .badRequest, code: LedgerError.Code.http.name, message: "the request is not valid HTTP/1.1: \(error)")
         } catch let error as any HTTPResponseError {
             return Self.response(
                 error.status, code: LedgerError.Code.http.name,
@@ -226,6 +233,7 @@ struct ErrorMiddleware: RouterMiddleware {
         case .unauthorized: .unauthorized
         case .forbidden: .forbidden
         case .unsupportedMediaType: .unsupportedMediaType
+        case .tooLarge: .contentTooLarge
         default: .internalServerError
         }
     }

@@ -218,27 +218,21 @@ extension Releases {
     /// Writes materialized `files` (each named by its `source`, a plain file name) to `directory`, built under a
     /// temporary name and renamed into place when complete.
     /// - Returns: the paths written.
-    /// - Throws: `.alreadyExists` if `directory` exists and is not empty; `.invalidInput` for a name that is not
-    ///   a plain file name.
+    /// - Throws: `.alreadyExists` if `directory` exists and is not an empty folder; `.usage` if it cannot be written
+    ///   there (`OutputFolder`); `.invalidInput` for a name that is not a plain file name.
     public static func write(_ files: [InputFile], to directory: String) throws(LedgerError) -> [String] {
         let fileManager = FileManager.default
         for file in files where ["", ".", ".."].contains(file.source) || file.source.contains("/") {
             throw LedgerError(
                 .invalidInput, "refusing to write a component to \"\(file.source)\": not a plain file name")
         }
-        var isDirectory: ObjCBool = false
-        if fileManager.fileExists(atPath: directory, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue, (try? fileManager.contentsOfDirectory(atPath: directory))?.isEmpty == true
-            else {
-                throw LedgerError(
-                    .alreadyExists, "\(directory) exists and is not an empty directory; refusing to overwrite it")
-            }
-        }
+        try OutputFolder.check(directory, empty: true)
         let url = URL(fileURLWithPath: directory)
         let temporary = url.deletingLastPathComponent().appendingPathComponent(
             ".\(url.lastPathComponent).partial-\(UInt32.random(in: 0...UInt32.max))")
+        try OutputFolder.create(url.deletingLastPathComponent().path)
+        guard mkdir(temporary.path, 0o777) == 0 else { throw OutputFolder.failure(directory, errno: errno) }
         do {
-            try fileManager.createDirectory(at: temporary, withIntermediateDirectories: true)
             for file in files {
                 try Data(file.bytes).write(to: temporary.appendingPathComponent(file.source))
             }
@@ -246,7 +240,7 @@ extension Releases {
             try fileManager.moveItem(at: temporary, to: url)
         } catch {
             try? fileManager.removeItem(at: temporary)
-            throw LedgerError(.internal, "cannot write \(directory): \(error.localizedDescription)")
+            throw LedgerError(.internal, "cannot write \(quoted(directory)): \(error.localizedDescription)")
         }
         return files.map { url.appendingPathComponent($0.source).path }
     }

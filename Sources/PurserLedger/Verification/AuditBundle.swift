@@ -84,19 +84,16 @@ extension AuditBundle {
         private var finished = false
 
         /// Creates `directory` if needed.
+        /// - Throws: `OutputFolder`'s errors for a path that is not a folder or cannot be written.
         public init(directory: String) throws(LedgerError) {
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            } catch {
-                throw LedgerError(.internal, "cannot create \(directory): \(error.localizedDescription)")
-            }
+            try OutputFolder.check(directory, empty: false)
+            try OutputFolder.create(directory)
             self.directory = directory
             entriesPath = (directory as NSString).appendingPathComponent(AuditBundle.entriesFile)
             temporary = entriesPath + ".partial"
-            guard FileManager.default.createFile(atPath: temporary, contents: nil),
-                let handle = FileHandle(forWritingAtPath: temporary)
-            else { throw LedgerError(.internal, "cannot write \(temporary)") }
-            self.handle = handle
+            let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { throw OutputFolder.failure(directory, errno: errno) }
+            handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
             buffer.reserveCapacity(1 << 20)
         }
 

@@ -1,0 +1,190 @@
+import Foundation
+import PurserLedger
+import Testing
+
+/// Starts `purser` with `arguments` in `workspace` without waiting; standard output goes to `output`.
+private func launch(_ arguments: [String], in workspace: Workspace, output: String) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: purserBinary)
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
+    var environment = ProcessInfo.processInfo.environment
+    for name in ["PURSER_LEDGER", "PURSER_KEY", "PURSER_SERVER", "PURSER_TOKEN"] {
+        environment.removeValue(forKey: name)
+    }
+    process.environment = environment
+    _ = FileManager.default.createFile(atPath: workspace.file(output), contents: nil)
+    process.standardOutput = FileHandle(forWritingAtPath: workspace.file(output))
+    process.standardError = FileHandle.nullDevice
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    return process
+}
+
+/// Sends `request` as it is over a new loopback connection to `url`'s port; returns the status of the answer (0 if
+/// none came) and its text.
+private func rawHTTP(_ url: String, _ request: String) throws -> (status: Int, text: String) {
+    let port = try #require(URL(string: url)?.port)
+    let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    try #require(socket >= 0)
+    defer { close(socket) }
+    var timeout = timeval(tv_sec: 30, tv_usec: 0)
+    setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    try #require(connected == 0)
+    let bytes = Array(request.utf8)
+    try #require(bytes.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, 0) } == bytes.count)
+    var answer: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    // The answer is complete once its headers and as many body bytes as Content-Length says have come.
+    while true {
+        let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+        if count <= 0 { break }
+        answer += buffer[..<count]
+        let text = String(decoding: answer, as: UTF8.self)
+        if let end = text.range(of: "\r\n\r\n"),
+            let length = text[..<end.lowerBound].firstMatch(of: /(?i)content-length: *([0-9]+)/).flatMap({ Int($0.1) }),
+            text[end.upperBound...].utf8.count >= length
+        {
+            break
+        }
+    }
+    let text = String(decoding: answer, as: UTF8.self)
+    return (text.firstMatch(of: /^HTTP\/1\.1 ([0-9]{3})/).flatMap { Int($0.1) } ?? 0, text)
+}
+
+@Suite("tokens, exit codes and messages a hostile user cannot break")
+struct HostileUserTests {
+    @Test("token create and revoke commands racing each other all land: none is lost, the revoked token is refused")
+    func tokenRace() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        let server = try RunningServer(in: workspace)
+        let append = try JSONSerialization.data(withJSONObject: [
+            "kind": "custom.note",
+            "body": ["source": "note.json", "base64": Data(#"{"a":1}"#.utf8).base64EncodedString()],
+        ])
+        for round in 0..<3 {
+            let victim = try workspace.token("writer", name: "victim-\(round)")
+            let names = (0..<12).map { "runner-\(round)-\($0)" }
+            var processes = try names.map { name in
+                try launch(
+                    ["token", "create", "--role", "writer", "--name", name, "--json"], in: workspace,
+                    output: "\(name).json")
+            }
+            processes.insert(
+                try launch(["token", "revoke", "--name", "victim-\(round)"], in: workspace, output: "revoke.out"),
+                at: processes.count / 2)
+            for process in processes {
+                process.waitUntilExit()
+                #expect(
+                    process.terminationStatus == 0, "\(process.arguments ?? []) exited \(process.terminationStatus)")
+            }
+            let listed = try workspace.json(try workspace.run(["token", "list", "--json"]).stdout)
+            guard case .array(let tokens)? = listed["tokens"] else {
+                Issue.record("token list --json: \(listed)")
+                return
+            }
+            let revoked = tokens.filter { $0["revoked_at"] != .null }.compactMap { $0["name"]?.stringValue }
+            let live = Set(tokens.filter { $0["revoked_at"] == .null }.compactMap { $0["name"]?.stringValue })
+            #expect(revoked.contains("victim-\(round)"), "round \(round): the revocation was lost")
+            #expect(live.isSuperset(of: names), "round \(round): lost \(Set(names).subtracting(live).sorted())")
+            // Through the server: the revoked token appends nothing; every created one is accepted.
+            let refused = http("POST", server.url + "/v1/entries/append", token: "Bearer \(victim)", body: append)
+            #expect(refused.status == 401, "round \(round): the revoked token got \(refused.status)")
+            for name in names {
+                let token = try #require(try workspace.json(workspace.read("\(name).json"))["token"]?.stringValue)
+                #expect(http("GET", server.url + "/v1/status", token: "Bearer \(token)").status == 200, "\(name)")
+            }
+        }
+        #expect(http("GET", server.url + "/healthz").body.contains(#""size":1"#), "nothing was appended")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: workspace.file("ledger"))
+            .filter { $0.hasPrefix("purser.tokens.") && $0 != "purser.tokens.lock" }
+        #expect(leftovers.isEmpty, "temporary token files left behind: \(leftovers)")
+    }
+
+    @Test("a ledger path that is a folder, and output folders that cannot be written, exit 64 or 65, never 70")
+    func outputPaths() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        let manifest = try workspace.copyAgentTemplate()
+        #expect(try workspace.run(["version", "record", manifest, "--label", "agent@1"]).status == 0)
+        workspace.write("a-file", "keep me\n")
+        try FileManager.default.createSymbolicLink(
+            atPath: workspace.file("dangling"), withDestinationPath: "/nowhere/x")
+        let before = try FileManager.default.contentsOfDirectory(atPath: workspace.path).sorted()
+        let ledger = workspace.ledgerSnapshot()
+        let cases: [([String], Int32, String)] = [
+            (["status", "--ledger", "ledger"], 65, "ledger is a directory, not a purser ledger file"),
+            (["export", "--out", "a-file"], 65, "a-file exists and is not a directory"),
+            (["export", "--out", "dangling"], 65, "dangling is a symbolic link to something that does not exist"),
+            (["export", "--out", ""], 64, "the output directory's path is empty"),
+            (["export", "--out", "/proc"], 64, "cannot write to /proc"),
+            (["export", "--out", "a-file/bundle"], 64, "cannot write to a-file/bundle: Not a directory"),
+            (["version", "materialize", "agent@1", "--out", "a-file"], 65, "a-file exists and is not a directory"),
+            (["version", "materialize", "agent@1", "--out", "dangling"], 65, "dangling is a symbolic link"),
+            (["version", "materialize", "agent@1", "--out", ""], 64, "the output directory's path is empty"),
+            (
+                ["version", "materialize", "agent@1", "--out", "/proc"], 65,
+                "/proc exists and is not an empty directory"
+            ),
+            (["version", "materialize", "agent@1", "--out", "/proc/restored"], 64, "cannot write to /proc/restored"),
+            (["version", "materialize", "agent@1", "--out", "a-file/restored"], 64, "cannot write to a-file/restored"),
+        ]
+        for (arguments, status, message) in cases {
+            let result = try workspace.run(arguments)
+            #expect(result.status == status, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): one line, not \(result.stderr)")
+        }
+        #expect(workspace.ledgerSnapshot() == ledger, "the ledger is unchanged")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.path).sorted() == before)
+        #expect(workspace.read("a-file") == "keep me\n")
+    }
+
+    @Test("a path with a line break is named on one line, quoted and escaped")
+    func pathWithLineBreak() throws {
+        let workspace = Workspace()
+        for arguments in [
+            ["status", "--ledger", "two\nlines.sqlite"], ["append", "--kind", "custom.note", "--body", "bo\ndy.json"],
+        ] {
+            let result = try workspace.run(arguments)
+            #expect(result.status == 66, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): one line, not \(result.stderr)")
+            #expect(result.stderr.contains(#""two\nlines.sqlite""#) || result.stderr.contains(#""bo\ndy.json""#))
+        }
+    }
+
+    @Test("requests SwiftNIO cannot parse (an unknown transfer coding, an overflowing chunk size) are answered 400")
+    func malformedHTTP() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        let writer = try workspace.token("writer", name: "ci-runner")
+        let server = try RunningServer(in: workspace)
+        let body = #"{"kind":"custom.note","body":{"source":"n.json","base64":"eyJhIjoxfQ=="}}"#
+        let head =
+            "POST /v1/entries/append HTTP/1.1\r\nHost: purser\r\nAuthorization: Bearer \(writer)\r\n"
+            + "Content-Type: application/json\r\nConnection: close\r\n"
+        for (name, request) in [
+            ("xchunked", head + "Transfer-Encoding: xchunked\r\n\r\n" + body),
+            (
+                "an overflowing chunk size",
+                head + "Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFFFF\r\n" + body + "\r\n0\r\n\r\n"
+            ),
+        ] {
+            let answer = try rawHTTP(server.url, request)
+            #expect(answer.status == 400, "\(name): \(answer.text)")
+            #expect(answer.text.contains(#"{"error":{"code":"http","message":"the request is not valid HTTP/1.1"#))
+        }
+        #expect(http("GET", server.url + "/healthz").body.contains(#""size":1"#), "nothing was written")
+        #expect(!server.log.contains("internal error"), "\(server.log.suffix(2000))")
+    }
+}
