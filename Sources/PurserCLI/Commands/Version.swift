@@ -30,8 +30,19 @@ struct VersionCommand: ParsableCommand {
         @Flag(help: "Take the code commit from HEAD of the manifest's git repository (refuses uncommitted changes).")
         var codeFromGit = false
 
+        @Option(
+            help: ArgumentHelp(
+                "Allow component files from this file or folder outside the manifest's folder (repeatable).",
+                discussion: """
+                    Component files must be inside the manifest's folder once symbolic links are resolved: an \
+                    absolute path, a path through .. or a link that leads elsewhere is refused (exit 65) unless it \
+                    is inside a PATH given here.
+                    """,
+                valueName: "path"))
+        var allowOutside: [String] = []
+
         func load() throws -> BehavioralVersion {
-            try Manifest.load(at: manifest, codeFromGit: codeFromGit)
+            try Manifest.load(at: manifest, codeFromGit: codeFromGit, allowOutside: allowOutside)
         }
     }
 

@@ -25,6 +25,33 @@ public struct BehavioralVersion: Sendable {
         BehavioralVersion.id(digests: components.map { ($0.name, $0.digest) })
     }
 
+    /// Checks that this version is one `Manifest.load` could have made, so that every recorded version is one
+    /// replay and `verify` accept and every command can read: a named agent; prompt, tools, model, code and memory
+    /// present; names of lowercase letters, digits, '-' and '_'; each well-known component of its kind; the file
+    /// name `materialize` writes; each digest and size those of its bytes; structured data as canonical JSON; a
+    /// model with a provider and an id; a commit of 40 hex digits. `recordVersion` runs it for every caller, the
+    /// server's included.
+    /// - Throws: `.invalidInput` naming the component and what was expected.
+    public func validate() throws(LedgerError) {
+        guard !agent.isEmpty else {
+            throw LedgerError(.invalidInput, "agent: missing: the agent's name, e.g. support-agent")
+        }
+        let names = components.map(\.name)
+        guard Set(names).count == names.count else {
+            throw LedgerError(.invalidInput, "components: each component name may appear once")
+        }
+        for name in Manifest.requiredComponents where !names.contains(name) {
+            throw LedgerError(
+                .invalidInput,
+                "components.\(name): missing (a version has \(Manifest.requiredComponents.joined(separator: ", ")))")
+        }
+        for component in components {
+            if let problem = component.problem(contents[component.name]) {
+                throw LedgerError(.invalidInput, "components.\(component.name): \(problem)")
+            }
+        }
+    }
+
     /// Computes a version id from component names and digests, as an auditor would.
     public static func id(digests: [(name: String, digest: Hash)]) -> String {
         let members = Dictionary(digests.map { ($0.name, JSONValue.string($0.digest.hex)) }) { first, _ in first }
@@ -77,6 +104,94 @@ public struct Component: Sendable, Equatable {
         switch kind {
         case .text, .data, .commit: true
         case .model: value.map { ModelPins.builtIn.judge($0).pinned } ?? false
+        }
+    }
+
+    /// Why `name` cannot name a component, or nil.
+    public static func nameProblem(_ name: String) -> String? {
+        guard name.wholeMatch(of: /[a-z0-9][a-z0-9_-]{0,63}/) != nil else {
+            return "component names are lowercase letters, digits, '-' and '_' (at most 64)"
+        }
+        guard name != "version" else {
+            return "\"version\" is reserved (materialize writes version.json); choose another name"
+        }
+        return nil
+    }
+
+    /// The kind each well-known component must have, and what to write instead.
+    public static let requiredKinds: [String: (kind: Kind, expected: String)] = [
+        "prompt": (.text, "the prompt is a text file: {file: PATH}"),
+        "tools": (.data, "tool definitions are JSON or YAML data: {file: tools.json} or {config: [...]}"),
+        "model": (.model, "expected {provider: NAME, id: EXACT-MODEL-ID, parameters: {...}}"),
+        "code": (.commit, "expected {commit: <full 40-hex git commit>}"),
+    ]
+
+    /// The file `materialize` writes a component to: a text file keeps its extension if it is 1 to 16 lowercase
+    /// letters and digits (else `.txt`); everything else is canonical JSON, `.json`.
+    public static func fileName(for name: String, kind: Kind, extension suffix: String) -> String {
+        guard kind == .text else { return "\(name).json" }
+        return suffix.wholeMatch(of: /[a-z0-9]{1,16}/) == nil ? "\(name).txt" : "\(name).\(suffix)"
+    }
+
+    /// Why a model's data is not `{provider: NAME, id: EXACT-MODEL-ID, parameters: {...}}`, with the member at
+    /// fault, or nil.
+    public static func modelProblem(_ value: JSONValue) -> (member: String, problem: String)? {
+        guard case .object(let members) = value else { return ("", "expected a mapping {provider:, id:}") }
+        for key in ["provider", "id"] where (members[key]?.stringValue ?? "").isEmpty {
+            return (key, key == "id" ? "missing: the exact model id" : "missing: e.g. openai")
+        }
+        if let parameters = members["parameters"] {
+            guard case .object = parameters else {
+                return ("parameters", "expected a mapping such as {temperature: 0.2}")
+            }
+        }
+        return nil
+    }
+
+    /// Why a commit's data is not `{commit: <40 hex>, repository: …}`, with the member at fault, or nil.
+    public static func commitProblem(_ value: JSONValue) -> (member: String, problem: String)? {
+        guard case .object(let members) = value else { return ("", "expected a mapping {commit:}") }
+        for key in members.keys.sorted() where key != "commit" && key != "repository" {
+            return (key, "unknown field here (expected only commit, repository)")
+        }
+        guard let hex = members["commit"]?.stringValue, hex.wholeMatch(of: /[0-9a-f]{40}/) != nil else {
+            let got = members["commit"]?.stringValue.map { "\"\($0)\"" } ?? "a non-string"
+            return ("commit", "expected a full 40-character lowercase hex git commit, got \(got)")
+        }
+        return nil
+    }
+
+    /// Why this component, with content `bytes`, is not one a manifest makes, or nil.
+    func problem(_ bytes: [UInt8]?) -> String? {
+        if let problem = Component.nameProblem(name) { return problem }
+        if let (kind, expected) = Component.requiredKinds[name], kind != self.kind { return expected }
+        guard let bytes else { return "its contents are missing" }
+        guard Hash.sha256(bytes) == digest, size == bytes.count else {
+            return "its digest and size are not those of its contents"
+        }
+        let suffix = fileName.split(separator: ".", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
+        let expectedFile = Component.fileName(for: name, kind: kind, extension: suffix)
+        guard fileName == expectedFile else { return "its file name is \(fileName), expected \(expectedFile)" }
+        switch kind {
+        case .text:
+            guard value == nil, let source, !source.isEmpty else {
+                return "a text component is a file: it has a source path and no value"
+            }
+            return nil
+        case .data, .model, .commit:
+            guard let parsed = try? JSONValue(parsing: bytes), CanonicalJSON.encode(parsed) == bytes else {
+                return "its contents are not canonical JSON"
+            }
+            if kind == .data {
+                guard value == nil else { return "a data component has no value" }
+                if let source, source.isEmpty { return "its source path is empty" }
+                return nil
+            }
+            guard source == nil, value == parsed else {
+                return "a \(kind.rawValue) component's value is its contents, and it has no source"
+            }
+            let found = kind == .model ? Component.modelProblem(parsed) : Component.commitProblem(parsed)
+            return found.map { $0.member.isEmpty ? $0.problem : "\($0.member): \($0.problem)" }
         }
     }
 

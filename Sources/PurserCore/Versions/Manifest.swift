@@ -17,16 +17,33 @@ public enum Manifest {
     /// The components every manifest names.
     public static let requiredComponents = ["prompt", "tools", "model", "code", "memory"]
 
-    /// Loads the manifest at `path`; files it names are relative to its folder.
-    /// - Parameter codeFromGit: take the `code` commit from the HEAD of the git repository holding the
-    ///   manifest, refusing a working tree with uncommitted changes.
-    /// - Throws: `.invalidInput` naming the file and the field for anything invalid; `.notFound` for a
-    ///   missing manifest or component file.
-    public static func load(at path: String, codeFromGit: Bool = false) throws(LedgerError) -> BehavioralVersion {
+    /// Loads the manifest at `path`; files it names are relative to its folder, and must be inside it once
+    /// symbolic links are resolved (a manifest cannot record `/etc/shadow`, `../other/key` or a link out of its
+    /// folder), unless they are inside a path of `allowOutside`.
+    /// - Parameters:
+    ///   - codeFromGit: take the `code` commit from the HEAD of the git repository holding the manifest,
+    ///     refusing a working tree with uncommitted changes.
+    ///   - allowOutside: files or folders outside the manifest's folder that components may come from.
+    /// - Throws: `.invalidInput` naming the file and the field for anything invalid, a component file outside
+    ///   the manifest's folder or one that is not a regular file included; `.notFound` for a missing manifest,
+    ///   component file or allowed path.
+    public static func load(
+        at path: String, codeFromGit: Bool = false, allowOutside: [String] = []
+    ) throws(LedgerError) -> BehavioralVersion {
         let source = Inputs.name(path)
+        var allowed: [String] = []
+        for outside in allowOutside {
+            guard let real = realPath(outside) else {
+                throw LedgerError(.notFound, "--allow-outside \(outside) not found")
+            }
+            allowed.append(real)
+        }
         let document = try YAML.parse(try Inputs.read(path), source: source)
         let folder = path == "-" ? "." : URL(fileURLWithPath: path).deletingLastPathComponent().path
-        let reader = Reader(source: source, folder: folder)
+        guard let realFolder = realPath(folder) else {
+            throw LedgerError(.notFound, "\(source): its folder \(folder) cannot be resolved")
+        }
+        let reader = Reader(source: source, folder: folder, realFolder: realFolder, allowed: allowed)
 
         guard case .object(let top) = document else {
             throw reader.invalid("", "expected a mapping with agent: and components:")
@@ -59,7 +76,25 @@ public enum Manifest {
         for name in specs.keys.sorted() {
             components.append(try reader.component(name, specs[name]!))
         }
-        return BehavioralVersion(agent: agent, components: components)
+        let version = BehavioralVersion(agent: agent, components: components)
+        do {
+            try version.validate()
+        } catch {
+            throw LedgerError(error.code, "\(source): \(error.message)")
+        }
+        return version
+    }
+
+    /// The absolute path of `path` with every symbolic link resolved, or nil if it does not exist.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// Whether `path` is `folder` or inside it (both resolved).
+    static func isInside(_ path: String, _ folder: String) -> Bool {
+        path == folder || path.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/")
     }
 
     private static func describe(_ name: String) -> String {
@@ -76,6 +111,9 @@ public enum Manifest {
     private struct Reader {
         let source: String
         let folder: String
+        /// `folder` with symbolic links resolved: component files must be inside it, or inside one of `allowed`.
+        let realFolder: String
+        let allowed: [String]
 
         func invalid(_ field: String, _ problem: String) -> LedgerError {
             LedgerError(.invalidInput, field.isEmpty ? "\(source): \(problem)" : "\(source): \(field): \(problem)")
@@ -83,12 +121,7 @@ public enum Manifest {
 
         func component(_ name: String, _ spec: JSONValue) throws(LedgerError) -> (Component, bytes: [UInt8]) {
             let field = "components.\(name)"
-            guard name.wholeMatch(of: /[a-z0-9][a-z0-9_-]{0,63}/) != nil else {
-                throw invalid(field, "component names are lowercase letters, digits, '-' and '_' (at most 64)")
-            }
-            guard name != "version" else {
-                throw invalid(field, "\"version\" is reserved (materialize writes version.json); choose another name")
-            }
+            if let problem = Component.nameProblem(name) { throw invalid(field, problem) }
             guard case .object(let members) = spec else {
                 throw invalid(field, "expected a mapping: {file: PATH}, {config: …}, {provider:, id:} or {commit:}")
             }
@@ -103,13 +136,24 @@ public enum Manifest {
                     throw invalid("\(field).file", "expected a file path relative to the manifest")
                 }
                 let resolved = path.hasPrefix("/") ? path : folder + "/" + path
-                guard FileManager.default.fileExists(atPath: resolved) else {
+                guard let real = Manifest.realPath(resolved) else {
                     throw LedgerError(
                         .notFound, "\(self.source): \(field).file: \(path) not found (looked for \(resolved))")
                 }
+                guard Manifest.isInside(real, realFolder) || allowed.contains(where: { Manifest.isInside(real, $0) })
+                else {
+                    throw invalid(
+                        "\(field).file",
+                        "\(path) is \(real), outside the manifest's folder \(realFolder); components come from inside it unless allowed with --allow-outside \(real)"
+                    )
+                }
+                var status = stat()
+                guard stat(real, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+                    throw invalid("\(field).file", "\(path) is not a regular file")
+                }
                 let raw: [UInt8]
                 do {
-                    raw = try Inputs.read(resolved)
+                    raw = try Inputs.read(real)
                 } catch {
                     throw LedgerError(error.code, "\(self.source): \(field).file: \(error.message)")
                 }
@@ -124,31 +168,20 @@ public enum Manifest {
                 } else {
                     kind = .text
                     bytes = raw
-                    fileName = suffix.wholeMatch(of: /[a-z0-9]{1,16}/) == nil ? "\(name).txt" : "\(name).\(suffix)"
+                    fileName = Component.fileName(for: name, kind: .text, extension: suffix)
                 }
             } else if let config = members["config"] {
                 try only(["config"], in: members, field: field)
                 kind = .data
                 bytes = CanonicalJSON.encode(config)
             } else if members["provider"] != nil || members["id"] != nil {
-                for key in ["provider", "id"] where (members[key]?.stringValue ?? "").isEmpty {
-                    throw invalid(
-                        "\(field).\(key)", key == "id" ? "missing: the exact model id" : "missing: e.g. openai")
-                }
-                if let parameters = members["parameters"], case .object = parameters {
-                } else if members["parameters"] != nil {
-                    throw invalid("\(field).parameters", "expected a mapping such as {temperature: 0.2}")
-                }
+                if let (member, problem) = Component.modelProblem(spec) { throw invalid("\(field).\(member)", problem) }
                 kind = .model
                 value = spec
                 bytes = CanonicalJSON.encode(spec)
-            } else if let commit = members["commit"] {
-                try only(["commit", "repository"], in: members, field: field)
-                guard let hex = commit.stringValue, hex.wholeMatch(of: /[0-9a-f]{40}/) != nil else {
-                    throw invalid(
-                        "\(field).commit",
-                        "expected a full 40-character lowercase hex git commit, got \(commit.stringValue.map { "\"\($0)\"" } ?? "a non-string")"
-                    )
+            } else if members["commit"] != nil {
+                if let (member, problem) = Component.commitProblem(spec) {
+                    throw invalid("\(field).\(member)", problem)
                 }
                 kind = .commit
                 value = spec
@@ -156,17 +189,8 @@ public enum Manifest {
             } else {
                 throw invalid(field, "expected one of file:, config:, provider: with id:, or commit:")
             }
-            if name == "prompt" && kind != .text {
-                throw invalid(field, "the prompt is a text file: {file: PATH}")
-            }
-            if name == "tools" && kind != .data {
-                throw invalid(field, "tool definitions are JSON or YAML data: {file: tools.json} or {config: [...]}")
-            }
-            if name == "model" && kind != .model {
-                throw invalid(field, "expected {provider: NAME, id: EXACT-MODEL-ID, parameters: {...}}")
-            }
-            if name == "code" && kind != .commit {
-                throw invalid(field, "expected {commit: <full 40-hex git commit>}")
+            if let (required, expected) = Component.requiredKinds[name], kind != required {
+                throw invalid(field, expected)
             }
             let component = Component(
                 name: name, kind: kind, digest: Hash.sha256(bytes), size: bytes.count, source: source,

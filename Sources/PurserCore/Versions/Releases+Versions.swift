@@ -43,8 +43,10 @@ public struct ComponentChange: Sendable {
 extension Releases {
     /// Records `version` (and `label`, if given) unless the ledger already holds it: stores each
     /// component's bytes once as an artifact and appends `version.recorded`.
-    /// - Throws: `.usage` for a malformed label; `.invalidInput` for one that already names another version.
+    /// - Throws: `.usage` for a malformed label; `.invalidInput` for one that already names another version, or
+    ///   for a version no manifest could make (`BehavioralVersion.validate`).
     public func recordVersion(_ version: BehavioralVersion, label: String?) throws(LedgerError) -> RecordOutcome {
+        try version.validate()
         if let label { try Releases.checkLabel(label) }
         let id = version.id
         let (isNew, entries) = try record { (transaction, _) throws -> ([Event], Bool) in

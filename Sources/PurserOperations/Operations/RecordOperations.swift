@@ -36,7 +36,8 @@ public struct RecordVersion: LedgerOperation {
     }
 
     /// The version again, every digest computed from the bytes received (a model's or commit's data read back
-    /// from its canonical JSON), so that a client cannot name contents it did not send.
+    /// from its canonical JSON), so that a client cannot name contents it did not send, and checked as a manifest
+    /// is (`BehavioralVersion.validate`).
     func version() throws(LedgerError) -> BehavioralVersion {
         var parts: [(Component, bytes: [UInt8])] = []
         guard Set(components.map(\.name)).count == components.count,
@@ -71,7 +72,10 @@ public struct RecordVersion: LedgerOperation {
                     part.contents.bytes
                 ))
         }
-        return BehavioralVersion(agent: agent, components: parts)
+        // Everything a manifest guarantees, so that no client can record a version replay or `verify` rejects.
+        let version = BehavioralVersion(agent: agent, components: parts)
+        try version.validate()
+        return version
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
@@ -126,6 +130,12 @@ public struct RecordEvaluation: LedgerOperation {
     public var results: InputFile
     public var format: String
     public var suite: String?
+    /// The results file as `prepared()` parsed it; never sent.
+    private var parsed: (format: EvaluationFormat, run: EvaluationRun)?
+
+    private enum CodingKeys: String, CodingKey {
+        case version, results, format, suite
+    }
 
     public init(version: String, results: InputFile, format: String, suite: String?) {
         self.version = version
@@ -134,11 +144,24 @@ public struct RecordEvaluation: LedgerOperation {
         self.suite = suite
     }
 
-    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+    /// Parses and checks the results file (an XML file of any size or shape is read in linear time).
+    public func prepared() throws(LedgerError) -> RecordEvaluation {
+        var prepared = self
+        if parsed == nil { prepared.parsed = try parse() }
+        return prepared
+    }
+
+    private func parse() throws(LedgerError) -> (format: EvaluationFormat, run: EvaluationRun) {
         guard let format = EvaluationFormat(rawValue: format) else {
             throw LedgerError(.usage, "--format must be json, junit or promptfoo, not \(self.format)")
         }
-        let summary = try releases.recordEvaluation(version: version, results: results, format: format, suite: suite)
+        return (format, try EvaluationResults.parse(results.bytes, format: format, source: results.source))
+    }
+
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        let (format, run) = try prepared().parsed!
+        let summary = try releases.recordEvaluation(
+            version: version, results: results, format: format, suite: suite, parsed: run)
         return Reply(
             json: .object([
                 "seq": .int(summary.seq), "version": .string(summary.version), "suite": .string(summary.suite),
