@@ -189,7 +189,7 @@ struct CanaryConfigTests {
             ("critical: true}", "critical: true, threshold: 0.1}", "metrics[0].threshold: unknown field"),
             ("name: quality", "name: qualty", "metrics[1].name: expected one of"),
             ("{name: quality, ", "{", "metrics[1].name: missing"),
-            ("statistic: mean", "statistic: median", "metrics[1].statistic: expected rate, mean or p95"),
+            ("statistic: mean", "statistic: median", "metrics[1].statistic: expected rate, mean, p95 or shift"),
             ("statistic: mean", "statistic: rate", "metrics[1].statistic: quality is a value per task"),
             ("statistic: rate", "statistic: p95", "metrics[0].statistic: error_rate is a share of tasks"),
             ("bad: decrease", "bad: down", "metrics[1].bad: expected increase, decrease or either"),

@@ -15,6 +15,9 @@ public struct CanaryConfig: Sendable {
         case rate
         /// The 95th percentile of a per-task value.
         case p95
+        /// A shift of a per-task value's whole distribution (the Hodges–Lehmann shift, tested by Mann–Whitney);
+        /// each arm is summarised by its median.
+        case shift
     }
 
     /// The direction of change that counts against the canary.
@@ -22,8 +25,8 @@ public struct CanaryConfig: Sendable {
         case increase, decrease, either
     }
 
-    /// Whether a metric is a share of successes (compared with Fisher's exact test) or a per-task value
-    /// (compared with the Mann–Whitney U test).
+    /// Whether a metric is a share of successes (statistic `rate`) or a per-task value (`mean`, `p95` or
+    /// `shift`).
     public enum Kind: Sendable {
         case proportion, continuous
     }
@@ -44,7 +47,7 @@ public struct CanaryConfig: Sendable {
     public struct Metric: Sendable, Equatable {
         /// One of `knownMetrics`.
         public let name: String
-        /// `.rate` for a proportion; `.mean` or `.p95` for a per-task value.
+        /// `.rate` for a proportion; `.mean`, `.p95` or `.shift` for a per-task value.
         public let statistic: Statistic
         public let bad: Direction
         /// The change allowed, as a fraction of the baseline's value.
@@ -171,7 +174,8 @@ public struct CanaryConfig: Sendable {
     /// What the release checklist's `canary-configured` check requires beyond a well-formed file: each problem
     /// as a sentence a person can act on; empty when sane.
     ///
-    /// Steps must increase strictly within (0, 100]; every minimum sample size must be at least 1; a critical
+    /// Steps must increase strictly within (0, 100]; every minimum sample size must be at least 1 and large
+    /// enough for the metric's test to reach significance (`CanaryJudge.smallestSampleSize`); a critical
     /// `error_rate` metric must guard against increases; a `quality` metric must guard against decreases with
     /// a maximum change; `pass` must be above `marginal`, both within [0, 1]; `auto-rollback` must be on.
     public func problems() -> [String] {
@@ -199,6 +203,17 @@ public struct CanaryConfig: Sendable {
             problems.append(
                 "metric \(metric.name) has min-sample-size \(metric.minSampleSize): each arm needs at least 1 task "
                     + "before it is judged.")
+        }
+        for metric in metrics where metric.minSampleSize >= 1 {
+            let smallest = CanaryJudge.smallestSampleSize(metric)
+            if metric.minSampleSize < smallest {
+                let unit = metric.name == "tool_success_rate" ? "tool calls" : "tasks"
+                problems.append(
+                    "metric \(metric.name) (\(metric.statistic.rawValue), bad: \(metric.bad.rawValue)) has "
+                        + "min-sample-size \(metric.minSampleSize): with so few \(unit) per arm its test can never "
+                        + "reach significance at α = \(Self.format(CanaryJudge.alpha)), so it would always pass; "
+                        + "set min-sample-size to at least \(smallest).")
+            }
         }
         let guardsErrors = metrics.contains {
             $0.name == "error_rate" && $0.statistic == .rate && $0.critical && $0.bad != .decrease
@@ -288,15 +303,15 @@ private struct Reader {
         else {
             throw invalid("\(field).name", "expected one of \(known)")
         }
-        let statisticValue = try required(members["statistic"], "\(field).statistic", "rate, mean or p95")
+        let statisticValue = try required(members["statistic"], "\(field).statistic", "rate, mean, p95 or shift")
         guard let statistic = statisticValue.stringValue.flatMap(CanaryConfig.Statistic.init(rawValue:)) else {
-            throw invalid("\(field).statistic", "expected rate, mean or p95")
+            throw invalid("\(field).statistic", "expected rate, mean, p95 or shift")
         }
         switch (kind, statistic) {
-        case (.proportion, .mean), (.proportion, .p95):
+        case (.proportion, .mean), (.proportion, .p95), (.proportion, .shift):
             throw invalid("\(field).statistic", "\(name) is a share of tasks: expected rate")
         case (.continuous, .rate):
-            throw invalid("\(field).statistic", "\(name) is a value per task: expected mean or p95")
+            throw invalid("\(field).statistic", "\(name) is a value per task: expected mean, p95 or shift")
         default: break
         }
         let badValue = try required(members["bad"], "\(field).bad", "increase, decrease or either")

@@ -76,7 +76,9 @@ extension Releases {
                 )
             }
             let series = periods.map(\.mean)
-            guard series.count >= 4, let test = MannKendall(series) else {
+            // Each mean at its period's index, so that periods without tasks keep the slope per period.
+            let indices = sums[version]!.keys.sorted().map(Double.init)
+            guard series.count >= 4, let test = MannKendall(series, times: indices) else {
                 return DriftReport(
                     version: version, metric: metric, periods: periods, slopePerWeek: nil, relativeSlopePerWeek: nil,
                     p: nil, flagged: false)

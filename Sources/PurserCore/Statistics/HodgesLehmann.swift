@@ -5,8 +5,7 @@
 /// D. F. Bauer, JASA 67, 1972), as R's `wilcox.test(x, y, conf.int = TRUE)` computes it for exact cases:
 /// with q the smallest integer such that P(U ≤ q) ≥ α/2 (α = 1 − level), at least 1, the interval runs from the
 /// q-th smallest difference to the q-th largest (the (mn − q + 1)-th smallest).
-/// - P(U ≤ q) is exact when the Mann–Whitney test is (`MannWhitney.method`): either sample at most 8 values and
-///   no ties.
+/// - P(U ≤ q) is exact when either sample has at most 8 values and no value repeats.
 /// - Otherwise q = ⌈mn/2 − 0.5 − z₁₋α/₂ · σ⌉, the same condition with the continuity-corrected normal
 ///   approximation and the tie-corrected σ of the Mann–Whitney test.
 ///
@@ -56,7 +55,7 @@ public struct HodgesLehmann: Sendable, Hashable {
     /// The smallest q with P(U ≤ q) ≥ α/2, before capping.
     static func criticalRank(_ samples: TwoSamples, alpha: Double) -> Int {
         let (m, n) = (samples.canary.count, samples.baseline.count)
-        switch MannWhitney.method(samples) {
+        switch min(m, n) <= 8 && !samples.hasTies ? TestMethod.exact : .asymptotic {
         case .exact:
             let cdf = MannWhitney.exactCDF(m, n, through: m * n / 2)
             return cdf.firstIndex { $0 >= alpha / 2 } ?? m * n / 2

@@ -5,8 +5,10 @@
 /// - Var S = (n(n − 1)(2n + 5) − Σ t(t − 1)(2t + 5))/18, summing over groups of t equal values;
 /// - Z = (S − 1)/√Var S for S > 0, (S + 1)/√Var S for S < 0, 0 for S = 0 (continuity correction);
 /// - p = 2·P(Z' ≥ |Z|), two-sided;
-/// - Sen's slope = the median of (xⱼ − xᵢ)/(j − i) over i < j (P. K. Sen, JASA 63, 1968), per time step: the
-///   same as `scipy.stats.theilslopes(x).slope`.
+/// - Sen's slope = the median of (xⱼ − xᵢ)/(tⱼ − tᵢ) over i < j (P. K. Sen, JASA 63, 1968), per unit of t: the
+///   same as `scipy.stats.theilslopes(x, t).slope`. With values at t = 0, 1, 2, … it is the change per step;
+///   with gaps (periods without tasks, such as weekends), the times keep the slope per unit of time, where
+///   counting only the values present would overstate it.
 ///
 /// The conventions are those of pymannkendall's `original_test` (M. Hussain and I. Mahmud, JOSS 4, 2019). The
 /// pairs are enumerated, O(n²) time and, for the slope, O(n²) memory: meant for per-period aggregates (a few years
@@ -20,15 +22,25 @@ public struct MannKendall: Sendable, Hashable {
     public let z: Double
     /// The two-sided p-value.
     public let p: Double
-    /// Sen's slope: the median change per time step.
+    /// Sen's slope: the median change per unit of time.
     public let slope: Double
 
     /// Tests `series`, whose values are taken at equal time steps.
     ///
     /// - Returns: nil with fewer than 2 values, or when a value is NaN or infinite.
     public init?(_ series: [Double]) {
+        self.init(series, times: series.indices.map(Double.init))
+    }
+
+    /// Tests `series`, whose values are taken at `times` (increasing strictly); the slope is per unit of time.
+    ///
+    /// - Returns: nil with fewer than 2 values, a value that is NaN or infinite, or times that are not finite
+    ///   and strictly increasing.
+    public init?(_ series: [Double], times: [Double]) {
         let n = series.count
-        guard n >= 2, series.allSatisfy(\.isFinite) else { return nil }
+        guard n >= 2, series.allSatisfy(\.isFinite), times.count == n, times.allSatisfy(\.isFinite),
+            zip(times, times.dropFirst()).allSatisfy({ $0 < $1 })
+        else { return nil }
         var s = 0
         var slopes: [Double] = []
         slopes.reserveCapacity(n * (n - 1) / 2)
@@ -36,7 +48,7 @@ public struct MannKendall: Sendable, Hashable {
             for j in (i + 1)..<n {
                 let difference = series[j] - series[i]
                 s += difference > 0 ? 1 : (difference < 0 ? -1 : 0)
-                slopes.append(difference / Double(j - i))
+                slopes.append(difference / (times[j] - times[i]))
             }
         }
         var tieTerm = 0.0
