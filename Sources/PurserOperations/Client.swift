@@ -77,6 +77,8 @@ extension LedgerError.Code {
     public static let forbidden = LedgerError.Code(name: "forbidden")
     /// The server refused a request's body or content type (`http` for other protocol errors).
     public static let unsupportedMediaType = LedgerError.Code(name: "unsupported-media-type")
+    /// The request's body is over the server's limit (413): bad input, like a file too large to read.
+    public static let tooLarge = LedgerError.Code(name: "too-large")
     public static let http = LedgerError.Code(name: "http")
 }
 
@@ -95,7 +97,7 @@ public enum ExitCodes {
     public static func code(for error: LedgerError) -> Int32 {
         switch error.code {
         case .usage, .unauthorized, .forbidden, .unsupportedMediaType, .http: usage
-        case .invalidInput, .alreadyExists, .notALedger: badInput
+        case .invalidInput, .alreadyExists, .notALedger, .tooLarge: badInput
         case .notFound: notFound
         case .integrity: integrity
         case .blocked: blocked

@@ -171,6 +171,8 @@ public enum HTTPClient {
         throw LedgerError(.invalidInput, "cannot connect to \(target.authority): \(systemError(failure))")
     }
 
+    /// Sends `bytes`, and stops early when the server answers before it has read them all (a server refuses a body
+    /// over its limit as soon as it sees the length) or closes the connection: the answer is read next.
     static func write(_ bytes: [UInt8], to fd: Int32, deadline: Deadline, timedOut: String) throws(LedgerError) {
         #if os(Linux)
             let flags = Int32(MSG_NOSIGNAL)
@@ -179,23 +181,28 @@ public enum HTTPClient {
         #endif
         var offset = 0
         while offset < bytes.count {
-            try wait(fd, for: Int16(POLLOUT), deadline: deadline, timedOut: "\(timedOut) sending the request")
+            let ready = try wait(
+                fd, for: Int16(POLLOUT) | Int16(POLLIN), deadline: deadline, timedOut: "\(timedOut) sending the request")
+            if ready & Int16(POLLIN) != 0 { return }
             let sent = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, flags) }
             if sent < 0 {
                 if errno == EINTR || errno == EAGAIN { continue }
+                if errno == EPIPE || errno == ECONNRESET { return }
                 throw LedgerError(.invalidInput, "sending the request failed: \(systemError(errno))")
             }
             offset += sent
         }
     }
 
-    static func wait(_ fd: Int32, for events: Int16, deadline: Deadline, timedOut: String) throws(LedgerError) {
+    /// Waits until one of `events` happens on `fd`; returns the events that did.
+    @discardableResult
+    static func wait(_ fd: Int32, for events: Int16, deadline: Deadline, timedOut: String) throws(LedgerError) -> Int16 {
         var entry = pollfd(fd: fd, events: events, revents: 0)
         while true {
             let remaining = deadline.milliseconds
             guard remaining > 0 else { throw LedgerError(.invalidInput, timedOut) }
             let ready = poll(&entry, 1, remaining)
-            if ready > 0 { return }
+            if ready > 0 { return entry.revents }
             if ready < 0 && errno != EINTR {
                 throw LedgerError(.invalidInput, "waiting for the server failed: \(systemError(errno))")
             }
