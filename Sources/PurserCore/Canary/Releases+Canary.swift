@@ -233,9 +233,11 @@ extension MetricJudgement {
         }
         return .object([
             "metric": .string(metric), "statistic": .string(statistic.rawValue), "critical": .bool(critical),
+            "method": .string(method.rawValue),
             "n": .object(["baseline": .number(Double(baselineCount)), "canary": .number(Double(canaryCount))]),
-            "baseline": number(baseline), "canary": number(canary), "estimate": number(estimate),
-            "interval": range(interval), "baseline_interval": range(baselineInterval),
+            "baseline": number(baseline), "canary": number(canary), "margin": number(margin),
+            "estimate": number(estimate), "interval": range(interval), "interval_level": number(intervalLevel),
+            "baseline_interval": range(baselineInterval),
             "canary_interval": range(canaryInterval), "p": number(pValue), "effect": number(effect),
             "relative_effect": number(relativeEffect), "label": .string(label.rawValue),
         ])
