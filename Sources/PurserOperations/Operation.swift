@@ -16,6 +16,10 @@ public protocol LedgerOperation: Codable, Sendable {
     /// True for a read that takes a fraction of a millisecond, which the server runs on the request's own
     /// thread (default false: on a reader's thread).
     static var isQuick: Bool { get }
+    /// The operation with what it carries parsed and checked, before it reaches the ledger: the server runs this
+    /// on a worker thread before a write joins the writer's queue, so that one large or hostile file cannot stall
+    /// every other append while it is read. `perform` parses what was not prepared itself. Default: itself.
+    func prepared() throws(LedgerError) -> Self
     func perform(on releases: Releases) throws(LedgerError) -> Reply
 }
 
@@ -27,6 +31,7 @@ public protocol SigningLedgerOperation: LedgerOperation {
 
 extension LedgerOperation {
     public static var isQuick: Bool { false }
+    public func prepared() throws(LedgerError) -> Self { self }
 }
 
 extension SigningLedgerOperation {

@@ -36,11 +36,19 @@ extension Releases {
     }
 
     /// Records an evaluation run from a results file already read.
+    /// - Parameter parsed: the file as `EvaluationResults.parse` reads it, if it was parsed beforehand (the server
+    ///   parses off its writer's thread); nil: parsed here.
     public func recordEvaluation(
-        version reference: String, results file: InputFile, format: EvaluationFormat, suite: String? = nil
+        version reference: String, results file: InputFile, format: EvaluationFormat, suite: String? = nil,
+        parsed: EvaluationRun? = nil
     ) throws(LedgerError) -> EvaluationSummary {
         let bytes = file.bytes
-        let run = try EvaluationResults.parse(bytes, format: format, source: file.source)
+        let run: EvaluationRun
+        if let parsed {
+            run = parsed
+        } else {
+            run = try EvaluationResults.parse(bytes, format: format, source: file.source)
+        }
         if let observed = run.observedAt, let date = Timestamp.parse(observed), date > Date().addingTimeInterval(300) {
             throw LedgerError(
                 .invalidInput, "\(file.source): the run's time \(observed) is in the future; check the clock")
