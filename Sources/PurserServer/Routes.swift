@@ -168,12 +168,14 @@ struct Routes: Sendable {
     private func registerOperation<Op: LedgerOperation>(_: Op.Type, on router: Router<ServerContext>) {
         router.post("/v1/\(Op.name)") { request, context in
             let token = try self.authorize(Op.role, context)
-            guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
+            guard Self.isJSON(request.headers[.contentType]) else {
                 throw LedgerError(.unsupportedMediaType, "send the request body as Content-Type: application/json")
             }
             let body = try await request.body.collect(upTo: context.maxUploadSize)
             let operation: Op
             do {
+                // JSONDecoder takes the last of repeated keys; the request is refused as entry bodies are.
+                _ = try JSONValue(parsing: body.readableBytesView)
                 operation = try JSONDecoder().decode(Op.self, from: Data(body.readableBytesView))
             } catch {
                 throw LedgerError(.usage, "the body is not a \(Op.name) request: \(Self.describe(error))")
@@ -206,6 +208,13 @@ struct Routes: Sendable {
             body: .init(byteBuffer: ByteBuffer(bytes: bytes + [0x0A])))
     }
 
+    /// Whether a Content-Type header names JSON: `application/json`, in any case, with parameters or none.
+    static func isJSON(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let mediaType = contentType.prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces)
+        return mediaType.lowercased() == "application/json"
+    }
+
     /// A decoding error in one line, naming the field.
     static func describe(_ error: any Error) -> String {
         switch error {
@@ -228,7 +237,11 @@ struct Routes: Sendable {
                     [
                         "200": .object(["description": .string("OK")]),
                         "400": error, "404": error, "413": error, "500": error,
-                    ].merging(route.role == nil ? [:] : ["401": error, "403": error]) { first, _ in first }),
+                    ]
+                    .merging(route.role == nil ? [:] : ["401": error, "403": error]) { first, _ in first }
+                    .merging(route.body == nil ? [:] : ["409": error, "415": error, "422": error]) {
+                        first, _ in first
+                    }),
             ]
             if let role = route.role {
                 operation["security"] = .array([.object(["bearer": .array([])])])

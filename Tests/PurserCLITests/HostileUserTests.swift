@@ -187,4 +187,85 @@ struct HostileUserTests {
         #expect(http("GET", server.url + "/healthz").body.contains(#""size":1"#), "nothing was written")
         #expect(!server.log.contains("internal error"), "\(server.log.suffix(2000))")
     }
+
+    @Test("CSV task records follow JSON Lines' rules: numbers as JSON writes them, UTF-8 without control characters")
+    func csvAsStrictAsJSONLines() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        let ledger = workspace.ledgerSnapshot()
+        let header = Array("task_id,version,env,started_at,duration_ms,completed,error\n".utf8)
+        func row(id: [UInt8] = Array("t1".utf8), duration: String = "1200") -> [UInt8] {
+            id + Array(",support-agent@1.0.0,prod,2026-11-26T12:00:00Z,\(duration),true,false\n".utf8)
+        }
+        func line(id: [UInt8] = Array("t1".utf8), duration: String = "1200") -> [UInt8] {
+            Array(#"{"task_id":""#.utf8) + id
+                + Array(
+                    #"","version":"support-agent@1.0.0","env":"prod","started_at":"2026-11-26T12:00:00Z","duration_ms":\#(duration),"completed":true,"error":false}"#
+                        .utf8) + [0x0A]
+        }
+        let cases: [(String, [UInt8], [UInt8], String)] = [
+            (
+                "a hexadecimal number", row(duration: "0x10"), line(duration: "0x10"),
+                "expected a number written as in JSON"
+            ),
+            ("a plus sign", row(duration: "+5"), line(duration: "+5"), "expected a number written as in JSON"),
+            ("a number that becomes 0", row(duration: "1e-400"), line(duration: "1e-400"), "expected a number"),
+            ("the control character 0x10", row(id: [0x74, 0x10]), line(id: [0x74, 0x10]), "U+0010"),
+            ("invalid UTF-8", row(id: [0x74, 0xFF]), line(id: [0x74, 0xFF]), "is not UTF-8"),
+        ]
+        for (name, csv, jsonl, message) in cases {
+            _ = FileManager.default.createFile(atPath: workspace.file("tasks.csv"), contents: Data(header + csv))
+            _ = FileManager.default.createFile(atPath: workspace.file("tasks.jsonl"), contents: Data(jsonl))
+            let refused = try workspace.run(["metrics", "ingest", "tasks.csv"])
+            #expect(refused.status == 65, "\(name): \(refused.stderr)")
+            #expect(refused.stderr.contains("tasks.csv line 2"), "\(name): \(refused.stderr)")
+            #expect(refused.stderr.contains(message), "\(name): \(refused.stderr)")
+            let asJSONLines = try workspace.run(["metrics", "ingest", "tasks.jsonl"])
+            #expect(asJSONLines.status == 65, "\(name) in JSON Lines: \(asJSONLines.stderr)")
+        }
+        #expect(workspace.ledgerSnapshot() == ledger, "the ledger is unchanged")
+    }
+
+    @Test("the server takes application/json only, refuses repeated keys in a request, and documents 409, 415, 422")
+    func requestEnvelope() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        let writer = "Bearer " + (try workspace.token("writer", name: "ci-runner"))
+        let server = try RunningServer(in: workspace)
+        let url = server.url + "/v1/entries/append"
+        let note = #""body":{"source":"n.json","base64":"eyJhIjoxfQ=="}"#
+        let append = Data(#"{"kind":"custom.note",\#(note)}"#.utf8)
+        for contentType in ["application/jsonx", "application/json-seq", "text/json", "application/json+x; a=b"] {
+            let answer = http("POST", url, token: writer, contentType: contentType, body: append)
+            #expect(answer.status == 415, "\(contentType): \(answer.status) \(answer.body)")
+        }
+        for (name, body) in [
+            ("a repeated kind", #"{"kind":"custom.note","kind":"custom.other",\#(note)}"#),
+            (
+                "a repeated member of the body",
+                #"{"kind":"custom.note","body":{"source":"n.json","source":"m.json","base64":"eyJhIjoxfQ=="}}"#
+            ),
+        ] {
+            let answer = http("POST", url, token: writer, body: Data(body.utf8))
+            #expect(answer.status == 400, "\(name): \(answer.status) \(answer.body)")
+            #expect(answer.body.contains("duplicate key"), "\(name): \(answer.body)")
+        }
+        #expect(http("GET", server.url + "/healthz").body.contains(#""size":1"#), "nothing was written")
+        let accepted = http("POST", url, token: writer, contentType: "Application/JSON; charset=utf-8", body: append)
+        #expect(accepted.status == 200, "\(accepted.body)")
+        let document = try workspace.json(http("GET", server.url + "/openapi.json").body)
+        guard case .object(let paths)? = document["paths"] else {
+            Issue.record("no paths in /openapi.json")
+            return
+        }
+        var posts = 0
+        for (path, methods) in paths {
+            guard let responses = methods["post"]?["responses"] else { continue }
+            posts += 1
+            for status in ["409", "415", "422"] {
+                #expect(responses[status] != nil, "POST \(path) does not document \(status)")
+            }
+        }
+        #expect(posts > 20)
+    }
 }

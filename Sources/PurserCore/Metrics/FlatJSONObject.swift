@@ -169,7 +169,8 @@ enum FlatJSONObject {
             }
             guard decimals > 0 || exponent else { return nil }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-            guard let value = Double(text), value.isFinite else { return nil }
+            // Out of range, or a number that is not zero rounded to 0: the general parser refuses both.
+            guard let value = Double(text), value.isFinite, value != 0 || mantissa == 0 else { return nil }
             return value
         }
 

@@ -198,8 +198,19 @@ enum CSV {
         var rowLine = 1
         var index = 0
         var quoted = false
-        func endCell() {
-            cells.append(String(decoding: cell, as: UTF8.self))
+        // A cell holds what a JSON string may hold (§3.2): UTF-8, and no control character but the line breaks of
+        // a quoted cell that spans lines.
+        func endCell() throws(LedgerError) {
+            guard let text = String(validating: cell, as: UTF8.self) else {
+                throw LedgerError(.invalidInput, "\(source) line \(rowLine): cell \(cells.count + 1) is not UTF-8")
+            }
+            if let control = text.unicodeScalars.first(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\r" }) {
+                throw LedgerError(
+                    .invalidInput,
+                    "\(source) line \(rowLine): cell \(cells.count + 1) holds the control character U+\(String(format: "%04X", control.value))"
+                )
+            }
+            cells.append(text)
             cell.removeAll(keepingCapacity: true)
         }
         while index < bytes.count {
@@ -221,10 +232,10 @@ enum CSV {
             }
             switch byte {
             case 0x22 where cell.isEmpty: quoted = true
-            case 0x2C: endCell()
+            case 0x2C: try endCell()
             case 0x0D where index < bytes.count && bytes[index] == 0x0A: break
             case 0x0A:
-                endCell()
+                try endCell()
                 rows.append((rowLine, cells))
                 cells = []
                 line += 1
@@ -234,7 +245,7 @@ enum CSV {
         }
         if quoted { throw LedgerError(.invalidInput, "\(source) line \(rowLine): a quoted field is not closed") }
         if !cell.isEmpty || !cells.isEmpty {
-            endCell()
+            try endCell()
             rows.append((rowLine, cells))
         }
         return rows

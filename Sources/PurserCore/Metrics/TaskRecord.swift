@@ -68,8 +68,13 @@ public struct TaskRecord: Sendable, Equatable {
             guard let raw = value(index) else { return nil }
             let field = Self.fields[index]
             var number = raw.numberValue
-            if csv, let string = raw.stringValue { number = Double(string) }
-            guard let number, number.isFinite else { throw problem(field, "expected a number") }
+            // A CSV cell holds a number as JSON writes one (§3.2): no 0x10, +1, .5, inf, nor 1e-400 that would be 0.
+            if csv, let string = raw.stringValue { number = (try? JSONValue(parsing: string))?.numberValue }
+            guard let number, number.isFinite else {
+                guard csv, let string = raw.stringValue else { throw problem(field, "expected a number") }
+                throw problem(
+                    field, "expected a number written as in JSON (1200, 0.9, 1e3), not \"\(string.prefix(40))\"")
+            }
             guard range.contains(number) else {
                 throw problem(
                     field,

@@ -13,6 +13,9 @@ struct JSONParser {
 
     static func parse(_ buffer: UnsafeRawBufferPointer) throws(JSONError) -> JSONValue {
         var parser = JSONParser(bytes: buffer.bindMemory(to: UInt8.self))
+        if buffer.starts(with: [0xEF, 0xBB, 0xBF]) {
+            throw parser.error("a byte-order mark (U+FEFF) starts the text; save it as UTF-8 without one")
+        }
         parser.skipWhitespace()
         let value = try parser.parseValue()
         parser.skipWhitespace()
@@ -65,8 +68,27 @@ struct JSONParser {
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             return .number(try parseNumber())
         default:
-            throw error("unexpected character '\(Unicode.Scalar(byte))'")
+            throw error("unexpected character \(describeCharacter())")
         }
+    }
+
+    /// The character at `index`, for a message: itself and its code point ("'x' (U+0078)", "U+FEFF, a byte-order
+    /// mark"), or the byte if it starts no valid UTF-8 sequence.
+    private func describeCharacter() -> String {
+        var iterator = bytes[index...].makeIterator()
+        var decoder = UTF8()
+        guard case .scalarValue(let scalar) = decoder.decode(&iterator) else {
+            return "byte 0x\(String(bytes[index], radix: 16, uppercase: true)) (not UTF-8)"
+        }
+        let hex = String(scalar.value, radix: 16, uppercase: true)
+        let code = "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+        if scalar == "\u{FEFF}" { return "\(code), a byte-order mark" }
+        if scalar.properties.generalCategory == .control || scalar.properties.isWhitespace
+            || scalar.properties.generalCategory == .format
+        {
+            return code
+        }
+        return "'\(scalar)' (\(code))"
     }
 
     private mutating func enter() throws(JSONError) {
@@ -254,16 +276,32 @@ struct JSONParser {
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         guard let value = Double(text), value.isFinite else {
-            throw JSONError(offset: start, reason: "number \(text) is out of range")
+            throw JSONError(offset: start, reason: "number \(Self.abbreviated(text)) is out of range")
+        }
+        // A number that is not zero must not become zero: canonical JSON would write 0 (RFC 8785 refuses what a
+        // double cannot hold, and so does this parser, both ways).
+        if value == 0, text.prefix(while: { $0 != "e" && $0 != "E" }).contains(where: { ("1"..."9").contains($0) }) {
+            throw JSONError(
+                offset: start,
+                reason:
+                    "number \(Self.abbreviated(text)) is too small for a double and would become 0; write it as a string"
+            )
         }
         // Beyond ±2^53 not every integer is a double: accept only the spelling canonical JSON itself
         // writes (e.g. 100000000000000000000 for 1e20), which reads back unchanged.
         if isInteger && abs(value) >= 9_007_199_254_740_992 && CanonicalJSON.format(value) != text {
             throw JSONError(
                 offset: start,
-                reason: "integer \(text) is beyond ±2^53 and would change when read; write it as a string")
+                reason:
+                    "integer \(Self.abbreviated(text)) is beyond ±2^53 and would change when read; write it as a string"
+            )
         }
         return value
+    }
+
+    /// A number's text for a message: whole up to 40 characters, else its first 20 and last 10 with the count.
+    static func abbreviated(_ text: String) -> String {
+        text.count <= 40 ? text : "\(text.prefix(20))…\(text.suffix(10)) (\(text.count) characters)"
     }
 
     @discardableResult
