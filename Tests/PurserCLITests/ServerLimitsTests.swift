@@ -1,0 +1,158 @@
+import Foundation
+import PurserLedger
+import Testing
+
+/// A connection to a server on loopback that sends what a test writes, byte for byte.
+private final class RawConnection {
+    let socket: Int32
+
+    init(_ url: String) throws {
+        let port = try #require(URL(string: url)?.port)
+        socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(socket >= 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        try #require(connected == 0)
+    }
+
+    deinit { close(socket) }
+
+    /// Sends `bytes`; false if the server closed the connection first.
+    @discardableResult
+    func send(_ bytes: [UInt8]) -> Bool {
+        #if os(Linux)
+            let flags = Int32(MSG_NOSIGNAL)
+        #else
+            let flags: Int32 = 0
+        #endif
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { Foundation.send(socket, $0.baseAddress, $0.count, flags) }
+            if sent <= 0 { return false }
+            offset += sent
+        }
+        return true
+    }
+
+    /// The answer's status line and headers, and as much of the body as its Content-Length says; nil if none came
+    /// within `seconds`.
+    func answer(within seconds: Int) -> String? {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            answer += buffer[..<count]
+            let text = String(decoding: answer, as: UTF8.self)
+            if let end = text.range(of: "\r\n\r\n"),
+                let length = text[..<end.lowerBound].firstMatch(of: /(?i)content-length: *([0-9]+)/).flatMap({
+                    Int($0.1)
+                }),
+                text[end.upperBound...].utf8.count >= length
+            {
+                break
+            }
+        }
+        return answer.isEmpty ? nil : String(decoding: answer, as: UTF8.self)
+    }
+}
+
+@Suite("purser serve: what one request may cost")
+struct ServerLimitsTests {
+    /// A JUnit report `depth` suites deep with one case inside.
+    static func deepJUnit(_ depth: Int) -> String {
+        String(repeating: "<testsuite name=\"s\">", count: depth) + "<testcase name=\"deep\"/>"
+            + String(repeating: "</testsuite>", count: depth)
+    }
+
+    @Test("a JUnit file 100,000 elements deep is bad input for the CLI (65) and the server (422), which keeps serving")
+    func deepJUnitFile() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        workspace.write("deep.xml", Self.deepJUnit(100_000))
+        let arguments = ["eval", "record", "--version", "0123456789ab", "--results", "deep.xml", "--format", "junit"]
+        let local = try workspace.run(arguments)
+        #expect(local.status == 65, "\(local.stderr.suffix(500))")
+        #expect(local.stderr.contains("deep.xml: line 1: <testsuite> is nested deeper than 256 elements"))
+
+        let token = try workspace.token("writer", name: "ci-runner")
+        let server = try RunningServer(in: workspace)
+        let remote = try workspace.run(arguments, environment: ["PURSER_SERVER": server.url, "PURSER_TOKEN": token])
+        #expect(remote.status == 65, "\(remote.stderr.suffix(500))")
+        #expect(remote.stderr.contains("is nested deeper than 256 elements"), "\(remote.stderr.suffix(500))")
+        let health = http("GET", server.url + "/healthz")
+        #expect(health.status == 200 && health.body.contains(#""size":1"#), "the server survived and wrote nothing")
+        #expect(server.stop() == 0)
+    }
+
+    @Test("a Content-Length over --max-body is answered 413 before any of the body is sent")
+    func contentLengthOverLimit() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        let token = try workspace.token("writer", name: "ci-runner")
+        let server = try RunningServer(in: workspace, arguments: ["--max-body", "100000"])
+        let connection = try RawConnection(server.url)
+        connection.send(
+            Array(
+                ("POST /v1/entries/append HTTP/1.1\r\nHost: purser\r\nAuthorization: Bearer \(token)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n").utf8))
+        // Nothing of the body is sent: a server that waits for it never answers.
+        let answer = try #require(connection.answer(within: 10), "no answer before the body")
+        #expect(answer.hasPrefix("HTTP/1.1 413"), "\(answer)")
+        #expect(answer.lowercased().contains("connection: close"), "\(answer)")
+        #expect(
+            answer.contains(
+                #"{"error":{"code":"too-large","message":"the request body is over this server's limit of 100000 bytes"#
+            ))
+        #expect(http("GET", server.url + "/healthz").body.contains(#""size":1"#))
+        #expect(server.stop() == 0)
+    }
+
+    @Test("a chunked body is refused with too-large as soon as it passes --max-body, before it ends")
+    func chunkedBodyOverLimit() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        let token = try workspace.token("writer", name: "ci-runner")
+        let server = try RunningServer(in: workspace, arguments: ["--max-body", "100000"])
+        let connection = try RawConnection(server.url)
+        connection.send(
+            Array(
+                ("POST /v1/entries/append HTTP/1.1\r\nHost: purser\r\nAuthorization: Bearer \(token)\r\n"
+                    + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").utf8))
+        // 150,000 bytes in chunks of 10,000, and no last chunk: the body never ends.
+        let chunk = Array("2710\r\n".utf8) + [UInt8](repeating: UInt8(ascii: " "), count: 10_000) + Array("\r\n".utf8)
+        for _ in 0..<15 { connection.send(chunk) }
+        let answer = try #require(connection.answer(within: 10), "no answer to a body past the limit")
+        #expect(answer.hasPrefix("HTTP/1.1 413"), "\(answer)")
+        #expect(answer.contains(#""code":"too-large""#), "\(answer)")
+        #expect(server.stop() == 0)
+    }
+
+    @Test("the CLI sending a body over the server's limit exits 65 naming the limit, and nothing is written")
+    func cliBodyOverLimit() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        let token = try workspace.token("writer", name: "ci-runner")
+        let server = try RunningServer(in: workspace, arguments: ["--max-body", "100000"])
+        workspace.write("big.json", #"{"note":""# + String(repeating: "x", count: 3_000_000) + #""}"#)
+        let result = try workspace.run(
+            ["append", "--kind", "custom.note", "--body", "big.json"],
+            environment: ["PURSER_SERVER": server.url, "PURSER_TOKEN": token])
+        #expect(result.status == 65, "\(result.stderr)")
+        #expect(
+            result.stderr
+                == "purser: error: the request body is over this server's limit of 100000 bytes (purser serve --max-body): nothing was written\n"
+        )
+        #expect(http("GET", server.url + "/healthz").body.contains(#""size":1"#))
+        #expect(server.stop() == 0)
+    }
+}
