@@ -1,0 +1,90 @@
+import Foundation
+import PurserCore
+import PurserLedger
+
+/// The hand-written parsers purser runs on input it does not control, each as a fuzz target: it takes any
+/// bytes, and crashes (a trap) when the parser crashes or breaks one of its own promises (a value it accepts
+/// must round-trip; the JSON Lines fast path must agree with the general parser). Refusing input is fine.
+enum FuzzTarget: String, CaseIterable {
+    /// `JSONValue(parsing:)`; what it accepts, written as canonical JSON, reads back to the same canonical JSON.
+    case json
+    /// `Timestamp.parse`; a time it accepts is in `Timestamp.range` and its ledger form reads back unchanged.
+    case timestamp
+    /// A policy's durations (`90s`, `1.5h`, `500ms`): more than zero and finite when accepted.
+    case duration
+    /// `purser eval record --format junit`: the XML reader.
+    case junit
+    /// `purser eval record --format promptfoo`.
+    case promptfoo
+    /// `purser eval record --format json`.
+    case results
+    /// `purser metrics ingest` of a CSV file.
+    case csv
+    /// `purser metrics ingest` of JSON Lines; every line's record is the same through the fast path and the
+    /// general parser.
+    case jsonl
+    /// The HTTP client's response parser, fed each input as the answer of a server on loopback.
+    case http
+
+    /// The target the first argument names; a static, for the fuzzer's callback, which can capture nothing.
+    static let chosen = CommandLine.arguments.count > 1 ? FuzzTarget(rawValue: CommandLine.arguments[1]) : nil
+
+    func run(_ bytes: [UInt8]) {
+        switch self {
+        case .json: Self.json(bytes)
+        case .timestamp: Self.timestamp(bytes)
+        case .duration: Self.duration(bytes)
+        case .junit: _ = try? EvaluationResults.parse(bytes, format: .junit, source: "fuzz.xml")
+        case .promptfoo: _ = try? EvaluationResults.parse(bytes, format: .promptfoo, source: "fuzz.json")
+        case .results: _ = try? EvaluationResults.parse(bytes, format: .json, source: "fuzz.json")
+        case .csv: _ = try? MetricsFile.parse(bytes, format: .csv, source: "fuzz.csv")
+        case .jsonl: Self.jsonLines(bytes)
+        case .http: LoopbackAnswer.shared.fetch(answering: bytes)
+        }
+    }
+
+    private static func json(_ bytes: [UInt8]) {
+        guard let value = try? JSONValue(parsing: bytes) else { return }
+        let canonical = CanonicalJSON.encode(value)
+        guard let again = try? JSONValue(parsing: canonical) else {
+            fatalError("canonical JSON of an accepted value is refused: \(String(decoding: canonical, as: UTF8.self))")
+        }
+        guard CanonicalJSON.encode(again) == canonical else {
+            fatalError("canonical JSON changes when read again: \(String(decoding: canonical, as: UTF8.self))")
+        }
+    }
+
+    private static func timestamp(_ bytes: [UInt8]) {
+        guard let text = String(validating: bytes, as: UTF8.self), let date = Timestamp.parse(text) else { return }
+        precondition(Timestamp.range.contains(date), "\(text) parses to \(date), outside Timestamp.range")
+        let ledgerForm = Timestamp.format(date)
+        guard let again = Timestamp.parse(ledgerForm), Timestamp.format(again) == ledgerForm,
+            Timestamp.isCanonical(ledgerForm)
+        else { fatalError("\(text) is written as \(ledgerForm), which does not read back unchanged") }
+    }
+
+    private static func duration(_ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let seconds = try? EvidenceSource.duration(.string(text), field: "timeout", source: "fuzz") else {
+            return
+        }
+        precondition(seconds > 0 && seconds.isFinite, "\(text) is accepted as \(seconds) s")
+    }
+
+    /// The whole file, then each line alone both ways: `MetricsFile` (which takes the fast path when it can)
+    /// and `JSONValue` then `TaskRecord` (the general path) accept the same lines and read the same records.
+    private static func jsonLines(_ bytes: [UInt8]) {
+        _ = try? MetricsFile.parse(bytes, format: .jsonl, source: "fuzz.jsonl")
+        for line in bytes.split(separator: 0x0A) where !line.allSatisfy({ [0x20, 0x09, 0x0D].contains($0) }) {
+            let viaFile = try? MetricsFile.parse(Array(line), format: .jsonl, source: "fuzz.jsonl").first?.record
+            var general: TaskRecord?
+            if case .object(let members)? = try? JSONValue(parsing: line) {
+                general = try? TaskRecord(members)
+            }
+            precondition(
+                viaFile == general,
+                "the line \(String(decoding: line, as: UTF8.self)) reads as \(String(describing: viaFile)) in a file, "
+                    + "\(String(describing: general)) alone")
+        }
+    }
+}
