@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -171,15 +172,17 @@ struct Routes: Sendable {
             guard Self.isJSON(request.headers[.contentType]) else {
                 throw LedgerError(.unsupportedMediaType, "send the request body as Content-Type: application/json")
             }
-            let body = try await request.body.collect(upTo: context.maxUploadSize)
-            let operation: Op
+            let body = try await context.collectBody(of: request)
+            let decoded: Op
             do {
                 // JSONDecoder takes the last of repeated keys; the request is refused as entry bodies are.
                 _ = try JSONValue(parsing: body.readableBytesView)
-                operation = try JSONDecoder().decode(Op.self, from: Data(body.readableBytesView))
+                decoded = try JSONDecoder().decode(Op.self, from: Data(body.readableBytesView))
             } catch {
                 throw LedgerError(.usage, "the body is not a \(Op.name) request: \(Self.describe(error))")
             }
+            // What a write carries is parsed and checked here, so that the one writer's thread only appends.
+            let operation = Op.role > .reader ? try await Self.prepare(decoded) : decoded
             let key = self.signingKey
             let work: @Sendable (Releases) throws -> [UInt8] = { releases in
                 let reply =
@@ -193,6 +196,22 @@ struct Routes: Sendable {
             if Op.isQuick { return Self.response(try self.access.quickRead(work)) }
             guard Op.role > .reader, let token else { return Self.response(try await self.access.read(work)) }
             return Self.response(try await self.access.write(actor: token.name, work))
+        }
+    }
+
+    /// Threads for parsing what writes carry, off the event loops and the writer's thread.
+    private static let preparing = DispatchQueue(label: "purser.prepare", attributes: .concurrent)
+
+    /// `operation.prepared()`, on one of the `preparing` threads.
+    private static func prepare<Op: LedgerOperation>(_ operation: Op) async throws -> Op {
+        try await withCheckedThrowingContinuation { continuation in
+            preparing.async {
+                do {
+                    continuation.resume(returning: try operation.prepared())
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
         }
     }
 

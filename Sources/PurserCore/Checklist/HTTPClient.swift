@@ -182,7 +182,8 @@ public enum HTTPClient {
         var offset = 0
         while offset < bytes.count {
             let ready = try wait(
-                fd, for: Int16(POLLOUT) | Int16(POLLIN), deadline: deadline, timedOut: "\(timedOut) sending the request")
+                fd, for: Int16(POLLOUT) | Int16(POLLIN), deadline: deadline, timedOut: "\(timedOut) sending the request"
+            )
             if ready & Int16(POLLIN) != 0 { return }
             let sent = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, flags) }
             if sent < 0 {
@@ -196,7 +197,8 @@ public enum HTTPClient {
 
     /// Waits until one of `events` happens on `fd`; returns the events that did.
     @discardableResult
-    static func wait(_ fd: Int32, for events: Int16, deadline: Deadline, timedOut: String) throws(LedgerError) -> Int16 {
+    static func wait(_ fd: Int32, for events: Int16, deadline: Deadline, timedOut: String) throws(LedgerError) -> Int16
+    {
         var entry = pollfd(fd: fd, events: events, revents: 0)
         while true {
             let remaining = deadline.milliseconds
