@@ -91,8 +91,10 @@ struct ServeCommand: ParsableCommand {
     }
 }
 
+/// Prints `message` on one line: a line break a message still holds (a name a user typed) is written as \n.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data("purser: error: \(message)\n".utf8))
+    let line = message.replacing("\r", with: "\\r").replacing("\n", with: "\\n")
+    FileHandle.standardError.write(Data("purser: error: \(line)\n".utf8))
 }
 
 do {

@@ -153,13 +153,18 @@ struct HostileUserTests {
     @Test("a path with a line break is named on one line, quoted and escaped")
     func pathWithLineBreak() throws {
         let workspace = Workspace()
-        for arguments in [
-            ["status", "--ledger", "two\nlines.sqlite"], ["append", "--kind", "custom.note", "--body", "bo\ndy.json"],
-        ] {
+        try workspace.initLedger()
+        let cases: [([String], String)] = [
+            (["status", "--ledger", "two\nlines.sqlite"], #"no ledger at "two\nlines.sqlite""#),
+            (["append", "--kind", "custom.note", "--body", "bo\ndy.json"], #""bo\ndy.json" not found"#),
+            (["checkpoint", "--key", "k\r\ney\t.key"], #"signing key "k\r\ney\t.key" not found"#),
+            (["serve", "--listen", "127.0.0.1:0", "--ledger", "a\nb.sqlite"], #"no ledger at "a\nb.sqlite""#),
+        ]
+        for (arguments, message) in cases {
             let result = try workspace.run(arguments)
             #expect(result.status == 66, "\(arguments): \(result.stderr)")
             #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): one line, not \(result.stderr)")
-            #expect(result.stderr.contains(#""two\nlines.sqlite""#) || result.stderr.contains(#""bo\ndy.json""#))
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
         }
     }
 

@@ -103,14 +103,15 @@ public struct SigningKey: Sendable {
             (try? Curve25519.Signing.PrivateKey(rawRepresentation: encoded.dropFirst())) != nil
         else {
             throw LedgerError(
-                .invalidInput, "\(path) is not a purser signing key (expected PRIVATE+KEY+<name>+<id>+<base64>)")
+                .invalidInput, "\(quoted(path)) is not a purser signing key (expected PRIVATE+KEY+<name>+<id>+<base64>)"
+            )
         }
         self.name = String(parts[2])
         self.seed = Data(encoded.dropFirst())
         guard hex8(verifierKey.keyID) == parts[3] else {
             throw LedgerError(
                 .invalidInput,
-                "\(path): key id \(parts[3]) does not match the key (expected \(hex8(verifierKey.keyID)))")
+                "\(quoted(path)): key id \(parts[3]) does not match the key (expected \(hex8(verifierKey.keyID)))")
         }
     }
 
@@ -118,17 +119,17 @@ public struct SigningKey: Sendable {
     public static func load(from path: String) throws(LedgerError) -> SigningKey {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            throw LedgerError(.notFound, "signing key \(path) not found (pass --key PATH or set PURSER_KEY)")
+            throw LedgerError(.notFound, "signing key \(quoted(path)) not found (pass --key PATH or set PURSER_KEY)")
         }
         if info.st_mode & 0o077 != 0 {
             throw LedgerError(
                 .invalidInput,
-                "signing key \(path) is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 \(path)"
+                "signing key \(quoted(path)) is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 \(quoted(path))"
             )
         }
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
         else {
-            throw LedgerError(.invalidInput, "signing key \(path) cannot be read")
+            throw LedgerError(.invalidInput, "signing key \(quoted(path)) cannot be read")
         }
         return try SigningKey(parsing: text, path: path)
     }
@@ -138,14 +139,17 @@ public struct SigningKey: Sendable {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else {
             if errno == EEXIST {
-                throw LedgerError(.alreadyExists, "signing key \(path) already exists; refusing to overwrite it")
+                throw LedgerError(
+                    .alreadyExists, "signing key \(quoted(path)) already exists; refusing to overwrite it")
             }
-            throw LedgerError(.internal, "cannot create signing key \(path): \(String(cString: strerror(errno)))")
+            throw LedgerError(
+                .internal, "cannot create signing key \(quoted(path)): \(String(cString: strerror(errno)))")
         }
         defer { close(descriptor) }
         let bytes = Array(fileText.utf8)
         guard Foundation.write(descriptor, bytes, bytes.count) == bytes.count, fsync(descriptor) == 0 else {
-            throw LedgerError(.internal, "cannot write signing key \(path): \(String(cString: strerror(errno)))")
+            throw LedgerError(
+                .internal, "cannot write signing key \(quoted(path)): \(String(cString: strerror(errno)))")
         }
     }
 
