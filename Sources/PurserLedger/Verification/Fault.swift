@@ -35,6 +35,11 @@ public struct Fault: Sendable, Equatable, CustomStringConvertible {
         public static let fork = Kind(name: "fork")
         /// A held checkpoint is not signed by the ledger's key.
         public static let badSignature = Kind(name: "bad-signature")
+        /// The ledger's SQLite schema is not the one purser made: an append-only trigger dropped or changed, a
+        /// table or index changed, or `application_id`/`user_version` rewritten.
+        public static let schema = Kind(name: "schema")
+        /// An entry is dated after the verifier's clock by more than `Ledger.clockTolerance`.
+        public static let clock = Kind(name: "clock")
 
         public var description: String { name }
     }
@@ -63,14 +68,45 @@ public struct VerificationReport: Sendable {
     /// True when at least one held checkpoint was checked and the ledger agrees with all of them.
     /// Without one, a ledger that passes is only self-consistent.
     public let trusted: Bool
-    public let fault: Fault?
+    /// Every fault found, in the order of the checks. The checks of the chain stop at their first fault; the
+    /// checks after them (the schema, the clock, what is derived from the entries) report each fault and go on.
+    public let faults: [Fault]
+    /// True when the chain checks passed (every entry, link, stored node and held checkpoint): the checks of what
+    /// lies beside the entries can then be trusted to read them.
+    public let chainIntact: Bool
     /// The held checkpoints that were checked.
     public let checkpoints: [Checkpoint]
 
-    public var ok: Bool { fault == nil }
+    init(size: UInt64, root: Hash, trusted: Bool, fault: Fault?, checkpoints: [Checkpoint]) {
+        self.size = size
+        self.root = root
+        self.trusted = trusted
+        self.faults = fault.map { [$0] } ?? []
+        self.chainIntact = fault == nil
+        self.checkpoints = checkpoints
+    }
+
+    private init(_ report: VerificationReport, adding faults: [Fault]) {
+        size = report.size
+        root = report.root
+        trusted = report.trusted && faults.isEmpty
+        self.faults = report.faults + faults
+        chainIntact = report.chainIntact
+        checkpoints = report.checkpoints
+    }
+
+    /// The first fault.
+    public var fault: Fault? { faults.first }
+
+    public var ok: Bool { faults.isEmpty }
 
     /// The same report with `fault` found by a later check (which also withdraws trust).
     public func with(fault: Fault) -> VerificationReport {
-        VerificationReport(size: size, root: root, trusted: false, fault: fault, checkpoints: checkpoints)
+        VerificationReport(self, adding: [fault])
+    }
+
+    /// The same report with `faults` found by later checks (any of which withdraws trust).
+    public func with(faults: [Fault]) -> VerificationReport {
+        VerificationReport(self, adding: faults)
     }
 }

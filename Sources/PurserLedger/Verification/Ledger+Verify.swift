@@ -42,17 +42,20 @@ extension Ledger {
         try Ledger.verify(connection: connection, path: path, key: verifierKey, held: held, progress: progress)
     }
 
-    /// Verifies the ledger file at `path`, including one whose genesis entry is damaged, which
-    /// `init(openingAt:)` refuses: that is reported as a fault at seq 0, not thrown.
+    /// Verifies the ledger file at `path`, including one whose genesis entry is damaged, or whose
+    /// `application_id` or `user_version` was rewritten, which `init(openingAt:)` refuses: the first is
+    /// reported as a fault at seq 0, the others as a `schema` fault after the chain's, not thrown.
     public static func verify(
         at path: String, checkpoints held: [HeldCheckpoint] = [], progress: (UInt64) -> Void = { _ in }
     ) throws(LedgerError) -> VerificationReport {
-        let connection = try openConnection(at: path)
+        var header: Fault?
+        let connection = try openConnection(at: path) { header = Fault(seq: 0, kind: .schema, detail: $0.message) }
         // Without a readable genesis entry there is no key to check checkpoints with; the scan then
         // reports the damaged genesis entry at seq 0 before any checkpoint would matter.
         let key = readGenesis(connection)?.key
-        return try verify(
+        let report = try verify(
             connection: connection, path: path, key: key, held: key == nil ? [] : held, progress: progress)
+        return header.map { report.with(fault: $0) } ?? report
     }
 
     private static func verify(
