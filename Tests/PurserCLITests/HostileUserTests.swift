@@ -111,7 +111,7 @@ struct HostileUserTests {
         #expect(leftovers.isEmpty, "temporary token files left behind: \(leftovers)")
     }
 
-    @Test("a ledger path that is a folder, and output folders that cannot be written, exit 64 or 65, never 70")
+    @Test("a ledger path that is a folder, and output paths that cannot be written, exit 64 or 65, never 70")
     func outputPaths() throws {
         let workspace = Workspace()
         try workspace.initLedger()
@@ -138,6 +138,13 @@ struct HostileUserTests {
             ),
             (["version", "materialize", "agent@1", "--out", "/proc/restored"], 64, "cannot write to /proc/restored"),
             (["version", "materialize", "agent@1", "--out", "a-file/restored"], 64, "cannot write to a-file/restored"),
+            (["checkpoint", "--out", ""], 64, "the output file's path is empty"),
+            (["checkpoint", "--out", "ledger"], 64, "ledger is a directory; name a file to write"),
+            (["checkpoint", "--out", "/proc/held.checkpoint"], 64, "cannot write to /proc/held.checkpoint"),
+            (["checkpoint", "--out", "a-file/held.checkpoint"], 64, "cannot write to a-file/held.checkpoint"),
+            (["audit", "--format", "md", "--out", ""], 64, "the output file's path is empty"),
+            (["audit", "--format", "md", "--out", "ledger"], 64, "ledger is a directory; name a file to write"),
+            (["audit", "--format", "json", "--out", "/proc/report.json"], 64, "cannot write to /proc/report.json"),
         ]
         for (arguments, status, message) in cases {
             let result = try workspace.run(arguments)

@@ -58,6 +58,7 @@ struct Audit: ParsableCommand {
         let from = try ledgerTimestamp(from, option: "--from")
         let to = try ledgerTimestamp(to, option: "--to")
         if let from, let to, from >= to { throw LedgerError(.usage, "--from \(from) is not before --to \(to)") }
+        if let out { try OutputFile.check(out) }
         // The templates are read and run here; the report's document is made where the ledger is.
         let templates = try format == .json ? nil : ReportTemplates(directory: templateFolder(template))
         let picture =
@@ -103,11 +104,7 @@ struct Audit: ParsableCommand {
     }
 
     private func write(_ bytes: [UInt8], to path: String) throws {
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw LedgerError(.internal, "cannot write \(path): \(error.localizedDescription)")
-        }
+        try OutputFile.write(bytes, to: path)
     }
 
     /// `--template`, else `report/` of purser's templates (here, or of the checkout the binary was built in).

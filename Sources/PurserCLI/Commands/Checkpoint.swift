@@ -44,13 +44,7 @@ struct CheckpointCommand: ParsableCommand {
                 checkpoint.origin, checkpoint.size, checkpoint.root.hex, try ledger.sign(checkpoint, with: key)
             )
         }
-        if let out {
-            do {
-                try Data(note.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
-            } catch {
-                throw LedgerError(.internal, "cannot write \(out): \(error.localizedDescription)")
-            }
-        }
+        if let out { try OutputFile.write(Array(note.utf8), to: out) }
         if json {
             Output.json(
                 .object([
