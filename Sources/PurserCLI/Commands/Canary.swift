@@ -13,12 +13,16 @@ struct Canary: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Compare the canary's tasks with the baseline's, metric by metric: promote, hold or roll back.",
             discussion: """
-                Per metric of the canary configuration: continuous values by a two-sided Mann-Whitney U test with the
-                Hodges-Lehmann shift and its 95% interval; proportions by a one-sided Fisher exact test with Wilson
-                intervals. A metric is a regression only when the test is significant (p < 0.05) and the change
-                exceeds what the configuration allows in the bad direction; below its minimum sample size it is
-                nodata, never a pass. Any critical regression or critical nodata rolls back; otherwise the share of
-                passing metrics is compared with the scoring thresholds.
+                Per metric of the canary configuration, a test of the statistic it names: rate by Fisher's exact
+                test (one-sided in the bad direction, two-sided for bad: either) with Newcombe's interval of the
+                difference; mean by Welch's t test and interval; p95 by the difference of the 95th percentiles
+                with order-statistic standard errors; shift by the Mann-Whitney U test with the Hodges-Lehmann
+                shift. A metric is a regression only when the test shows, at p < 0.05, that the statistic changed
+                beyond the allowed change in the bad direction: its 90% interval (95% for bad: either) lies wholly
+                beyond the margin. Nothing is random: the same tasks and configuration give the same judgement.
+                Below its minimum sample size a metric is nodata, never a pass; a minimum too small for its test to
+                ever reach significance is refused (exit 65). Any critical regression or critical nodata rolls back;
+                otherwise the share of passing metrics is compared with the scoring thresholds.
 
                 Exit codes: 0 promote, 2 hold, 1 rollback. Every judgement is recorded (canary.judged). With
                 auto-rollback on and a rollback verdict, the rollback is recorded in the same transaction, and
@@ -26,8 +30,9 @@ struct Canary: ParsableCommand {
                 traffic; if it fails, the command exits 70.
 
                 --json prints {"env","baseline","canary","since","score","verdict","seq","rollback_seq",
-                "metrics":[{"metric","statistic","critical","n":{"baseline","canary"},"baseline","canary","estimate",
-                "interval","baseline_interval","canary_interval","p","effect","relative_effect","label"}]}.
+                "metrics":[{"metric","statistic","critical","method","n":{"baseline","canary"},"baseline","canary",
+                "margin","estimate","interval","interval_level","baseline_interval","canary_interval","p","effect",
+                "relative_effect","label"}]}.
 
                 Examples:
                   purser canary judge --env prod --config canary.yaml

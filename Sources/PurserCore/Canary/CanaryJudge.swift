@@ -34,6 +34,8 @@ public struct MetricJudgement: Sendable, Equatable {
     public let metric: String
     public let statistic: CanaryConfig.Statistic
     public let critical: Bool
+    /// The direction that counts against the canary, as configured.
+    public let bad: CanaryConfig.Direction
     public let method: Method
     public let baselineCount: Int
     public let canaryCount: Int
@@ -224,7 +226,8 @@ public enum CanaryJudge {
 
     private static func nodata(_ metric: CanaryConfig.Metric, _ counts: (Int, Int)) -> MetricJudgement {
         MetricJudgement(
-            metric: metric.name, statistic: metric.statistic, critical: metric.critical, method: method(metric),
+            metric: metric.name, statistic: metric.statistic, critical: metric.critical, bad: metric.bad,
+            method: method(metric),
             baselineCount: counts.0, canaryCount: counts.1, baseline: nil, canary: nil, margin: nil, estimate: nil,
             interval: nil, intervalLevel: nil, baselineInterval: nil, canaryInterval: nil, pValue: nil, effect: nil,
             relativeEffect: nil, label: .nodata)
@@ -248,7 +251,8 @@ public enum CanaryJudge {
         let effect = canary - baseline
         let relative = baseline == 0 ? (effect == 0 ? 0 : .infinity * (effect > 0 ? 1 : -1)) : effect / abs(baseline)
         return MetricJudgement(
-            metric: metric.name, statistic: metric.statistic, critical: metric.critical, method: method(metric),
+            metric: metric.name, statistic: metric.statistic, critical: metric.critical, bad: metric.bad,
+            method: method(metric),
             baselineCount: counts.0, canaryCount: counts.1, baseline: baseline, canary: canary, margin: margin,
             estimate: estimate, interval: interval, intervalLevel: interval == nil ? nil : level,
             baselineInterval: intervals.0, canaryInterval: intervals.1, pValue: p, effect: effect,

@@ -44,10 +44,7 @@ public struct JudgeCanary: LedgerOperation {
             let values =
                 metric.label == .nodata
                 ? "n = \(metric.baselineCount) / \(metric.canaryCount), below the minimum sample size"
-                : String(
-                    format: "%.4g -> %.4g (%+.1f%%), p = %.3g, n = %d / %d", metric.baseline ?? .nan,
-                    metric.canary ?? .nan, (metric.relativeEffect ?? 0) * 100, metric.pValue ?? .nan,
-                    metric.baselineCount, metric.canaryCount)
+                : Self.describe(metric)
             text.append(
                 "  \(padded(metric.label.rawValue.uppercased(), 10)) \(padded(metric.metric + (metric.critical ? "*" : ""), 18)) \(values)"
             )
@@ -70,6 +67,29 @@ public struct JudgeCanary: LedgerOperation {
                 "metrics": .array(judgement.metrics.map(\.json)),
             ]),
             text: text, status: status)
+    }
+
+    /// A judged metric on one line: the statistic in each arm, the method's estimate with its interval, the
+    /// allowed change in the bad direction, p and the sample sizes.
+    static func describe(_ metric: MetricJudgement) -> String {
+        func number(_ value: Double?, sign: Bool = false) -> String {
+            String(format: sign ? "%+.4g" : "%.4g", value ?? .nan)
+        }
+        let allowed =
+            switch metric.bad {
+            case .increase: "+"
+            case .decrease: "-"
+            case .either: "±"
+            }
+        let interval = metric.interval.map {
+            "[\(number($0.lowerBound, sign: true)), \(number($0.upperBound, sign: true))]"
+        }
+        return
+            "\(number(metric.baseline)) -> \(number(metric.canary)) (\(String(format: "%+.1f%%", (metric.relativeEffect ?? 0) * 100))), "
+            + "\(metric.statistic == .shift ? "shift" : "change") \(number(metric.estimate, sign: true)) "
+            + "\(interval ?? "") at \(String(format: "%.0f%%", (metric.intervalLevel ?? .nan) * 100)), "
+            + "allowed \(allowed)\(number(metric.margin)), p = \(String(format: "%.3g", metric.pValue ?? .nan)), "
+            + "n = \(metric.baselineCount) / \(metric.canaryCount)"
     }
 }
 
