@@ -35,7 +35,8 @@ struct Token: ParsableCommand {
         discussion: """
             The token file (default: beside the ledger, extension .tokens; mode 0600) holds each token's name, role
             and SHA-256, never the token itself: `create` prints it once. The server reads the file again when it
-            changes (checking every 10 ms), so a revocation applies within 10 ms.
+            changes (checking every 10 ms), so a revocation applies within 10 ms. `create` and `revoke` lock the file
+            <tokens>.lock beside it while they change it, so commands run at once all land.
 
             Examples:
               purser token create --role writer --name ci-runner
