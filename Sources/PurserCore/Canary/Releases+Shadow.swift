@@ -4,16 +4,87 @@ public import PurserLedger
 /// One metric of a shadow comparison: paired results of the same requests by both versions.
 public struct ShadowMetric: Sendable, Equatable {
     public enum Verdict: String, Sendable {
-        case better, equivalent, worse
+        /// Shown to differ (p < 0.05), for the better, and not shown equivalent.
+        case better
+        /// Shown, with 95% confidence, to differ by less than the margin either way (TOST).
+        case equivalent
+        /// Shown to differ, for the worse, and not shown equivalent.
+        case worse
+        /// Neither shown to differ nor shown equivalent: too few pairs, or too much noise, for the margin.
+        case inconclusive
     }
 
     public let metric: String
+    /// How it was tested: `wilcoxon` (with two one-sided Wilcoxon tests against ± margin) or `mcnemar`
+    /// (with two one-sided tests of Agresti and Min's interval).
+    public let method: String
     /// Pairs where both versions report the metric.
     public let pairs: Int
     /// The mean difference shadow − primary (for `passed`: the difference of pass rates).
     public let meanDifference: Double?
+    /// The largest difference either way that still counts as equivalent, in the metric's unit.
+    public let margin: Double?
+    /// The two-sided p-value of a difference.
     public let pValue: Double?
+    /// The p-value of the two one-sided tests against ± margin (the larger of the two).
+    public let equivalenceP: Double?
     public let verdict: Verdict
+}
+
+/// The margin of equivalence of one shadow metric: a number in the metric's unit, or a percentage of the
+/// primary's mean (`10%`).
+public struct ShadowMargin: Sendable, Hashable {
+    public let value: Double
+    public let relative: Bool
+
+    /// `quality` 0.02, `passed` 0.05 (five points of pass rate), `cost_usd` and `duration_ms` 10 % of the
+    /// primary's mean.
+    public static let defaults: [String: ShadowMargin] = [
+        "quality": ShadowMargin(value: 0.02, relative: false), "passed": ShadowMargin(value: 0.05, relative: false),
+        "cost_usd": ShadowMargin(value: 0.1, relative: true), "duration_ms": ShadowMargin(value: 0.1, relative: true),
+    ]
+
+    public init(value: Double, relative: Bool) {
+        self.value = value
+        self.relative = relative
+    }
+
+    /// Reads `0.02` or `10%`.
+    ///
+    /// - Returns: nil unless a finite number ≥ 0, optionally followed by `%`.
+    public init?(_ text: String) {
+        let relative = text.hasSuffix("%")
+        guard let number = Double(relative ? String(text.dropLast()) : text), number.isFinite, number >= 0 else {
+            return nil
+        }
+        self.init(value: relative ? number / 100 : number, relative: relative)
+    }
+
+    /// Reads `NAME=MARGIN` settings, checking the names and values.
+    ///
+    /// - Throws: `.usage` naming the setting that is malformed, names an unknown metric, or repeats one.
+    public static func parse(_ settings: [String]) throws(LedgerError) -> [String: ShadowMargin] {
+        var margins = defaults
+        var seen: Set<String> = []
+        for setting in settings {
+            let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let margin = ShadowMargin(parts[1]) else {
+                throw LedgerError(
+                    .usage, "--margin \(setting): expected NAME=NUMBER or NAME=PERCENT%, such as quality=0.02")
+            }
+            guard defaults[parts[0]] != nil else {
+                throw LedgerError(
+                    .usage,
+                    "--margin \(setting): unknown metric \(parts[0]); expected \(Releases.shadowMetrics.map(\.name).joined(separator: ", "))"
+                )
+            }
+            guard seen.insert(parts[0]).inserted else {
+                throw LedgerError(.usage, "--margin \(parts[0]) is given twice")
+            }
+            margins[parts[0]] = margin
+        }
+        return margins
+    }
 }
 
 /// A recorded shadow comparison.
@@ -35,23 +106,26 @@ extension Releases {
 
     /// Compares a shadow version with the primary one on pairs of results of the same requests, and
     /// records it (`shadow.compared`, the pairs file stored as an artifact). Continuous metrics by a
-    /// Wilcoxon signed-rank test, pass/fail by McNemar's exact test; a metric is better or worse only when
-    /// p < 0.05, else equivalent.
+    /// Wilcoxon signed-rank test, pass/fail by McNemar's exact test; equivalence within each metric's
+    /// margin by two one-sided tests (TOST). A metric is equivalent when both one-sided tests reject at 0.05,
+    /// else better or worse when the difference test gives p < 0.05, else inconclusive.
     ///
     /// The pairs file is JSON Lines: `{"request_id": …, "primary": {"quality", "passed", "cost_usd",
     /// "duration_ms"}, "shadow": {…}}`, every member of a side optional.
     /// - Throws: `.invalidInput` naming the line and field of a bad pair; nothing is recorded then.
     public func compareShadow(
-        env: String, primary: String, shadow: String, pairs path: String
+        env: String, primary: String, shadow: String, pairs path: String, margins: [String] = []
     ) throws(LedgerError) -> ShadowComparison {
-        try compareShadow(env: env, primary: primary, shadow: shadow, pairs: InputFile.read(path))
+        try compareShadow(env: env, primary: primary, shadow: shadow, pairs: InputFile.read(path), margins: margins)
     }
 
     /// Compares a shadow version with the primary one on a pairs file already read.
+    /// - Parameter margins: `NAME=MARGIN` settings over `ShadowMargin.defaults`.
     public func compareShadow(
-        env: String, primary: String, shadow: String, pairs file: InputFile
+        env: String, primary: String, shadow: String, pairs file: InputFile, margins settings: [String] = []
     ) throws(LedgerError) -> ShadowComparison {
         try Releases.checkEnvironment(env)
+        let margins = try ShadowMargin.parse(settings)
         let (primaryID, shadowID) = (try version(primary).id, try version(shadow).id)
         guard primaryID != shadowID else {
             throw LedgerError(.usage, "the primary and the shadow are the same version (\(primaryID.prefix(12)))")
@@ -94,7 +168,9 @@ extension Releases {
         }.count
         guard count > 0 else { throw LedgerError(.invalidInput, "\(source): no pairs") }
         let metrics = Self.shadowMetrics.map { metric in
-            Self.compare(metric.name, higherIsBetter: metric.higherIsBetter, sides[metric.name] ?? [])
+            Self.compare(
+                metric.name, higherIsBetter: metric.higherIsBetter, sides[metric.name] ?? [],
+                margin: margins[metric.name]!)
         }
         let (_, entries) = try record { (transaction, _) throws -> ([Event], Void) in
             let digest = try transaction.storeArtifact(bytes)
@@ -113,13 +189,19 @@ extension Releases {
     }
 
     static func compare(
-        _ name: String, higherIsBetter: Bool, _ pairs: [(primary: JSONValue, shadow: JSONValue)]
+        _ name: String, higherIsBetter: Bool, _ pairs: [(primary: JSONValue, shadow: JSONValue)], margin: ShadowMargin
     ) -> ShadowMetric {
+        let method = name == "passed" ? "mcnemar" : "wilcoxon"
         guard !pairs.isEmpty else {
-            return ShadowMetric(metric: name, pairs: 0, meanDifference: nil, pValue: nil, verdict: .equivalent)
+            return ShadowMetric(
+                metric: name, method: method, pairs: 0, meanDifference: nil, margin: nil, pValue: nil,
+                equivalenceP: nil, verdict: .inconclusive)
         }
+        let alpha = CanaryJudge.alpha
         let difference: Double
         let p: Double
+        let equivalence: Double
+        let width: Double
         // Which way the shadow differs, by the test's own statistic: the discordant pairs, or the signed
         // ranks (a mean could point the other way on one outlier).
         let higher: Bool
@@ -128,8 +210,20 @@ extension Releases {
             let shadow = pairs.map { $0.shadow == .bool(true) }
             let test = McNemar(first: shadow, second: primary)
             p = test?.p ?? 1
-            higher = (test?.onlyFirst ?? 0) > (test?.onlySecond ?? 0)
-            difference = Double(shadow.filter { $0 }.count - primary.filter { $0 }.count) / Double(pairs.count)
+            let (b, c) = (Double(test?.onlyFirst ?? 0), Double(test?.onlySecond ?? 0))
+            higher = b > c
+            difference = (b - c) / Double(pairs.count)
+            width =
+                margin.relative
+                ? margin.value * Double(primary.filter { $0 }.count) / Double(pairs.count) : margin.value
+            // Agresti and Min (Statist. Med. 24, 2005): a half added to each cell of the paired table.
+            let n = Double(pairs.count) + 2
+            let (b1, c1) = (b + 0.5, c + 0.5)
+            let adjusted = (b1 - c1) / n
+            let se = ((b1 + c1) - (b1 - c1) * (b1 - c1) / n).squareRoot() / n
+            equivalence = max(
+                Distributions.normalSurvival((adjusted + width) / se),
+                Distributions.normalSurvival((width - adjusted) / se))
         } else {
             let primary = pairs.map { $0.primary.numberValue ?? 0 }
             let shadow = pairs.map { $0.shadow.numberValue ?? 0 }
@@ -138,10 +232,19 @@ extension Releases {
             let total = test.map { Double($0.count * ($0.count + 1)) / 2 } ?? 0
             higher = (test?.rankSumPositive ?? 0) > total - (test?.rankSumPositive ?? 0)
             difference = zip(shadow, primary).map { $0 - $1 }.reduce(0, +) / Double(pairs.count)
+            width =
+                margin.relative ? margin.value * abs(primary.reduce(0, +) / Double(primary.count)) : margin.value
+            // Two one-sided tests: the differences are above −margin, and below +margin.
+            let above = WilcoxonSignedRank(first: shadow, second: primary.map { $0 - width }, alternative: .greater)
+            let below = WilcoxonSignedRank(first: shadow, second: primary.map { $0 + width }, alternative: .less)
+            equivalence = max(above?.p ?? 1, below?.p ?? 1)
         }
         let verdict: ShadowMetric.Verdict =
-            p < CanaryJudge.alpha ? (higher == higherIsBetter ? .better : .worse) : .equivalent
-        return ShadowMetric(metric: name, pairs: pairs.count, meanDifference: difference, pValue: p, verdict: verdict)
+            equivalence < alpha
+            ? .equivalent : p < alpha ? (higher == higherIsBetter ? .better : .worse) : .inconclusive
+        return ShadowMetric(
+            metric: name, method: method, pairs: pairs.count, meanDifference: difference, margin: width, pValue: p,
+            equivalenceP: equivalence, verdict: verdict)
     }
 }
 
@@ -149,9 +252,10 @@ extension ShadowMetric {
     /// The metric as `shadow.compared` records it and `shadow compare --json` prints it.
     public var json: JSONValue {
         .object([
-            "metric": .string(metric), "pairs": .number(Double(pairs)),
+            "metric": .string(metric), "method": .string(method), "pairs": .number(Double(pairs)),
             "mean_difference": meanDifference.map(JSONValue.number) ?? .null,
-            "p": pValue.map(JSONValue.number) ?? .null, "verdict": .string(verdict.rawValue),
+            "margin": margin.map(JSONValue.number) ?? .null, "p": pValue.map(JSONValue.number) ?? .null,
+            "equivalence_p": equivalenceP.map(JSONValue.number) ?? .null, "verdict": .string(verdict.rawValue),
         ])
     }
 }

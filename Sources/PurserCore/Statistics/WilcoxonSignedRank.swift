@@ -1,4 +1,5 @@
-/// The two-sided Wilcoxon signed-rank test of paired values: are the differences first − second centred on 0?
+/// The Wilcoxon signed-rank test of paired values: are the differences first − second centred on 0 (two-sided),
+/// or above (`greater`) or below it (`less`)?
 ///
 /// Matches `scipy.stats.wilcoxon(first, second, zero_method='wilcox', correction=True,
 /// alternative='two-sided', method='auto')` as of scipy 1.17 (F. Wilcoxon, Biometrics Bulletin 1, 1945):
@@ -8,18 +9,29 @@
 ///   all 2ⁿ sign assignments (scipy's exhaustive permutation test); otherwise the normal approximation
 ///   z = (R⁺ − n'(n' + 1)/4 ∓ ½)/σ, σ² = (n'(n' + 1)(2n' + 1) − Σ(t³ − t)/2)/24 for the n' nonzero
 ///   differences, with the ½ taken towards the mean;
-/// - exact p = min(1, 2·min(P(R⁺ ≥ r), P(R⁺ ≤ r))), asymptotic p = 2·P(Z ≥ |z|).
+/// - exact p = min(1, 2·min(P(R⁺ ≥ r), P(R⁺ ≤ r))), asymptotic p = 2·P(Z ≥ |z|); one-sided, P(R⁺ ≥ r) or
+///   P(R⁺ ≤ r), and asymptotically z = (R⁺ − n'(n' + 1)/4 − ½)/σ with p = P(Z ≥ z) for `greater`,
+///   z = (R⁺ − n'(n' + 1)/4 + ½)/σ with p = P(Z ≤ z) for `less` (scipy's `alternative=`).
 ///
 /// scipy's default is `correction=False`; purser corrects for continuity as the Mann–Whitney test does. Where
 /// scipy returns NaN (more than 13 pairs, all differences 0) p is 1: no pair is evidence of a difference.
 public struct WilcoxonSignedRank: Sendable, Hashable {
+    /// Which departure the test looks for.
+    public enum Alternative: String, Sendable, Hashable {
+        /// The differences tend to be positive.
+        case greater
+        /// The differences tend to be negative.
+        case less
+        case twoSided = "two-sided"
+    }
+
     /// min(R⁺, R⁻), the statistic scipy reports for the two-sided test.
     public let statistic: Double
     /// R⁺, the sum of the ranks of the positive differences.
     public let rankSumPositive: Double
     /// The number of nonzero differences that were ranked.
     public let count: Int
-    /// The two-sided p-value.
+    /// The p-value.
     public let p: Double
     /// Whether `p` is exact or from the normal approximation.
     public let method: TestMethod
@@ -27,7 +39,7 @@ public struct WilcoxonSignedRank: Sendable, Hashable {
     /// Tests paired values: `first[i]` and `second[i]` are the two versions' values for the same request.
     ///
     /// - Returns: nil when the arrays are empty, differ in length, or hold a NaN or an infinity.
-    public init?(first: [Double], second: [Double]) {
+    public init?(first: [Double], second: [Double], alternative: Alternative = .twoSided) {
         guard !first.isEmpty, first.count == second.count, first.allSatisfy(\.isFinite),
             second.allSatisfy(\.isFinite)
         else { return nil }
@@ -61,7 +73,13 @@ public struct WilcoxonSignedRank: Sendable, Hashable {
         let exact = first.count <= 50 && !hasTies && !hasZeros || first.count <= 13
         if exact {
             method = .exact
-            p = Self.exactP(doubledRanks: doubledRanks, doubledObserved: doubledPositive)
+            let (atMost, atLeast) = Self.exactTails(doubledRanks: doubledRanks, doubledObserved: doubledPositive)
+            p =
+                switch alternative {
+                case .greater: atLeast
+                case .less: atMost
+                case .twoSided: min(1, 2 * min(atMost, atLeast))
+                }
         } else {
             method = .asymptotic
             let sigma = ((n * (n + 1) * (2 * n + 1) - tieTerm / 2) / 24).squareRoot()
@@ -70,14 +88,19 @@ public struct WilcoxonSignedRank: Sendable, Hashable {
                 return
             }
             var z = (rankSumPositive - n * (n + 1) / 4) / sigma
-            if z != 0 { z -= (z > 0 ? 0.5 : -0.5) / sigma }
-            p = min(1, 2 * Distributions.normalSurvival(abs(z)))
+            switch alternative {
+            case .greater: p = Distributions.normalSurvival(z - 0.5 / sigma)
+            case .less: p = Distributions.normalCDF(z + 0.5 / sigma)
+            case .twoSided:
+                if z != 0 { z -= (z > 0 ? 0.5 : -0.5) / sigma }
+                p = min(1, 2 * Distributions.normalSurvival(abs(z)))
+            }
         }
     }
 
-    /// min(1, 2·min(P(S ≥ s), P(S ≤ s))) for S the sum of the doubled ranks that get a positive sign, each sign
-    /// independently ½: the distribution by dynamic programming over the ranks.
-    private static func exactP(doubledRanks: [Int], doubledObserved: Int) -> Double {
+    /// (P(S ≤ s), P(S ≥ s)) for S the sum of the doubled ranks that get a positive sign, each sign independently
+    /// ½: the distribution by dynamic programming over the ranks.
+    private static func exactTails(doubledRanks: [Int], doubledObserved: Int) -> (atMost: Double, atLeast: Double) {
         let total = doubledRanks.reduce(0, +)
         var probabilities = [Double](repeating: 0, count: total + 1)
         probabilities[0] = 1
@@ -91,6 +114,6 @@ public struct WilcoxonSignedRank: Sendable, Hashable {
         }
         let atMost = probabilities[...doubledObserved].reduce(0, +)
         let atLeast = probabilities[doubledObserved...].reduce(0, +)
-        return min(1, 2 * min(atMost, atLeast))
+        return (atMost, atLeast)
     }
 }

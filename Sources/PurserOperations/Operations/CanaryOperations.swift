@@ -93,7 +93,8 @@ public struct JudgeCanary: LedgerOperation {
     }
 }
 
-/// `purser shadow compare`: records shadow.compared with the pairs file; blocked (exit 1) when a metric is worse.
+/// `purser shadow compare`: records shadow.compared with the pairs file; blocked (exit 1) when a metric is worse,
+/// inconclusive (exit 2) when a metric with pairs is neither shown equivalent nor shown to differ.
 public struct CompareShadow: LedgerOperation {
     public static let name = "shadow/compare"
     public static let summary =
@@ -105,24 +106,29 @@ public struct CompareShadow: LedgerOperation {
     public var shadow: String
     /// JSON Lines, one request handled by both versions per line.
     public var pairs: InputFile
+    /// `NAME=MARGIN` equivalence margins (`quality=0.02`, `cost_usd=10%`) over the defaults.
+    public var margins: [String]?
 
-    public init(env: String, primary: String, shadow: String, pairs: InputFile) {
+    public init(env: String, primary: String, shadow: String, pairs: InputFile, margins: [String] = []) {
         self.env = env
         self.primary = primary
         self.shadow = shadow
         self.pairs = pairs
+        self.margins = margins
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let comparison = try releases.compareShadow(env: env, primary: primary, shadow: shadow, pairs: pairs)
+        let comparison = try releases.compareShadow(
+            env: env, primary: primary, shadow: shadow, pairs: pairs, margins: margins ?? [])
         var text: [String] = []
         for metric in comparison.metrics {
             let detail =
                 metric.pairs == 0
                 ? "no pairs report it"
                 : String(
-                    format: "mean difference %+.4g over %d pairs, p = %.3g", metric.meanDifference ?? 0, metric.pairs,
-                    metric.pValue ?? 1)
+                    format: "mean difference %+.4g over %d pairs, margin ±%.4g, p = %.3g, equivalence p = %.3g",
+                    metric.meanDifference ?? 0, metric.pairs, metric.margin ?? .nan, metric.pValue ?? 1,
+                    metric.equivalenceP ?? 1)
             text.append("  \(padded(metric.verdict.rawValue.uppercased(), 11)) \(padded(metric.metric, 12)) \(detail)")
         }
         text.append("compared \(comparison.pairs) pairs (recorded as seq \(comparison.seq))")
@@ -132,6 +138,10 @@ public struct CompareShadow: LedgerOperation {
                 "pairs": .number(Double(comparison.pairs)), "seq": .int(comparison.seq),
                 "metrics": .array(comparison.metrics.map(\.json)),
             ]),
-            text: text, status: comparison.metrics.contains(where: { $0.verdict == .worse }) ? .blocked : .done)
+            text: text,
+            status: comparison.metrics.contains(where: { $0.verdict == .worse })
+                ? .blocked
+                : comparison.metrics.contains(where: { $0.verdict == .inconclusive && $0.pairs > 0 })
+                    ? .inconclusive : .done)
     }
 }
