@@ -23,8 +23,14 @@ public struct Client: Sendable {
         self.token = token
     }
 
-    /// Performs `operation` on the server's ledger (`POST /v1/<name>`).
+    /// Performs `operation` on the server's ledger (`POST /v1/<name>`); a listing page after page, joined.
     public func perform<Op: LedgerOperation>(_ operation: Op) throws(LedgerError) -> Reply {
+        if let listing = operation as? any PagedOperation { return try performAllPages(listing) }
+        return try performPage(operation)
+    }
+
+    /// Performs `operation` with one request.
+    func performPage<Op: LedgerOperation>(_ operation: Op) throws(LedgerError) -> Reply {
         let body: Data
         do {
             body = try JSONEncoder().encode(operation)

@@ -182,7 +182,7 @@ struct Routes: Sendable {
                 throw LedgerError(.usage, "the body is not a \(Op.name) request: \(Self.describe(error))")
             }
             // What a write carries is parsed and checked here, so that the one writer's thread only appends.
-            let operation = Op.role > .reader ? try await Self.prepare(decoded) : decoded
+            let operation = Op.role > .reader ? try await Self.prepare(decoded) : try Self.paged(decoded)
             let key = self.signingKey
             let work: @Sendable (Releases) throws -> [UInt8] = { releases in
                 let reply =
@@ -213,6 +213,12 @@ struct Routes: Sendable {
                 }
             }
         }
+    }
+
+    /// A listing limited to one page (`Paging`); any other operation as it is.
+    static func paged<Op: LedgerOperation>(_ operation: Op) throws(LedgerError) -> Op {
+        guard let listing = operation as? any PagedOperation else { return operation }
+        return try listing.limitedToPage() as! Op
     }
 
     /// A GET answer: the operation's JSON document alone.

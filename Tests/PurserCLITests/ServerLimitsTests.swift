@@ -155,4 +155,61 @@ struct ServerLimitsTests {
         #expect(http("GET", server.url + "/healthz").body.contains(#""size":1"#))
         #expect(server.stop() == 0)
     }
+
+    @Test("log is answered a page at a time (1,000 entries by default, 4 MiB of text), and the CLI prints every page")
+    func logPages() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        workspace.write("notes.jsonl", (0..<2_500).map { #"{"n":\#($0)}"# }.joined(separator: "\n") + "\n")
+        #expect(try workspace.run(["append", "--kind", "custom.note", "--lines", "notes.jsonl"]).status == 0)
+        let token = try workspace.token("reader", name: "auditor")
+        let server = try RunningServer(in: workspace)
+        let remote = ["PURSER_SERVER": server.url, "PURSER_TOKEN": token]
+        for arguments in [
+            ["log"], ["log", "--json"], ["log", "--limit", "1500"], ["log", "--limit", "1000", "--json"],
+            ["log", "--kind", "ledger.created"], ["log", "--limit", "0"],
+        ] {
+            let local = try workspace.run(arguments)
+            let there = try workspace.run(arguments, environment: remote)
+            #expect(local.status == 0 && there.status == 0, "\(arguments): \(there.stderr)")
+            #expect(there.stdout == local.stdout, "\(arguments)")
+        }
+        #expect(try workspace.run(["log"]).stdout.split(separator: "\n").count == 2_501)
+
+        func page(_ body: String) throws -> (count: Int, next: JSONValue?) {
+            let answer = http("POST", server.url + "/v1/log", token: "Bearer \(token)", body: Data(body.utf8))
+            try #require(answer.status == 200, "\(body): \(answer.status) \(answer.body.prefix(300))")
+            let json = try workspace.json(answer.body)["json"]
+            return (json?["entries"]?.arrayValue?.count ?? -1, json?["next"])
+        }
+        #expect(try page("{}") == (1_000, .number(1_000)))
+        #expect(try page(#"{"page":10,"from":2495}"#) == (6, .null))
+        #expect(try page(#"{"page":10,"from":100}"#) == (10, .number(110)))
+        #expect(try page(#"{"page":100000}"#) == (2_501, .null))
+        let refused = http("POST", server.url + "/v1/log", token: "Bearer \(token)", body: Data(#"{"page":0}"#.utf8))
+        #expect(refused.status == 400, "\(refused.body)")
+        #expect(server.stop() == 0)
+    }
+
+    @Test("a page of large entries ends once their text passes 4 MiB")
+    func logPageBytes() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        workspace.write("big.json", #"{"note":""# + String(repeating: "x", count: 3_000_000) + #""}"#)
+        for _ in 0..<3 {
+            #expect(try workspace.run(["append", "--kind", "custom.note", "--body", "big.json"]).status == 0)
+        }
+        let token = try workspace.token("reader", name: "auditor")
+        let server = try RunningServer(in: workspace)
+        let answer = http("POST", server.url + "/v1/log", token: "Bearer \(token)", body: Data(#"{"from":1}"#.utf8))
+        let json = try workspace.json(answer.body)["json"]
+        // 3 MB, then 6 MB: past 4 MiB, so the third entry starts the next page.
+        #expect(json?["entries"]?.arrayValue?.count == 2)
+        #expect(json?["next"] == .number(3))
+        let local = try workspace.run(["log", "--json"])
+        let there = try workspace.run(
+            ["log", "--json"], environment: ["PURSER_SERVER": server.url, "PURSER_TOKEN": token])
+        #expect(there.status == 0 && there.stdout == local.stdout)
+        #expect(server.stop() == 0)
+    }
 }

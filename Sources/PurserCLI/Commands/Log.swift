@@ -29,19 +29,22 @@ struct Log: ParsableCommand {
 
     func run() throws {
         let query = LogQuery(kind: kind, since: since, until: until, limit: limit)
-        if ledgerOptions.serverURL == nil {
+        guard let serverURL = ledgerOptions.serverURL else {
             // A local ledger's entries are printed as they are read, however many there are.
             try query.forEachEntry(in: ledgerOptions.open()) { entry, line in
                 if json { Output.json(entry) } else { Output.line(line) }
             }
             return
         }
-        let reply = try ledgerOptions.reply(query)
-        if !json {
-            reply.text.forEach(Output.line)
-        } else if case .array(let entries) = reply.json["entries"] ?? .null {
-            // JSON Lines, as locally: each element of the reply's entries on its own line.
-            entries.forEach(Output.json)
+        // The server answers a page at a time: each is printed as it comes.
+        let client = try Client(server: serverURL, token: ProcessInfo.processInfo.environment["PURSER_TOKEN"])
+        try client.forEachPage(query) { reply in
+            if !json {
+                reply.text.forEach(Output.line)
+            } else if case .array(let entries) = reply.json["entries"] ?? .null {
+                // JSON Lines, as locally: each element of the reply's entries on its own line.
+                entries.forEach(Output.json)
+            }
         }
     }
 }

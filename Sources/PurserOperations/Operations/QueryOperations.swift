@@ -109,17 +109,21 @@ public func versionJSON(_ version: RecordedVersion) -> JSONValue {
 }
 
 /// `purser log`: entries, oldest first, filtered by kind and time. Its `--json` prints JSON Lines, one element of
-/// the reply's `entries` per line.
-public struct LogQuery: LedgerOperation {
+/// the reply's `entries` per line. The server answers it a page at a time (`PagedOperation`: `from` is a seq).
+public struct LogQuery: PagedOperation {
     public static let name = "log"
     public static let summary =
-        "Entries, oldest first, filtered by kind, time window and count, each with its exact text (all that match)."
+        "Entries, oldest first, filtered by kind, time window and count, each with its exact text, a page at a time."
     public static let role = Role.reader
+    public static let listMember = "entries"
 
     public var kind: String?
     public var since: String?
     public var until: String?
+    /// At most this many entries in all pages together.
     public var limit: Int?
+    public var from: UInt64?
+    public var page: Int?
 
     public init(kind: String?, since: String?, until: String?, limit: Int?) {
         self.kind = kind
@@ -133,27 +137,72 @@ public struct LogQuery: LedgerOperation {
     public func forEachEntry(
         in ledger: Ledger, _ body: (_ json: JSONValue, _ line: String) -> Void
     ) throws(LedgerError) {
-        let since = try ledgerTimestamp(since, option: "--since")
-        let until = try ledgerTimestamp(until, option: "--until")
-        if let limit, limit < 0 { throw LedgerError(.usage, "--limit must be 0 or more") }
-        try ledger.forEachEntry(kind: kind, since: since, until: until, limit: limit) { entry in
-            body(
-                .object([
-                    "seq": .int(entry.seq), "at": .string(entry.at), "kind": .string(entry.kind),
-                    "leaf_hash": .string(entry.leafHash.hex), "entry": .string(entry.text),
-                ]),
-                "\(entry.seq)\t\(entry.at)\t\(entry.kind)\t\(String(decoding: entry.bodyBytes, as: UTF8.self))")
+        try entries(in: ledger, rows: limit) { entry in
+            let (json, line) = Self.lines(of: entry)
+            body(json, line)
+            return true
         }
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
         var entries: [JSONValue] = []
         var text: [String] = []
-        try forEachEntry(in: releases.ledger) { json, line in
+        guard let page else {
+            try forEachEntry(in: releases.ledger) { json, line in
+                entries.append(json)
+                text.append(line)
+            }
+            return Reply(json: .object(["entries": .array(entries)]), text: text)
+        }
+        // One row more than the page holds tells whether another page follows, unless --limit ends here.
+        let wanted = min(page, limit ?? .max)
+        var next: UInt64?
+        var bytes = 0
+        try self.entries(in: releases.ledger, rows: wanted == limit ? wanted : wanted + 1) { entry in
+            guard entries.count < wanted, bytes < Paging.maximumBytes else {
+                next = entry.seq
+                return false
+            }
+            let (json, line) = Self.lines(of: entry)
             entries.append(json)
             text.append(line)
+            bytes += entry.bytes.count
+            return true
         }
-        return Reply(json: .object(["entries": .array(entries)]), text: text)
+        return Reply(json: .object(["entries": .array(entries), "next": Paging.next(next)]), text: text)
+    }
+
+    public func following(next: UInt64, count: Int) -> LogQuery {
+        var query = self
+        query.from = next
+        query.limit = limit.map { $0 - count }
+        return query
+    }
+
+    /// Calls `body` with the matching entries from `from` on, at most `rows` of them, until it returns false.
+    private func entries(in ledger: Ledger, rows: Int?, _ body: (Entry) -> Bool) throws(LedgerError) {
+        let since = try ledgerTimestamp(since, option: "--since")
+        let until = try ledgerTimestamp(until, option: "--until")
+        if let limit, limit < 0 { throw LedgerError(.usage, "--limit must be 0 or more") }
+        let stop = LedgerError.Code(name: "stop")
+        do {
+            try ledger.forEachEntry(from: from ?? 0, kind: kind, since: since, until: until, limit: rows) { entry in
+                if !body(entry) { throw LedgerError(stop, "the page is full") }
+            }
+        } catch {
+            if error.code != stop { throw error }
+        }
+    }
+
+    /// An entry as `log --json` prints it, and as `log` does.
+    private static func lines(of entry: Entry) -> (json: JSONValue, line: String) {
+        (
+            .object([
+                "seq": .int(entry.seq), "at": .string(entry.at), "kind": .string(entry.kind),
+                "leaf_hash": .string(entry.leafHash.hex), "entry": .string(entry.text),
+            ]),
+            "\(entry.seq)\t\(entry.at)\t\(entry.kind)\t\(String(decoding: entry.bodyBytes, as: UTF8.self))"
+        )
     }
 }
 
