@@ -440,8 +440,42 @@ extension Releases {
 
     // MARK: The gate
 
+    /// Checks the `checklist_runs` row `seq` against its entry (version, environment, verdict, time and validity),
+    /// and that no later checklist run of this version and environment is missing from the table.
+    /// - Throws: `.integrity` when the row or the table disagrees with the entries.
+    private static func checkRun(
+        seq: Int64, version: String, env: String, allowed: Bool, at: String, validUntil: String,
+        connection: Connection
+    ) throws {
+        let kind = "checklist.evaluated"
+        let source = try SourceEntry(seq, kinds: [kind], row: "checklist_runs row \(seq)", connection: connection)
+        let body = source.body
+        try source.require("version", version, equals: body["version"]?.stringValue)
+        try source.require("env", env, equals: body["env"]?.stringValue)
+        try source.require("allowed", "\(allowed)", equals: body["allowed"].map { "\($0 == .bool(true))" })
+        try source.require("at", at, equals: source.at)
+        let validFor = body["policy"]?["max_age_s"]?.numberValue
+        try source.require(
+            "valid_until", validUntil,
+            equals: validFor.flatMap { Timestamp.parse(source.at)?.addingTimeInterval($0) }.map(Timestamp.format))
+        // A later run of this pair whose row was deleted or moved to another pair would have decided instead.
+        let later = try connection.prepare(
+            "SELECT seq, entry FROM main.entries WHERE kind = ? AND seq > ? ORDER BY seq")
+        try later.bind(1, kind)
+        try later.bind(2, seq)
+        while try later.step() {
+            let entry = try? JSONValue(parsing: later.bytes(1))
+            if entry?["body"]?["version"]?.stringValue == version && entry?["body"]?["env"]?.stringValue == env {
+                throw SourceEntry.tampered(
+                    "entry \(later.int64(0)) is a later checklist run of \(version.prefix(12)) in \(env) than checklist_runs row \(seq), and the table lacks it"
+                )
+            }
+        }
+    }
+
     /// Refuses a deployment that no allowing checklist run covers: the latest run for this version and
-    /// environment must be allowed and younger than its policy's `max-age`.
+    /// environment must be allowed and younger than its policy's `max-age`. The row decided on is checked against
+    /// its entry first (`.integrity` if they differ).
     func checkGate(version: String, env: String, now: Date, connection: Connection) throws {
         let select = try connection.prepare(
             "SELECT seq, allowed, at, valid_until FROM main.checklist_runs WHERE version = ? AND env = ? ORDER BY seq DESC LIMIT 1"
@@ -455,6 +489,9 @@ extension Releases {
             throw LedgerError(.blocked, "no checklist run allows \(short) in \(env); \(hint)")
         }
         let seq = select.int64(0)
+        try Releases.checkRun(
+            seq: seq, version: version, env: env, allowed: select.int64(1) == 1, at: select.string(2),
+            validUntil: select.string(3), connection: connection)
         guard select.int64(1) == 1 else {
             throw LedgerError(
                 .blocked, "the latest checklist run for \(short) in \(env) (seq \(seq)) blocked the release; \(hint)")

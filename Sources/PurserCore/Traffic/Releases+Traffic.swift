@@ -176,7 +176,9 @@ extension Releases {
         try Releases.checkEnvironment(env)
         let effective = effectiveAt.map(Timestamp.format)
         let (after, entries) = try record { (transaction, projection) throws -> ([Event], TrafficState) in
-            let (state, previous) = try projection.state(of: env) ?? (TrafficState(), "")
+            let stored = try projection.state(of: env)
+            try Releases.checkTraffic(of: env, stored: stored, connection: transaction.connection)
+            let (state, previous) = stored ?? (TrafficState(), "")
             let (change, fields) = try make(state)
             var next = state
             do {
@@ -205,6 +207,22 @@ extension Releases {
         let entry = entries[0]
         return LifecycleOutcome(
             seq: entry.seq, kind: entry.kind, env: env, effectiveAt: effective ?? entry.at, state: after)
+    }
+
+    /// Checks the `environments` row of `env` (its traffic and when it last changed) against the traffic its
+    /// entries give, so that a change is never judged, nor its entry written, against an edited row.
+    /// - Throws: `.integrity` if they differ.
+    static func checkTraffic(
+        of env: String, stored: (state: TrafficState, effectiveAt: String)?, connection: Connection
+    ) throws {
+        let replayed = try TrafficState.replayed(env: env, connection: connection)
+        guard replayed?.effectiveAt == stored?.effectiveAt,
+            replayed.map({ CanonicalJSON.encode($0.state.json) }) == stored.map({ CanonicalJSON.encode($0.state.json) })
+        else {
+            throw SourceEntry.tampered(
+                "the environments row of \(env) is not the traffic its entries give (last change effective \(replayed?.effectiveAt ?? "never"))"
+            )
+        }
     }
 
     /// A version id as messages show it: 12 hex characters and its first label.

@@ -29,17 +29,15 @@ public struct BehavioralVersion: Sendable {
     /// replay and `verify` accept and every command can read: a named agent; prompt, tools, model, code and memory
     /// present; names of lowercase letters, digits, '-' and '_'; each well-known component of its kind; the file
     /// name `materialize` writes; each digest and size those of its bytes; structured data as canonical JSON; a
-    /// model with a provider and an id; a commit of 40 hex digits. `recordVersion` runs it for every caller, the
-    /// server's included.
+    /// model with a provider and an id; a commit of 40 hex digits. The `versions/record` operation runs it, for
+    /// the CLI and the server alike.
     /// - Throws: `.invalidInput` naming the component and what was expected.
     public func validate() throws(LedgerError) {
+        try checkRecordable()
         guard !agent.isEmpty else {
             throw LedgerError(.invalidInput, "agent: missing: the agent's name, e.g. support-agent")
         }
         let names = components.map(\.name)
-        guard Set(names).count == names.count else {
-            throw LedgerError(.invalidInput, "components: each component name may appear once")
-        }
         for name in Manifest.requiredComponents where !names.contains(name) {
             throw LedgerError(
                 .invalidInput,
@@ -48,6 +46,32 @@ public struct BehavioralVersion: Sendable {
         for component in components {
             if let problem = component.problem(contents[component.name]) {
                 throw LedgerError(.invalidInput, "components.\(component.name): \(problem)")
+            }
+        }
+    }
+
+    /// Checks what replay, `verify` and every reader need of a recorded version, whoever records it: unique
+    /// component names of lowercase letters, digits, '-' and '_', file names `materialize` may write, and each
+    /// component's digest and size those of its bytes. `Releases.recordVersion` runs it.
+    /// - Throws: `.invalidInput` naming the component.
+    public func checkRecordable() throws(LedgerError) {
+        let names = components.map(\.name)
+        guard Set(names).count == names.count else {
+            throw LedgerError(.invalidInput, "components: each component name may appear once")
+        }
+        for component in components {
+            let field = "components.\(component.name)"
+            if let problem = Component.nameProblem(component.name) {
+                throw LedgerError(.invalidInput, "\(field): \(problem)")
+            }
+            guard Component(json: component.json) == component else {
+                throw LedgerError(
+                    .invalidInput, "\(field): file name \(component.fileName) is not \(component.name).EXT")
+            }
+            guard let bytes = contents[component.name], Hash.sha256(bytes) == component.digest,
+                component.size == bytes.count
+            else {
+                throw LedgerError(.invalidInput, "\(field): its digest and size are not those of its contents")
             }
         }
     }

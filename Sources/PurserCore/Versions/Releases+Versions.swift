@@ -44,9 +44,9 @@ extension Releases {
     /// Records `version` (and `label`, if given) unless the ledger already holds it: stores each
     /// component's bytes once as an artifact and appends `version.recorded`.
     /// - Throws: `.usage` for a malformed label; `.invalidInput` for one that already names another version, or
-    ///   for a version no manifest could make (`BehavioralVersion.validate`).
+    ///   for a version replay or `verify` would reject (`BehavioralVersion.checkRecordable`).
     public func recordVersion(_ version: BehavioralVersion, label: String?) throws(LedgerError) -> RecordOutcome {
-        try version.validate()
+        try version.checkRecordable()
         if let label { try Releases.checkLabel(label) }
         let id = version.id
         let (isNew, entries) = try record { (transaction, _) throws -> ([Event], Bool) in
@@ -94,11 +94,17 @@ extension Releases {
     /// - Throws: `.notFound` if nothing matches; `.usage` for a short or ambiguous prefix (listing the
     ///   candidates) or a reference that is neither.
     public func version(_ reference: String) throws(LedgerError) -> RecordedVersion {
-        let ids = try ledger.read { connection in
+        let ids: [String] = try ledger.read { connection in
             if reference.contains("@") {
-                return try Releases.scalarText(
-                    connection, "SELECT id FROM main.version_labels WHERE label = ?", reference
-                ).map { [$0] } ?? []
+                let select = try connection.prepare("SELECT id, seq FROM main.version_labels WHERE label = ?")
+                try select.bind(1, reference)
+                guard try select.step() else { return [] }
+                let (id, seq) = (select.string(0), select.int64(1))
+                let source = try SourceEntry(
+                    seq, kinds: ["version.recorded"], row: "version_labels row \(reference)", connection: connection)
+                try source.require("label", reference, equals: source.body["label"]?.stringValue)
+                try source.require("id", id, equals: source.body["id"]?.stringValue)
+                return [id]
             }
             let prefix = reference.lowercased()
             guard prefix.wholeMatch(of: /[0-9a-f]{8,64}/) != nil else {
@@ -126,7 +132,27 @@ extension Releases {
         guard let version = try recorded(id) else {
             throw LedgerError(.notFound, "no recorded version matches \(reference)")
         }
+        try checkRow(of: version)
         return version
+    }
+
+    /// Checks the `versions` row of `version` against the entry it came from: its id, agent, time and components.
+    /// - Throws: `.integrity` if they differ.
+    private func checkRow(of version: RecordedVersion) throws(LedgerError) {
+        try ledger.read { connection in
+            let source = try SourceEntry(
+                Int64(version.seq), kinds: ["version.recorded"], row: "versions row \(version.id.prefix(12))",
+                connection: connection)
+            try source.require("id", version.id, equals: source.body["id"]?.stringValue)
+            try source.require("agent", version.agent, equals: source.body["agent"]?.stringValue)
+            try source.require("at", version.at, equals: source.at)
+            let components = source.body["components"]?.arrayValue?.compactMap(Component.init(json:))
+            guard components == version.components else {
+                throw SourceEntry.fault(
+                    row: "versions row \(version.id.prefix(12))", seq: Int64(version.seq),
+                    "names other components")
+            }
+        }
     }
 
     /// The recorded version with exactly this id, or nil.
