@@ -172,6 +172,12 @@ public final class Ledger {
             )
         }
         let fileManager = FileManager.default
+        guard !path.isEmpty else { throw LedgerError(.usage, "the ledger's path is empty") }
+        var isFolder: ObjCBool = false
+        if fileManager.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw LedgerError(
+                .alreadyExists, "\(quoted(path)) is a directory; name the ledger's file (\(path)/purser.sqlite)")
+        }
         for existing in [path, path + "-wal"] where fileManager.fileExists(atPath: existing) {
             throw LedgerError(.alreadyExists, "a ledger already exists at \(path); refusing to overwrite it")
         }
@@ -180,17 +186,17 @@ public final class Ledger {
                 .alreadyExists,
                 "signing key \(keyPath) already exists; refusing to overwrite it (pass --key for another path)")
         }
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        do {
-            try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw LedgerError(.internal, "cannot create directory \(directory): \(error.localizedDescription)")
-        }
+        try OutputFolder.create(URL(fileURLWithPath: path).deletingLastPathComponent().path)
         let key = SigningKey(name: origin)
         let temporary = path + ".creating-\(UInt32.random(in: 0...UInt32.max))"
         defer {
             for suffix in ["", "-wal", "-shm", "-journal"] { try? fileManager.removeItem(atPath: temporary + suffix) }
         }
+        // Made here first, so that a place that cannot be written is named as such (SQLite says only "unable to
+        // open database file"); SQLite takes an empty file as an empty database.
+        let made = Glibc.open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard made >= 0 else { throw OutputFolder.failure(path, errno: errno) }
+        close(made)
         try run(path: path) {
             let connection = try Connection(path: temporary, mode: .create)
             try connection.execute("PRAGMA journal_mode = WAL")

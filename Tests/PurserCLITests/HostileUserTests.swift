@@ -121,6 +121,7 @@ struct HostileUserTests {
         try FileManager.default.createSymbolicLink(
             atPath: workspace.file("dangling"), withDestinationPath: "/nowhere/x")
         let before = try FileManager.default.contentsOfDirectory(atPath: workspace.path).sorted()
+        let ledgerFolder = try FileManager.default.contentsOfDirectory(atPath: workspace.file("ledger")).sorted()
         let ledger = workspace.ledgerSnapshot()
         let cases: [([String], Int32, String)] = [
             (["status", "--ledger", "ledger"], 65, "ledger is a directory, not a purser ledger file"),
@@ -138,6 +139,20 @@ struct HostileUserTests {
             ),
             (["version", "materialize", "agent@1", "--out", "/proc/restored"], 64, "cannot write to /proc/restored"),
             (["version", "materialize", "agent@1", "--out", "a-file/restored"], 64, "cannot write to a-file/restored"),
+            (
+                ["init", "--origin", "e2e.example/x", "--ledger", "ledger"], 65,
+                "ledger is a directory; name the ledger's"
+            ),
+            (["init", "--origin", "e2e.example/x", "--ledger", ""], 64, "the ledger's path is empty"),
+            (
+                ["init", "--origin", "e2e.example/x", "--ledger", "/proc/x.sqlite"], 64,
+                "cannot write to /proc/x.sqlite"
+            ),
+            (["init", "--origin", "e2e.example/x", "--ledger", "a-file/x.sqlite"], 64, "cannot write to a-file"),
+            (
+                ["init", "--origin", "e2e.example/x", "--ledger", "ledger/two.sqlite", "--key", "/proc/two.key"], 64,
+                "cannot write to /proc/two.key"
+            ),
             (["checkpoint", "--out", ""], 64, "the output file's path is empty"),
             (["checkpoint", "--out", "ledger"], 64, "ledger is a directory; name a file to write"),
             (["checkpoint", "--out", "/proc/held.checkpoint"], 64, "cannot write to /proc/held.checkpoint"),
@@ -154,6 +169,8 @@ struct HostileUserTests {
         }
         #expect(workspace.ledgerSnapshot() == ledger, "the ledger is unchanged")
         #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.path).sorted() == before)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: workspace.file("ledger")).sorted() == ledgerFolder)
         #expect(workspace.read("a-file") == "keep me\n")
     }
 

@@ -135,6 +135,7 @@ public struct SigningKey: Sendable {
     }
 
     /// Writes the key file with mode 0600; refuses to overwrite an existing file.
+    /// - Throws: `.alreadyExists` for an existing file; `.usage` for a place that cannot be written.
     public func write(to path: String) throws(LedgerError) {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else {
@@ -142,8 +143,7 @@ public struct SigningKey: Sendable {
                 throw LedgerError(
                     .alreadyExists, "signing key \(quoted(path)) already exists; refusing to overwrite it")
             }
-            throw LedgerError(
-                .internal, "cannot create signing key \(quoted(path)): \(String(cString: strerror(errno)))")
+            throw OutputFolder.failure(path, errno: errno)
         }
         defer { close(descriptor) }
         let bytes = Array(fileText.utf8)
