@@ -43,6 +43,21 @@ public enum Paging {
     /// A page of entries ends once their text passes this many bytes (it holds one entry at least).
     public static let maximumBytes = 4 << 20
 
+    /// Calls `body` with the entries `Ledger.forEachEntry` reads, until it returns false.
+    static func forEachEntry(
+        in ledger: Ledger, from seq: UInt64, kind: String? = nil, since: String? = nil, until: String? = nil,
+        limit: Int?, _ body: (Entry) -> Bool
+    ) throws(LedgerError) {
+        let stop = LedgerError.Code(name: "page-full")
+        do {
+            try ledger.forEachEntry(from: seq, kind: kind, since: since, until: until, limit: limit) { entry in
+                if !body(entry) { throw LedgerError(stop, "the page is full") }
+            }
+        } catch {
+            if error.code != stop { throw error }
+        }
+    }
+
     /// The reply's `next` member: where the following page starts, or null on the last page.
     public static func next(_ cursor: UInt64?) -> JSONValue {
         cursor.map(JSONValue.int) ?? .null

@@ -191,7 +191,7 @@ struct ServerLimitsTests {
         #expect(server.stop() == 0)
     }
 
-    @Test("a page of large entries ends once their text passes 4 MiB")
+    @Test("a page of large entries ends once their text passes 4 MiB, for log and entries; export follows")
     func logPageBytes() throws {
         let workspace = Workspace()
         try workspace.initLedger()
@@ -206,6 +206,14 @@ struct ServerLimitsTests {
         // 3 MB, then 6 MB: past 4 MiB, so the third entry starts the next page.
         #expect(json?["entries"]?.arrayValue?.count == 2)
         #expect(json?["next"] == .number(3))
+        // The same for the auditor's entries, which export reads a page at a time.
+        let entries = try workspace.json(http("GET", server.url + "/v1/entries?from=1", token: "Bearer \(token)").body)
+        #expect(entries["entries"]?.arrayValue?.count == 2)
+        #expect(entries["next"] == .number(3))
+        let export = try workspace.run(
+            ["export", "--out", "bundle"], environment: ["PURSER_SERVER": server.url, "PURSER_TOKEN": token])
+        #expect(export.status == 0, "\(export.stderr)")
+        #expect(try workspace.run(["verify-bundle", "bundle"]).status == 0)
         let local = try workspace.run(["log", "--json"])
         let there = try workspace.run(
             ["log", "--json"], environment: ["PURSER_SERVER": server.url, "PURSER_TOKEN": token])

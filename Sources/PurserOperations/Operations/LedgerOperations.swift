@@ -3,10 +3,12 @@ public import PurserLedger
 
 // What an auditor reads: entries, proofs.
 
-/// Entries with their exact bytes, oldest first.
+/// Entries with their exact bytes, oldest first: at most `limit`, and no more once their text passes
+/// `Paging.maximumBytes` (one at least). `next` is the seq of the following entry, or null after the last.
 public struct EntriesQuery: LedgerOperation {
     public static let name = "entries"
-    public static let summary = "Entries from a sequence number on, each with its exact stored bytes (at most 1,000)."
+    public static let summary =
+        "Entries from a sequence number on, each with its exact stored bytes (at most 1,000 and 4 MiB of text)."
     public static let role = Role.reader
 
     public var from: UInt64
@@ -21,13 +23,21 @@ public struct EntriesQuery: LedgerOperation {
         guard (1...1_000).contains(limit) else { throw LedgerError(.usage, "limit must be 1 to 1000, not \(limit)") }
         var entries: [JSONValue] = []
         var text: [String] = []
-        try releases.ledger.forEachEntry(from: from, limit: limit) { entry in
+        var bytes = 0
+        var next: UInt64?
+        try Paging.forEachEntry(in: releases.ledger, from: from, limit: limit + 1) { entry in
+            guard entries.count < limit, bytes < Paging.maximumBytes else {
+                next = entry.seq
+                return false
+            }
             let exact = String(decoding: entry.bytes, as: UTF8.self)
             entries.append(
                 .object(["seq": .int(entry.seq), "leaf_hash": .string(entry.leafHash.hex), "entry": .string(exact)]))
             text.append(exact)
+            bytes += entry.bytes.count
+            return true
         }
-        return Reply(json: .object(["entries": .array(entries)]), text: text)
+        return Reply(json: .object(["entries": .array(entries), "next": Paging.next(next)]), text: text)
     }
 }
 

@@ -184,14 +184,8 @@ public struct LogQuery: PagedOperation {
         let since = try ledgerTimestamp(since, option: "--since")
         let until = try ledgerTimestamp(until, option: "--until")
         if let limit, limit < 0 { throw LedgerError(.usage, "--limit must be 0 or more") }
-        let stop = LedgerError.Code(name: "stop")
-        do {
-            try ledger.forEachEntry(from: from ?? 0, kind: kind, since: since, until: until, limit: rows) { entry in
-                if !body(entry) { throw LedgerError(stop, "the page is full") }
-            }
-        } catch {
-            if error.code != stop { throw error }
-        }
+        try Paging.forEachEntry(
+            in: ledger, from: from ?? 0, kind: kind, since: since, until: until, limit: rows, body)
     }
 
     /// An entry as `log --json` prints it, and as `log` does.
