@@ -117,6 +117,7 @@ struct HostileUserTests {
         try workspace.initLedger()
         let manifest = try workspace.copyAgentTemplate()
         #expect(try workspace.run(["version", "record", manifest, "--label", "agent@1"]).status == 0)
+        try FileManager.default.copyItem(atPath: agentTemplates.path, toPath: workspace.file("release"))
         workspace.write("a-file", "keep me\n")
         try FileManager.default.createSymbolicLink(
             atPath: workspace.file("dangling"), withDestinationPath: "/nowhere/x")
@@ -152,6 +153,12 @@ struct HostileUserTests {
             (
                 ["init", "--origin", "e2e.example/x", "--ledger", "ledger/two.sqlite", "--key", "/proc/two.key"], 64,
                 "cannot write to /proc/two.key"
+            ),
+            (
+                [
+                    "check", "--version", "agent@1", "--env", "prod", "--policy", "release/checklist.yaml", "--junit",
+                    "/proc/checks.xml",
+                ], 64, "cannot write to /proc/checks.xml"
             ),
             (["checkpoint", "--out", ""], 64, "the output file's path is empty"),
             (["checkpoint", "--out", "ledger"], 64, "ledger is a directory; name a file to write"),

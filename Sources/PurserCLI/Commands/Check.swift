@@ -35,19 +35,14 @@ struct Check: ParsableCommand {
     func run() throws {
         // The policy, its files and its evidence are read here; the run is judged and recorded where the ledger is.
         try Releases.checkEnvironment(env)
+        if let junit { try OutputFile.check(junit) }
         let policy = try ChecklistPolicy.load(at: policy)
         let resolved = try ledgerOptions.reply(ResolveVersion(version: version)).json
         let id = resolved["id"]?.stringValue ?? version
         let gathered = policy.gather(
             version: id, label: resolved["labels"]?.arrayValue?.first?.stringValue, env: env, now: Date())
         let reply = try ledgerOptions.reply(RunChecklist(version: id, env: env, policy: policy, gathered: gathered))
-        if let junit {
-            do {
-                try Data(junitXML(reply.json).utf8).write(to: URL(fileURLWithPath: junit))
-            } catch {
-                throw LedgerError(.internal, "cannot write \(junit): \(error.localizedDescription)")
-            }
-        }
+        if let junit { try OutputFile.write(Array(junitXML(reply.json).utf8), to: junit) }
         try ledgerOptions.print(reply, json: json)
     }
 
