@@ -1,6 +1,6 @@
 // purser-bench: measures the ledger and the release domain against their targets, on this machine.
 //
-//   swift run -c release purser-bench [--entries N] [--dir PATH] [--only ledger|versions|at|check|metrics|audit|server] [--keep]
+//   swift run -c release purser-bench [--entries N] [--dir PATH] [--only ledger|versions|at|check|metrics|audit|server|drift] [--keep]
 //
 // Every figure comes from real SQLite files in a scratch folder and, where a process is timed, the
 // release `purser` binary built beside this one.
@@ -9,7 +9,7 @@ import PurserLedger
 
 struct Options {
     /// The groups of benchmarks `--only` selects from.
-    static let parts = ["ledger", "versions", "at", "check", "metrics", "audit", "server"]
+    static let parts = ["ledger", "versions", "at", "check", "metrics", "audit", "server", "drift"]
 
     var entries = 1_000_000
     var directory = NSTemporaryDirectory() + "purser-bench-\(getpid())"
@@ -26,13 +26,13 @@ struct Options {
             case "--only":
                 let part = iterator.next() ?? ""
                 guard Options.parts.contains(part) else {
-                    Options.fail("--only takes ledger, versions, at, check, metrics, audit or server")
+                    Options.fail("--only takes ledger, versions, at, check, metrics, audit, server or drift")
                 }
                 parts = [part]
             case "--keep": keep = true
             case "--help", "-h":
                 print(
-                    "usage: purser-bench [--entries N (default 1000000)] [--dir PATH] [--only ledger|versions|at|check|metrics|audit|server]"
+                    "usage: purser-bench [--entries N (default 1000000)] [--dir PATH] [--only ledger|versions|at|check|metrics|audit|server|drift]"
                         + " [--keep]")
                 exit(0)
             default: Options.fail("unknown argument \(argument)")
@@ -291,6 +291,10 @@ if options.parts.contains("metrics") {
 
 if options.parts.contains("audit") {
     try benchmarkAudit(in: options.directory)
+}
+
+if options.parts.contains("drift") {
+    benchmarkDrift()
 }
 
 if options.parts.contains("server") {

@@ -92,16 +92,21 @@ struct Metrics: ParsableCommand {
             abstract: "Detect a slow, steady degradation of a metric per version (exit 1 when one is found).",
             discussion: """
                 Takes the metric's mean per period (a day by default) over the window (28 days by default, ending now
-                or at --until) and runs a Mann-Kendall trend test with Sen's slope on those means: a 2%-a-week decline
-                in quality that looks like noise day to day is flagged (p < 0.05 in the bad direction). Metrics:
-                quality, error_rate, completion_rate, duration_ms, cost_usd, input_tokens, output_tokens,
-                tool_latency_ms.
+                or at --until) and runs a Mann-Kendall trend test with Sen's slope on those means; a trend with
+                p < 0.05 in the bad direction is flagged. The slope is per week of calendar time: periods without
+                tasks (weekends) are gaps, not steps. Metrics: quality, error_rate, completion_rate, duration_ms,
+                cost_usd, input_tokens, output_tokens, tool_latency_ms.
+
+                How long a window must be: with daily means whose noise is 3% of the mean, a 2%-a-week decline is
+                flagged by a 28-day window in 95% of simulated series (false alarms on a flat metric: 1.7%), by a
+                14-day window in 24%, and by a 7-day window in 5%, no better than chance (purser-bench --only
+                drift, 2,000 series each). Use 4 weeks or more for slow declines.
 
                 --json prints {"metric","reports":[{"version","label","flagged","p","slope_per_week",
                 "relative_slope_per_week","periods":[{"start","mean","tasks"}]}]}.
 
                 Examples:
-                  purser metrics drift --env prod
+                  purser metrics drift --env prod --window 28d
                   purser metrics drift --metric error_rate --window 8w --json
                 """)
 

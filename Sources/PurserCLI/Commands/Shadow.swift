@@ -18,10 +18,12 @@ struct Shadow: ParsableCommand {
                 {"request_id":"r1","primary":{"quality":0.9,"passed":true,"cost_usd":0.012,"duration_ms":1800},
                  "shadow":{"quality":0.93,"passed":true,"cost_usd":0.010,"duration_ms":1650}}
                 (every member of a side optional). Per metric, over the pairs where both sides report it:
-                - equivalent: shown with 95% confidence to differ by less than the metric's margin either way, by
-                  two one-sided tests (TOST) at 0.05; margins (--margin NAME=VALUE, a number in the metric's unit
-                  or a percentage of the primary's mean): quality 0.02, passed 0.05, cost_usd 10%, duration_ms 10%;
-                - otherwise better or worse when the two-sided test of a difference gives p < 0.05;
+                - better: the two-sided test of a difference gives p < 0.05, in the good direction;
+                - otherwise equivalent: shown with 95% confidence to differ by less than the metric's margin either
+                  way, by two one-sided tests (TOST) at 0.05; margins (--margin NAME=VALUE, a number in the metric's
+                  unit or a percentage of the primary's mean): quality 0.02, passed 0.05, cost_usd and
+                  duration_ms 10%;
+                - otherwise worse when the test of a difference gives p < 0.05;
                 - otherwise inconclusive (too few pairs or too much noise for the margin).
                 quality, cost_usd and duration_ms: Wilcoxon signed-rank tests of d = shadow - primary (zero
                 differences dropped, ties averaged, continuity correction of 1/2; exact when n <= 50 without ties or

@@ -4,7 +4,7 @@ public import PurserLedger
 /// One metric of a shadow comparison: paired results of the same requests by both versions.
 public struct ShadowMetric: Sendable, Equatable {
     public enum Verdict: String, Sendable {
-        /// Shown to differ (p < 0.05), for the better, and not shown equivalent.
+        /// Shown to differ (p < 0.05), for the better.
         case better
         /// Shown, with 95% confidence, to differ by less than the margin either way (TOST).
         case equivalent
@@ -107,8 +107,9 @@ extension Releases {
     /// Compares a shadow version with the primary one on pairs of results of the same requests, and
     /// records it (`shadow.compared`, the pairs file stored as an artifact). Continuous metrics by a
     /// Wilcoxon signed-rank test, pass/fail by McNemar's exact test; equivalence within each metric's
-    /// margin by two one-sided tests (TOST). A metric is equivalent when both one-sided tests reject at 0.05,
-    /// else better or worse when the difference test gives p < 0.05, else inconclusive.
+    /// margin by two one-sided tests (TOST). A metric is better when the difference test gives p < 0.05 in the
+    /// good direction; else equivalent when both one-sided tests reject at 0.05; else worse when the difference
+    /// test gives p < 0.05; else inconclusive.
     ///
     /// The pairs file is JSON Lines: `{"request_id": …, "primary": {"quality", "passed", "cost_usd",
     /// "duration_ms"}, "shadow": {…}}`, every member of a side optional.
@@ -239,9 +240,15 @@ extension Releases {
             let below = WilcoxonSignedRank(first: shadow, second: primary.map { $0 + width }, alternative: .less)
             equivalence = max(above?.p ?? 1, below?.p ?? 1)
         }
-        let verdict: ShadowMetric.Verdict =
-            equivalence < alpha
-            ? .equivalent : p < alpha ? (higher == higherIsBetter ? .better : .worse) : .inconclusive
+        // Better whenever shown better; worse only when shown worse and not shown within the margin.
+        let verdict: ShadowMetric.Verdict
+        if p < alpha && higher == higherIsBetter {
+            verdict = .better
+        } else if equivalence < alpha {
+            verdict = .equivalent
+        } else {
+            verdict = p < alpha ? .worse : .inconclusive
+        }
         return ShadowMetric(
             metric: name, method: method, pairs: pairs.count, meanDifference: difference, margin: width, pValue: p,
             equivalenceP: equivalence, verdict: verdict)
