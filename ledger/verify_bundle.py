@@ -246,6 +246,8 @@ def strict_json(data):
     def number(text):
         if abs(float(text)) == float("inf"):
             raise ValueError(f"number {text} is out of range")
+        if float(text) == 0 and any(digit in "123456789" for digit in text.lower().split("e")[0]):
+            raise ValueError(f"number {text} would become 0")
         return float(text)
     def depth(value):
         children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
