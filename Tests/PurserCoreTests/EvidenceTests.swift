@@ -461,6 +461,18 @@ private func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
         #expect(cut?.message.hasSuffix("the server closed the connection after 2 of 100 bytes of the body") == true)
     }
 
+    /// Found with the http fuzz target (Tests/Fuzz/corpus/http/chunk-overflow.txt): a chunk size near Int.max after
+    /// a first chunk overflowed the sum checked against the body limit, and the client trapped.
+    @Test func chunkSizeBeyondAnyBodyIsAnError() throws {
+        let chunked = "1\r\n{\r\n7fffffffffffffff\r\n}\r\n0\r\n\r\n"
+        let server = try LoopbackServer(routes: [
+            "/overflow": LoopbackServer.Response(
+                headers: ["Transfer-Encoding: chunked"], body: Array(chunked.utf8), closeDelimited: true)
+        ])
+        let error = failure(gather(.http(server.url("/overflow"))))
+        #expect(error?.message == "http:\(server.url("/overflow")): the body is larger than 10 MB")
+    }
+
     @Test func staleObservedAtInAnAnswerIsAnError() throws {
         let server = try server()
         let later = Timestamp.parse("2026-11-18T09:30:00Z")!

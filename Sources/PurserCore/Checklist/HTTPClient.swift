@@ -378,8 +378,9 @@ public enum HTTPClient {
                     if trailer.isEmpty { return body }
                 }
             }
-            guard body.count + size <= maximumBody else { throw tooLarge(maximumBody) }
-            guard data.endIndex - index >= size + 2 else { return try incomplete() }
+            // Compared without adding to `size`, which can be near Int.max.
+            guard size <= maximumBody - body.count else { throw tooLarge(maximumBody) }
+            guard data.endIndex - index - 2 >= size else { return try incomplete() }
             body += data[index..<index + size]
             index += size
             guard data[index] == 13 && data[index + 1] == 10 else {
