@@ -8,7 +8,8 @@ import PurserLedger
 enum FuzzTarget: String, CaseIterable {
     /// `JSONValue(parsing:)`; what it accepts, written as canonical JSON, reads back to the same canonical JSON.
     case json
-    /// `Timestamp.parse`; a time it accepts is in `Timestamp.range` and its ledger form reads back unchanged.
+    /// `Timestamp.parse`; a time it accepts is in `Timestamp.range` and its ledger form reads back unchanged; a
+    /// task record's `started_at`, read through its fast path for UTC times, is that same ledger form.
     case timestamp
     /// A policy's durations (`90s`, `1.5h`, `500ms`): more than zero and finite when accepted.
     case duration
@@ -55,7 +56,19 @@ enum FuzzTarget: String, CaseIterable {
     }
 
     private static func timestamp(_ bytes: [UInt8]) {
-        guard let text = String(validating: bytes, as: UTF8.self), let date = Timestamp.parse(text) else { return }
+        guard let text = String(validating: bytes, as: UTF8.self) else { return }
+        if !text.isEmpty && text.utf8.count <= 256 {
+            let record = try? TaskRecord([
+                "task_id": .string("t"), "version": .string("v"), "env": .string("e"), "started_at": .string(text),
+                "duration_ms": .number(1), "completed": .bool(true), "error": .bool(false),
+            ])
+            let expected = Timestamp.parse(text).map(Timestamp.format)
+            precondition(
+                record?.startedAt == expected,
+                "started_at \(text) reads as \(String(describing: record?.startedAt)), Timestamp as "
+                    + String(describing: expected))
+        }
+        guard let date = Timestamp.parse(text) else { return }
         precondition(Timestamp.range.contains(date), "\(text) parses to \(date), outside Timestamp.range")
         let ledgerForm = Timestamp.format(date)
         guard let again = Timestamp.parse(ledgerForm), Timestamp.format(again) == ledgerForm,
