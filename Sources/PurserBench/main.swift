@@ -295,6 +295,7 @@ if options.parts.contains("audit") {
 
 if options.parts.contains("drift") {
     benchmarkDrift()
+    benchmarkSequential()
 }
 
 if options.parts.contains("server") {

@@ -83,7 +83,11 @@ public enum CanaryJudge {
     ///   the margin (for `shift` with ties, up to the normal approximation's continuity correction).
     /// - `rate`: Fisher's exact test of equal rates in the bad direction (two-sided for `either`) must give
     ///   p < α, and Newcombe's interval must lie beyond the margin.
-    public static func judge(_ metric: CanaryConfig.Metric, _ samples: MetricSamples) -> MetricJudgement {
+    /// - Parameter alpha: The significance level (default `CanaryJudge.alpha`); a plan that judges one rollout
+    ///   several times can spend a smaller level on each look.
+    public static func judge(
+        _ metric: CanaryConfig.Metric, _ samples: MetricSamples, alpha: Double = CanaryJudge.alpha
+    ) -> MetricJudgement {
         let level = metric.bad == .either ? 1 - alpha : 1 - 2 * alpha
         let minimum = max(metric.minSampleSize, smallestSampleSize(metric), 1)
         switch samples {
@@ -101,7 +105,7 @@ public enum CanaryJudge {
                 let margin = allowedChange(metric, baseline: b)
                 return finish(
                     metric, counts: counts, baseline: b, canary: c, margin: margin, estimate: estimate.value,
-                    interval: estimate.interval(level: level), level: level,
+                    interval: estimate.interval(level: level), level: level, alpha: alpha,
                     p: test(metric.bad, margin: margin, above: estimate.pAbove, below: estimate.pBelow))
             case .p95:
                 let (sortedBaseline, sortedCanary) = (TwoSamples.sorted(baseline), TwoSamples.sorted(canary))
@@ -113,7 +117,7 @@ public enum CanaryJudge {
                 let margin = allowedChange(metric, baseline: b)
                 return finish(
                     metric, counts: counts, baseline: b, canary: percentile(sortedCanary, 0.95), margin: margin,
-                    estimate: estimate.value, interval: estimate.interval(level: level), level: level,
+                    estimate: estimate.value, interval: estimate.interval(level: level), level: level, alpha: alpha,
                     p: test(metric.bad, margin: margin, above: estimate.pAbove, below: estimate.pBelow))
             case .shift:
                 guard let samples = TwoSamples(canary: canary, baseline: baseline) else {
@@ -129,7 +133,7 @@ public enum CanaryJudge {
                 let shift = HodgesLehmann(samples, level: level)
                 return finish(
                     metric, counts: counts, baseline: b, canary: percentile(samples.canary, 0.5), margin: margin,
-                    estimate: shift.estimate, interval: shift.lower...shift.upper, level: level,
+                    estimate: shift.estimate, interval: shift.lower...shift.upper, level: level, alpha: alpha,
                     p: test(
                         metric.bad, margin: margin, above: { rankTest(-$0, .greater) },
                         below: { rankTest(-$0, .less) }))
@@ -170,7 +174,7 @@ public enum CanaryJudge {
                 } ?? false
             return finish(
                 metric, counts: counts, baseline: b, canary: c, margin: margin, estimate: c - b, interval: interval,
-                level: level, p: p, intervals: (wilson(baseline), wilson(canary)), beyond: beyond)
+                level: level, alpha: alpha, p: p, intervals: (wilson(baseline), wilson(canary)), beyond: beyond)
         }
     }
 
@@ -245,7 +249,7 @@ public enum CanaryJudge {
 
     private static func finish(
         _ metric: CanaryConfig.Metric, counts: (Int, Int), baseline: Double, canary: Double, margin: Double,
-        estimate: Double, interval: ClosedRange<Double>?, level: Double, p: Double,
+        estimate: Double, interval: ClosedRange<Double>?, level: Double, alpha: Double, p: Double,
         intervals: (ClosedRange<Double>?, ClosedRange<Double>?) = (nil, nil), beyond: Bool = true
     ) -> MetricJudgement {
         let effect = canary - baseline
