@@ -31,7 +31,7 @@ public enum AuditBundle {
         var verifier = ChainVerifier(checkpoints: checkpoints, expectedKey: key.description)
         let entriesPath = (directory as NSString).appendingPathComponent(entriesFile)
         guard let reader = LineReader(path: entriesPath) else {
-            throw LedgerError(.notFound, "\(entriesPath) not found")
+            throw LedgerError(.notFound, "\(quoted(entriesPath)) not found")
         }
         var fault: Fault?
         while fault == nil, let line = reader.next() {
@@ -61,10 +61,11 @@ public enum AuditBundle {
         let path = (directory as NSString).appendingPathComponent(name)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw LedgerError(
-                .notFound, "\(path) not found: an audit bundle holds \(entriesFile), \(checkpointFile) and \(keyFile)")
+                .notFound,
+                "\(quoted(path)) not found: an audit bundle holds \(entriesFile), \(checkpointFile) and \(keyFile)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw LedgerError(.invalidInput, "\(path) is not UTF-8 text")
+            throw LedgerError(.invalidInput, "\(quoted(path)) is not UTF-8 text")
         }
         return text
     }
@@ -128,7 +129,7 @@ extension AuditBundle {
                 try? FileManager.default.removeItem(atPath: entriesPath)
                 try FileManager.default.moveItem(atPath: temporary, toPath: entriesPath)
             } catch {
-                throw LedgerError(.internal, "cannot write \(entriesPath): \(error.localizedDescription)")
+                throw LedgerError(.internal, "cannot write \(quoted(entriesPath)): \(error.localizedDescription)")
             }
             finished = true
             try write(AuditBundle.checkpointFile, note)
@@ -139,7 +140,7 @@ extension AuditBundle {
             do {
                 try handle.write(contentsOf: buffer)
             } catch {
-                throw LedgerError(.internal, "cannot write \(temporary): \(error.localizedDescription)")
+                throw LedgerError(.internal, "cannot write \(quoted(temporary)): \(error.localizedDescription)")
             }
             buffer.removeAll(keepingCapacity: true)
         }
@@ -149,7 +150,7 @@ extension AuditBundle {
             do {
                 try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
             } catch {
-                throw LedgerError(.internal, "cannot write \(path): \(error.localizedDescription)")
+                throw LedgerError(.internal, "cannot write \(quoted(path)): \(error.localizedDescription)")
             }
         }
     }
