@@ -37,7 +37,7 @@ public final class Releases {
                 try projection.drop()
             }
             try projection.create()
-            try projection.catchUp(ledger)
+            try projection.catchUp(ledger, skippingUnreplayable: true)
         }
     }
 
@@ -48,7 +48,7 @@ public final class Releases {
     ) throws(LedgerError) -> (result: T, entries: [Entry]) {
         try ledger.write { transaction in
             let projection = Projection(transaction.connection)
-            try projection.catchUp(ledger)
+            try projection.catchUp(ledger, skippingUnreplayable: true)
             let (events, result) = try body(transaction, projection)
             let entries = try transaction.append(events)
             try projection.catchUp(ledger)
@@ -66,7 +66,7 @@ public final class Releases {
             let projection = Projection(transaction.connection)
             try projection.drop()
             try projection.create()
-            try projection.catchUp(ledger, progress: progress)
+            try projection.catchUp(ledger, skippingUnreplayable: true, progress: progress)
             return try ledger.size()
         }
     }

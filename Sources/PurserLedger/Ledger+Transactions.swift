@@ -48,7 +48,8 @@ extension Ledger {
         try run {
             try connection.immediateTransaction {
                 try body(
-                    WriteTransaction(connection: connection, now: clock(), recordedBy: recordedBy, appender: appender()))
+                    WriteTransaction(connection: connection, now: clock(), recordedBy: recordedBy, appender: appender())
+                )
             }
         }
     }

@@ -151,8 +151,18 @@ struct CanaryJudgeTests {
             steps: [10, 100], minSampleSize: 100, metrics: [Self.errorRate, Self.quality], pass: 0.9, marginal: 0.5,
             autoRollback: true)
         let size = try test.ledger.size()
+        // The file the configuration was read from: `verify` recomputes the judgement from it.
+        let yaml = """
+            steps: [10, 100]
+            min-sample-size: 100
+            metrics:
+              - {name: error_rate, statistic: rate, bad: increase, max-absolute-change: 0.01, critical: true}
+              - {name: quality, statistic: mean, bad: decrease, max-relative-change: 0.05, min-sample-size: 20}
+            scoring: {pass: 0.9, marginal: 0.5}
+            auto-rollback: true
+            """
         let judgement = try test.releases.judgeCanary(
-            env: "prod", config: config, configBytes: Array("x".utf8), configSource: "canary.yaml")
+            env: "prod", config: config, configBytes: Array(yaml.utf8), configSource: "canary.yaml")
         #expect(judgement.verdict == .rollback)
         #expect(judgement.metrics[0].baselineCount == 500 && judgement.metrics[0].canaryCount == 500)
         #expect(judgement.rollbackSeq == judgement.seq + 1)

@@ -197,7 +197,7 @@ struct TrafficTests {
         let bad = try test.ledger.append(
             Event(kind: "traffic.shifted", body: .object(["env": .string("prod"), "weight": .number(10)])))
         let unreplayable = try Releases.verifyDerived(test.ledger)
-        #expect(unreplayable?.kind == .projection)
+        #expect(unreplayable?.kind == .replay)
         #expect(unreplayable?.seq == bad.seq)
         #expect(unreplayable?.detail.contains("no canary rollout in progress") == true)
     }

@@ -10,11 +10,16 @@ struct Verify: ParsableCommand {
         discussion: """
             Without a held checkpoint the verdict is "self-consistent": the ledger agrees with itself, which does
             not rule out truncation or a wholesale rewrite. Keep checkpoints elsewhere (CI artifacts, git) and pass
-            them with --checkpoint to detect those too. Once the chain is sound, the query tables are compared with a
-            rebuild from the entries (fault "projection": run `purser reindex`) and every stored version component
-            and drill evidence is hashed against its digest (fault "artifact").
+            them with --checkpoint to detect those too. The chain checks stop at the first fault. Once the chain is
+            sound, every further fault is reported: entries that cannot be replayed (fault "replay"; every command
+            goes on without them), query tables that disagree with a rebuild from the entries (fault "projection":
+            run `purser reindex`), stored files that no longer hash to their digests (fault "artifact"), canary
+            judgements that their configuration does not give on the tasks ingested before them (fault
+            "judgement"), a SQL schema altered outside purser, such as a dropped append-only trigger (fault
+            "schema"), and entries dated more than 5 minutes after this machine's clock (fault "clock").
 
-            --json prints {"ok":bool,"size":N,"root":"<hex>","trusted":bool,"fault":{"seq":N,"kind":"…","detail":"…"}|null}.
+            --json prints {"ok":bool,"size":N,"root":"<hex>","trusted":bool,"fault":{"seq":N,"kind":"…","detail":"…"}|null,
+            "faults":[{"seq":N,"kind":"…","detail":"…"},…]}: "fault" is the first of "faults".
 
             Examples:
               purser verify
@@ -36,13 +41,10 @@ struct Verify: ParsableCommand {
             return
         }
         let held = try heldCheckpoints(checkpoints)
-        var report = try Ledger.verify(at: ledgerOptions.ledger, checkpoints: held) { done in
+        let report = try Releases.verify(at: ledgerOptions.ledger, checkpoints: held) { done in
             Output.progress("verified \(done) entries")
         }
         Output.endProgress()
-        if report.ok, let fault = try Releases.verifyDerived(ledgerOptions.open()) {
-            report = report.with(fault: fault)
-        }
         try ledgerOptions.print(verificationReply(report), json: json)
     }
 }

@@ -53,10 +53,7 @@ extension Releases {
         if let since { start = since } else { start = try rolloutStart(env: env, candidate: canaryID) }
         let samples = try canarySamples(
             env: env, versions: [baselineID, canaryID], since: start, metrics: config.metrics)
-        let judgements = config.metrics.map { metric in
-            CanaryJudge.judge(metric, samples.metric(metric))
-        }
-        let (score, verdict) = CanaryJudge.verdict(judgements, config: config)
+        let (judgements, score, verdict) = samples.judge(config)
         // Automatic rollback only of the rollout in progress, to its own baseline.
         let rollingBack =
             verdict == .rollback && config.autoRollback && rollout?.candidate == canaryID
@@ -117,29 +114,13 @@ extension Releases {
         return start
     }
 
-    /// The columns the metrics need of the versions' tasks in `env` since `start`, read one version at a
-    /// time in the table's order (as the means are summed): the tasks of a version in `env` are one range
-    /// of it.
+    /// The columns the metrics need of the versions' tasks in `env` since `start` (`CanarySamples.read`).
     private func canarySamples(
         env: String, versions: [String], since start: String, metrics: [CanaryConfig.Metric]
     ) throws(LedgerError) -> CanarySamples {
-        var samples = CanarySamples(metrics: metrics)
         try ledger.read { connection in
-            let select = try connection.prepare(
-                """
-                SELECT \(samples.columns.isEmpty ? "NULL" : samples.columns.joined(separator: ", "))
-                FROM main.tasks
-                WHERE version = (SELECT seq FROM main.versions WHERE id = ?) AND env = ? AND started_at >= ?
-                """)
-            for (arm, version) in versions.prefix(2).enumerated() {
-                try select.bind(1, version)
-                try select.bind(2, env)
-                try select.bind(3, start)
-                while try select.step() { samples.add(select, arm: arm) }
-                select.reset()
-            }
+            try CanarySamples.read(connection, env: env, versions: versions, since: start, metrics: metrics)
         }
-        return samples
     }
 }
 

@@ -60,7 +60,7 @@ extension Releases {
         // version anywhere undoes the transaction.
         return try ledger.write { transaction in
             let projection = Projection(transaction.connection)
-            try projection.catchUp(ledger)
+            try projection.catchUp(ledger, skippingUnreplayable: true)
             let seq = UInt64(
                 try transaction.connection.scalarInt("SELECT coalesce(max(seq) + 1, 0) FROM main.entries")!)
             var resolved: [String: String] = [:]

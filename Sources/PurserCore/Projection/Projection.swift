@@ -26,11 +26,15 @@ final class Projection {
 
     let connection: Connection
     let schema: String
+    /// Thrown inside `catchUp` to read the entries again after one it left out.
+    private static let readAgain = LedgerError.Code(name: "read-again")
     /// The `metrics.summarized` entry whose task rows an ingestion in this transaction already inserted
     /// (before appending it, to count the new ones in its body), so that applying it inserts nothing.
     var insertedTasks: UInt64?
     /// The entry `catchUp` was applying when it threw.
     private(set) var failedSeq: UInt64?
+    /// The entries `catchUp(skippingUnreplayable: true)` could not apply, with why, in seq order.
+    private(set) var unreplayable: [(seq: UInt64, reason: String)] = []
     /// Environment states read or written in this transaction.
     private var states: [String: (state: TrafficState, effectiveAt: String)] = [:]
 
@@ -93,23 +97,68 @@ final class Projection {
     }
 
     /// Applies every entry after the last one applied.
-    /// - Throws: `.integrity` for an entry that cannot be replayed (its seq is then `failedSeq`).
-    func catchUp(_ ledger: Ledger, progress report: (UInt64) -> Void = { _ in }) throws {
+    /// - Parameter skipping: whether an entry that cannot be replayed is left out (its rows undone, its seq and
+    ///   the reason added to `unreplayable`) rather than thrown: one such entry, written around purser, must not
+    ///   stop every command, nor hide what verification finds after it. Entries a command has just appended are
+    ///   applied without it, so that the command fails instead.
+    /// - Throws: `.integrity` for an entry that cannot be replayed, when not skipping (its seq is then
+    ///   `failedSeq`).
+    func catchUp(
+        _ ledger: Ledger, skippingUnreplayable skipping: Bool = false, progress report: (UInt64) -> Void = { _ in }
+    ) throws {
         let applied = try progress()?.appliedSeq ?? -1
         var last = applied
         var applying = 0
-        // Only the kinds the tables derive from: on a ledger of many other entries, those are never read.
-        try ledger.forEachEntry(from: UInt64(applied + 1), kinds: Projection.kinds) { entry in
-            failedSeq = entry.seq
-            try apply(entry)
-            failedSeq = nil
-            last = Int64(entry.seq)
-            applying += 1
-            if applying % 10_000 == 0 { report(entry.seq) }
+        var next: UInt64? = UInt64(applied + 1)
+        while let from = next {
+            next = nil
+            do {
+                // Only the kinds the tables derive from: on a ledger of many other entries, those are never read.
+                try ledger.forEachEntry(from: from, kinds: Projection.kinds) { entry in
+                    failedSeq = entry.seq
+                    var replayed = true
+                    if skipping {
+                        replayed = try applyOrLeaveOut(entry)
+                    } else {
+                        try apply(entry)
+                    }
+                    failedSeq = nil
+                    last = Int64(entry.seq)
+                    guard replayed else {
+                        // `ROLLBACK TO` aborts the reads open in a transaction that changed a schema (a rebuild
+                        // makes its tables in the same one): read on from the next entry afresh.
+                        next = entry.seq + 1
+                        throw LedgerError(Projection.readAgain, "")
+                    }
+                    applying += 1
+                    if applying % 10_000 == 0 { report(entry.seq) }
+                }
+            } catch {
+                guard error.code == Projection.readAgain else { throw error }
+            }
         }
         if last != applied {
             try connection.execute("UPDATE \(schema).projection_meta SET value = \(last) WHERE key = 'applied_seq'")
         }
+    }
+
+    /// Applies `entry` in a savepoint; if it cannot be replayed, undoes what it wrote and adds it to
+    /// `unreplayable`.
+    /// - Returns: whether it was applied.
+    private func applyOrLeaveOut(_ entry: Entry) throws -> Bool {
+        try connection.prepare("SAVEPOINT replay").step()
+        do {
+            try apply(entry)
+        } catch let error as LedgerError where error.code != .internal {
+            try connection.prepare("ROLLBACK TO replay").step()
+            try connection.prepare("RELEASE replay").step()
+            // The cache may hold what the undone rows said.
+            states = [:]
+            unreplayable.append((entry.seq, error.message))
+            return false
+        }
+        try connection.prepare("RELEASE replay").step()
+        return true
     }
 
     /// Updates the tables for one entry; entries of other kinds change nothing.

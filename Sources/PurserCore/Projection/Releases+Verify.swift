@@ -1,3 +1,4 @@
+public import Foundation
 public import PurserLedger
 
 extension Fault.Kind {
@@ -5,28 +6,147 @@ extension Fault.Kind {
     public static let projection = Fault.Kind(name: "projection")
     /// The stored content an entry refers to is missing or no longer hashes to its digest.
     public static let artifact = Fault.Kind(name: "artifact")
+    /// An entry cannot be replayed into the query tables (it was written around purser); replay and every
+    /// command go on without it.
+    public static let replay = Fault.Kind(name: "replay")
+    /// A recorded canary judgement is not what its configuration gives on the tasks ingested before it.
+    public static let judgement = Fault.Kind(name: "judgement")
 }
 
 extension Releases {
-    /// Checks what the release domain keeps beside the entries, once the chain itself verified: the
-    /// query tables against a rebuild from the entries, and every artifact an entry refers to (version
-    /// components, drill evidence) against its digest. Reads only.
-    /// - Returns: the first fault, at the seq of the entry whose derived data is wrong, or nil.
+    /// Verifies the ledger file at `path` entirely: the chain and the held checkpoints (`Ledger.verify(at:)`),
+    /// then, once the chain is intact, what lies beside the entries (`derivedFaults`), the SQL schema
+    /// (`Ledger.schemaFaults`) and the entries' dates against `now` (`Ledger.clockFault`). Every fault of the
+    /// later checks is reported, not only the first. Reads only.
+    /// - Parameters:
+    ///   - now: the verifier's clock.
+    ///   - progress: called every 100,000 entries of the chain with the number read.
+    /// - Throws: `.invalidInput` for a malformed checkpoint or one for another origin; faults are reported.
+    public static func verify(
+        at path: String, checkpoints held: [Ledger.HeldCheckpoint] = [], now: Date = Date(),
+        progress: (UInt64) -> Void = { _ in }
+    ) throws(LedgerError) -> VerificationReport {
+        let report = try Ledger.verify(at: path, checkpoints: held, progress: progress)
+        guard report.chainIntact else { return report }
+        let ledger: Ledger
+        do {
+            ledger = try Ledger(openingAt: path)
+        } catch  where error.code == .integrity {
+            // A rewritten header: already a `schema` fault of the report.
+            return report
+        }
+        var faults = try derivedFaults(ledger)
+        faults += try ledger.schemaFaults()
+        if let late = try ledger.clockFault(now: now) { faults.append(late) }
+        return report.with(faults: faults)
+    }
+
+    /// The first of `derivedFaults`, or nil.
     public static func verifyDerived(_ ledger: Ledger) throws(LedgerError) -> Fault? {
+        try derivedFaults(ledger).first
+    }
+
+    /// Checks what the release domain keeps beside the entries, once the chain itself verified: the query
+    /// tables and their progress row against a rebuild from the entries, every artifact an entry refers to
+    /// (version components, drill evidence) against its digest, and every canary judgement against a
+    /// recomputation. Reads only.
+    /// - Returns: a `replay` fault for each entry the rebuild cannot apply (it goes on without it), then the
+    ///   first table that differs and a progress row that differs (`projection`), the first `artifact` fault, and a `judgement` fault for each judgement that
+    ///   differs; each at the seq of the entry concerned.
+    public static func derivedFaults(_ ledger: Ledger) throws(LedgerError) -> [Fault] {
         try ledger.read { connection in
             let rebuilt = Projection(connection, schema: "temp")
             try rebuilt.drop()
             try rebuilt.create()
             defer { try? rebuilt.drop() }
-            do {
-                try rebuilt.catchUp(ledger)
-            } catch let error as LedgerError {
-                guard let seq = rebuilt.failedSeq else { throw error }
-                return Fault(seq: seq, kind: .projection, detail: "the entry cannot be replayed: \(error.message)")
+            try rebuilt.catchUp(ledger, skippingUnreplayable: true)
+            var faults = rebuilt.unreplayable.map {
+                Fault(
+                    seq: $0.seq, kind: .replay,
+                    detail:
+                        "entry \($0.seq) cannot be replayed, so the query tables leave it out: \($0.reason)"
+                )
             }
-            if let fault = try compareProjections(connection) { return fault }
-            return try checkVersions(ledger)
+            if let fault = try compareProjections(connection) { faults.append(fault) }
+            if let fault = try compareProgress(connection, rebuilt) { faults.append(fault) }
+            if let fault = try checkVersions(ledger) { faults.append(fault) }
+            faults += try checkJudgements(ledger, connection)
+            return faults
         }
+    }
+
+    /// The stored progress row (`projection_meta`) against the rebuild's: its version, and the last entry
+    /// applied (an `applied_seq` moved ahead makes every command skip the entries before it).
+    private static func compareProgress(_ connection: Connection, _ rebuilt: Projection) throws -> Fault? {
+        guard let stored = try Projection(connection).progress(), let expected = try rebuilt.progress() else {
+            return nil
+        }
+        if stored.version != Projection.version {
+            return Fault(
+                seq: 0, kind: .projection,
+                detail:
+                    "projection_meta says the query tables are of version \(stored.version), not \(Projection.version); run `purser reindex`"
+            )
+        }
+        guard stored.appliedSeq != expected.appliedSeq else { return nil }
+        return Fault(
+            seq: UInt64(max(min(stored.appliedSeq, expected.appliedSeq) + 1, 0)), kind: .projection,
+            detail:
+                "projection_meta says the query tables hold the entries up to seq \(stored.appliedSeq), but the last entry they derive from is seq \(expected.appliedSeq); run `purser reindex`"
+        )
+    }
+
+    /// Recomputes every `canary.judged` entry with the judge `canary judge` uses, from its recorded
+    /// configuration and the rebuilt tasks of the ingestions before it. The tasks counted per metric must be
+    /// those it records, and its verdict the recomputed one (compared when the entry records the methods this
+    /// judge uses: an older purser's statistics may legitimately differ). A judgement made on an edited
+    /// `tasks` table stays in the ledger after `purser reindex`; this finds it.
+    private static func checkJudgements(_ ledger: Ledger, _ connection: Connection) throws -> [Fault] {
+        var faults: [Fault] = []
+        try ledger.forEachEntry(kind: "canary.judged") { entry in
+            func fault(_ detail: String) {
+                faults.append(
+                    Fault(seq: entry.seq, kind: .judgement, detail: "canary judgement \(entry.seq): \(detail)"))
+            }
+            let body = try entry.body
+            guard let env = body["env"]?.stringValue, let baseline = body["baseline"]?.stringValue,
+                let canary = body["canary"]?.stringValue, let since = body["since"]?.stringValue,
+                let verdict = body["verdict"]?.stringValue,
+                let digest = body["config"]?["digest"]?.stringValue.flatMap({ Hash(hex: $0) }),
+                case .array(let recorded) = body["metrics"] ?? .null
+            else {
+                return fault("the entry lacks env, baseline, canary, since, verdict, config.digest or metrics")
+            }
+            // A missing or altered configuration is an `artifact` fault already.
+            guard let bytes = try ledger.artifact(digest), Hash.sha256(bytes) == digest else { return }
+            let config: CanaryConfig
+            do {
+                config = try CanaryConfig(bytes: bytes, source: "its configuration")
+            } catch let error as LedgerError {
+                return fault("its recorded configuration no longer reads: \(error.message)")
+            }
+            let samples = try CanarySamples.read(
+                connection, schema: "temp", env: env, versions: [baseline, canary], since: since, before: entry.seq,
+                metrics: config.metrics)
+            let recomputed = samples.judge(config)
+            let metrics = recomputed.metrics.map(\.json)
+            guard metrics.count == recorded.count else {
+                return fault("it records \(recorded.count) metrics; its configuration names \(metrics.count)")
+            }
+            for (was, now) in zip(recorded, metrics) where was["metric"] != now["metric"] || was["n"] != now["n"] {
+                let name = now["metric"]?.stringValue ?? "?"
+                return fault(
+                    "metric \(name) records tasks \(was["n"].map { "\($0)" } ?? "none"), but the tasks ingested before it give \(now["n"].map { "\($0)" } ?? "none"): the tasks table was edited when it was judged"
+                )
+            }
+            let sameMethods = zip(recorded, metrics).allSatisfy { $0["method"] == $1["method"] }
+            if sameMethods, verdict != recomputed.verdict.rawValue {
+                fault(
+                    "it records the verdict \(verdict), but its configuration gives \(recomputed.verdict.rawValue) on the tasks ingested before it: the tasks table was edited when it was judged"
+                )
+            }
+        }
+        return faults
     }
 
     private static func compareProjections(_ connection: Connection) throws -> Fault? {

@@ -18,28 +18,22 @@ public struct VerifyLedger: LedgerOperation {
         let held = checkpoints.map {
             Ledger.HeldCheckpoint(source: $0.source, text: String(decoding: $0.bytes, as: UTF8.self))
         }
-        var report = try Ledger.verify(at: releases.ledger.path, checkpoints: held)
-        if report.ok, let fault = try Releases.verifyDerived(releases.ledger) {
-            report = report.with(fault: fault)
-        }
-        return verificationReply(report)
+        return verificationReply(try Releases.verify(at: releases.ledger.path, checkpoints: held))
     }
 }
 
 /// A verification verdict as `verify` and `verify-bundle` print it; a fault is an integrity status (exit 3).
 public func verificationReply(_ report: VerificationReport) -> Reply {
-    let fault: JSONValue =
-        report.fault.map {
-            .object(["seq": .int($0.seq), "kind": .string($0.kind.name), "detail": .string($0.detail)])
-        }
-        ?? .null
+    let faults: [JSONValue] = report.faults.map {
+        .object(["seq": .int($0.seq), "kind": .string($0.kind.name), "detail": .string($0.detail)])
+    }
     let json: JSONValue = .object([
         "ok": .bool(report.ok), "size": .int(report.size), "root": .string(report.root.hex),
-        "trusted": .bool(report.trusted), "fault": fault,
+        "trusted": .bool(report.trusted), "fault": faults.first ?? .null, "faults": .array(faults),
     ])
     let text: [String]
-    if let fault = report.fault {
-        text = ["FAULT: \(fault.kind) at seq \(fault.seq): \(fault.detail)"]
+    if !report.faults.isEmpty {
+        text = report.faults.map { "FAULT: \($0.kind) at seq \($0.seq): \($0.detail)" }
     } else if report.trusted {
         text = [
             "intact: \(report.size) entries, root \(report.root.hex), consistent with \(report.checkpoints.count) held checkpoint(s)"
