@@ -86,6 +86,53 @@ struct QueryTableTrustTests {
         #expect(try workspace.run(["version", "materialize", "support-agent@1.0.0", "--out", "one"]).status == 0)
     }
 
+    enum ChecklistTamper: String, CaseIterable {
+        case evaluationOfAnotherVersion, latestEvaluationDeleted, waiverOfAnotherCheck, environmentDeleted
+    }
+
+    @Test(
+        "check refuses with exit 3, recording nothing, when an evaluations, waivers or environments row it decides on was edited",
+        arguments: ChecklistTamper.allCases)
+    func checklistDoesNotDecideOnEditedRows(_ tamper: ChecklistTamper) throws {
+        let workspace = Workspace()
+        let (v1, v2) = try prepare(workspace)
+        try FileManager.default.copyItem(atPath: agentTemplates.path, toPath: workspace.file("release"))
+        let results = ["--results", "release/evidence/eval-results.json"]
+        func run(_ arguments: [String]) throws {
+            let result = try workspace.run(arguments)
+            try #require(result.status == 0, "\(arguments): \(result.stderr)")
+        }
+        switch tamper {
+        case .evaluationOfAnotherVersion:
+            try run(["eval", "record", "--version", v1] + results)
+            try edit(workspace, "UPDATE evaluations SET version = '\(v2)'")
+        case .latestEvaluationDeleted:
+            try run(["eval", "record", "--version", v2] + results)
+            try run(["eval", "record", "--version", v2] + results)
+            try edit(workspace, "DELETE FROM evaluations WHERE seq = (SELECT max(seq) FROM evaluations)")
+        case .waiverOfAnotherCheck:
+            try run([
+                "waive", "--version", v2, "--check", "dashboards-updated", "--reason", "migration", "--approver",
+                "dana", "--expires", "2099-01-01T00:00:00Z",
+            ])
+            try edit(workspace, "UPDATE waivers SET check_id = 'eval-passed'")
+        case .environmentDeleted:
+            try run(
+                [
+                    "deploy", "start", v1, "--env", "prod", "--strategy", "blue-green", "--break-glass", "--reason",
+                    "r",
+                    "--approver", "a",
+                ])
+            try edit(workspace, "DELETE FROM environments")
+        }
+        let before = workspace.ledgerSnapshot()
+        let check = try workspace.run(
+            ["check", "--version", v2, "--env", "prod", "--policy", "release/checklist.yaml"])
+        #expect(check.status == 3, "\(check.stdout) \(check.stderr)")
+        #expect(check.stderr.contains("query tables were changed"), "\(check.stderr)")
+        #expect(workspace.ledgerSnapshot() == before)
+    }
+
     @Test("an edited environments row does not let rollback write an entry replay rejects: exit 3, nothing written")
     func editedEnvironmentDoesNotLetRollbackWrite() throws {
         let workspace = Workspace()

@@ -246,8 +246,14 @@ extension Releases {
     }
 
     /// The version now serving `env` (the stable one, or a rollout's baseline), if any.
+    /// Checked against the environment's entries (`checkTraffic`): the checks that depend on it decide on it.
     private func servingVersion(_ env: String) throws(LedgerError) -> String? {
-        guard let state = try status(env: env).first?.state else { return nil }
+        let stored = try status(env: env).first
+        try ledger.read { connection in
+            try Releases.checkTraffic(
+                of: env, stored: stored.map { ($0.state, $0.effectiveAt) }, connection: connection)
+        }
+        guard let state = stored?.state else { return nil }
         return state.rollout?.baseline ?? state.serving.first?.version
     }
 
@@ -312,13 +318,33 @@ extension Releases {
     }
 
     /// The latest `evaluation.recorded` entry for `version` (of `suite`, if given).
+    /// Its `evaluations` row is checked against the entry, and no later evaluation of the version (and suite) may be
+    /// missing from the table (`.integrity` otherwise).
     private func latestEvaluation(_ version: String, suite: String?) throws(LedgerError) -> Entry? {
         let seq: Int64? = try ledger.read { connection in
             let select = try connection.prepare(
-                "SELECT max(seq) FROM main.evaluations WHERE version = ?1 AND (?2 IS NULL OR suite = ?2)")
+                "SELECT seq, suite FROM main.evaluations WHERE version = ?1 AND (?2 IS NULL OR suite = ?2) ORDER BY seq DESC LIMIT 1"
+            )
             try select.bind(1, version)
             if let suite { try select.bind(2, suite) }
-            return try select.step() && !select.isNull(0) ? select.int64(0) : nil
+            let kind = "evaluation.recorded"
+            func matches(_ body: JSONValue) -> Bool {
+                body["version"]?.stringValue == version && (suite == nil || body["suite"]?.stringValue == suite)
+            }
+            guard try select.step() else {
+                try SourceEntry.requireNoLater(
+                    kind, after: -1, row: "the evaluations table", what: "an evaluation of \(version.prefix(12))",
+                    connection: connection, matches)
+                return nil
+            }
+            let (seq, row) = (select.int64(0), "evaluations row \(select.int64(0))")
+            let source = try SourceEntry(seq, kinds: [kind], row: row, connection: connection)
+            try source.require("version", version, equals: source.body["version"]?.stringValue)
+            try source.require("suite", select.string(1), equals: source.body["suite"]?.stringValue)
+            try SourceEntry.requireNoLater(
+                kind, after: seq, row: row, what: "an evaluation of \(version.prefix(12))", connection: connection,
+                matches)
+            return seq
         }
         return try seq.flatMap { (seq) throws(LedgerError) in try ledger.entry(UInt64(seq)) }
     }
@@ -430,7 +456,17 @@ extension Releases {
         }
         for index in checks.indices where checks[index].verdict == .fail {
             guard let seq = active[checks[index].id], let entry = try ledger.entry(UInt64(seq)) else { continue }
-            let body = try entry.body
+            let body = try ledger.read { connection in
+                let source = try SourceEntry(
+                    seq, kinds: ["waiver.granted"], row: "waivers row \(seq)", connection: connection)
+                try source.require("version", version, equals: source.body["version"]?.stringValue)
+                try source.require("check", checks[index].id, equals: source.body["check"]?.stringValue)
+                let expires = source.body["expires"]?.stringValue ?? ""
+                guard expires > Timestamp.format(now) else {
+                    throw SourceEntry.fault(row: "waivers row \(seq)", seq: seq, "expired at \(expires)")
+                }
+                return source.body
+            }
             checks[index].verdict = .waived
             checks[index].reason =
                 "waived by \(body["approver"]?.stringValue ?? "?") until \(body["expires"]?.stringValue ?? "?") (seq \(seq)): \(body["reason"]?.stringValue ?? ""); the failure: \(checks[index].reason)"
@@ -459,18 +495,10 @@ extension Releases {
             "valid_until", validUntil,
             equals: validFor.flatMap { Timestamp.parse(source.at)?.addingTimeInterval($0) }.map(Timestamp.format))
         // A later run of this pair whose row was deleted or moved to another pair would have decided instead.
-        let later = try connection.prepare(
-            "SELECT seq, entry FROM main.entries WHERE kind = ? AND seq > ? ORDER BY seq")
-        try later.bind(1, kind)
-        try later.bind(2, seq)
-        while try later.step() {
-            let entry = try? JSONValue(parsing: later.bytes(1))
-            if entry?["body"]?["version"]?.stringValue == version && entry?["body"]?["env"]?.stringValue == env {
-                throw SourceEntry.tampered(
-                    "entry \(later.int64(0)) is a later checklist run of \(version.prefix(12)) in \(env) than checklist_runs row \(seq), and the table lacks it"
-                )
-            }
-        }
+        try SourceEntry.requireNoLater(
+            kind, after: seq, row: "checklist_runs row \(seq)",
+            what: "a checklist run of \(version.prefix(12)) in \(env)", connection: connection
+        ) { $0["version"]?.stringValue == version && $0["env"]?.stringValue == env }
     }
 
     /// Refuses a deployment that no allowing checklist run covers: the latest run for this version and

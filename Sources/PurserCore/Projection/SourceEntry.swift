@@ -50,6 +50,24 @@ struct SourceEntry {
         }
     }
 
+    /// Throws if an entry of `kind` after `seq` is one `matches` picks: a later entry than the row decided on, which
+    /// the table lacks (its row deleted, or moved to another version).
+    /// - Parameter what: what such an entry is, for the message (`a later checklist run of … in prod`).
+    static func requireNoLater(
+        _ kind: String, after seq: Int64, row: String, what: String, connection: Connection,
+        _ matches: (JSONValue) -> Bool
+    ) throws {
+        let later = try connection.prepare(
+            "SELECT seq, entry FROM main.entries WHERE kind = ? AND seq > ? ORDER BY seq")
+        try later.bind(1, kind)
+        try later.bind(2, seq)
+        while try later.step() {
+            if let body = (try? JSONValue(parsing: later.bytes(1)))?["body"], matches(body) {
+                throw tampered("entry \(later.int64(0)) is \(what), later than \(row), and the table lacks it")
+            }
+        }
+    }
+
     static func fault(row: String, seq: Int64, _ problem: String) -> LedgerError {
         tampered("\(row) came from entry \(seq), which \(problem)")
     }
