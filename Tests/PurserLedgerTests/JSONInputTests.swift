@@ -21,6 +21,7 @@ import Testing
         #expect(inside.contains("U+FEFF, a byte-order mark"), "\(inside)")
         #expect(reason(Array("{\"a\":é}".utf8))?.contains("unexpected character 'é' (U+00E9) at byte 6") == true)
         #expect(reason(Array("{\"a\":\u{1}}".utf8))?.contains("unexpected character U+0001 at byte 6") == true)
+        #expect(reason(Array("{\"a\":}".utf8))?.contains("unexpected character '}' at byte 6") == true)
         #expect(reason(Array(#"{"a":"#.utf8) + [0xFF])?.contains("byte 0xFF (not UTF-8)") == true)
     }
 

@@ -72,14 +72,15 @@ struct JSONParser {
         }
     }
 
-    /// The character at `index`, for a message: itself and its code point ("'x' (U+0078)", "U+FEFF, a byte-order
-    /// mark"), or the byte if it starts no valid UTF-8 sequence.
+    /// The character at `index`, for a message: itself ("'}'"), with its code point past ASCII ("'é' (U+00E9)"), its
+    /// code point alone when it does not print ("U+FEFF, a byte-order mark"), or the byte that starts no UTF-8.
     private func describeCharacter() -> String {
         var iterator = bytes[index...].makeIterator()
         var decoder = UTF8()
         guard case .scalarValue(let scalar) = decoder.decode(&iterator) else {
             return "byte 0x\(String(bytes[index], radix: 16, uppercase: true)) (not UTF-8)"
         }
+        if (0x21...0x7E).contains(scalar.value) { return "'\(scalar)'" }
         let hex = String(scalar.value, radix: 16, uppercase: true)
         let code = "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
         if scalar == "\u{FEFF}" { return "\(code), a byte-order mark" }
