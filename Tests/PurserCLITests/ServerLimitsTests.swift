@@ -220,4 +220,55 @@ struct ServerLimitsTests {
         #expect(there.status == 0 && there.stdout == local.stdout)
         #expect(server.stop() == 0)
     }
+
+    @Test("history and version list are answered a page at a time, and the CLI joins the pages")
+    func historyAndVersionPages() throws {
+        let workspace = Workspace()
+        try workspace.initLedger()
+        let versions = try ["1", "2", "3"].map { try workspace.recordAgentVariant($0, label: "agent@\($0).0.0") }
+        let breakGlass = ["--break-glass", "--reason", "test", "--approver", "tests", "--env", "prod"]
+        _ = try workspace.runJSON(["deploy", "start", versions[0], "--strategy", "blue-green", "--json"] + breakGlass)
+        _ = try workspace.runJSON(
+            ["deploy", "start", versions[1], "--strategy", "canary", "--weight", "5", "--json"] + breakGlass)
+        for weight in stride(from: 10, through: 90, by: 10) {
+            _ = try workspace.runJSON(["deploy", "shift", "--weight", "\(weight)", "--env", "prod", "--json"])
+        }
+        _ = try workspace.runJSON(["deploy", "promote", "--env", "prod", "--json"])
+        let token = try workspace.token("reader", name: "auditor")
+        let server = try RunningServer(in: workspace)
+
+        func pages(_ name: String, _ member: String, size: Int) throws -> (items: [JSONValue], nexts: [JSONValue]) {
+            var items: [JSONValue] = []
+            var nexts: [JSONValue] = []
+            var from: JSONValue = .null
+            repeat {
+                let body =
+                    #"{"page":\#(size)"# + (from == .null ? "}" : #","from":\#(from.numberValue.map { Int($0) }!)}"#)
+                let answer = http("POST", server.url + "/v1/" + name, token: "Bearer \(token)", body: Data(body.utf8))
+                try #require(answer.status == 200, "\(name) \(body): \(answer.body.prefix(300))")
+                let json = try #require(try workspace.json(answer.body)["json"])
+                let page = try #require(json[member]?.arrayValue)
+                #expect(page.count <= size)
+                items += page
+                from = json["next"] ?? .null
+                nexts.append(from)
+            } while from != .null && nexts.count < 20
+            return (items, nexts)
+        }
+        // Twelve changes of traffic in pages of five; three versions in pages of two (the cursor is a seq).
+        let history = try pages("history", "events", size: 5)
+        #expect(history.nexts == [.number(5), .number(10), .null])
+        #expect(history.items == (try workspace.runJSON(["history", "--json"]))["events"]?.arrayValue)
+        let listed = try pages("versions/list", "versions", size: 2)
+        #expect(listed.nexts.count == 2 && listed.nexts.last == .null)
+        #expect(listed.items == (try workspace.runJSON(["version", "list", "--json"]))["versions"]?.arrayValue)
+
+        let remote = ["PURSER_SERVER": server.url, "PURSER_TOKEN": token]
+        for arguments in [["history"], ["history", "--json"], ["version", "list"], ["version", "list", "--json"]] {
+            let local = try workspace.run(arguments)
+            let there = try workspace.run(arguments, environment: remote)
+            #expect(local.status == 0 && there.status == 0 && there.stdout == local.stdout, "\(arguments)")
+        }
+        #expect(server.stop() == 0)
+    }
 }

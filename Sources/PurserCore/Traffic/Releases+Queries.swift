@@ -109,9 +109,10 @@ extension Releases {
 
     /// The changes of traffic, oldest first by effective time (then by seq), filtered by environment, by a
     /// version taking part before or after the change, and by effective time (`since` inclusive, `until`
-    /// exclusive).
+    /// exclusive). `offset` and `limit` choose a page of that list; only its events' entries are read.
     public func history(
-        env: String? = nil, version: String? = nil, since: String? = nil, until: String? = nil
+        env: String? = nil, version: String? = nil, since: String? = nil, until: String? = nil, offset: Int = 0,
+        limit: Int? = nil
     ) throws(LedgerError) -> [TrafficEvent] {
         let versionID = try version.map { (reference) throws(LedgerError) in try self.version(reference).id }
         let rows: [(seq: UInt64, env: String, effectiveAt: String, kind: String, state: TrafficState)] =
@@ -131,7 +132,11 @@ extension Releases {
                 return rows
             }
         var previous: [String: TrafficState] = [:]
-        var events: [TrafficEvent] = []
+        var matching:
+            [(
+                row: (seq: UInt64, env: String, effectiveAt: String, kind: String, state: TrafficState),
+                before: TrafficState
+            )] = []
         for row in rows {
             let before = previous[row.env] ?? TrafficState()
             previous[row.env] = row.state
@@ -140,6 +145,11 @@ extension Releases {
             if let versionID, !before.versions.contains(versionID) && !row.state.versions.contains(versionID) {
                 continue
             }
+            matching.append((row, before))
+        }
+        matching.sort { ($0.row.effectiveAt, $0.row.seq) < ($1.row.effectiveAt, $1.row.seq) }
+        var events: [TrafficEvent] = []
+        for (row, before) in matching.dropFirst(max(0, offset)).prefix(max(0, limit ?? .max)) {
             guard let entry = try ledger.entry(row.seq) else {
                 throw LedgerError(.integrity, "traffic event \(row.seq) has no entry; run `purser verify`")
             }
@@ -148,7 +158,7 @@ extension Releases {
                     seq: row.seq, at: entry.at, effectiveAt: row.effectiveAt, env: row.env, kind: row.kind,
                     body: try entry.body, before: before, after: row.state))
         }
-        return events.sorted { ($0.effectiveAt, $0.seq) < ($1.effectiveAt, $1.seq) }
+        return events
     }
 
     /// The first label of each of `ids` that has one.

@@ -157,7 +157,7 @@ extension Releases {
 
     /// The recorded version with exactly this id, or nil.
     func recorded(_ id: String) throws(LedgerError) -> RecordedVersion? {
-        try versions(where: "id = ?", id).first
+        try versions(where: "id = ?1", id).first
     }
 
     /// Every recorded version, in the order they were first recorded.
@@ -165,16 +165,27 @@ extension Releases {
         try versions(where: nil, nil)
     }
 
-    private func versions(where condition: String?, _ argument: String?) throws(LedgerError) -> [RecordedVersion] {
+    /// At most `limit` recorded versions from the one recorded at `seq` on, in the order they were first recorded:
+    /// a page of `versions()`.
+    public func versions(from seq: UInt64, limit: Int) throws(LedgerError) -> [RecordedVersion] {
+        try versions(where: nil, nil, from: seq, limit: limit)
+    }
+
+    private func versions(
+        where condition: String?, _ argument: String?, from seq: UInt64 = 0, limit: Int? = nil
+    ) throws(LedgerError) -> [RecordedVersion] {
         try ledger.read { connection in
             let select = try connection.prepare(
                 """
                 SELECT v.id, v.agent, v.components, v.seq, v.at,
                     (SELECT group_concat(label, char(10)) FROM (
                         SELECT label FROM main.version_labels l WHERE l.id = v.id ORDER BY l.seq, l.label))
-                FROM main.versions v \(condition.map { "WHERE v.\($0)" } ?? "") ORDER BY v.seq
+                FROM main.versions v WHERE v.seq >= ?2 \(condition.map { "AND v.\($0)" } ?? "")
+                ORDER BY v.seq LIMIT ?3
                 """)
             if let argument { try select.bind(1, argument) }
+            try select.bind(2, Int64(clamping: seq))
+            try select.bind(3, Int64(limit ?? -1))
             var found: [RecordedVersion] = []
             while try select.step() {
                 let id = select.string(0)

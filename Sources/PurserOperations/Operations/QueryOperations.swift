@@ -27,16 +27,29 @@ public struct VersionQuery: LedgerOperation {
     }
 }
 
-/// `purser version list`.
-public struct VersionListQuery: LedgerOperation {
+/// `purser version list`. The server answers it a page at a time (`PagedOperation`: `from` is the seq a version
+/// was recorded at).
+public struct VersionListQuery: PagedOperation {
     public static let name = "versions/list"
-    public static let summary = "Every recorded version, oldest first."
+    public static let summary = "Every recorded version, oldest first, a page at a time."
     public static let role = Role.reader
+    public static let listMember = "versions"
+
+    public var from: UInt64?
+    public var page: Int?
 
     public init() {}
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let versions = try releases.versions()
+        var versions: [RecordedVersion]
+        var next: UInt64?
+        if let page {
+            // One more than the page holds tells whether another page follows.
+            versions = try releases.versions(from: from ?? 0, limit: page + 1)
+            if versions.count > page { next = versions.removeLast().seq }
+        } else {
+            versions = try releases.versions()
+        }
         var text = versions.isEmpty ? ["no versions recorded (see purser version record --help)"] : []
         for version in versions {
             let floating = version.components.filter { !$0.pinned }.map(\.name)
@@ -44,7 +57,9 @@ public struct VersionListQuery: LedgerOperation {
                 "\(version.id.prefix(12))  \(version.at)  \(version.agent)  \(version.labels.joined(separator: ", "))"
                     + (floating.isEmpty ? "" : "  (not pinned: \(floating.joined(separator: ", ")))"))
         }
-        return Reply(json: .object(["versions": .array(versions.map(versionJSON))]), text: text)
+        var json: [String: JSONValue] = ["versions": .array(versions.map(versionJSON))]
+        if page != nil { json["next"] = Paging.next(next) }
+        return Reply(json: .object(json), text: text)
     }
 }
 

@@ -185,16 +185,20 @@ func environmentsReply(
 }
 
 /// `purser history`.
-public struct HistoryQuery: LedgerOperation {
+public struct HistoryQuery: PagedOperation {
     public static let name = "history"
     public static let summary =
-        "The timeline of traffic changes, oldest first, filtered by environment, version and window."
+        "The timeline of traffic changes, oldest first, filtered by environment, version and window, a page at a time."
     public static let role = Role.reader
+    public static let listMember = "events"
 
     public var env: String?
     public var version: String?
     public var since: String?
     public var until: String?
+    /// The position in the timeline where the page starts (0: the first change).
+    public var from: UInt64?
+    public var page: Int?
 
     public init(env: String?, version: String?, since: String?, until: String?) {
         self.env = env
@@ -204,11 +208,18 @@ public struct HistoryQuery: LedgerOperation {
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let events = try releases.history(
+        let offset = Int(clamping: from ?? 0)
+        // One more than the page holds tells whether another page follows.
+        var events = try releases.history(
             env: env, version: version, since: ledgerTimestamp(since, option: "--since"),
-            until: ledgerTimestamp(until, option: "--until"))
+            until: ledgerTimestamp(until, option: "--until"), offset: offset, limit: page.map { $0 + 1 })
+        var next: UInt64?
+        if let page, events.count > page {
+            events.removeLast()
+            next = UInt64(offset + page)
+        }
         let labels = try releases.labels(of: events.flatMap { $0.after.versions.union($0.before.versions) })
-        let json: JSONValue = .object([
+        var json: [String: JSONValue] = [
             "events": .array(
                 events.map { event in
                     var members = environmentJSON(
@@ -219,7 +230,8 @@ public struct HistoryQuery: LedgerOperation {
                     members["body"] = event.body
                     return .object(members)
                 })
-        ])
+        ]
+        if page != nil { json["next"] = Paging.next(next) }
         var text: [String] = events.isEmpty ? ["no traffic changes match"] : []
         for event in events {
             var what = event.kind
@@ -232,7 +244,7 @@ public struct HistoryQuery: LedgerOperation {
             if let reason = event.body["reason"]?.stringValue { what += ": \(reason)" }
             text.append("\(event.effectiveAt)  \(event.env)  seq \(event.seq)  \(what)")
         }
-        return Reply(json: json, text: text)
+        return Reply(json: .object(json), text: text)
     }
 }
 
