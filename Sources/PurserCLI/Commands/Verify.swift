@@ -45,6 +45,6 @@ struct Verify: ParsableCommand {
             Output.progress("verified \(done) entries")
         }
         Output.endProgress()
-        try ledgerOptions.print(verificationReply(report), json: json)
+        try ledgerOptions.print(verificationReply(report, listingFaults: true), json: json)
     }
 }

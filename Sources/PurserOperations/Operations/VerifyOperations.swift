@@ -18,19 +18,23 @@ public struct VerifyLedger: LedgerOperation {
         let held = checkpoints.map {
             Ledger.HeldCheckpoint(source: $0.source, text: String(decoding: $0.bytes, as: UTF8.self))
         }
-        return verificationReply(try Releases.verify(at: releases.ledger.path, checkpoints: held))
+        return verificationReply(try Releases.verify(at: releases.ledger.path, checkpoints: held), listingFaults: true)
     }
 }
 
 /// A verification verdict as `verify` and `verify-bundle` print it; a fault is an integrity status (exit 3).
-public func verificationReply(_ report: VerificationReport) -> Reply {
+/// - Parameter listingFaults: whether the JSON lists every fault (`faults`), as `verify` does; `verify-bundle`'s
+///   has one at most, and prints exactly what the reference verifier prints.
+public func verificationReply(_ report: VerificationReport, listingFaults: Bool = false) -> Reply {
     let faults: [JSONValue] = report.faults.map {
         .object(["seq": .int($0.seq), "kind": .string($0.kind.name), "detail": .string($0.detail)])
     }
-    let json: JSONValue = .object([
+    var members: [String: JSONValue] = [
         "ok": .bool(report.ok), "size": .int(report.size), "root": .string(report.root.hex),
-        "trusted": .bool(report.trusted), "fault": faults.first ?? .null, "faults": .array(faults),
-    ])
+        "trusted": .bool(report.trusted), "fault": faults.first ?? .null,
+    ]
+    if listingFaults { members["faults"] = .array(faults) }
+    let json: JSONValue = .object(members)
     let text: [String]
     if !report.faults.isEmpty {
         text = report.faults.map { "FAULT: \($0.kind) at seq \($0.seq): \($0.detail)" }
