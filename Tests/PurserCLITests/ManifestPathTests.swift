@@ -33,6 +33,36 @@ struct ManifestPathTests {
         #expect(try workspace.run(["log"]).stdout.split(separator: "\n").count == 1)
     }
 
+    @Test(
+        "materialized files are 0666 less the umask, never executable, whatever the mode of the recorded source",
+        arguments: [("022", 0o644 as UInt16, 0o755 as UInt16), ("077", 0o600, 0o700)])
+    func materializedFileModes(umask: String, file: UInt16, folder: UInt16) throws {
+        let workspace = try prepare()
+        try FileManager.default.setAttributes(
+            [.posixPermissions: 0o755], ofItemAtPath: workspace.file("agent-v1/agent/system-prompt.md"))
+        #expect(try workspace.run(["version", "record", "agent-v1/agent.yaml", "--label", "a@1"]).status == 0)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "umask \(umask); exec \"$0\" version materialize a@1 --out restored", purserBinary]
+        process.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "PURSER_LEDGER")
+        process.environment = environment
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        func mode(_ path: String) throws -> UInt16 {
+            let attributes = try FileManager.default.attributesOfItem(atPath: workspace.file(path))
+            return UInt16((attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1) & 0o7777
+        }
+        #expect(try mode("restored") == folder)
+        let names = try FileManager.default.contentsOfDirectory(atPath: workspace.file("restored"))
+        #expect(names.contains("prompt.md"))
+        for name in names {
+            #expect(try mode("restored/\(name)") == file, "\(name)")
+        }
+    }
+
     @Test("--allow-outside PATH admits component files under PATH only; links inside the folder stay allowed")
     func allowOutside() throws {
         let workspace = try prepare()

@@ -166,7 +166,8 @@ struct VersionCommand: ParsableCommand {
             discussion: """
                 Writes each component (text as recorded, structured data as canonical JSON) and version.json, which
                 maps component names to their files and digests; an auditor can recompute the id from these files
-                (see ledger/README.md). Refuses a non-empty output directory.
+                (see ledger/README.md). Refuses a non-empty output directory. Files get mode 0666 less the umask
+                (0644 usually), never executable.
 
                 Examples:
                   purser version materialize support-agent@1.4.0 --out restored/
