@@ -245,6 +245,7 @@ struct HostileUserTests {
                 "expected a number written as in JSON"
             ),
             ("a plus sign", row(duration: "+5"), line(duration: "+5"), "expected a number written as in JSON"),
+            ("a space", row(duration: " 5"), line(duration: "\"5\""), "expected a number written as in JSON"),
             ("a number that becomes 0", row(duration: "1e-400"), line(duration: "1e-400"), "expected a number"),
             ("the control character 0x10", row(id: [0x74, 0x10]), line(id: [0x74, 0x10]), "U+0010"),
             ("invalid UTF-8", row(id: [0x74, 0xFF]), line(id: [0x74, 0xFF]), "is not UTF-8"),

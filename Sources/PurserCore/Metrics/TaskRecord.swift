@@ -69,7 +69,10 @@ public struct TaskRecord: Sendable, Equatable {
             let field = Self.fields[index]
             var number = raw.numberValue
             // A CSV cell holds a number as JSON writes one (§3.2): no 0x10, +1, .5, inf, nor 1e-400 that would be 0.
-            if csv, let string = raw.stringValue { number = (try? JSONValue(parsing: string))?.numberValue }
+            if csv, let string = raw.stringValue {
+                let padded = string.first?.isWhitespace == true || string.last?.isWhitespace == true
+                number = padded ? nil : (try? JSONValue(parsing: string))?.numberValue
+            }
             guard let number, number.isFinite else {
                 guard csv, let string = raw.stringValue else { throw problem(field, "expected a number") }
                 throw problem(
