@@ -57,6 +57,9 @@ import Testing
         let fault = try workspace.json(verify.stdout)["fault"]
         #expect(fault?["kind"]?.stringValue == "schema", "\(verify.stdout)")
         #expect(fault?["detail"]?.stringValue?.contains("entries_append_only_delete is missing") == true)
+        let audit = try workspace.run(["audit", "--format", "json"])
+        #expect(audit.status == 3, "the audit report says so too: \(audit.stderr)")
+        #expect(try workspace.json(audit.stdout)["verification"]?["fault"]?["kind"]?.stringValue == "schema")
     }
 
     @Test(arguments: ["PRAGMA application_id = 0", "PRAGMA user_version = 7"])

@@ -99,6 +99,12 @@ extension Releases {
         if verification.ok, let fault = try artifacts.check(ledger) {
             verification = verification.with(fault: fault)
         }
+        if verification.chainIntact {
+            // As `purser verify` does: a dropped append-only trigger, an entry dated after this clock.
+            var faults = try ledger.schemaFaults()
+            if let late = try ledger.clockFault(now: now) { faults.append(late) }
+            verification = verification.with(faults: faults)
+        }
         if let fault = verification.fault {
             collector.findings.insert(
                 Finding(
