@@ -57,7 +57,7 @@ struct QueryTableTrustTests {
     }
 
     enum VersionTamper: String, CaseIterable {
-        case labelPointsElsewhere, componentsOfAnotherVersion
+        case labelPointsElsewhere, componentsOfAnotherVersion, labelAdded
     }
 
     @Test(
@@ -77,13 +77,17 @@ struct QueryTableTrustTests {
                 "UPDATE versions SET components = (SELECT components FROM versions WHERE id = '\(v1)') WHERE id = '\(v2)'"
             )
             reference = v2
+        case .labelAdded:
+            try edit(workspace, "INSERT INTO version_labels VALUES ('support-agent@2.1.0', '\(v2)', 2)")
+            reference = v2
         }
         let refused = try workspace.run(["version", "materialize", reference, "--out", "restored"])
         #expect(refused.status == 3, "\(refused.stdout) \(refused.stderr)")
         #expect(refused.stderr.contains("row"), "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: workspace.file("restored")))
-        // The untouched version is still served as recorded.
-        #expect(try workspace.run(["version", "materialize", "support-agent@1.0.0", "--out", "one"]).status == 0)
+        // A version whose rows are untouched is still served as recorded (the first tamper gave 1.0.0 a label).
+        let one = try workspace.run(["version", "materialize", "support-agent@1.0.0", "--out", "one"])
+        #expect(one.status == (tamper == .labelPointsElsewhere ? 3 : 0), "\(one.stderr)")
     }
 
     enum ChecklistTamper: String, CaseIterable {

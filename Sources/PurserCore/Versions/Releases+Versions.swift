@@ -136,7 +136,8 @@ extension Releases {
         return version
     }
 
-    /// Checks the `versions` row of `version` against the entry it came from: its id, agent, time and components.
+    /// Checks the `versions` row of `version` against the entry it came from (its id, agent, time and components),
+    /// and each of its `version_labels` rows against theirs.
     /// - Throws: `.integrity` if they differ.
     private func checkRow(of version: RecordedVersion) throws(LedgerError) {
         try ledger.read { connection in
@@ -151,6 +152,17 @@ extension Releases {
                 throw SourceEntry.fault(
                     row: "versions row \(version.id.prefix(12))", seq: Int64(version.seq),
                     "names other components")
+            }
+            // Its labels too: the checklist looks for them on dashboards and in evidence.
+            let labels = try connection.prepare("SELECT label, seq FROM main.version_labels WHERE id = ?")
+            try labels.bind(1, version.id)
+            while try labels.step() {
+                let label = labels.string(0)
+                let named = try SourceEntry(
+                    labels.int64(1), kinds: ["version.recorded"], row: "version_labels row \(label)",
+                    connection: connection)
+                try named.require("label", label, equals: named.body["label"]?.stringValue)
+                try named.require("id", version.id, equals: named.body["id"]?.stringValue)
             }
         }
     }
