@@ -173,16 +173,22 @@ struct Routes: Sendable {
                 throw LedgerError(.unsupportedMediaType, "send the request body as Content-Type: application/json")
             }
             let body = try await context.collectBody(of: request)
-            let decoded: Op
-            do {
-                // JSONDecoder takes the last of repeated keys; the request is refused as entry bodies are.
-                _ = try JSONValue(parsing: body.readableBytesView)
-                decoded = try JSONDecoder().decode(Op.self, from: Data(body.readableBytesView))
-            } catch {
-                throw LedgerError(.usage, "the body is not a \(Op.name) request: \(Self.describe(error))")
+            let decode: @Sendable () throws -> Op = {
+                let decoded: Op
+                do {
+                    // JSONDecoder takes the last of repeated keys; the request is refused as entry bodies are.
+                    _ = try JSONValue(parsing: body.readableBytesView)
+                    decoded = try JSONDecoder().decode(Op.self, from: Data(body.readableBytesView))
+                } catch {
+                    throw LedgerError(.usage, "the body is not a \(Op.name) request: \(Self.describe(error))")
+                }
+                return Op.role > .reader ? try decoded.prepared() : try Self.paged(decoded)
             }
-            // What a write carries is parsed and checked here, so that the one writer's thread only appends.
-            let operation = Op.role > .reader ? try await Self.prepare(decoded) : try Self.paged(decoded)
+            // A write's files are parsed, and a large body decoded, on a worker thread: not on the event loop, which
+            // serves other connections meanwhile, and not on the writer's thread, which only appends.
+            let operation =
+                Op.role > .reader || body.readableBytes > Self.decodedInPlace
+                ? try await Self.offTheLoop(decode) : try decode()
             let key = self.signingKey
             let work: @Sendable (Releases) throws -> [UInt8] = { releases in
                 let reply =
@@ -199,19 +205,16 @@ struct Routes: Sendable {
         }
     }
 
-    /// Threads for parsing what writes carry, off the event loops and the writer's thread.
+    /// Threads for decoding large bodies and parsing what writes carry, off the event loops and the writer's thread.
     private static let preparing = DispatchQueue(label: "purser.prepare", attributes: .concurrent)
 
-    /// `operation.prepared()`, on one of the `preparing` threads.
-    private static func prepare<Op: LedgerOperation>(_ operation: Op) async throws -> Op {
+    /// The largest request body decoded on the event loop (a read's few fields): larger ones take milliseconds.
+    static let decodedInPlace = 64 << 10
+
+    /// `work`, on one of the `preparing` threads.
+    private static func offTheLoop<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            preparing.async {
-                do {
-                    continuation.resume(returning: try operation.prepared())
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
+            preparing.async { continuation.resume(with: Result(catching: work)) }
         }
     }
 
