@@ -14,7 +14,7 @@ internal import Foundation
 /// P(X = x) over every x no more likely than the observed count (R. A. Fisher, 1935; the "minimum likelihood"
 /// two-sided test, not a doubled one-sided p, which can exceed the real error rate).
 ///
-/// Precision: when C(population, draws) < 2⁵³ (up to about 27 trials per arm, or 50 against 5), every
+/// Precision: when C(population, draws) < 2⁵³ (up to 28 trials per arm, or 1,000 against 5), every
 /// probability is a ratio of whole numbers computed exactly, and the p-value is that ratio correctly rounded:
 /// a p of exactly 1/20 is the double nearest 0.05, so it is not below α = 0.05. Larger tables sum terms from
 /// log-gamma outwards from the largest term, exact to about 1e-12 relative for 100,000 trials per arm; two-sided
