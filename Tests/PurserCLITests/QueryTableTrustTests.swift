@@ -137,6 +137,29 @@ struct QueryTableTrustTests {
         #expect(workspace.ledgerSnapshot() == before)
     }
 
+    @Test("an edited environments row does not let canary judge roll back: exit 3, nothing written")
+    func editedEnvironmentDoesNotLetTheJudgeRollBack() throws {
+        let workspace = Workspace()
+        let canary = CanaryCommandTests()
+        try canary.prepare(workspace)
+        canary.tasks(workspace, baselineErrors: 20, canaryErrors: 60)
+        #expect(try workspace.run(["metrics", "ingest", "tasks.jsonl"]).status == 0)
+        #expect(try workspace.run(["deploy", "abort", "--env", "prod"]).status == 0)
+        // The canary was aborted; the row is made to say it is still in progress.
+        try edit(
+            workspace,
+            """
+            UPDATE environments SET state = (
+                SELECT state FROM traffic_events WHERE seq = (
+                    SELECT max(seq) FROM traffic_events WHERE kind = 'deployment.started'))
+            """)
+        let before = workspace.ledgerSnapshot()
+        let judged = try workspace.run(["canary", "judge", "--env", "prod", "--config", "canary.yaml"])
+        #expect(judged.status == 3, "\(judged.stdout) \(judged.stderr)")
+        #expect(judged.stderr.contains("environments row of prod"), "\(judged.stderr)")
+        #expect(workspace.ledgerSnapshot() == before)
+    }
+
     @Test("an edited environments row does not let rollback write an entry replay rejects: exit 3, nothing written")
     func editedEnvironmentDoesNotLetRollbackWrite() throws {
         let workspace = Workspace()

@@ -31,7 +31,13 @@ extension Releases {
         configBytes: [UInt8], configSource: String, since: String? = nil
     ) throws(LedgerError) -> CanaryJudgement {
         try Releases.checkEnvironment(env)
-        let state = try status(env: env).first?.state
+        // The rollout (and an automatic rollback) is decided on the environments row: checked against the entries.
+        let stored = try status(env: env).first
+        try ledger.read { connection in
+            try Releases.checkTraffic(
+                of: env, stored: stored.map { ($0.state, $0.effectiveAt) }, connection: connection)
+        }
+        let state = stored?.state
         let rollout = state?.rollout?.strategy == .canary ? state?.rollout : nil
         guard
             let baselineID = try baseline.map({ (reference) throws(LedgerError) in try version(reference).id })
