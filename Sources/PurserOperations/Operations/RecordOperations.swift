@@ -287,13 +287,26 @@ public struct AppendEntry: LedgerOperation {
     public var kind: String
     /// The body's JSON text, parsed on the side that appends (strictly: canonical JSON's number range, depth 256).
     public var body: InputFile
+    /// The entry `prepared()` made of the body; never sent.
+    private var event: Event?
+
+    private enum CodingKeys: String, CodingKey {
+        case kind, body
+    }
 
     public init(kind: String, body: InputFile) {
         self.kind = kind
         self.body = body
     }
 
-    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+    /// Parses the body into the entry's event.
+    public func prepared() throws(LedgerError) -> AppendEntry {
+        var prepared = self
+        if event == nil { prepared.event = try makeEvent() }
+        return prepared
+    }
+
+    private func makeEvent() throws(LedgerError) -> Event {
         let value: JSONValue
         do {
             value = try JSONValue(parsing: body.bytes)
@@ -301,7 +314,11 @@ public struct AppendEntry: LedgerOperation {
             throw LedgerError(.invalidInput, "\(body.source): invalid JSON: \(error)")
         }
         guard case .object = value else { throw LedgerError(.invalidInput, "\(body.source): expected a JSON object") }
-        let entry = try releases.ledger.append(EntryKind.customEvent(kind: kind, body: value))
+        return try EntryKind.customEvent(kind: kind, body: value)
+    }
+
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        let entry = try releases.ledger.append(prepared().event!)
         return Reply(
             json: .object([
                 "seq": .int(entry.seq), "at": .string(entry.at), "kind": .string(entry.kind),
@@ -320,18 +337,35 @@ public struct AppendLines: LedgerOperation {
 
     public var kind: String
     public var lines: InputFile
+    /// The entries `prepared()` made of the lines; never sent.
+    private var events: [Event]?
+
+    private enum CodingKeys: String, CodingKey {
+        case kind, lines
+    }
 
     public init(kind: String, lines: InputFile) {
         self.kind = kind
         self.lines = lines
     }
 
-    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+    /// Parses every line into its entry's event.
+    public func prepared() throws(LedgerError) -> AppendLines {
+        var prepared = self
+        if events == nil { prepared.events = try makeEvents() }
+        return prepared
+    }
+
+    private func makeEvents() throws(LedgerError) -> [Event] {
         let events = try Inputs.jsonObjectLines(lines.bytes, source: lines.source) {
             (object, _) throws(LedgerError) in try EntryKind.customEvent(kind: kind, body: object)
         }
         guard !events.isEmpty else { throw LedgerError(.invalidInput, "\(lines.source): no JSON lines to append") }
-        let entries = try releases.ledger.append(events)
+        return events
+    }
+
+    public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        let entries = try releases.ledger.append(prepared().events!)
         return appendedLinesReply(first: entries.first!.seq, last: entries.last!.seq, count: entries.count)
     }
 }
