@@ -5,8 +5,9 @@ import PurserLedger
 import PurserOperations
 
 /// Refuses a request whose `Content-Length` is over the body limit with 413 at once, before a byte of its body is
-/// read, and closes the connection rather than read the body. A body sent without a length (chunked) is refused as
-/// soon as it passes the limit, where a route collects it (`ServerContext.collectBody`).
+/// read, with `Connection: close`; whatever of the body the client still sends is read and discarded (Hummingbird
+/// drains it, holding none of it), so the client sees the answer. A body sent without a length (chunked) is refused
+/// as soon as it passes the limit, where a route collects it (`ServerContext.collectBody`).
 struct BodyLimitMiddleware: RouterMiddleware {
     typealias Context = ServerContext
     let maximumBody: Int
