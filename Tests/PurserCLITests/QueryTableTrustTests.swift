@@ -160,6 +160,23 @@ struct QueryTableTrustTests {
         #expect(workspace.ledgerSnapshot() == before)
     }
 
+    @Test("an edited traffic_events row does not change which tasks canary judge counts: exit 3, nothing written")
+    func editedRolloutStartIsRefused() throws {
+        let workspace = Workspace()
+        let canary = CanaryCommandTests()
+        try canary.prepare(workspace)
+        canary.tasks(workspace, baselineErrors: 20, canaryErrors: 60)
+        #expect(try workspace.run(["metrics", "ingest", "tasks.jsonl"]).status == 0)
+        try edit(
+            workspace,
+            "UPDATE traffic_events SET effective_at = '2000-01-01T00:00:00.000Z' WHERE kind = 'deployment.started'")
+        let before = workspace.ledgerSnapshot()
+        let judged = try workspace.run(["canary", "judge", "--env", "prod", "--config", "canary.yaml"])
+        #expect(judged.status == 3, "\(judged.stdout) \(judged.stderr)")
+        #expect(judged.stderr.contains("traffic_events row"), "\(judged.stderr)")
+        #expect(workspace.ledgerSnapshot() == before)
+    }
+
     @Test("an edited environments row does not let rollback write an entry replay rejects: exit 3, nothing written")
     func editedEnvironmentDoesNotLetRollbackWrite() throws {
         let workspace = Workspace()

@@ -108,10 +108,28 @@ extension Releases {
                 "SELECT seq, effective_at FROM main.traffic_events WHERE env = ? AND kind = 'deployment.started' ORDER BY seq DESC"
             )
             try select.bind(1, env)
-            while try select.step() {
-                guard let entry = try ledger.entry(UInt64(select.int64(0))) else { continue }
-                if try entry.body["version"]?.stringValue == candidate { return select.string(1) }
+            let kind = "deployment.started"
+            // Each row is checked against its entry, and a later start of the candidate may not be missing: the
+            // start decides which tasks are judged.
+            func isStart(_ body: JSONValue) -> Bool {
+                body["env"]?.stringValue == env && body["version"]?.stringValue == candidate
             }
+            while try select.step() {
+                let (seq, row) = (select.int64(0), "traffic_events row \(select.int64(0))")
+                let source = try SourceEntry(seq, kinds: [kind], row: row, connection: connection)
+                try source.require("env", env, equals: source.body["env"]?.stringValue)
+                try source.require(
+                    "effective_at", select.string(1),
+                    equals: source.body["effective_at"]?.stringValue ?? source.at)
+                guard isStart(source.body) else { continue }
+                try SourceEntry.requireNoLater(
+                    kind, after: seq, row: row, what: "a start of \(candidate.prefix(12)) in \(env)",
+                    connection: connection, isStart)
+                return select.string(1)
+            }
+            try SourceEntry.requireNoLater(
+                kind, after: -1, row: "the traffic_events table", what: "a start of \(candidate.prefix(12)) in \(env)",
+                connection: connection, isStart)
             return nil
         }
         guard let start else {
