@@ -63,6 +63,19 @@ struct ManifestPathTests {
         }
     }
 
+    @Test("a signing key is never recorded, even from inside the manifest's folder or an allowed path")
+    func signingKeyIsRefused() throws {
+        let workspace = try prepare()
+        try FileManager.default.copyItem(
+            atPath: workspace.file("ledger/purser.key"), toPath: workspace.file("agent-v1/agent/notes.md"))
+        workspace.edit("agent-v1/agent.yaml", replacing: "file: agent/system-prompt.md", with: "file: agent/notes.md")
+        let before = workspace.ledgerSnapshot()
+        let refused = try workspace.run(["version", "record", "agent-v1/agent.yaml", "--allow-outside", "agent-v1"])
+        #expect(refused.status == 65, "\(refused.stdout) \(refused.stderr)")
+        #expect(refused.stderr.contains("components.prompt.file: agent/notes.md is a private signing key"))
+        #expect(workspace.ledgerSnapshot() == before)
+    }
+
     @Test("--allow-outside PATH admits component files under PATH only; links inside the folder stay allowed")
     func allowOutside() throws {
         let workspace = try prepare()

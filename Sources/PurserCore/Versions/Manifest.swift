@@ -157,6 +157,10 @@ public enum Manifest {
                 } catch {
                     throw LedgerError(error.code, "\(self.source): \(field).file: \(error.message)")
                 }
+                // What is recorded is kept forever and any reader can fetch it: never a signing key.
+                guard !raw.starts(with: Array("PRIVATE+KEY+".utf8)) else {
+                    throw invalid("\(field).file", "\(path) is a private signing key; a version never records one")
+                }
                 source = path
                 let suffix = URL(fileURLWithPath: path).pathExtension.lowercased()
                 let isData =
