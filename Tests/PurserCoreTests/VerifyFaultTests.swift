@@ -37,6 +37,29 @@ import Testing
         #expect(try Releases.derivedFaults(test.ledger).map(\.seq) == [first, second])
     }
 
+    @Test func anIngestionThatFailsHalfWayLeavesNoRows() throws {
+        let test = try TestReleases()
+        let v1 = try test.record(prompt: "one", label: "agent@1")
+        // 70 records of agent@1, then one of a version the entry does not resolve: the first 64 rows are
+        // inserted before the 71st record fails.
+        let lines = (0..<71).map {
+            #"{"task_id":"t\#($0)","version":"agent@\#($0 < 70 ? 1 : 9)","env":"prod","started_at":"2026-11-27T10:00:00Z","duration_ms":100,"completed":true,"error":false}"#
+        }
+        let file = Array(lines.joined(separator: "\n").utf8)
+        let digest = try test.ledger.write { try $0.storeArtifact(file) }
+        let bad = try test.ledger.append(
+            Event(
+                kind: "metrics.summarized",
+                body: .object([
+                    "file": .string("tasks.jsonl"), "digest": .string(digest.hex), "format": .string("jsonl"),
+                    "records": .number(71), "new": .number(71), "versions": .object(["agent@1": .string(v1)]),
+                ])))
+        let releases = try Releases(ledger: test.ledger)
+        #expect(try releases.metricsReport().isEmpty, "none of its rows stay")
+        let faults = try Releases.derivedFaults(test.ledger)
+        #expect(faults.map(\.kind) == [.replay] && faults.first?.seq == bad.seq, "\(faults)")
+    }
+
     @Test func aProgressRowMovedAheadIsAProjectionFault() throws {
         let test = try TestReleases()
         let v1 = try test.record(prompt: "one")
