@@ -144,6 +144,15 @@ struct WriterValidationTests {
                         version(replacing("prompt", with: part("prompt", "text", "prompt.md", "hi\n")))
                     ),
                     ("two components of one name", version { $0.append($0[0]) }),
+                    (
+                        "a signing key as the prompt",
+                        version(
+                            replacing(
+                                "prompt",
+                                with: part(
+                                    "prompt", "text", "prompt.md", "PRIVATE+KEY+x+776dc169+AT/JJJgx7Y\n",
+                                    source: "ledger/purser.key")))
+                    ),
                     ("a malformed label", version(label: "no label")),
                     ("a label of another version", version(label: one)),
                 ],

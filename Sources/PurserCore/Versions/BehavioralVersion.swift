@@ -201,6 +201,9 @@ public struct Component: Sendable, Equatable {
             guard value == nil, let source, !source.isEmpty else {
                 return "a text component is a file: it has a source path and no value"
             }
+            guard !bytes.starts(with: Array("PRIVATE+KEY+".utf8)) else {
+                return "its contents are a private signing key; a version never records one"
+            }
             return nil
         case .data, .model, .commit:
             guard let parsed = try? JSONValue(parsing: bytes), CanonicalJSON.encode(parsed) == bytes else {
