@@ -31,6 +31,7 @@ public struct Client: Sendable {
 
     /// Performs `operation` with one request.
     func performPage<Op: LedgerOperation>(_ operation: Op) throws(LedgerError) -> Reply {
+        try checkFileSizes(of: operation)
         let body: Data
         do {
             body = try JSONEncoder().encode(operation)
@@ -38,6 +39,33 @@ public struct Client: Sendable {
             throw LedgerError(.internal, "cannot encode the \(Op.name) request: \(error)")
         }
         return try Reply(wire: send("POST", "/v1/\(Op.name)", body: body))
+    }
+
+    /// Files over this many bytes in one request make the client ask the server's body limit first.
+    static let askLimitAbove = 1 << 20
+
+    /// Refuses a request whose files, base64-encoded, are over the server's body limit (`GET /healthz` says it),
+    /// before they are encoded and sent: a file of a gigabyte is refused in the time it takes to read it, not after
+    /// seconds of encoding and gigabytes of memory. Only a request with files over `askLimitAbove` asks; a server
+    /// that does not say its limit refuses the body itself.
+    /// - Throws: `.tooLarge`.
+    private func checkFileSizes(of operation: some LedgerOperation) throws(LedgerError) {
+        let size = Self.fileBytes(in: operation)
+        guard size > Self.askLimitAbove,
+            let limit = try get("/healthz")["max_body"]?.numberValue.flatMap({ Int(exactly: $0) })
+        else { return }
+        let encoded = (size + 2) / 3 * 4
+        guard encoded > limit else { return }
+        throw LedgerError(
+            .tooLarge,
+            "the files of this request, \(size) bytes (\(encoded) encoded), are over the limit of \(limit) bytes of the server at \(base.absoluteString) (purser serve --max-body): nothing was sent"
+        )
+    }
+
+    /// The bytes of the files `value` carries (`InputFile`s, however deep in it), without encoding them.
+    static func fileBytes(in value: Any) -> Int {
+        if let file = value as? InputFile { return file.bytes.count }
+        return Mirror(reflecting: value).children.reduce(0) { $0 + fileBytes(in: $1.value) }
     }
 
     /// The JSON document of a GET endpoint (`/v1/checkpoint`, …).

@@ -40,7 +40,9 @@ struct Routes: Sendable {
 
     static let table: [Route] =
         [
-            Route(method: .get, path: "/healthz", summary: "Liveness: the ledger opens and answers.", role: nil),
+            Route(
+                method: .get, path: "/healthz", summary: "Liveness: the ledger opens and answers; the body limit.",
+                role: nil),
             Route(method: .get, path: "/metrics", summary: "Prometheus metrics.", role: nil),
             Route(method: .get, path: "/openapi.json", summary: "This document.", role: nil),
             Route(
@@ -99,7 +101,12 @@ struct Routes: Sendable {
 
     func register(on router: Router<ServerContext>) {
         get("/healthz", on: router) { _, _ in
-            json(.object(["status": .string("ok"), "size": .int(try self.access.quickRead { try $0.ledger.size() })]))
+            json(
+                .object([
+                    "status": .string("ok"), "size": .int(try self.access.quickRead { try $0.ledger.size() }),
+                    // The CLI refuses files too large for it before encoding and sending them.
+                    "max_body": .int(UInt64(self.configuration.maximumBody)),
+                ]))
         }
         get("/metrics", on: router) { _, _ in
             Response(

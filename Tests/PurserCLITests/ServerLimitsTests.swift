@@ -137,23 +137,32 @@ struct ServerLimitsTests {
         #expect(server.stop() == 0)
     }
 
-    @Test("the CLI sending a body over the server's limit exits 65 naming the limit, and nothing is written")
+    @Test("the CLI exits 65 naming the limit for files over the server's: large ones are refused before sending")
     func cliBodyOverLimit() throws {
         let workspace = Workspace()
         try workspace.initLedger()
         let token = try workspace.token("writer", name: "ci-runner")
         let server = try RunningServer(in: workspace, arguments: ["--max-body", "100000"])
-        workspace.write("big.json", #"{"note":""# + String(repeating: "x", count: 3_000_000) + #""}"#)
-        let result = try workspace.run(
-            ["append", "--kind", "custom.note", "--body", "big.json"],
-            environment: ["PURSER_SERVER": server.url, "PURSER_TOKEN": token])
-        #expect(result.status == 65, "\(result.stderr)")
+        let remote = ["PURSER_SERVER": server.url, "PURSER_TOKEN": token]
+        // Under 1 MiB the CLI sends the body, and the server refuses it by its length.
+        workspace.write("half.json", #"{"note":""# + String(repeating: "x", count: 500_000) + #""}"#)
+        let sent = try workspace.run(["append", "--kind", "custom.note", "--body", "half.json"], environment: remote)
+        #expect(sent.status == 65, "\(sent.stderr)")
         #expect(
-            result.stderr
+            sent.stderr
                 == "purser: error: the request body is over this server's limit of 100000 bytes (purser serve --max-body): nothing was written\n"
+        )
+        // Over 1 MiB it asks the server's limit first, and sends nothing.
+        workspace.write("big.json", #"{"note":""# + String(repeating: "x", count: 3_000_000) + #""}"#)
+        let refused = try workspace.run(["append", "--kind", "custom.note", "--body", "big.json"], environment: remote)
+        #expect(refused.status == 65, "\(refused.stderr)")
+        #expect(
+            refused.stderr
+                == "purser: error: the files of this request, 3000011 bytes (4000016 encoded), are over the limit of 100000 bytes of the server at \(server.url) (purser serve --max-body): nothing was sent\n"
         )
         #expect(http("GET", server.url + "/healthz").body.contains(#""size":1"#))
         #expect(server.stop() == 0)
+        #expect(server.log.components(separatedBy: "path=/v1/entries/append").count == 2, "one append was sent")
     }
 
     @Test("log is answered a page at a time (1,000 entries by default, 4 MiB of text), and the CLI prints every page")
