@@ -1,4 +1,4 @@
-public import PurserLedger
+internal import PurserLedger
 
 extension CanarySamples {
     /// The samples of the baseline and the canary (`versions`, ids, in that order) in `env`: the tasks started at
@@ -29,10 +29,12 @@ extension CanarySamples {
         return samples
     }
 
-    /// The judgement of these samples under `config`: what `canary judge` records, and what `verify` recomputes
-    /// from the entries to compare with it.
-    func judge(_ config: CanaryConfig) -> (metrics: [MetricJudgement], score: Double, verdict: CanaryVerdict) {
-        let judgements = config.metrics.map { CanaryJudge.judge($0, metric($0)) }
+    /// The judgement of these samples under `config` at level `alpha` (the level of the look, §15.7): what
+    /// `canary judge` records, and what `verify` recomputes from the entries to compare with it.
+    func judge(
+        _ config: CanaryConfig, alpha: Double
+    ) -> (metrics: [MetricJudgement], score: Double, verdict: CanaryVerdict) {
+        let judgements = config.metrics.map { CanaryJudge.judge($0, metric($0), alpha: alpha) }
         let (score, verdict) = CanaryJudge.verdict(judgements, config: config)
         return (judgements, score, verdict)
     }

@@ -11,6 +11,11 @@ public struct CanaryJudgement: Sendable {
     public let metrics: [MetricJudgement]
     public let score: Double
     public let verdict: CanaryVerdict
+    /// The look: 1 + the judgements of this canary in `env` since its latest `deployment.started` there.
+    public let look: Int
+    /// The plan that set the level of this look, and that level (every metric's test is at `alpha`).
+    public let plan: CanaryConfig.LookPlan
+    public let alpha: Double
     /// The `canary.judged` entry.
     public let seq: UInt64
     /// The `rollback.performed` entry written with it, when the configuration rolls back automatically.
@@ -20,7 +25,9 @@ public struct CanaryJudgement: Sendable {
 extension Releases {
     /// Judges a canary against its baseline in `env` from their tasks, and records the judgement
     /// (`canary.judged`) with every metric's statistics. With `auto-rollback` on and a rollback verdict,
-    /// the rollback is recorded in the same transaction.
+    /// the rollback is recorded in the same transaction. Each judgement of a rollout is a look: look k tests at
+    /// the level the configuration's plan gives it (`CanaryConfig.LookPlan`), so that judging one rollout again
+    /// and again keeps the configured error rate.
     /// - Parameters:
     ///   - baseline, canary: versions (default: those of the canary rollout in progress in `env`).
     ///   - since: only tasks started at or after it (default: when the rollout of the current canary
@@ -59,12 +66,22 @@ extension Releases {
         if let since { start = since } else { start = try rolloutStart(env: env, candidate: canaryID) }
         let samples = try canarySamples(
             env: env, versions: [baselineID, canaryID], since: start, metrics: config.metrics)
-        let (judgements, score, verdict) = samples.judge(config)
+        let look = try CanaryLooks.next(ledger, env: env, canary: canaryID)
+        let alpha = config.looks.alpha(look: look)
+        let (judgements, score, verdict) = samples.judge(config, alpha: alpha)
         // Automatic rollback only of the rollout in progress, to its own baseline.
         let rollingBack =
             verdict == .rollback && config.autoRollback && rollout?.candidate == canaryID
             && rollout?.baseline == baselineID
         let (_, entries) = try record { (transaction, projection) throws -> ([Event], Void) in
+            // Another judgement of this rollout recorded meanwhile would make this look's number and level wrong.
+            let now = try CanaryLooks.next(ledger, env: env, canary: canaryID)
+            guard now == look else {
+                throw LedgerError(
+                    .invalidInput,
+                    "another judgement of \(canaryID.prefix(12)) in \(env) was recorded while this one was made (look \(look), now \(now)); judge again"
+                )
+            }
             let digest = try transaction.storeArtifact(configBytes)
             var events = [
                 try Event(
@@ -72,6 +89,7 @@ extension Releases {
                     body: .object([
                         "env": .string(env), "baseline": .string(baselineID), "canary": .string(canaryID),
                         "since": .string(start), "score": .number(score), "verdict": .string(verdict.rawValue),
+                        "look": .number(Double(look)), "plan": .string(config.looks.rawValue), "alpha": .number(alpha),
                         "config": .object(["file": .string(configSource), "digest": .string(digest.hex)]),
                         "metrics": .array(judgements.map(\.json)),
                     ]))
@@ -98,7 +116,8 @@ extension Releases {
         }
         return CanaryJudgement(
             env: env, baseline: baselineID, canary: canaryID, since: start, metrics: judgements, score: score,
-            verdict: verdict, seq: entries[0].seq, rollbackSeq: entries.count > 1 ? entries[1].seq : nil)
+            verdict: verdict, look: look, plan: config.looks, alpha: alpha, seq: entries[0].seq,
+            rollbackSeq: entries.count > 1 ? entries[1].seq : nil)
     }
 
     /// When the latest deployment of `candidate` in `env` took effect.

@@ -25,6 +25,27 @@ public struct CanaryConfig: Sendable {
         case increase, decrease, either
     }
 
+    /// How the judgements of one rollout share the error rate α (`looks.plan`).
+    public enum LookPlan: String, Sendable, CaseIterable {
+        /// Look k of a rollout tests at α/(k(k + 1)): α/2, α/6, α/12, … Their sum stays below α however many
+        /// looks there are, so the chance that any look of a rollout shows a regression that is not there
+        /// stays below α.
+        case spend
+        /// Every look tests at α: for a rollout judged once. Judged again and again, the chance of a wrong
+        /// rollback grows with every look.
+        case fixed
+
+        /// The level of look `look` (1, 2, …) of a rollout under this plan, for the overall level `alpha`.
+        public func alpha(look: Int, of alpha: Double = CanaryJudge.alpha) -> Double {
+            switch self {
+            case .spend:
+                let k = Double(max(look, 1))
+                return alpha / (k * (k + 1))
+            case .fixed: return alpha
+            }
+        }
+    }
+
     /// Whether a metric is a share of successes (statistic `rate`) or a per-task value (`mean`, `p95` or
     /// `shift`).
     public enum Kind: Sendable {
@@ -87,9 +108,12 @@ public struct CanaryConfig: Sendable {
     public let marginal: Double
     /// Whether a rollback verdict rolls the canary back at once.
     public let autoRollback: Bool
+    /// How repeated judgements of one rollout spend α (`looks: {plan: …}`; `spend` when not given).
+    public let looks: LookPlan
 
     public init(
-        steps: [Int], minSampleSize: Int, metrics: [Metric], pass: Double, marginal: Double, autoRollback: Bool
+        steps: [Int], minSampleSize: Int, metrics: [Metric], pass: Double, marginal: Double, autoRollback: Bool,
+        looks: LookPlan = .spend
     ) {
         self.steps = steps
         self.minSampleSize = minSampleSize
@@ -97,13 +121,15 @@ public struct CanaryConfig: Sendable {
         self.pass = pass
         self.marginal = marginal
         self.autoRollback = autoRollback
+        self.looks = looks
     }
 
     /// Reads a canary configuration from its data (a parsed `canary.yaml`).
     ///
     /// - Parameters:
     ///   - json: `{steps: [INT…], min-sample-size: INT, metrics: [{name, statistic, bad, max-relative-change?,
-    ///     max-absolute-change?, critical?, min-sample-size?}…], scoring: {pass, marginal}, auto-rollback: BOOL}`.
+    ///     max-absolute-change?, critical?, min-sample-size?}…], scoring: {pass, marginal}, auto-rollback: BOOL,
+    ///     looks?: {plan: spend|fixed}}`.
     ///   - source: How errors name the configuration, usually its file name.
     /// - Throws: `LedgerError` with code `.invalidInput` naming `source` and the field: a missing or unknown
     ///   field, a value of the wrong type, an unknown metric name, a statistic that does not suit the metric,
@@ -112,7 +138,7 @@ public struct CanaryConfig: Sendable {
     public init(json: JSONValue, source: String) throws(LedgerError) {
         let reader = Reader(source: source)
         let top = try reader.mapping(
-            json, "", allowed: ["steps", "min-sample-size", "metrics", "scoring", "auto-rollback"])
+            json, "", allowed: ["steps", "min-sample-size", "metrics", "scoring", "auto-rollback", "looks"])
 
         guard case .array(let steps) = try reader.required(top["steps"], "steps", "a list of percentages") else {
             throw reader.invalid("steps", "expected a list of percentages, such as [5, 25, 50, 100]")
@@ -153,9 +179,19 @@ public struct CanaryConfig: Sendable {
         else {
             throw reader.invalid("auto-rollback", "expected true or false")
         }
+        var looks = LookPlan.spend
+        if let value = top["looks"] {
+            let members = try reader.mapping(value, "looks", allowed: ["plan"])
+            let plans = LookPlan.allCases.map(\.rawValue).joined(separator: " or ")
+            guard
+                let plan = try reader.required(members["plan"], "looks.plan", plans).stringValue.flatMap(
+                    LookPlan.init(rawValue:))
+            else { throw reader.invalid("looks.plan", "expected \(plans)") }
+            looks = plan
+        }
         self.init(
             steps: weights, minSampleSize: minSampleSize, metrics: metrics, pass: pass, marginal: marginal,
-            autoRollback: autoRollback)
+            autoRollback: autoRollback, looks: looks)
     }
 
     /// Reads and checks the shape of the canary configuration in the YAML (or JSON) file at `path`.

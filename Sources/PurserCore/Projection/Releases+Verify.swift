@@ -99,16 +99,25 @@ extension Releases {
     /// Recomputes every `canary.judged` entry with the judge `canary judge` uses, from its recorded
     /// configuration and the rebuilt tasks of the ingestions before it. The tasks counted per metric must be
     /// those it records, and its verdict the recomputed one (compared when the entry records the methods this
-    /// judge uses: an older purser's statistics may legitimately differ). A judgement made on an edited
-    /// `tasks` table stays in the ledger after `purser reindex`; this finds it.
+    /// judge uses: an older purser's statistics may legitimately differ). A judgement that records its look must
+    /// record the right one (1 + the judgements of its canary in its environment since the canary's latest
+    /// `deployment.started` there), its configuration's plan and that plan's level for the look, and is
+    /// recomputed at that level; one recorded before looks were (no `look`) at α = 0.05. A judgement made on an
+    /// edited `tasks` table stays in the ledger after `purser reindex`; this finds it.
     private static func checkJudgements(_ ledger: Ledger, _ connection: Connection) throws -> [Fault] {
         var faults: [Fault] = []
-        try ledger.forEachEntry(kind: "canary.judged") { entry in
+        var looks = CanaryLooks()
+        try ledger.forEachEntry(kinds: CanaryLooks.kinds) { entry in
+            let body = try entry.body
+            let look = body["env"]?.stringValue.flatMap { env in
+                body["canary"]?.stringValue.map { looks.next(env: env, canary: $0) }
+            }
+            looks.add(kind: entry.kind, body: body)
+            guard entry.kind == "canary.judged" else { return }
             func fault(_ detail: String) {
                 faults.append(
                     Fault(seq: entry.seq, kind: .judgement, detail: "canary judgement \(entry.seq): \(detail)"))
             }
-            let body = try entry.body
             guard let env = body["env"]?.stringValue, let baseline = body["baseline"]?.stringValue,
                 let canary = body["canary"]?.stringValue, let since = body["since"]?.stringValue,
                 let verdict = body["verdict"]?.stringValue,
@@ -125,10 +134,27 @@ extension Releases {
             } catch let error as LedgerError {
                 return fault("its recorded configuration no longer reads: \(error.message)")
             }
+            var alpha = CanaryJudge.alpha
+            func text(_ value: JSONValue?) -> String {
+                value.map { String(decoding: CanonicalJSON.encode($0), as: UTF8.self) } ?? "none"
+            }
+            if let recordedLook = body["look"] {
+                guard recordedLook.numberValue == look.map(Double.init) else {
+                    return fault(
+                        "it records look \(text(recordedLook)), but it is judgement \(look ?? 0) of \(canary.prefix(12)) in \(env) since its latest deployment.started"
+                    )
+                }
+                alpha = config.looks.alpha(look: look ?? 1)
+                guard body["plan"]?.stringValue == config.looks.rawValue, body["alpha"]?.numberValue == alpha else {
+                    return fault(
+                        "it records plan \(text(body["plan"])) and alpha \(text(body["alpha"])), but its configuration's plan \(config.looks.rawValue) gives \(CanaryConfig.format(alpha)) at look \(look ?? 0)"
+                    )
+                }
+            }
             let samples = try CanarySamples.read(
                 connection, schema: "temp", env: env, versions: [baseline, canary], since: since, before: entry.seq,
                 metrics: config.metrics)
-            let recomputed = samples.judge(config)
+            let recomputed = samples.judge(config, alpha: alpha)
             let metrics = recomputed.metrics.map(\.json)
             guard metrics.count == recorded.count else {
                 return fault("it records \(recorded.count) metrics; its configuration names \(metrics.count)")

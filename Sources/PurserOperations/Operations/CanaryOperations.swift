@@ -38,7 +38,8 @@ public struct JudgeCanary: LedgerOperation {
         let labels = try releases.labels(of: [judgement.baseline, judgement.canary])
         func name(_ id: String) -> String { "\(id.prefix(12))\(labels[id].map { " (\($0))" } ?? "")" }
         var text = [
-            "canary \(name(judgement.canary)) against \(name(judgement.baseline)) in \(env), tasks since \(judgement.since)"
+            "canary \(name(judgement.canary)) against \(name(judgement.baseline)) in \(env), tasks since \(judgement.since)",
+            "look \(judgement.look) of this rollout: each test at alpha \(String(format: "%.4g", judgement.alpha)) (plan \(judgement.plan.rawValue))",
         ]
         for metric in judgement.metrics {
             let values =
@@ -63,7 +64,9 @@ public struct JudgeCanary: LedgerOperation {
                 "env": .string(judgement.env), "baseline": .string(judgement.baseline),
                 "canary": .string(judgement.canary), "since": .string(judgement.since),
                 "score": .number(judgement.score), "verdict": .string(judgement.verdict.rawValue),
-                "seq": .int(judgement.seq), "rollback_seq": judgement.rollbackSeq.map(JSONValue.int) ?? .null,
+                "look": .int(UInt64(judgement.look)), "plan": .string(judgement.plan.rawValue),
+                "alpha": .number(judgement.alpha), "seq": .int(judgement.seq),
+                "rollback_seq": judgement.rollbackSeq.map(JSONValue.int) ?? .null,
                 "metrics": .array(judgement.metrics.map(\.json)),
             ]),
             text: text, status: status)
