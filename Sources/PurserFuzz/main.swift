@@ -1,10 +1,10 @@
 import Foundation
 
-/// `purser-fuzz TARGET PATH…` reads each file (each file of a folder) with the target's parser: the seed corpus,
-/// or a crash the fuzzer saved. Built with `-D PURSER_FUZZ -sanitize=fuzzer` (scripts/fuzz does it),
-/// `purser-fuzz TARGET [libFuzzer options] [CORPUS…]` runs libFuzzer on the target instead.
+// `PurserFuzz TARGET PATH…` reads each file (each file of a folder) with the target's parser: the seed corpus,
+// or a crash the fuzzer saved. Built with `-D PURSER_FUZZ -sanitize=fuzzer` (scripts/fuzz does it),
+// `PurserFuzz TARGET [libFuzzer options] [CORPUS…]` runs libFuzzer on the target instead.
 
-let usage = "usage: purser-fuzz \(FuzzTarget.allCases.map(\.rawValue).joined(separator: "|")) PATH…"
+let usage = "usage: PurserFuzz \(FuzzTarget.allCases.map(\.rawValue).joined(separator: "|")) PATH…"
 guard let target = FuzzTarget.chosen else {
     FileHandle.standardError.write(Data((usage + "\n").utf8))
     exit(64)
@@ -40,7 +40,7 @@ guard let target = FuzzTarget.chosen else {
     }
     for file in files {
         guard let data = FileManager.default.contents(atPath: file.path) else {
-            FileHandle.standardError.write(Data("purser-fuzz: cannot read \(file.path)\n".utf8))
+            FileHandle.standardError.write(Data("PurserFuzz: cannot read \(file.path)\n".utf8))
             exit(66)
         }
         target.run([UInt8](data))
