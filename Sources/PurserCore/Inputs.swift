@@ -18,14 +18,20 @@ public struct InputFile: Sendable, Codable {
         InputFile(source: Inputs.name(path), bytes: try Inputs.read(path))
     }
 
-    /// The name entries record: the file's last path component, or "standard input".
+    /// The name entries record: the file's last path component, or "standard input". Taken from `source` as
+    /// written, never resolved against the working directory: on the server, a client's empty or relative
+    /// source would otherwise name a folder of the server's.
     public var fileName: String {
-        source == "standard input" ? source : URL(fileURLWithPath: source).lastPathComponent
+        guard source != "standard input" else { return source }
+        return source.split(separator: "/").last.map(String.init) ?? "unnamed"
     }
 
     /// The file's name without its extension, or nil for standard input.
     public var stem: String? {
-        source == "standard input" ? nil : URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent
+        guard source != "standard input" else { return nil }
+        let name = fileName
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return name }
+        return String(name[..<dot])
     }
 
     enum CodingKeys: String, CodingKey { case source, base64 }
