@@ -14,9 +14,16 @@ public enum EntryKind {
     public static let customPrefix = "custom."
 
     /// A caller-defined event for `purser append`: the kind must be `custom.<name>`.
-    /// - Throws: `LedgerError.usage` for any other kind; `.invalidInput` if `body` is not an object.
-    public static func customEvent(kind: String, body: JSONValue) throws(LedgerError) -> Event {
+    /// - Parameter place: how messages name the body (`note.json`, `notes.jsonl line 3`).
+    /// - Throws: `LedgerError.usage` for any other kind; `.invalidInput` if `body` is not an object, or sets
+    ///   `recorded_by`, which only the ledger writes (the name of the server token that appended the entry).
+    public static func customEvent(kind: String, body: JSONValue, place: String = "the body") throws(LedgerError)
+        -> Event
+    {
         try checkCustom(kind)
+        if body["recorded_by"] != nil {
+            throw LedgerError(.invalidInput, "\(place): recorded_by is set by the ledger; remove it from the body")
+        }
         return try Event(kind: kind, body: body)
     }
 

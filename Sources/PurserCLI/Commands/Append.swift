@@ -53,10 +53,9 @@ struct Append: ParsableCommand {
             return
         }
         // Here, in batches with progress. Check all input before opening the ledger: bad input leaves it untouched.
-        func event(_ body: JSONValue) throws(LedgerError) -> Event {
-            try EntryKind.customEvent(kind: kind, body: body)
+        let events = try Inputs.jsonObjectLines(Inputs.read(lines!), source: Inputs.name(lines!)) {
+            (body, line) throws(LedgerError) in try EntryKind.customEvent(kind: kind, body: body, place: line)
         }
-        let events = try Inputs.jsonObjectLines(at: lines!, event)
         guard !events.isEmpty else {
             throw LedgerError(.invalidInput, "\(Inputs.name(lines!)): no JSON lines to append")
         }

@@ -314,7 +314,7 @@ public struct AppendEntry: LedgerOperation {
             throw LedgerError(.invalidInput, "\(body.source): invalid JSON: \(error)")
         }
         guard case .object = value else { throw LedgerError(.invalidInput, "\(body.source): expected a JSON object") }
-        return try EntryKind.customEvent(kind: kind, body: value)
+        return try EntryKind.customEvent(kind: kind, body: value, place: body.source)
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
@@ -358,7 +358,7 @@ public struct AppendLines: LedgerOperation {
 
     private func makeEvents() throws(LedgerError) -> [Event] {
         let events = try Inputs.jsonObjectLines(lines.bytes, source: lines.source) {
-            (object, _) throws(LedgerError) in try EntryKind.customEvent(kind: kind, body: object)
+            (object, line) throws(LedgerError) in try EntryKind.customEvent(kind: kind, body: object, place: line)
         }
         guard !events.isEmpty else { throw LedgerError(.invalidInput, "\(lines.source): no JSON lines to append") }
         return events
