@@ -37,6 +37,9 @@ public struct BehavioralVersion: Sendable {
         guard !agent.isEmpty else {
             throw LedgerError(.invalidInput, "agent: missing: the agent's name, e.g. support-agent")
         }
+        if let problem = Self.textProblem(agent, limit: Self.maximumAgentLength) {
+            throw LedgerError(.invalidInput, "agent: \(problem)")
+        }
         let names = components.map(\.name)
         for name in Manifest.requiredComponents where !names.contains(name) {
             throw LedgerError(
@@ -74,6 +77,20 @@ public struct BehavioralVersion: Sendable {
                 throw LedgerError(.invalidInput, "\(field): its digest and size are not those of its contents")
             }
         }
+    }
+
+    /// The longest agent name, in UTF-8 bytes.
+    public static let maximumAgentLength = 128
+
+    /// Why `text`, a name or a path that commands print on one line, cannot be recorded: a control character
+    /// (a line break, ESC, …) or more than `limit` UTF-8 bytes; nil if it can.
+    static func textProblem(_ text: String, limit: Int) -> String? {
+        if let control = text.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
+            let code = String(control.value, radix: 16, uppercase: true)
+            return "it holds the control character U+\(String(repeating: "0", count: max(0, 4 - code.count)) + code)"
+        }
+        if text.utf8.count > limit { return "it is \(text.utf8.count) bytes long, more than \(limit)" }
+        return nil
     }
 
     /// Computes a version id from component names and digests, as an auditor would.
@@ -185,6 +202,9 @@ public struct Component: Sendable, Equatable {
         return nil
     }
 
+    /// The longest source path, in UTF-8 bytes (PATH_MAX).
+    public static let maximumSourceLength = 4096
+
     /// Why this component, with content `bytes`, is not one a manifest makes, or nil.
     func problem(_ bytes: [UInt8]?) -> String? {
         if let problem = Component.nameProblem(name) { return problem }
@@ -196,6 +216,9 @@ public struct Component: Sendable, Equatable {
         let suffix = fileName.split(separator: ".", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
         let expectedFile = Component.fileName(for: name, kind: kind, extension: suffix)
         guard fileName == expectedFile else { return "its file name is \(fileName), expected \(expectedFile)" }
+        if let source, let problem = BehavioralVersion.textProblem(source, limit: Component.maximumSourceLength) {
+            return "its source path: \(problem)"
+        }
         switch kind {
         case .text:
             guard value == nil, let source, !source.isEmpty else {
