@@ -182,12 +182,18 @@ struct Routes: Sendable {
             let body = try await context.collectBody(of: request)
             let decode: @Sendable () throws -> Op = {
                 let decoded: Op
+                let value: JSONValue
                 do {
                     // JSONDecoder takes the last of repeated keys; the request is refused as entry bodies are.
-                    _ = try JSONValue(parsing: body.readableBytesView)
-                    decoded = try JSONDecoder().decode(Op.self, from: Data(body.readableBytesView))
+                    value = try JSONValue(parsing: body.readableBytesView)
                 } catch {
                     throw LedgerError(.usage, "the body is not a \(Op.name) request: \(Self.describe(error))")
+                }
+                do {
+                    decoded = try JSONDecoder().decode(Op.self, from: Data(body.readableBytesView))
+                } catch {
+                    throw LedgerError(
+                        .usage, "the body is not a \(Op.name) request: \(Self.describe(error, in: value, as: Op.self))")
                 }
                 return Op.role > .reader ? try decoded.prepared() : try Self.paged(decoded)
             }
@@ -251,6 +257,35 @@ struct Routes: Sendable {
     }
 
     /// A decoding error in one line, naming the field.
+    /// `describe(error)`, naming the field where JSONDecoder names none: a number that does not fit the field it
+    /// fills (`-1`, `1.5` or `1e300` for a count) is reported as "The given data was not valid JSON.".
+    static func describe<Op: Decodable>(_ error: any Error, in value: JSONValue, as _: Op.Type) -> String {
+        guard case DecodingError.dataCorrupted(let context) = error, context.codingPath.isEmpty else {
+            return describe(error)
+        }
+        /// Whether `value` with `number` at `path` no longer fails as a whole.
+        func fits(_ number: Double, at path: [JSONPathStep]) -> Bool {
+            let changed = path.replacing(in: value, with: .number(number))
+            do {
+                _ = try JSONDecoder().decode(Op.self, from: Data(CanonicalJSON.encode(changed)))
+                return true
+            } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+                return false
+            } catch {
+                return true
+            }
+        }
+        var numbers: [([JSONPathStep], Double)] = []
+        JSONPathStep.numbers(in: value, at: [], into: &numbers)
+        let suspects = numbers.filter { !($0.1 == $0.1.rounded() && (0..<9.2e18).contains($0.1)) }
+        for (path, number) in suspects.prefix(32) where fits(0, at: path) {
+            let expected = fits(-1, at: path) ? "a whole number" : "a whole number ≥ 0"
+            let text = String(decoding: CanonicalJSON.encode(.number(number)), as: UTF8.self)
+            return "\(JSONPathStep.name(path)): expected \(expected), not \(text)"
+        }
+        return describe(error)
+    }
+
     static func describe(_ error: any Error) -> String {
         switch error {
         case DecodingError.keyNotFound(let key, _): "missing field \(key.stringValue)"
@@ -334,4 +369,52 @@ extension FlatDictionary: QueryValues where Key == Substring, Value == Substring
 private func required<T>(_ value: T?, _ name: String) throws(LedgerError) -> T {
     guard let value else { throw LedgerError(.usage, "the query parameter \(name) is missing") }
     return value
+}
+
+/// One step into a JSON value: an object's member or an array's item.
+enum JSONPathStep {
+    case member(String)
+    case item(Int)
+
+    /// `gathered[0].observedAt`.
+    static func name(_ path: [JSONPathStep]) -> String {
+        var text = ""
+        for step in path {
+            switch step {
+            case .member(let key): text += text.isEmpty ? key : "." + key
+            case .item(let index): text += "[\(index)]"
+            }
+        }
+        return text
+    }
+
+    /// Every number in `value`, with where it is.
+    static func numbers(in value: JSONValue, at path: [JSONPathStep], into found: inout [([JSONPathStep], Double)]) {
+        switch value {
+        case .number(let number): found.append((path, number))
+        case .array(let items):
+            for (index, item) in items.enumerated() { numbers(in: item, at: path + [.item(index)], into: &found) }
+        case .object(let members):
+            for key in members.keys.sorted() { numbers(in: members[key]!, at: path + [.member(key)], into: &found) }
+        case .null, .bool, .string: break
+        }
+    }
+}
+
+extension [JSONPathStep] {
+    /// `value` with what is at this path replaced by `replacement`.
+    func replacing(in value: JSONValue, with replacement: JSONValue) -> JSONValue {
+        guard let step = first else { return replacement }
+        let rest = Array(dropFirst())
+        switch (step, value) {
+        case (.member(let key), .object(var members)):
+            members[key] = members[key].map { rest.replacing(in: $0, with: replacement) }
+            return .object(members)
+        case (.item(let index), .array(var items)) where items.indices.contains(index):
+            items[index] = rest.replacing(in: items[index], with: replacement)
+            return .array(items)
+        default:
+            return value
+        }
+    }
 }
