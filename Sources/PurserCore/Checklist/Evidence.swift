@@ -211,6 +211,66 @@ public struct EvidenceSource: Sendable, Equatable {
         }
     }
 
+    /// Evidence that `gather` returned elsewhere (`purser check` against `purser serve`), judged again here as
+    /// `gather` judges it: a client may send anything, and the ledger records only what `gather` could return.
+    ///
+    /// - Parameters:
+    ///   - source: The name the client gives; it must be `name(substitutions:)`.
+    ///   - bytes: The exact bytes the client read; the value is parsed from them again.
+    ///   - value: The value the client parsed; it must be the bytes' value.
+    ///   - observedAt: The time the client gives, in the ledger's form (`2026-11-27T14:03:00.000Z`): the value's
+    ///     own `observed_at`, else a file's modification time, else nil.
+    ///   - now: The time freshness is judged against.
+    /// - Returns: The evidence, or the error `gather` gives for the same bytes and time (a value whose own
+    ///   `observed_at` is not a time, in the future or stale), so both paths give the same verdict.
+    /// - Throws: `.invalidInput` for evidence `gather` never returns, naming `field` and what was expected.
+    public func received(
+        source: String, bytes: [UInt8], value: JSONValue, observedAt: String?, substitutions: [String: String],
+        now: Date, field: String
+    ) throws(LedgerError) -> Result<Evidence, LedgerError> {
+        let name = name(substitutions: substitutions)
+        func invalid(_ problem: String) -> LedgerError { LedgerError(.invalidInput, "\(field): \(problem)") }
+        guard source == name else {
+            throw invalid("source \(Self.describe(.string(source))) is not the policy's \(Self.describe(.string(name)))")
+        }
+        var path: String?
+        if case .file(let file) = kind { path = file }
+        let parsed: JSONValue
+        do {
+            if let path, ["yaml", "yml"].contains(URL(fileURLWithPath: path).pathExtension.lowercased()) {
+                parsed = try YAML.parse(bytes, source: name)
+            } else {
+                parsed = try JSONValue(parsing: bytes)
+            }
+        } catch {
+            throw invalid("the contents of \(name) cannot be parsed: \(error)")
+        }
+        guard CanonicalJSON.encode(parsed) == CanonicalJSON.encode(value) else {
+            throw invalid("the value is not the value of the contents of \(name)")
+        }
+        var fileTime: Date?
+        if let observedAt {
+            guard Timestamp.isCanonical(observedAt), let date = Timestamp.parse(observedAt) else {
+                throw invalid(
+                    "observedAt \(Self.describe(.string(observedAt))) is not a time in the ledger's form such as "
+                        + "2026-11-27T14:03:00.000Z")
+            }
+            fileTime = date
+        }
+        let judged: String?
+        do {
+            judged = try judgeTime(of: value, fileTime: path == nil ? nil : fileTime, now: now)
+        } catch {
+            return .failure(LedgerError(error.code, "\(name): \(error.message)"))
+        }
+        guard judged == observedAt else {
+            throw invalid(
+                "observedAt \(observedAt.map { Self.describe(.string($0)) } ?? "absent") is not the evidence's time "
+                    + "(\(judged ?? "none: a command's or HTTP answer without observed_at is observed now"))")
+        }
+        return .success(Evidence(source: name, bytes: bytes, value: parsed, observedAt: judged))
+    }
+
     /// The evidence's bytes and parsed value, and the file's modification time for a file.
     private func fetch(
         substitutions: [String: String], baseDirectory: String
@@ -251,7 +311,11 @@ public struct EvidenceSource: Sendable, Equatable {
         }
         guard !isDirectory.boolValue else { throw LedgerError(.invalidInput, "\(path) is a folder, not a file") }
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        return (try InputBytes.read(path, source: path), attributes?[.modificationDate] as? Date)
+        guard let handle = FileHandle(forReadingAtPath: path), let data = try? handle.readToEnd() ?? Data() else {
+            throw LedgerError(.invalidInput, "\(path) cannot be read (check its permissions)")
+        }
+        try? handle.close()
+        return (Array(data), attributes?[.modificationDate] as? Date)
     }
 
     private static func json(_ bytes: [UInt8], what: String, quoting: Bool = false) throws(LedgerError) -> JSONValue {

@@ -57,8 +57,19 @@ public struct RunChecklist: LedgerOperation {
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
         let policy = try ChecklistPolicy(
             bytes: policy.bytes, source: policy.source, baseDirectory: baseDirectory, files: files)
+        guard gathered.count == 2 else {
+            throw LedgerError(
+                .usage, "a checklist run needs the queue's and the dashboard's evidence, got \(gathered.count)")
+        }
+        // The client gathered the evidence: it is judged again here, as `gather` judges it.
+        let resolved = try releases.version(version)
+        let substitutions = ["version": resolved.id, "label": resolved.labels.first ?? resolved.id, "env": env]
+        let now = Date()
         var evidence: [Result<Evidence, LedgerError>] = []
-        for item in gathered { evidence.append(try item.result()) }
+        for (index, (item, source)) in zip(gathered, [policy.queue.evidence, policy.dashboard]).enumerated() {
+            evidence.append(
+                try item.result(from: source, substitutions: substitutions, now: now, field: "gathered[\(index)]"))
+        }
         let run = try releases.runChecklist(version: version, env: env, policy: policy, gathered: evidence)
         var text: [String] = []
         for check in run.checks {
@@ -101,23 +112,38 @@ public struct GatheredEvidence: Codable, Sendable {
         }
     }
 
-    /// The evidence again.
-    /// - Throws: `.usage` when neither evidence nor an error came, or the value is not JSON.
-    func result() throws(LedgerError) -> Result<Evidence, LedgerError> {
+    /// The evidence again, judged as `source.gather` judges it.
+    /// - Throws: `.usage` when neither evidence nor an error came or the value is not JSON; `.invalidInput` for
+    ///   evidence `gather` never returns (`EvidenceSource.received`), or an error of an unknown code or another
+    ///   source.
+    func result(
+        from origin: EvidenceSource, substitutions: [String: String], now: Date, field: String
+    ) throws(LedgerError) -> Result<Evidence, LedgerError> {
+        let name = origin.name(substitutions: substitutions)
         if let errorCode, let errorMessage {
-            return .failure(LedgerError(LedgerError.Code(name: errorCode), errorMessage))
+            let codes: [LedgerError.Code] = [.invalidInput, .notFound, .usage, .internal]
+            guard let code = codes.first(where: { $0.name == errorCode }) else {
+                throw LedgerError(
+                    .invalidInput,
+                    "\(field).errorCode \(errorCode) is not one of \(codes.map(\.name).joined(separator: ", "))")
+            }
+            guard errorMessage.hasPrefix(name + ": ") else {
+                throw LedgerError(.invalidInput, "\(field).errorMessage must start with the source's name, \(name): ")
+            }
+            return .failure(LedgerError(code, errorMessage))
         }
         guard let source, let contents, let value else {
             throw LedgerError(
-                .usage, "gathered evidence needs source, contents and value, or errorCode and errorMessage")
+                .usage, "\(field) needs source, contents and value, or errorCode and errorMessage")
         }
+        let parsed: JSONValue
         do {
-            return .success(
-                Evidence(
-                    source: source, bytes: contents.bytes, value: try JSONValue(parsing: Array(value.utf8)),
-                    observedAt: observedAt))
+            parsed = try JSONValue(parsing: Array(value.utf8))
         } catch {
-            throw LedgerError(.usage, "the value of the evidence \(source) is not JSON: \(error)")
+            throw LedgerError(.usage, "\(field).value of the evidence \(source) is not JSON: \(error)")
         }
+        return try origin.received(
+            source: source, bytes: contents.bytes, value: parsed, observedAt: observedAt, substitutions: substitutions,
+            now: now, field: field)
     }
 }
