@@ -66,10 +66,23 @@ struct WriterValidationTests {
         let evidence: [String: Any] = [
             "source": "queue", "contents": file("{}"), "value": "{}", "observedAt": "2026-01-01T00:00:00.000Z",
         ]
+        // Evidence as `purser check` gathers it with the template's policy: the queue probe's answer, with its
+        // own time, and the dashboard file, with its modification time.
+        let now = Timestamp.format(Date())
+        let answer = #"{"capacity":100,"consumers":3,"depth":5,"observed_at":"\#(now)","oldest_age_s":10}"#
+        let queue: [String: Any] = [
+            "source": "command:sh evidence/queue-probe.sh", "contents": file(answer), "value": answer,
+            "observedAt": now,
+        ]
+        let dashboard: [String: Any] = [
+            "source": "file:evidence/dashboard.json", "contents": file(#"{"q":"x"}"#), "value": #"{"q":"x"}"#,
+            "observedAt": now,
+        ]
+        func queueAt(_ time: String) -> [[String: Any]] { [queue.merging(["observedAt": time]) { $1 }, dashboard] }
         func checklist(env: String = "prod", policy: String = policy, gathered: [[String: Any]]) -> [String: Any] {
             [
                 "version": one, "env": env, "policy": file(policy, source: "checklist.yaml"), "baseDirectory": ".",
-                "files": [String: Any](), "gathered": gathered,
+                "files": templatePolicyFiles(), "gathered": gathered,
             ]
         }
         let task =
@@ -153,6 +166,17 @@ struct WriterValidationTests {
                                     "prompt", "text", "prompt.md", "PRIVATE+KEY+x+776dc169+AT/JJJgx7Y\n",
                                     source: "ledger/purser.key")))
                     ),
+                    ("an agent name with a line break and ESC", version(agent: "a\nb\u{1b}[31m")),
+                    ("an agent name of 10,000 bytes", version(agent: String(repeating: "a", count: 10_000))),
+                    (
+                        "a source with a line break",
+                        version(
+                            replacing(
+                                "prompt",
+                                with: part(
+                                    "prompt", "text", "prompt.md", "You are a support agent.\n",
+                                    source: "agent/system-prompt.md\nsource: elsewhere")))
+                    ),
                     ("a malformed label", version(label: "no label")),
                     ("a label of another version", version(label: one)),
                 ],
@@ -217,6 +241,7 @@ struct WriterValidationTests {
                     ("a kind with a space", ["kind": "custom.a b", "body": file("{}")]),
                     ("a body that is an array", ["kind": "custom.note", "body": file("[]")]),
                     ("a body that is not JSON", ["kind": "custom.note", "body": file("{")]),
+                    ("a body that sets recorded_by", ["kind": "custom.note", "body": file(#"{"recorded_by":"a"}"#)]),
                 ],
                 ["kind": "custom.note", "body": file(#"{"a":1}"#)]
             )
@@ -226,6 +251,10 @@ struct WriterValidationTests {
                     ("a kind of purser's own", ["kind": "deployment.started", "lines": file("{}\n")]),
                     ("no lines", ["kind": "custom.note", "lines": file("\n \n")]),
                     ("a bad second line", ["kind": "custom.note", "lines": file("{}\n[]\n")]),
+                    (
+                        "a line that sets recorded_by",
+                        ["kind": "custom.note", "lines": file("{}\n{\"recorded_by\":\"a\"}\n")]
+                    ),
                 ],
                 ["kind": "custom.note", "lines": file("{\"n\":1}\n{\"n\":2}\n")]
             )
@@ -272,8 +301,42 @@ struct WriterValidationTests {
                         checklist(gathered: [evidence.merging(["value": "{"]) { $1 }, evidence])
                     ),
                     ("a policy that is not one", checklist(policy: "checks: 3", gathered: [evidence, evidence])),
+                    ("a time that is not one", checklist(gathered: queueAt("garbage\n<script>alert(1)</script>"))),
+                    ("a time in the year 10000", checklist(gathered: queueAt("10000-01-01T00:00:00.000Z"))),
+                    ("a time in the year 0", checklist(gathered: queueAt("0000-12-31T00:00:00.000Z"))),
+                    ("a time with an offset of 25 hours", checklist(gathered: queueAt("2026-01-01T00:00:00.000+25:00"))),
+                    ("a time not in the ledger's form", checklist(gathered: queueAt("2026-01-01T00:00:00Z"))),
+                    ("a time other than the answer's own", checklist(gathered: queueAt("2026-01-01T00:00:00.000Z"))),
+                    (
+                        "a dashboard file time in the year 10000",
+                        checklist(gathered: [queue, dashboard.merging(["observedAt": "10000-01-01T00:00:00.000Z"]) { $1 }])
+                    ),
+                    (
+                        "a time for an answer that has none",
+                        checklist(gathered: [
+                            queue.merging(["contents": file("{}"), "value": "{}"]) { $1 }, dashboard,
+                        ])
+                    ),
+                    (
+                        "evidence of a source the policy does not name",
+                        checklist(gathered: [queue.merging(["source": "file:/etc/passwd"]) { $1 }, dashboard])
+                    ),
+                    (
+                        "a value that is not the contents'",
+                        checklist(gathered: [queue, dashboard.merging(["value": #"{"q":"support-agent@1.0.0"}"#]) { $1 }])
+                    ),
+                    (
+                        "an error of an unknown code",
+                        checklist(gathered: [
+                            ["errorCode": "ok", "errorMessage": "command:sh evidence/queue-probe.sh: fine"], dashboard,
+                        ])
+                    ),
+                    (
+                        "an error that names another source",
+                        checklist(gathered: [["errorCode": "invalid-input", "errorMessage": "all fine"], dashboard])
+                    ),
                 ],
-                nil
+                checklist(gathered: [queue, dashboard])
             )
         case "canary/judge":
             let judge: [String: Any] = [
