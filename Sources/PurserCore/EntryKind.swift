@@ -17,7 +17,9 @@ public enum EntryKind {
     /// - Parameter place: how messages name the body (`note.json`, `notes.jsonl line 3`).
     /// - Throws: `LedgerError.usage` for any other kind; `.invalidInput` if `body` is not an object, or sets
     ///   `recorded_by`, which only the ledger writes (the name of the server token that appended the entry).
-    public static func customEvent(kind: String, body: JSONValue, place: String = "the body") throws(LedgerError)
+    public static func customEvent(
+        kind: String, body: JSONValue, place: String = "the body"
+    ) throws(LedgerError)
         -> Event
     {
         try checkCustom(kind)

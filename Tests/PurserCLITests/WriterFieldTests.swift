@@ -41,7 +41,10 @@ struct WriterFieldTests {
             "release/evidence/queue-probe.sh",
             #"echo '{"capacity":100,"consumers":3,"depth":5,"observed_at":"\#(stamp)","oldest_age_s":10}'"# + "\n")
         let local = try workspace.run(
-            ["check", "--version", "support-agent@1.0.0", "--env", "prod", "--policy", "release/checklist.yaml", "--json"])
+            [
+                "check", "--version", "support-agent@1.0.0", "--env", "prod", "--policy", "release/checklist.yaml",
+                "--json",
+            ])
         let localQueue = try workspace.json(local.stdout)["checks"]?.arrayItems.first {
             $0["id"]?.stringValue == "queue-healthy"
         }

@@ -304,12 +304,17 @@ struct WriterValidationTests {
                     ("a time that is not one", checklist(gathered: queueAt("garbage\n<script>alert(1)</script>"))),
                     ("a time in the year 10000", checklist(gathered: queueAt("10000-01-01T00:00:00.000Z"))),
                     ("a time in the year 0", checklist(gathered: queueAt("0000-12-31T00:00:00.000Z"))),
-                    ("a time with an offset of 25 hours", checklist(gathered: queueAt("2026-01-01T00:00:00.000+25:00"))),
+                    (
+                        "a time with an offset of 25 hours",
+                        checklist(gathered: queueAt("2026-01-01T00:00:00.000+25:00"))
+                    ),
                     ("a time not in the ledger's form", checklist(gathered: queueAt("2026-01-01T00:00:00Z"))),
                     ("a time other than the answer's own", checklist(gathered: queueAt("2026-01-01T00:00:00.000Z"))),
                     (
                         "a dashboard file time in the year 10000",
-                        checklist(gathered: [queue, dashboard.merging(["observedAt": "10000-01-01T00:00:00.000Z"]) { $1 }])
+                        checklist(gathered: [
+                            queue, dashboard.merging(["observedAt": "10000-01-01T00:00:00.000Z"]) { $1 },
+                        ])
                     ),
                     (
                         "a time for an answer that has none",
@@ -323,7 +328,9 @@ struct WriterValidationTests {
                     ),
                     (
                         "a value that is not the contents'",
-                        checklist(gathered: [queue, dashboard.merging(["value": #"{"q":"support-agent@1.0.0"}"#]) { $1 }])
+                        checklist(gathered: [
+                            queue, dashboard.merging(["value": #"{"q":"support-agent@1.0.0"}"#]) { $1 },
+                        ])
                     ),
                     (
                         "an error of an unknown code",

@@ -231,7 +231,8 @@ public struct EvidenceSource: Sendable, Equatable {
         let name = name(substitutions: substitutions)
         func invalid(_ problem: String) -> LedgerError { LedgerError(.invalidInput, "\(field): \(problem)") }
         guard source == name else {
-            throw invalid("source \(Self.describe(.string(source))) is not the policy's \(Self.describe(.string(name)))")
+            throw invalid(
+                "source \(Self.describe(.string(source))) is not the policy's \(Self.describe(.string(name)))")
         }
         var path: String?
         if case .file(let file) = kind { path = file }
