@@ -82,6 +82,20 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: workspace.ledgerPath))
     }
 
+    /// The demo's steps run in its process and would follow PURSER_SERVER into a team's ledger.
+    @Test func aServerInTheEnvironmentIsRefusedBeforeAnythingIsWritten() throws {
+        let workspace = Workspace()
+        for (arguments, environment) in [
+            (["demo"], ["PURSER_SERVER": "http://127.0.0.1:9"]),
+            (["demo", "--server", "http://127.0.0.1:9"], [:]),
+        ] {
+            let demo = try workspace.run(arguments, environment: environment)
+            #expect(demo.status == 64, "\(arguments): \(demo.stderr)")
+            #expect(demo.stderr.contains("never writes to a server: unset PURSER_SERVER"))
+            #expect(!FileManager.default.fileExists(atPath: workspace.file("ledger")))
+        }
+    }
+
     @Test func missingTemplatesAreNotFound() throws {
         let workspace = Workspace()
         let demo = try workspace.run(["demo", "--templates", "nowhere", "--ledger", "elsewhere/purser.sqlite"])

@@ -31,6 +31,14 @@ struct Demo: ParsableCommand {
     var templates: String?
 
     func run() throws {
+        // Every step runs in this process and would follow PURSER_SERVER: the story belongs on its own ledger,
+        // never in a team's.
+        if let server = ledgerOptions.serverURL {
+            throw LedgerError(
+                .usage,
+                "the demo keeps a ledger of its own and never writes to a server: unset PURSER_SERVER (or drop --server \(server)) and pass --ledger PATH to choose where"
+            )
+        }
         let templates = try Self.findTemplates(templates)
         let story = DemoStory(ledger: ledgerOptions.ledger, templates: templates)
         try story.refuseExistingFiles()
