@@ -1,4 +1,5 @@
 import PurserCore
+import PurserLedger
 import Testing
 
 /// Each metric's test is a test of its configured statistic, with reference values from scipy 1.17.1.
@@ -34,6 +35,32 @@ struct CanaryMethodTests {
         ] {
             #expect(Self.close(StudentT.quantile(p, degreesOfFreedom: df), quantile, 1e-10), "p = \(p), df = \(df)")
         }
+    }
+
+    @Test("mean: two arms of one constant that sums inexactly (0.1) are no change, never a regression")
+    func constantArms() throws {
+        let metric = Self.metric("cost_usd", .mean, .increase, minimum: 2)
+        let judgement = CanaryJudge.judge(
+            metric, .continuous(baseline: Array(repeating: 0.1, count: 80), canary: Array(repeating: 0.1, count: 30)))
+        #expect(judgement.label != .regression, "summed in order, the means differed by 2e-16 with a tiny variance")
+        #expect(judgement.pValue == 1)
+        let estimate = try #require(Welch.estimate(canary: [0.1, 0.1, 0.1], baseline: [0.1, 0.1]))
+        #expect(estimate.value == 0 && estimate.standardError == 0)
+    }
+
+    @Test("task values past 10^15 are refused as they are ingested: 1e80 made Welch's degrees of freedom NaN")
+    func hugeTaskValuesAreRefused() throws {
+        var values: [String: JSONValue] = [
+            "task_id": .string("t1"), "version": .string("v"), "env": .string("prod"),
+            "started_at": .string("2026-12-01T00:00:00Z"), "duration_ms": .number(1e15), "completed": .bool(true),
+            "error": .bool(false),
+        ]
+        #expect(try TaskRecord(values).durationMS == 1e15)
+        values["duration_ms"] = .number(1e80)
+        #expect(throws: LedgerError.self) { try TaskRecord(values) }
+        values["duration_ms"] = .number(1000)
+        values["cost_usd"] = .number(2e80)
+        #expect(throws: LedgerError.self) { try TaskRecord(values) }
     }
 
     @Test("mean: Welch's test against the margin and its 90% interval")
