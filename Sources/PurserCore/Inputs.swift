@@ -13,9 +13,14 @@ public struct InputFile: Sendable, Codable {
         self.bytes = bytes
     }
 
-    /// Reads a file, or standard input for "-".
+    /// Reads a file, or standard input for "-", of at most `InputBytes.maximumSize` (64 MiB).
     public static func read(_ path: String) throws(LedgerError) -> InputFile {
-        InputFile(source: Inputs.name(path), bytes: try Inputs.read(path))
+        try read(path, limit: InputBytes.maximumSize)
+    }
+
+    /// Reads a file, or standard input for "-", of at most `limit` bytes.
+    public static func read(_ path: String, limit: Int) throws(LedgerError) -> InputFile {
+        InputFile(source: Inputs.name(path), bytes: try Inputs.read(path, limit: limit))
     }
 
     /// The name entries record: the file's last path component, or "standard input". Taken from `source` as
@@ -56,18 +61,10 @@ public struct InputFile: Sendable, Codable {
 
 /// Reading the JSON a user hands to purser, with errors that name the file, the line and the byte.
 public enum Inputs {
-    /// Reads a file, or standard input for "-".
-    public static func read(_ path: String) throws(LedgerError) -> [UInt8] {
-        if path == "-" {
-            return Array(FileHandle.standardInput.readDataToEndOfFile())
-        }
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw LedgerError(.notFound, "\(quoted(path)) not found")
-        }
-        guard let handle = FileHandle(forReadingAtPath: path), let data = try? handle.readToEnd() ?? Data() else {
-            throw LedgerError(.invalidInput, "\(quoted(path)) cannot be read")
-        }
-        return Array(data)
+    /// Reads a file, or standard input for "-", of at most `limit` bytes.
+    /// - Throws: `.notFound` for a missing file; `.invalidInput` for one that cannot be read or is over `limit`.
+    public static func read(_ path: String, limit: Int = InputBytes.maximumSize) throws(LedgerError) -> [UInt8] {
+        try InputBytes.read(path, source: name(path), limit: limit)
     }
 
     /// How messages name `path`: "standard input" for "-".

@@ -61,6 +61,27 @@ public final class Ledger {
         try run { try connection.execute("PRAGMA synchronous = FULL") }
     }
 
+    /// Refuses, as not a ledger, a path that is not a regular file (a device, a pipe) or whose first bytes cannot
+    /// be read (`/proc/self/mem`), which SQLite would report as an I/O error.
+    private static func checkIsReadableFile(_ path: String) throws(LedgerError) {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw LedgerError(
+                .notALedger,
+                "\(quoted(path)) is not a regular file (a device, a pipe or a socket), not a purser ledger")
+        }
+        let descriptor = Foundation.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        // A file the user cannot read is left for SQLite to report.
+        guard descriptor >= 0 else { return }
+        defer { close(descriptor) }
+        var header = [UInt8](repeating: 0, count: 100)
+        guard header.withUnsafeMutableBytes({ Foundation.read(descriptor, $0.baseAddress, $0.count) }) >= 0 else {
+            throw LedgerError(
+                .notALedger,
+                "\(quoted(path)) cannot be read (\(String(cString: strerror(errno)))), so it is not a purser ledger")
+        }
+    }
+
     /// Opens the SQLite file at `path` and checks that it is a purser ledger of this schema.
     /// - Parameter altered: given the error for a header rewritten outside purser (`checkUnaltered`), which
     ///   then opens the file as it is instead of throwing (`verify` reports it and reads on).
@@ -75,6 +96,7 @@ public final class Ledger {
         guard !isFolder.boolValue else {
             throw LedgerError(.notALedger, "\(quoted(path)) is a directory, not a purser ledger file")
         }
+        try checkIsReadableFile(path)
         let connection: Connection
         let application: Int64
         let version: Int64

@@ -29,23 +29,34 @@ public enum OutputFolder {
     }
 
     /// Creates the folder `path` and any missing folder above it (mode 0777 less the umask).
+    /// - Returns: the folders it made, the outermost first (for a command that fails to remove them).
     /// - Throws: `failure(path, errno:)` for the first that cannot be made.
-    public static func create(_ path: String) throws(LedgerError) {
+    @discardableResult
+    public static func create(_ path: String) throws(LedgerError) -> [String] {
         var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue { return }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue { return [] }
         let parent = (path as NSString).deletingLastPathComponent
-        if !parent.isEmpty, parent != path { try create(parent) }
-        guard mkdir(path, 0o777) == 0 || errno == EEXIST else { throw failure(path, errno: errno) }
+        var made: [String] = []
+        if !parent.isEmpty, parent != path { made = try create(parent) }
+        if mkdir(path, 0o777) == 0 {
+            made.append(path)
+        } else if errno != EEXIST {
+            throw failure(path, errno: errno)
+        }
+        return made
     }
 
     /// The error of a write to or under `path` that failed with `errno`: where the user chose a place that cannot
     /// be written (no permission, a read-only or virtual file system, a file on the way) it is `.usage`, naming
-    /// the reason; a full disk or an I/O error is `.internal`.
+    /// the reason; a full disk, a file too large for it or an I/O error is `.invalidInput` (exit 65): nothing
+    /// purser can fix, and nothing that was asked for is left half-written; anything else is `.internal`.
     public static func failure(_ path: String, errno code: Int32) -> LedgerError {
         let reason = String(cString: strerror(code))
         switch code {
         case EACCES, EPERM, EROFS, ENOTDIR, ENOENT, EISDIR, ENAMETOOLONG, ELOOP, EEXIST, EINVAL, ENOTEMPTY:
             return LedgerError(.usage, "cannot write to \(quoted(path)): \(reason); choose a directory you can write")
+        case ENOSPC, EDQUOT, EFBIG, EIO:
+            return LedgerError(.invalidInput, "cannot write to \(quoted(path)): \(reason); nothing was left there")
         default:
             return LedgerError(.internal, "cannot write to \(quoted(path)): \(reason)")
         }

@@ -107,6 +107,24 @@ struct CanaryLookTests {
         #expect(try CanaryConfig(bytes: Array(Self.config.utf8), source: "canary.yaml").looks == .spend)
     }
 
+    @Test("the sample-size check uses the first look's level: bad either needs 5 with plan spend, 4 with fixed")
+    func smallestSampleAtTheFirstLook() throws {
+        let yaml = """
+            steps: [10, 100]
+            min-sample-size: 4
+            metrics:
+              - {name: error_rate, statistic: rate, bad: either, critical: true}
+              - {name: quality, statistic: mean, bad: decrease, max-relative-change: 0.05}
+            scoring: {pass: 0.9, marginal: 0.5}
+            auto-rollback: true
+            """
+        let spend = try CanaryConfig(bytes: Array(yaml.utf8), source: "canary.yaml").problems()
+        #expect(spend.count == 1)
+        #expect(spend.first?.contains("at least 5") == true, "\(spend)")
+        let fixed = try CanaryConfig(bytes: Array((yaml + "\nlooks: {plan: fixed}").utf8), source: "c.yaml")
+        #expect(fixed.problems().isEmpty, "\(fixed.problems())")
+    }
+
     @Test("verify flags a judgement whose recorded look number is not its count of earlier judgements")
     func tamperedLook() throws {
         let test = try TestReleases()

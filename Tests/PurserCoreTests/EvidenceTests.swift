@@ -473,6 +473,21 @@ private func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
         #expect(error?.message == "http:\(server.url("/overflow")): the body is larger than 10 MB")
     }
 
+    /// Swift's `Int("+2")` parses; an HTTP head's numbers are digits alone, so a signed length or chunk size is an
+    /// answer the client cannot trust, not one it reads.
+    @Test func signedLengthsAndChunkSizesAreErrors() throws {
+        let server = try LoopbackServer(routes: [
+            "/length": LoopbackServer.Response(headers: ["Content-Length: +2"], body: Array("{}".utf8)),
+            "/chunk": LoopbackServer.Response(
+                headers: ["Transfer-Encoding: chunked"], body: Array("+2\r\n{}\r\n0\r\n\r\n".utf8),
+                closeDelimited: true),
+        ])
+        let length = failure(gather(.http(server.url("/length"))))
+        #expect(length?.message == "http:\(server.url("/length")): invalid Content-Length \"+2\"")
+        let chunk = failure(gather(.http(server.url("/chunk"))))
+        #expect(chunk?.message == "http:\(server.url("/chunk")): invalid chunk size \"+2\" in a chunked body")
+    }
+
     @Test func staleObservedAtInAnAnswerIsAnError() throws {
         let server = try server()
         let later = Timestamp.parse("2026-11-18T09:30:00Z")!

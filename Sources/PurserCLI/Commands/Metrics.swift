@@ -41,7 +41,8 @@ struct Metrics: ParsableCommand {
         func run() throws {
             let chosen =
                 format.flatMap(MetricsFormat.init(rawValue:)) ?? (file.lowercased().hasSuffix(".csv") ? .csv : .jsonl)
-            try ledgerOptions.perform(IngestMetrics(file: InputFile.read(file), format: chosen.rawValue), json: json)
+            let input = try InputFile.read(file, limit: MetricsFile.maximumSize)
+            try ledgerOptions.perform(IngestMetrics(file: input, format: chosen.rawValue), json: json)
         }
     }
 

@@ -80,8 +80,11 @@ struct Token: ParsableCommand {
                 Output.json(.object(["name": .string(name), "role": .string(role.rawValue), "token": .string(token)]))
             } else {
                 Output.line(token)
-                ExitStatus.printError(
-                    "note: this is the only time the token is shown; \(options.file.path) keeps only its SHA-256")
+                // A note, not an error: the command succeeded.
+                let note =
+                    "purser: note: this is the only time the token is shown; "
+                    + "\(options.file.path) keeps only its SHA-256\n"
+                FileHandle.standardError.write(Data(note.utf8))
             }
         }
     }

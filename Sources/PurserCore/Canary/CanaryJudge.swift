@@ -201,7 +201,12 @@ public enum CanaryJudge {
     /// - `mean`: 2 (a variance needs two values);
     /// - `p95`: the smallest n whose order-statistic interval fits inside the sample (73);
     /// - `shift`: 4 (3 against 3 separated completely has p = 1/20).
-    public static func smallestSampleSize(_ metric: CanaryConfig.Metric) -> Int {
+    ///
+    /// At the first look's α = 0.025 of the plan `spend`, `rate` and `shift` with `bad: either` need 5 (two-sided,
+    /// 4 against 4 gives p = 2/70); the others are as above.
+    /// - Parameter alpha: The level (default `CanaryJudge.alpha`, the level at which the judge calls a metric
+    ///   `nodata`; the configuration check uses its plan's first look).
+    public static func smallestSampleSize(_ metric: CanaryConfig.Metric, alpha: Double = CanaryJudge.alpha) -> Int {
         switch metric.statistic {
         case .mean: return 2
         case .p95: return QuantileDifference.smallestSample(fraction: 0.95)

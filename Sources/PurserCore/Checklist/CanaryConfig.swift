@@ -211,7 +211,8 @@ public struct CanaryConfig: Sendable {
     /// as a sentence a person can act on; empty when sane.
     ///
     /// Steps must increase strictly within (0, 100]; every minimum sample size must be at least 1 and large
-    /// enough for the metric's test to reach significance (`CanaryJudge.smallestSampleSize`); a critical
+    /// enough for the metric's test to reach significance at the first look's level (`CanaryJudge.smallestSampleSize`
+    /// at `looks.alpha(look: 1)`); a critical
     /// `error_rate` metric must guard against increases; a `quality` metric must guard against decreases with
     /// a maximum change; `pass` must be above `marginal`, both within [0, 1]; `auto-rollback` must be on.
     public func problems() -> [String] {
@@ -241,14 +242,14 @@ public struct CanaryConfig: Sendable {
                     + "before it is judged.")
         }
         for metric in metrics where metric.minSampleSize >= 1 {
-            let smallest = CanaryJudge.smallestSampleSize(metric)
+            let smallest = CanaryJudge.smallestSampleSize(metric, alpha: looks.alpha(look: 1))
             if metric.minSampleSize < smallest {
                 let unit = metric.name == "tool_success_rate" ? "tool calls" : "tasks"
                 problems.append(
                     "metric \(metric.name) (\(metric.statistic.rawValue), bad: \(metric.bad.rawValue)) has "
                         + "min-sample-size \(metric.minSampleSize): with so few \(unit) per arm its test can never "
-                        + "reach significance at α = \(Self.format(CanaryJudge.alpha)), so it would always pass; "
-                        + "set min-sample-size to at least \(smallest).")
+                        + "reach significance at α = \(Self.format(looks.alpha(look: 1))) (its first look), so it "
+                        + "would always pass; set min-sample-size to at least \(smallest).")
             }
         }
         let guardsErrors = metrics.contains {

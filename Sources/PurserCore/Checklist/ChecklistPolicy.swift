@@ -77,10 +77,11 @@ public struct ChecklistPolicy: Sendable {
     init(
         json: JSONValue, bytes: [UInt8], source: String, baseDirectory: String, files given: [String: InputFile]?
     ) throws(LedgerError) {
-        func named(_ name: String) -> InputFile? {
+        func named(_ name: String) throws(LedgerError) -> InputFile? {
             if let given { return given[name] }
             let path = Self.resolve(name, in: baseDirectory)
-            return FileManager.default.contents(atPath: path).map { InputFile(source: path, bytes: Array($0)) }
+            guard FileManager.default.fileExists(atPath: path) else { return nil }
+            return InputFile(source: path, bytes: try InputBytes.read(path, source: path))
         }
         let reader = PolicyReader(source: source)
         let top = try reader.mapping(json, "", allowed: ["max-age", "checks"])
@@ -104,7 +105,7 @@ public struct ChecklistPolicy: Sendable {
         }
         if let pinsFile {
             let path = Self.resolve(pinsFile, in: baseDirectory)
-            guard let table = named(pinsFile) else { throw LedgerError(.notFound, "\(path) not found") }
+            guard let table = try named(pinsFile) else { throw LedgerError(.notFound, "\(path) not found") }
             pins = try ModelPins(table: try YAML.parse(table.bytes, source: path), source: path)
         }
         if let allow = pinning["allow"] {
@@ -161,7 +162,7 @@ public struct ChecklistPolicy: Sendable {
         self.canaryConfig = try reader.path(canary["config"], "checks.canary-configured.config")
         var files: [String: InputFile] = [:]
         for name in [self.pinsFile, self.rollback.runbook, self.canaryConfig].compactMap(\.self) {
-            files[name] = named(name)
+            files[name] = try named(name)
         }
         self.files = files
     }

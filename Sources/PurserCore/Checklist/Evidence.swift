@@ -312,11 +312,7 @@ public struct EvidenceSource: Sendable, Equatable {
         }
         guard !isDirectory.boolValue else { throw LedgerError(.invalidInput, "\(path) is a folder, not a file") }
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        guard let handle = FileHandle(forReadingAtPath: path), let data = try? handle.readToEnd() ?? Data() else {
-            throw LedgerError(.invalidInput, "\(path) cannot be read (check its permissions)")
-        }
-        try? handle.close()
-        return (Array(data), attributes?[.modificationDate] as? Date)
+        return (try InputBytes.read(path, source: path), attributes?[.modificationDate] as? Date)
     }
 
     private static func json(_ bytes: [UInt8], what: String, quoting: Bool = false) throws(LedgerError) -> JSONValue {

@@ -301,7 +301,7 @@ public enum HTTPClient {
         let lines = String(decoding: bytes, as: UTF8.self).components(separatedBy: "\r\n")
         let statusLine = lines[0].split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
         guard statusLine.count >= 2, statusLine[0].hasPrefix("HTTP/1."), statusLine[1].count == 3,
-            let status = Int(statusLine[1])
+            statusLine[1].allSatisfy(\.isASCIIDigit), let status = Int(statusLine[1])
         else {
             throw LedgerError(
                 .invalidInput, "the answer is not HTTP/1.x: it starts \"\(EvidenceSource.excerpt(Array(bytes)))\"")
@@ -329,7 +329,7 @@ public enum HTTPClient {
             return try dechunk(data, atEnd: atEnd, maximumBody: maximumBody)
         }
         if let text = response.header("content-length") {
-            guard let length = Int(text), length >= 0 else {
+            guard text.allSatisfy(\.isASCIIDigit), let length = Int(text) else {
                 throw LedgerError(.invalidInput, "invalid Content-Length \"\(text)\"")
             }
             if data.count >= length { return Array(data.prefix(length)) }
@@ -368,7 +368,7 @@ public enum HTTPClient {
             guard let sizeLine = line() else { return try incomplete() }
             let sizeText = String(decoding: sizeLine.prefix { $0 != UInt8(ascii: ";") }, as: UTF8.self)
                 .trimmingCharacters(in: .whitespaces)
-            guard let size = Int(sizeText, radix: 16), size >= 0 else {
+            guard sizeText.allSatisfy(\.isHexDigit), let size = Int(sizeText, radix: 16) else {
                 throw LedgerError(.invalidInput, "invalid chunk size \"\(sizeText.prefix(20))\" in a chunked body")
             }
             if size == 0 {
@@ -389,4 +389,9 @@ public enum HTTPClient {
             index += 2
         }
     }
+}
+
+extension Character {
+    /// 0-9 only: `Int("+5")` and `Int("-0")` parse, but a number in an HTTP head is digits alone.
+    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }

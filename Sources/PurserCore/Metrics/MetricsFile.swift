@@ -9,6 +9,12 @@ public enum MetricsFormat: String, Sendable, CaseIterable {
 }
 
 public enum MetricsFile {
+    /// The most `metrics ingest` reads of a file: 512 MiB, about 1.5 million task records. The file is stored
+    /// whole as an artifact, and SQLite stores no value over 1,000,000,000 bytes.
+    public static let maximumSize = 512 << 20
+    /// The longest line of JSON Lines read: a task record is far shorter, and a line is parsed whole.
+    static let maximumLineSize = 1 << 20
+
     /// Parses every record of `bytes`, checking each; nothing is returned unless all are valid.
     /// - Throws: `.invalidInput` naming the first bad line and field, and how many other lines are bad.
     public static func parse(
@@ -167,6 +173,10 @@ private struct LinesPiece {
                 let line = UnsafeBufferPointer(rebasing: piece[start..<end])
                 start = end + 1
                 if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                guard line.count <= MetricsFile.maximumLineSize else {
+                    problems.append((lines, "over \(MetricsFile.maximumLineSize) bytes, longer than any task record"))
+                    continue
+                }
                 do throws(LedgerError) {
                     records.append((lines, try Self.record(line)))
                 } catch {

@@ -48,7 +48,7 @@ extension Releases {
     /// known are not counted again (re-ingesting a file adds nothing but the entry saying so).
     /// - Throws: `.invalidInput` naming the first bad line and field, or an unknown version.
     public func ingestMetrics(path: String, format: MetricsFormat) throws(LedgerError) -> IngestOutcome {
-        try ingestMetrics(InputFile.read(path), format: format)
+        try ingestMetrics(InputFile.read(path, limit: MetricsFile.maximumSize), format: format)
     }
 
     /// Ingests a metrics file already read.

@@ -83,24 +83,35 @@ extension AuditBundle {
         private var buffer = Data()
         private var frontier = MerkleFrontier()
         private var finished = false
+        /// The folders `init` made, and the bundle's files written so far: removed unless the bundle is complete.
+        private let made: [String]
+        private var written: [String] = []
+        private var complete = false
 
         /// Creates `directory` if needed.
         /// - Throws: `OutputFolder`'s errors for a path that is not a folder or cannot be written.
         public init(directory: String) throws(LedgerError) {
             try OutputFolder.check(directory, empty: false)
-            try OutputFolder.create(directory)
+            made = try OutputFolder.create(directory)
             self.directory = directory
             entriesPath = (directory as NSString).appendingPathComponent(AuditBundle.entriesFile)
             temporary = entriesPath + ".partial"
             let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard descriptor >= 0 else { throw OutputFolder.failure(directory, errno: errno) }
+            guard descriptor >= 0 else {
+                let code = errno
+                for folder in made.reversed() { rmdir(folder) }
+                throw OutputFolder.failure(directory, errno: code)
+            }
             handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
             buffer.reserveCapacity(1 << 20)
         }
 
         deinit {
             try? handle.close()
-            if !finished { try? FileManager.default.removeItem(atPath: temporary) }
+            if !finished { unlink(temporary) }
+            guard !complete else { return }
+            for path in written { unlink(path) }
+            for folder in made.reversed() { rmdir(folder) }
         }
 
         /// The number of entries appended so far.
@@ -124,34 +135,26 @@ extension AuditBundle {
                 )
             }
             try flush()
-            do {
-                try handle.synchronize()
-                try? FileManager.default.removeItem(atPath: entriesPath)
-                try FileManager.default.moveItem(atPath: temporary, toPath: entriesPath)
-            } catch {
-                throw LedgerError(.internal, "cannot write \(quoted(entriesPath)): \(error.localizedDescription)")
-            }
+            guard fsync(handle.fileDescriptor) == 0 else { throw OutputFolder.failure(entriesPath, errno: errno) }
+            guard rename(temporary, entriesPath) == 0 else { throw OutputFolder.failure(entriesPath, errno: errno) }
             finished = true
+            written.append(entriesPath)
             try write(AuditBundle.checkpointFile, note)
             try write(AuditBundle.keyFile, key.description + "\n")
+            complete = true
         }
 
         private func flush() throws(LedgerError) {
-            do {
-                try handle.write(contentsOf: buffer)
-            } catch {
-                throw LedgerError(.internal, "cannot write \(quoted(temporary)): \(error.localizedDescription)")
+            if let code = buffer.withUnsafeBytes({ OutputFile.writeAll($0, to: handle.fileDescriptor) }) {
+                throw OutputFolder.failure(entriesPath, errno: code)
             }
             buffer.removeAll(keepingCapacity: true)
         }
 
         private func write(_ name: String, _ text: String) throws(LedgerError) {
             let path = (directory as NSString).appendingPathComponent(name)
-            do {
-                try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-            } catch {
-                throw LedgerError(.internal, "cannot write \(quoted(path)): \(error.localizedDescription)")
-            }
+            try OutputFile.write(Array(text.utf8), to: path)
+            written.append(path)
         }
     }
 }
