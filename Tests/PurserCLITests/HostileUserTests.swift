@@ -24,40 +24,9 @@ private func launch(_ arguments: [String], in workspace: Workspace, output: Stri
 /// Sends `request` as it is over a new loopback connection to `url`'s port; returns the status of the answer (0 if
 /// none came) and its text.
 private func rawHTTP(_ url: String, _ request: String) throws -> (status: Int, text: String) {
-    let port = try #require(URL(string: url)?.port)
-    let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    try #require(socket >= 0)
-    defer { close(socket) }
-    var timeout = timeval(tv_sec: 30, tv_usec: 0)
-    setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
-    }
-    try #require(connected == 0)
-    let bytes = Array(request.utf8)
-    try #require(bytes.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, 0) } == bytes.count)
-    var answer: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65_536)
-    // The answer is complete once its headers and as many body bytes as Content-Length says have come.
-    while true {
-        let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
-        if count <= 0 { break }
-        answer += buffer[..<count]
-        let text = String(decoding: answer, as: UTF8.self)
-        if let end = text.range(of: "\r\n\r\n"),
-            let length = text[..<end.lowerBound].firstMatch(of: /(?i)content-length: *([0-9]+)/).flatMap({ Int($0.1) }),
-            text[end.upperBound...].utf8.count >= length
-        {
-            break
-        }
-    }
-    let text = String(decoding: answer, as: UTF8.self)
+    let connection = try RawConnection(url)
+    try #require(connection.send(Array(request.utf8)))
+    let text = connection.answer(within: 30) ?? ""
     return (text.firstMatch(of: /^HTTP\/1\.1 ([0-9]{3})/).flatMap { Int($0.1) } ?? 0, text)
 }
 
