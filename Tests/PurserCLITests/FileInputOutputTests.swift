@@ -78,7 +78,7 @@ import Testing
         let mount = try runTool("/bin/mount", ["-t", "tmpfs", "-o", "size=12k", "tmpfs", disk])
         guard mount == 0 else {
             // Root in a container without the right to mount: the /dev/full test above covers failed writes.
-            print("skipped: on a full disk…: mount -t tmpfs failed (exit \(mount)); this machine does not let root mount")
+            print("skipped: the full-disk test: mount -t tmpfs failed (exit \(mount)); root may not mount here")
             return
         }
         defer { _ = try? runTool("/bin/umount", [disk]) }
