@@ -97,3 +97,25 @@ final class Workspace {
         try JSONValue(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }
+
+extension Workspace {
+    /// A ledger holding agent@1 and agent@2 (its prompt shortened), both from the agent template copied to agent/.
+    func recordTwoVersions() throws {
+        try initLedger()
+        let manifest = try copyAgentTemplate(to: "agent")
+        #expect(try run(["version", "record", manifest, "--label", "agent@1"]).status == 0)
+        edit("agent/agent/system-prompt.md", replacing: "Be brief and friendly.", with: "Be brief.")
+        #expect(try run(["version", "record", manifest, "--label", "agent@2"]).status == 0)
+    }
+
+    /// `recordTwoVersions`, then agent@1 serving prod (blue-green) and agent@2 a 10% canary there, both deployed
+    /// with break-glass.
+    func startCanaryRollout() throws {
+        try recordTwoVersions()
+        let glass = ["--break-glass", "--reason", "test", "--approver", "tests"]
+        let blueGreen = ["deploy", "start", "agent@1", "--env", "prod", "--strategy", "blue-green"]
+        #expect(try run(blueGreen + glass).status == 0)
+        let canary = ["deploy", "start", "agent@2", "--env", "prod", "--strategy", "canary", "--weight", "10"]
+        #expect(try run(canary + glass).status == 0)
+    }
+}

@@ -5,20 +5,7 @@ import Testing
 @Suite struct CanaryCommandTests {
     /// A ledger with agent@1 serving prod and agent@2 as a 10% canary, and `config` written beside it.
     func prepare(_ workspace: Workspace) throws {
-        try workspace.initLedger()
-        let manifest = try workspace.copyAgentTemplate(to: "agent")
-        #expect(try workspace.run(["version", "record", manifest, "--label", "agent@1"]).status == 0)
-        workspace.edit("agent/agent/system-prompt.md", replacing: "Be brief and friendly.", with: "Be brief.")
-        #expect(try workspace.run(["version", "record", manifest, "--label", "agent@2"]).status == 0)
-        let glass = ["--break-glass", "--reason", "test", "--approver", "tests"]
-        #expect(
-            try workspace.run(["deploy", "start", "agent@1", "--env", "prod", "--strategy", "blue-green"] + glass)
-                .status == 0)
-        #expect(
-            try workspace.run(
-                ["deploy", "start", "agent@2", "--env", "prod", "--strategy", "canary", "--weight", "10"] + glass
-            )
-            .status == 0)
+        try workspace.startCanaryRollout()
         workspace.write(
             "canary.yaml",
             """

@@ -6,16 +6,7 @@ import Testing
     @Test("canary judge prints and records each look's number and alpha; verify recomputes both looks")
     func repeatedJudgements() throws {
         let workspace = Workspace()
-        try workspace.initLedger()
-        let manifest = try workspace.copyAgentTemplate(to: "agent")
-        #expect(try workspace.run(["version", "record", manifest, "--label", "agent@1"]).status == 0)
-        workspace.edit("agent/agent/system-prompt.md", replacing: "Be brief and friendly.", with: "Be brief.")
-        #expect(try workspace.run(["version", "record", manifest, "--label", "agent@2"]).status == 0)
-        let glass = ["--break-glass", "--reason", "test", "--approver", "tests"]
-        let deploy = ["deploy", "start", "agent@1", "--env", "prod", "--strategy", "blue-green"]
-        #expect(try workspace.run(deploy + glass).status == 0)
-        let canary = ["deploy", "start", "agent@2", "--env", "prod", "--strategy", "canary", "--weight", "10"]
-        #expect(try workspace.run(canary + glass).status == 0)
+        try workspace.startCanaryRollout()
         let started = Timestamp.format(Date())
         let tasks = (0..<400).map { index in
             #"{"task_id":"t\#(index)","version":"agent@\#(index % 2 + 1)","env":"prod","started_at":"\#(started)","duration_ms":100,"completed":true,"error":\#(index % 40 < 2),"quality":0.9}"#

@@ -6,11 +6,7 @@ import Testing
 @Suite struct ShadowEquivalenceTests {
     /// A ledger with two versions, and `lines` as pairs.jsonl.
     func prepare(_ workspace: Workspace, _ lines: [String]) throws {
-        try workspace.initLedger()
-        let manifest = try workspace.copyAgentTemplate(to: "agent")
-        #expect(try workspace.run(["version", "record", manifest, "--label", "agent@1"]).status == 0)
-        workspace.edit("agent/agent/system-prompt.md", replacing: "Be brief and friendly.", with: "Be brief.")
-        #expect(try workspace.run(["version", "record", manifest, "--label", "agent@2"]).status == 0)
+        try workspace.recordTwoVersions()
         workspace.write("pairs.jsonl", lines.joined(separator: "\n"))
     }
 
