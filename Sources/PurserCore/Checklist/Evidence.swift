@@ -238,7 +238,7 @@ public struct EvidenceSource: Sendable, Equatable {
         if case .file(let file) = kind { path = file }
         let parsed: JSONValue
         do {
-            if let path, ["yaml", "yml"].contains(URL(fileURLWithPath: path).pathExtension.lowercased()) {
+            if isYAML {
                 parsed = try YAML.parse(bytes, source: name)
             } else {
                 parsed = try JSONValue(parsing: bytes)
@@ -272,6 +272,12 @@ public struct EvidenceSource: Sendable, Equatable {
         return .success(Evidence(source: name, bytes: bytes, value: parsed, observedAt: judged))
     }
 
+    /// Whether the evidence is read as YAML: a file whose name ends in `.yaml` or `.yml`. Everything else is JSON.
+    private var isYAML: Bool {
+        guard case .file(let path) = kind else { return false }
+        return ["yaml", "yml"].contains(URL(fileURLWithPath: path).pathExtension.lowercased())
+    }
+
     /// The evidence's bytes and parsed value, and the file's modification time for a file.
     private func fetch(
         substitutions: [String: String], baseDirectory: String
@@ -280,10 +286,7 @@ public struct EvidenceSource: Sendable, Equatable {
         case .file(let path):
             let resolved = path.hasPrefix("/") ? path : baseDirectory + "/" + path
             let (bytes, modified) = try Self.readFile(resolved)
-            let suffix = URL(fileURLWithPath: path).pathExtension.lowercased()
-            if suffix == "yaml" || suffix == "yml" {
-                return (bytes, try YAML.parse(bytes, source: resolved), modified)
-            }
+            if isYAML { return (bytes, try YAML.parse(bytes, source: resolved), modified) }
             return (bytes, try Self.json(bytes, what: "\(resolved) is not valid JSON"), modified)
         case .command(let argv):
             var arguments: [String] = []
