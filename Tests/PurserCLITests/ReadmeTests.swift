@@ -27,10 +27,13 @@ struct ReadmeTests {
         #expect(String(readme[start.upperBound..<end.lowerBound]) == example)
     }
 
-    @Test func theTourRunsAsWritten() throws {
+    /// The tour runs as written from a copy of the repository's root, and leaves that root as it found it: its
+    /// ledger and files go to a scratch folder (under `TMPDIR`, here inside the workspace).
+    @Test func theTourRunsAsWrittenOutsideTheRepository() throws {
         let script = try Self.shellBlock(after: "## A five-minute tour")
         let workspace = Workspace()
         try FileManager.default.createDirectory(atPath: workspace.file("ledger"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: workspace.file("tmp"), withIntermediateDirectories: true)
         try FileManager.default.copyItem(
             atPath: Self.root.appendingPathComponent("ledger/verify_bundle.py").path,
             toPath: workspace.file("ledger/verify_bundle.py"))
@@ -43,7 +46,10 @@ struct ReadmeTests {
         var environment = ProcessInfo.processInfo.environment
         let binaries = URL(fileURLWithPath: purserBinary).deletingLastPathComponent().path
         environment["PATH"] = binaries + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
-        environment.removeValue(forKey: "PURSER_LEDGER")
+        for name in ["PURSER_LEDGER", "PURSER_KEY", "PURSER_SERVER", "PURSER_TOKEN"] {
+            environment.removeValue(forKey: name)
+        }
+        environment["TMPDIR"] = workspace.file("tmp")
         process.environment = environment
         let log = workspace.file("tour.log")
         _ = FileManager.default.createFile(atPath: log, contents: nil)
@@ -53,5 +59,11 @@ struct ReadmeTests {
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "the README tour failed:\n\(workspace.read("tour.log"))")
         #expect(workspace.read("tour.log").contains("intact: 2017 entries"))
+        // The repository root: what the test put there, nothing more.
+        let root = try FileManager.default.contentsOfDirectory(atPath: workspace.path).sorted()
+        #expect(root == ["ledger", "templates", "tmp", "tour.log"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.file("ledger")) == ["verify_bundle.py"])
+        let scratch = try FileManager.default.contentsOfDirectory(atPath: workspace.file("tmp"))
+        #expect(scratch.count == 1, "one scratch folder: \(scratch)")
     }
 }

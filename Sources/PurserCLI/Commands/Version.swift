@@ -162,7 +162,7 @@ struct VersionCommand: ParsableCommand {
 
     struct Materialize: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write every component of a recorded version back to files, byte for byte.",
+            abstract: "Write every component of a recorded version back to files, exactly as recorded.",
             discussion: """
                 Writes each component (text as recorded, structured data as canonical JSON) and version.json, which
                 maps component names to their files and digests; an auditor can recompute the id from these files
