@@ -8,15 +8,15 @@ struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a compliance report of a window of the ledger, findings first.",
         discussion: """
-            The report verifies the ledger first and says at the top whether it is intact (with --checkpoint: trusted;
-            without: self-consistent only). Then findings: deployments without an allowing checklist run,
-            break-glass overrides, expired waivers that were relied on, versions shipped with floating model ids,
-            rollbacks without a prior drill, traffic changes recorded more than an hour after they took effect,
-            integrity faults. Then every deployment with its checklist run (verdicts and evidence digests),
-            waivers, canary judgements with their statistics, promotions, drains, rollbacks and drills; the
-            versions shipped, component by component; and a picture of what ran when per environment (SVG, in the
-            HTML report, and beside a Markdown report written with --out). With the signing key at hand, the
-            report carries a signed checkpoint of the tree it saw, so it can be checked against the ledger later.
+            The report verifies the ledger first and says at the top what that showed: intact (consistent with a held
+            --checkpoint), self-consistent only (without one), or an integrity fault. Then findings: deployments without
+            an allowing checklist run, break-glass overrides, expired waivers that were relied on, versions shipped with
+            floating model ids, rollbacks without a prior drill, traffic changes recorded more than an hour after they
+            took effect, integrity faults. Then every deployment with its checklist run (verdicts and evidence digests),
+            waivers, canary judgements with their statistics, promotions, drains, rollbacks and drills; the versions
+            shipped, component by component; and a picture of what ran when per environment (SVG, in the HTML report,
+            and beside a Markdown report written with --out). With the signing key at hand, the report carries a signed
+            checkpoint of the tree it saw, so it can be checked against the ledger later.
 
             Formats: html (one self-contained file that prints well), md, json (schema purser-audit/1,
             ledger/README.md §16). html and md come from Mustache templates: templates/report/ by default, or
