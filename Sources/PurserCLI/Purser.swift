@@ -1,30 +1,46 @@
 import ArgumentParser
 import Foundation
 import PurserLedger
+import PurserOperations
 
 /// The root command: only argument parsing and printing live in this module.
 struct Purser: ParsableCommand {
+    /// What `purser --version` prints after the name.
+    static let version = "0.1.0"
+
     static let configuration = CommandConfiguration(
         commandName: "purser",
         // No `version:` here: ArgumentParser would then take a subcommand's own --version option (the
         // behavioral version) for the root's version flag whenever another option is missing, and exit 0.
-        abstract: "A release checklist and tamper-evident audit ledger for AI agents (purser 0.1.0).",
-        discussion: """
+        // `Main` answers `purser --version` alone.
+        abstract: "A release checklist and tamper-evident audit ledger for AI agents (purser \(version)).",
+        discussion: reflowed(
+            """
             The ledger is one SQLite file (default ./ledger/purser.sqlite, or --ledger PATH, or $PURSER_LEDGER)
             of hash-chained entries with a Merkle tree over them, and an Ed25519 key that signs checkpoints.
 
-            Examples:
+            A release, from a new ledger to the audit report:
               purser init --origin example.com/support-agent
-              echo '{"note":"hello"}' | purser append --kind custom.note --body -
-              purser log --kind custom.note --json
+              purser version record agent.yaml --label support-agent@1.1.0
+              purser eval record --version support-agent@1.1.0 --results results.json
+              purser check --version support-agent@1.1.0 --env prod
+              purser deploy start support-agent@1.1.0 --env prod --strategy canary
+              purser metrics ingest tasks.jsonl
+              purser canary judge --env prod --config canary.yaml
+              purser audit --format html --out audit.html
+
+            The ledger itself:
+              purser log --json
               purser checkpoint --out held.checkpoint
               purser verify --checkpoint held.checkpoint
-              purser proof inclusion --seq 1 --json
               purser export --out bundle/ && purser verify-bundle bundle/
 
-            Exit codes: 0 success, 1 blocked, 2 inconclusive, 3 integrity violation, 64 usage,
-            65 bad input data, 66 not found, 70 internal error.
-            """,
+            `purser demo` runs a whole release story on a fresh ledger; `purser help <command>` explains each
+            command.
+
+            Exit codes: 0 success, 1 blocked, 2 inconclusive, 3 integrity violation, 64 usage, 65 bad input data,
+            66 not found, 70 internal error.
+            """),
         subcommands: [
             Demo.self,
             Init.self, VersionCommand.self, Eval.self, Waive.self, Check.self, Deploy.self, Metrics.self, Canary.self,
@@ -41,8 +57,19 @@ struct Purser: ParsableCommand {
 @main
 enum Main {
     static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        // Only alone: with anything else, --version is a subcommand's option (the behavioral version).
+        if arguments == ["--version"] {
+            Output.line("purser \(Purser.version)")
+            exit(ExitStatus.success)
+        }
         do {
-            var command = try Purser.parseAsRoot()
+            var command: any ParsableCommand
+            do {
+                command = try Purser.parseAsRoot(arguments)
+            } catch {
+                throw UnknownCommand.find(in: arguments) ?? error
+            }
             try command.run()
         } catch {
             ExitStatus.exit(for: error)

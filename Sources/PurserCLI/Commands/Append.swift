@@ -7,16 +7,17 @@ import PurserOperations
 struct Append: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Append caller-defined JSON events (kinds under custom.).",
-        discussion: """
+        discussion: reflowed(
+            """
             --body appends one JSON object as one entry. --lines appends each non-blank line of a JSON Lines file as
             one entry, 1,000 per transaction; every line is checked before the first is written, so one bad line
             means nothing is appended. Domain kinds (version.recorded, …) are written by their own commands.
 
             Examples:
               purser append --kind custom.incident-note --body note.json
-              echo '{"ticket":"OPS-12"}' | purser append --kind custom.incident-note --body -
+              echo '{"ticket":"OPS-12"}' | purser append --kind custom.note --body -
               purser append --kind custom.import --lines history.jsonl --json
-            """)
+            """))
 
     @OptionGroup var ledgerOptions: LedgerOptions
 

@@ -7,7 +7,8 @@ import PurserOperations
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a compliance report of a window of the ledger, findings first.",
-        discussion: """
+        discussion: reflowed(
+            """
             The report verifies the ledger first and says at the top what that showed: intact (consistent with a held
             --checkpoint), self-consistent only (without one), or an integrity fault. Then findings: deployments without
             an allowing checklist run, break-glass overrides, expired waivers that were relied on, versions shipped with
@@ -26,9 +27,10 @@ struct Audit: ParsableCommand {
 
             Examples:
               purser audit --format html --out audit.html
-              purser audit --from 2026-10-01 --to 2026-11-01 --env prod --format md --out october.md
+              purser audit --from 2026-10-01 --to 2026-11-01 --env prod \\
+                --format md --out october.md
               purser audit --format json --checkpoint held.checkpoint | jq '.findings'
-            """)
+            """))
 
     @OptionGroup var ledgerOptions: LedgerOptions
     @OptionGroup var keyOptions: KeyOptions

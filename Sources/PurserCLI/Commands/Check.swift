@@ -7,7 +7,8 @@ import PurserOperations
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the release checklist for a version and environment: exit 0 allowed, 1 blocked.",
-        discussion: """
+        discussion: reflowed(
+            """
             Runs every check of the policy (templates/checklist.yaml explains each): version-recorded,
             components-pinned, queue-healthy, dashboards-updated, rollback-tested, eval-passed, canary-configured.
             Each passes, fails, errors (evidence missing, stale, unreadable, timed out) or is waived. Any fail or
@@ -15,14 +16,18 @@ struct Check: ParsableCommand {
             allowed or not, and `purser deploy start` needs an allowing run that is younger than the policy's
             max-age. A bad policy file is refused (exit 65) and nothing is recorded.
 
-            --json prints {"allowed":bool,"version":"<id>","env":"…","checks":[{"id","verdict":"pass|fail|error|waived",
-            "reason","evidence":[{"source","digest","observed_at"?}]}]}: the same inputs give the same document.
+            --json prints, the same for the same inputs:
+              {"allowed":bool,"version":"<id>","env":"…",
+               "checks":[{"id","verdict":"pass|fail|error|waived","reason",
+                          "evidence":[{"source","digest","observed_at"?}]}]}
+
             --junit FILE also writes the checks as JUnit XML for CI test reports.
 
             Examples:
-              purser check --version support-agent@1.1.0 --env prod --policy templates/checklist.yaml
+              purser check --version support-agent@1.1.0 --env prod \\
+                --policy templates/checklist.yaml
               purser check --version 3f2a9c1e --env prod --json --junit checklist.xml
-            """)
+            """))
 
     @OptionGroup var ledgerOptions: LedgerOptions
     @Option(help: ArgumentHelp("The candidate version (id, unique prefix or label).", valueName: "version"))
@@ -83,17 +88,20 @@ struct Eval: ParsableCommand {
     struct Record: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record an evaluation run with its per-case results (evaluation.recorded).",
-            discussion: """
+            discussion: reflowed(
+                """
                 Formats: json ({"suite":…,"observed_at":…,"cases":[{"name","passed":bool}]} or a list of cases),
                 junit (JUnit XML: pytest, Jest, …), promptfoo (promptfoo eval -o results.json). Repeated runs of a
                 case (the same name) count towards that case's pass rate. The results file is stored by digest.
 
-                --json prints {"seq":N,"version":"<id>","suite":"…","runs":N,"passed":N,"cases":N}.
+                --json prints:
+                  {"seq":N,"version":"<id>","suite":"…","runs":N,"passed":N,"cases":N}
 
                 Examples:
                   purser eval record --version support-agent@1.1.0 --results eval/results.json
-                  purser eval record --version 3f2a9c1e --results report.xml --format junit --suite refunds
-                """)
+                  purser eval record --version 3f2a9c1e --results report.xml --format junit \\
+                    --suite refunds
+                """))
 
         @OptionGroup var ledgerOptions: LedgerOptions
         @Option(help: ArgumentHelp("The version evaluated (id, unique prefix or label).", valueName: "version"))
@@ -121,7 +129,8 @@ struct Eval: ParsableCommand {
 struct Waive: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Waive one check's failure for a version until a time (waiver.granted).",
-        discussion: """
+        discussion: reflowed(
+            """
             Until it expires, a failure of that check counts as "waived" for that version: shown and counted
             separately, never hidden. Errors (evidence that could not be read) are never waived.
 
@@ -129,8 +138,9 @@ struct Waive: ParsableCommand {
 
             Examples:
               purser waive --version support-agent@1.1.0 --check dashboards-updated \\
-                --reason "dashboard migration OPS-88" --approver "dana@example.com" --expires 2026-12-01T00:00:00Z
-            """)
+                --reason "dashboard migration OPS-88" --approver "dana@example.com" \\
+                --expires 2026-12-01T00:00:00Z
+            """))
 
     @OptionGroup var ledgerOptions: LedgerOptions
     @Option(help: ArgumentHelp("The version (id, unique prefix or label).", valueName: "version")) var version: String

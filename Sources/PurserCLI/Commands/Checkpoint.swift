@@ -7,7 +7,8 @@ struct CheckpointCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "checkpoint",
         abstract: "Sign a checkpoint (C2SP tlog-checkpoint) of the current tree.",
-        discussion: """
+        discussion: reflowed(
+            """
             Keep checkpoints outside the ledger (a CI artifact, a git repository): a held checkpoint is what lets
             `purser verify --checkpoint FILE` detect truncation and rewriting.
 
@@ -16,7 +17,7 @@ struct CheckpointCommand: ParsableCommand {
             Examples:
               purser checkpoint
               purser checkpoint --out checkpoints/$(date +%F)
-            """)
+            """))
 
     @OptionGroup var ledgerOptions: LedgerOptions
     @OptionGroup var keyOptions: KeyOptions

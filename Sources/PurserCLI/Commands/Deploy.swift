@@ -7,7 +7,8 @@ import PurserOperations
 struct Deploy: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Record deployments: start, shift, promote, drained, abort.",
-        discussion: """
+        discussion: reflowed(
+            """
             Each environment has at every instant a traffic split over behavioral versions (percent, summing to
             100), versions still draining in-flight tasks, and at most one rollout in progress. Every command checks
             the change against the current traffic and refuses an invalid one without writing anything.
@@ -15,18 +16,19 @@ struct Deploy: ParsableCommand {
             --effective-at T records when a change took effect, when that differs from now (importing history): it
             may not precede the environment's previous change nor lie in the future. Queries use effective time.
 
-            Every subcommand's --json prints {"seq":N,"kind":"…","env":"…","effective_at":"…",
-            "traffic":[{"version","label","weight","state"}],"rollout":{…}|null}.
+            Every subcommand's --json prints:
+              {"seq":N,"kind":"…","env":"…","effective_at":"…",
+               "traffic":[{"version","label","weight","state"}],"rollout":{…}|null}
 
             Examples:
               purser deploy start support-agent@1.4.0 --env prod --strategy blue-green
-              purser deploy start support-agent@1.5.0 --env prod --strategy canary --weight 5
+              purser deploy start support-agent@1.5.0 --env prod --strategy canary
               purser deploy shift --env prod --weight 25
               purser deploy promote --env prod
               purser deploy drained --env prod --version support-agent@1.4.0
               purser deploy start 9b07d2aa --env prod --strategy shadow
               purser deploy abort --env prod
-            """,
+            """),
         subcommands: [Start.self, Shift.self, Promote.self, Drained.self, Abort.self])
 
     struct Common: ParsableArguments {
@@ -52,11 +54,12 @@ struct Deploy: ParsableCommand {
     struct Start: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Start deploying a recorded version (deployment.started).",
-            discussion: """
-                blue-green: the version takes every new task at once; the previous one drains.
-                canary: the version takes --weight percent beside the serving one (default: the first step of
+            discussion: reflowed(
+                """
+                - blue-green: the version takes every new task at once; the previous one drains.
+                - canary: the version takes --weight percent beside the serving one (default: the first step of
                 --canary-config FILE, else 5).
-                shadow: the version receives a copy of the traffic and serves none.
+                - shadow: the version receives a copy of the traffic and serves none.
 
                 Blue-green and canary deployments are gated: the latest `purser check` run for this version and
                 environment must be allowed and younger than its policy's max-age, or the command exits 1 and
@@ -68,7 +71,7 @@ struct Deploy: ParsableCommand {
                   purser deploy start 9b07d2aa --env prod --strategy canary --weight 10
                   purser deploy start 9b07d2aa --env prod --strategy blue-green --break-glass \\
                     --reason "hotfix for incident 42" --approver "dana@example.com"
-                """)
+                """))
 
         @OptionGroup var common: Common
         @Argument(help: ArgumentHelp("A version id, unique prefix (8+ hex) or label.", valueName: "version"))
@@ -116,10 +119,11 @@ struct Deploy: ParsableCommand {
     struct Shift: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Move the canary in progress to a new share (traffic.shifted).",
-            discussion: """
+            discussion: reflowed(
+                """
                 Examples:
                   purser deploy shift --env prod --weight 25
-                """)
+                """))
 
         @OptionGroup var common: Common
         @Option(help: ArgumentHelp("The canary's share in percent, 0 to 100.", valueName: "n")) var weight: Int
@@ -132,10 +136,11 @@ struct Deploy: ParsableCommand {
     struct Promote: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Give the canary all traffic; the old version starts draining (deployment.promoted).",
-            discussion: """
+            discussion: reflowed(
+                """
                 Examples:
                   purser deploy promote --env prod
-                """)
+                """))
 
         @OptionGroup var common: Common
 
@@ -147,10 +152,11 @@ struct Deploy: ParsableCommand {
     struct Drained: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record that a draining version finished its in-flight tasks (deployment.drained).",
-            discussion: """
+            discussion: reflowed(
+                """
                 Examples:
                   purser deploy drained --env prod --version support-agent@1.4.0
-                """)
+                """))
 
         @OptionGroup var common: Common
         @Option(help: ArgumentHelp("The draining version.", valueName: "version")) var version: String
@@ -163,12 +169,13 @@ struct Deploy: ParsableCommand {
     struct Abort: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "End the rollout in progress: the baseline takes all traffic back (deployment.aborted).",
-            discussion: """
+            discussion: reflowed(
+                """
                 A canary's version starts draining; a shadow simply stops.
 
                 Examples:
                   purser deploy abort --env prod
-                """)
+                """))
 
         @OptionGroup var common: Common
 
@@ -181,26 +188,29 @@ struct Deploy: ParsableCommand {
 struct Rollback: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Roll an environment back to a whole behavioral version, or record a rollback drill.",
-        discussion: """
+        discussion: reflowed(
+            """
             The whole behavioral version, not just code: prompt, tools, model and memory go back together. Without
             --to, the target is the version that last had all traffic before the current rollout.
 
             Examples:
               purser rollback --env prod --reason "tool-call errors doubled"
-              purser rollback --env prod --to support-agent@1.3.2 --reason "bad prompt" --json
-              purser rollback drill --env staging --from support-agent@1.5.0 --to support-agent@1.4.0 --result passed
-            """,
+              purser rollback --env prod --to 3f2a9c1e --reason "bad prompt" --json
+              purser rollback drill --env staging --from support-agent@1.5.0 \\
+                --to support-agent@1.4.0 --result passed
+            """),
         subcommands: [Perform.self, Drill.self],
         defaultSubcommand: Perform.self)
 
     struct Perform: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Roll an environment back (rollback.performed); `purser rollback` does this by default.",
-            discussion: """
+            discussion: reflowed(
+                """
                 Examples:
                   purser rollback --env prod --reason "tool-call errors doubled"
-                  purser rollback perform --env prod --to support-agent@1.3.2 --reason "bad prompt"
-                """)
+                  purser rollback perform --env prod --to 3f2a9c1e --reason "bad prompt"
+                """))
 
         @OptionGroup var common: Deploy.Common
         @Option(
@@ -219,7 +229,8 @@ struct Rollback: ParsableCommand {
     struct Drill: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record a rehearsal of rolling back from one version to another (rollback.drilled).",
-            discussion: """
+            discussion: reflowed(
+                """
                 The release checklist accepts a release only if a passed drill covers rolling back from the
                 candidate to the version serving the environment. --evidence stores a file (a log, a report) as an
                 artifact in the ledger.
@@ -227,9 +238,9 @@ struct Rollback: ParsableCommand {
                 --json prints {"seq":N,"env","from","to","result"}.
 
                 Examples:
-                  purser rollback drill --env staging --from support-agent@1.5.0 --to support-agent@1.4.0 \\
-                    --result passed --evidence drill.log --duration 312
-                """)
+                  purser rollback drill --env staging --from support-agent@1.5.0 \\
+                    --to support-agent@1.4.0 --result passed --evidence drill.log --duration 312
+                """))
 
         @OptionGroup var ledgerOptions: LedgerOptions
         @Option(help: ArgumentHelp("The environment the drill ran in.", valueName: "env")) var env: String

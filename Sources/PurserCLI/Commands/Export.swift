@@ -7,7 +7,8 @@ import PurserOperations
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write an offline audit bundle: entries.jsonl, checkpoint, key.pub.",
-        discussion: """
+        discussion: reflowed(
+            """
             Line i of entries.jsonl is exactly the bytes of entry i. An auditor verifies the bundle with
             `purser verify-bundle DIR`, or with a short script written from ledger/README.md alone.
 
@@ -16,8 +17,9 @@ struct Export: ParsableCommand {
 
             Examples:
               purser export --out audit-2026-11/
-              PURSER_TOKEN=... purser export --server http://ledger.internal:8080 --out audit-2026-11/
-            """)
+              PURSER_TOKEN=... purser export --server http://ledger.internal:8080 \\
+                --out audit-2026-11/
+            """))
 
     @OptionGroup var ledgerOptions: LedgerOptions
     @OptionGroup var keyOptions: KeyOptions
@@ -93,15 +95,17 @@ struct VerifyBundle: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify-bundle",
         abstract: "Verify an audit bundle without any database; exit 3 on any fault.",
-        discussion: """
+        discussion: reflowed(
+            """
             Checks the checkpoint's signature with key.pub, every entry and link, and the root against the checkpoint.
             Pin the key you expect with --key, and pass checkpoints you kept from before with --checkpoint: without
             them a bundle made by someone else, or cut short and re-signed, would look intact.
 
             Examples:
               purser verify-bundle audit-2026-11/ --json
-              purser verify-bundle audit-2026-11/ --key "$(cat prod.pub)" --checkpoint checkpoints/2026-10-31
-            """)
+              purser verify-bundle audit-2026-11/ --key "$(cat prod.pub)" \\
+                --checkpoint checkpoints/2026-10-31
+            """))
 
     @Argument(help: ArgumentHelp("The bundle folder.", valueName: "dir")) var directory: String
 

@@ -6,13 +6,17 @@ import PurserOperations
 struct Log: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List entries, oldest first.",
-        discussion: """
-            --json prints JSON Lines: {"seq":N,"at":"…","kind":"…","leaf_hash":"<hex>","entry":"<the exact entry text>"}.
+        discussion: reflowed(
+            """
+            --json prints JSON Lines:
+              {"seq":N,"at":"…","kind":"…","leaf_hash":"<hex>",
+               "entry":"<the exact entry text>"}
 
             Examples:
               purser log --limit 20
-              purser log --kind custom.incident-note --since 2026-11-01 --until 2026-12-01T00:00:00Z --json
-            """)
+              purser log --kind custom.incident-note --since 2026-11-01 \\
+                --until 2026-12-01T00:00:00Z --json
+            """))
 
     @OptionGroup var ledgerOptions: LedgerOptions
 

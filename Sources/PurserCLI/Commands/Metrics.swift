@@ -12,7 +12,8 @@ struct Metrics: ParsableCommand {
     struct Ingest: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Ingest per-task records from JSON Lines or CSV (metrics.summarized).",
-            discussion: """
+            discussion: reflowed(
+                """
                 Fields: task_id, version (id, prefix or label), env, started_at, duration_ms, completed, error (required);
                 task_type, model, input_tokens, output_tokens, cost_usd, tool_calls, tool_errors, tool_latency_ms,
                 quality (0-1) (optional). CSV has a header row naming the fields. Every line is checked and every
@@ -24,7 +25,7 @@ struct Metrics: ParsableCommand {
                 Examples:
                   purser metrics ingest tasks-2026-11-27.jsonl
                   purser metrics ingest export.csv --json
-                """)
+                """))
 
         @OptionGroup var ledgerOptions: LedgerOptions
         @Argument(help: ArgumentHelp("The records file, or - for standard input.", valueName: "file")) var file: String
@@ -49,21 +50,26 @@ struct Metrics: ParsableCommand {
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Report agent metrics per behavioral version; two versions side by side with the change.",
-            discussion: """
+            discussion: reflowed(
+                """
                 Per version: tasks, completion and error rates, duration p50/p95, tokens and cost per task, tool-call
                 success rate and latency p50/p95, mean quality with a 95% confidence interval. --by groups each
                 version by task type or model. With exactly two versions (and no --by), a third column gives the
                 relative change of the second against the first.
 
-                --json prints {"versions":[{"version","label","group","tasks","completion_rate","error_rate",
-                "duration_ms":{"p50","p95"},"input_tokens","output_tokens","cost_usd","tool_success_rate",
-                "tool_latency_ms":{"p50","p95"}|null,"quality":{"mean","low","high","n"}|null}]}; absent values are null.
+                --json prints (absent values are null):
+                  {"versions":[{"version","label","group","tasks","completion_rate",
+                                "error_rate","duration_ms":{"p50","p95"},"input_tokens",
+                                "output_tokens","cost_usd","tool_success_rate",
+                                "tool_latency_ms":{"p50","p95"}|null,
+                                "quality":{"mean","low","high","n"}|null}]}
 
                 Examples:
                   purser metrics report --env prod --since 2026-11-20
-                  purser metrics report --version support-agent@1.0.0 --version support-agent@1.1.0 --json
+                  purser metrics report --version support-agent@1.0.0 \\
+                    --version support-agent@1.1.0 --json
                   purser metrics report --env prod --by task-type
-                """)
+                """))
 
         @OptionGroup var ledgerOptions: LedgerOptions
         @Option(help: ArgumentHelp("Only tasks in this environment.", valueName: "env")) var env: String?
@@ -91,7 +97,8 @@ struct Metrics: ParsableCommand {
     struct Drift: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Detect a slow, steady degradation of a metric per version (exit 1 when one is found).",
-            discussion: """
+            discussion: reflowed(
+                """
                 Takes the metric's mean per period (a day by default) over the window (28 days by default, ending now
                 or at --until) and runs a Mann-Kendall trend test with Sen's slope on those means; a trend with
                 p < 0.05 in the bad direction is flagged. The slope is per week of calendar time: periods without
@@ -103,13 +110,16 @@ struct Metrics: ParsableCommand {
                 14-day window in 24%, and by a 7-day window in 5%, no better than chance (purser-bench --only
                 drift, 2,000 series each). Use 4 weeks or more for slow declines.
 
-                --json prints {"metric","reports":[{"version","label","flagged","p","slope_per_week",
-                "relative_slope_per_week","periods":[{"start","mean","tasks"}]}]}.
+                --json prints:
+                  {"metric",
+                   "reports":[{"version","label","flagged","p","slope_per_week",
+                               "relative_slope_per_week",
+                               "periods":[{"start","mean","tasks"}]}]}
 
                 Examples:
                   purser metrics drift --env prod --window 28d
                   purser metrics drift --metric error_rate --window 8w --json
-                """)
+                """))
 
         @OptionGroup var ledgerOptions: LedgerOptions
         @Option(help: ArgumentHelp("The metric (default quality).", valueName: "metric")) var metric = "quality"

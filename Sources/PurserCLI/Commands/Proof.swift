@@ -11,13 +11,14 @@ struct Proof: ParsableCommand {
     struct Inclusion: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Prove that an entry is in the tree of a given size.",
-            discussion: """
+            discussion: reflowed(
+                """
                 --json prints {"seq":N,"size":M,"leaf_hash":"<hex>","root":"<hex>","proof":["<hex>",…]}.
 
                 Examples:
                   purser proof inclusion --seq 42
                   purser proof inclusion --seq 42 --size 1000 --json
-                """)
+                """))
 
         @OptionGroup var ledgerOptions: LedgerOptions
         @Option(help: ArgumentHelp("The entry's sequence number.", valueName: "n")) var seq: UInt64
@@ -32,13 +33,14 @@ struct Proof: ParsableCommand {
     struct Consistency: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Prove that an older tree is a prefix of a newer one.",
-            discussion: """
+            discussion: reflowed(
+                """
                 --json prints {"from":N,"to":M,"from_root":"<hex>","to_root":"<hex>","proof":["<hex>",…]}.
 
                 Examples:
                   purser proof consistency --from 1000
                   purser proof consistency --from 1000 --to 5000 --json
-                """)
+                """))
 
         @OptionGroup var ledgerOptions: LedgerOptions
         @Option(help: ArgumentHelp("The older tree size.", valueName: "n")) var from: UInt64

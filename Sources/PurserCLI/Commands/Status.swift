@@ -7,14 +7,17 @@ import PurserOperations
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show each environment's current traffic, rollout in progress and draining versions.",
-        discussion: """
-            --json prints {"environments":[{"env","effective_at","seq","traffic":[{"version","label","weight","state"}],
-            "rollout":{"strategy","candidate","baseline"}|null}]}.
+        discussion: reflowed(
+            """
+            --json prints:
+              {"environments":[{"env","effective_at","seq",
+                                "traffic":[{"version","label","weight","state"}],
+                                "rollout":{"strategy","candidate","baseline"}|null}]}
 
             Examples:
               purser status
               purser status --env prod --json
-            """)
+            """))
 
     @OptionGroup var ledgerOptions: LedgerOptions
     @Option(help: ArgumentHelp("Only this environment.", valueName: "env")) var env: String?
@@ -28,17 +31,22 @@ struct Status: ParsableCommand {
 struct At: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what ran when: the traffic in force at a time, by effective time.",
-        discussion: """
+        discussion: reflowed(
+            """
             The split in force at TIME in each environment (or --env), with draining and shadow versions. A change
             that took effect exactly at TIME is included.
 
-            --json prints {"at":"…","environments":[{"env","effective_at","seq","traffic":[{"version","label",
-            "weight","state":"serving|draining|shadow"}],"rollout":{…}|null}]}.
+            --json prints:
+              {"at":"…",
+               "environments":[{"env","effective_at","seq",
+                                "traffic":[{"version","label","weight",
+                                            "state":"serving|draining|shadow"}],
+                                "rollout":{…}|null}]}
 
             Examples:
               purser at 2026-11-24T14:03:00Z --env prod
               purser at now --json
-            """)
+            """))
 
     @OptionGroup var ledgerOptions: LedgerOptions
     @Argument(help: ArgumentHelp("An RFC 3339 time, a date, or now.", valueName: "time")) var time: String
@@ -53,17 +61,19 @@ struct At: ParsableCommand {
 struct History: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the timeline of traffic changes, oldest first.",
-        discussion: """
+        discussion: reflowed(
+            """
             Filters: --env, --version (changes where the version took part before or after), and a window of effective
             time (--since inclusive, --until exclusive).
 
-            --json prints {"events":[{"seq","at","effective_at","env","kind","body":{…},
-            "traffic":[{"version","label","weight","state"}]}]} with the traffic after each change.
+            --json prints, with the traffic after each change:
+              {"events":[{"seq","at","effective_at","env","kind","body":{…},
+                          "traffic":[{"version","label","weight","state"}]}]}
 
             Examples:
               purser history --env prod
               purser history --version support-agent@1.5.0 --since 2026-11-01 --json
-            """)
+            """))
 
     @OptionGroup var ledgerOptions: LedgerOptions
     @Option(help: ArgumentHelp("Only this environment.", valueName: "env")) var env: String?
@@ -80,13 +90,14 @@ struct History: ParsableCommand {
 struct Reindex: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rebuild the query tables (versions, traffic timeline, drills) from the entries.",
-        discussion: """
+        discussion: reflowed(
+            """
             The entries are the truth; every other table is derived from them. `purser verify` says when they
             disagree; this rebuilds them in one transaction.
 
             Examples:
               purser reindex
-            """)
+            """))
 
     @OptionGroup var ledgerOptions: LedgerOptions
     @Flag(help: "Print the result as JSON.") var json = false

@@ -7,7 +7,8 @@ import PurserOperations
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check every entry, link, the tree head, the query tables and stored artifacts; exit 3 on any fault.",
-        discussion: """
+        discussion: reflowed(
+            """
             Without a held checkpoint the verdict is "self-consistent": the ledger agrees with itself, which does
             not rule out truncation or a wholesale rewrite. Keep checkpoints elsewhere (CI artifacts, git) and pass
             them with --checkpoint to detect those too. The chain checks stop at the first fault. Once the chain is
@@ -18,13 +19,16 @@ struct Verify: ParsableCommand {
             "judgement"), a SQL schema altered outside purser, such as a dropped append-only trigger (fault
             "schema"), and entries dated more than 5 minutes after this machine's clock (fault "clock").
 
-            --json prints {"ok":bool,"size":N,"root":"<hex>","trusted":bool,"fault":{"seq":N,"kind":"…","detail":"…"}|null,
-            "faults":[{"seq":N,"kind":"…","detail":"…"},…]}: "fault" is the first of "faults".
+            --json prints, where "fault" is the first of "faults":
+              {"ok":bool,"size":N,"root":"<hex>","trusted":bool,
+               "fault":{"seq":N,"kind":"…","detail":"…"}|null,
+               "faults":[{"seq":N,"kind":"…","detail":"…"},…]}
 
             Examples:
               purser verify
-              purser verify --checkpoint checkpoints/2026-11-20 --checkpoint checkpoints/2026-11-27 --json
-            """)
+              purser verify --checkpoint checkpoints/2026-11-20 \\
+                --checkpoint checkpoints/2026-11-27 --json
+            """))
 
     @OptionGroup var ledgerOptions: LedgerOptions
 

@@ -8,7 +8,8 @@ struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "version",
         abstract: "Record, inspect and restore behavioral versions (prompt, tools, model, code, memory).",
-        discussion: """
+        discussion: reflowed(
+            """
             A behavioral version pins everything an agent's behaviour depends on. Its id is the SHA-256 of the
             canonical JSON of its component digests: the same manifest gives the same id on any machine. Ids may
             be abbreviated to any unique prefix of 8+ hex characters, or given as a label (NAME@VERSION).
@@ -20,7 +21,7 @@ struct VersionCommand: ParsableCommand {
               purser version show support-agent@1.4.0 --json
               purser version diff support-agent@1.4.0 support-agent@1.5.0
               purser version materialize 3f2a9c1e --out restored/
-            """,
+            """),
         subcommands: [Record.self, Digest.self, Show.self, List.self, Diff.self, Materialize.self])
 
     struct ManifestOptions: ParsableArguments {
@@ -33,11 +34,12 @@ struct VersionCommand: ParsableCommand {
         @Option(
             help: ArgumentHelp(
                 "Allow component files from this file or folder outside the manifest's folder (repeatable).",
-                discussion: """
+                discussion: reflowed(
+                    """
                     Component files must be inside the manifest's folder once symbolic links are resolved: an \
                     absolute path, a path through .. or a link that leads elsewhere is refused (exit 65) unless it \
                     is inside a PATH given here.
-                    """,
+                    """),
                 valueName: "path"))
         var allowOutside: [String] = []
 
@@ -49,17 +51,19 @@ struct VersionCommand: ParsableCommand {
     struct Record: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record a behavioral version and its component contents (version.recorded).",
-            discussion: """
+            discussion: reflowed(
+                """
                 Recording the same manifest again records nothing and prints the same id; a new --label for a
                 recorded version is recorded on its own. Labels are immutable: one label names one id forever.
 
-                --json prints {"id":"<64 hex>","label":…,"new":bool,"seq":N|null,
-                "components":[{"name","kind","digest","pinned","file","size"}]}.
+                --json prints:
+                  {"id":"<64 hex>","label":…,"new":bool,"seq":N|null,
+                   "components":[{"name","kind","digest","pinned","file","size"}]}
 
                 Examples:
                   purser version record agent.yaml --label support-agent@1.4.0
                   purser version record agent.yaml --code-from-git --json
-                """)
+                """))
 
         @OptionGroup var ledgerOptions: LedgerOptions
         @OptionGroup var manifest: ManifestOptions
@@ -75,13 +79,14 @@ struct VersionCommand: ParsableCommand {
     struct Digest: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print a manifest's behavioral version id without recording anything.",
-            discussion: """
+            discussion: reflowed(
+                """
                 Needs no ledger: CI can compare the id of what it is about to ship with what was checked.
 
                 Examples:
                   purser version digest agent.yaml
                   test "$(purser version digest agent.yaml)" = "$EXPECTED_VERSION"
-                """)
+                """))
 
         @OptionGroup var manifest: ManifestOptions
         @Flag(help: "Print the id and components as JSON.") var json = false
@@ -100,14 +105,17 @@ struct VersionCommand: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show a recorded version: labels, when it was recorded, and each component.",
-            discussion: """
-                --json prints {"id","agent","labels":[…],"seq","at","components":[{"name","kind","digest","pinned",
-                "file","size","source"?,"value"?}]}.
+            discussion: reflowed(
+                """
+                --json prints:
+                  {"id","agent","labels":[…],"seq","at",
+                   "components":[{"name","kind","digest","pinned","file","size","source"?,
+                                  "value"?}]}
 
                 Examples:
                   purser version show support-agent@1.4.0
                   purser version show 3f2a9c1e --json
-                """)
+                """))
 
         @OptionGroup var ledgerOptions: LedgerOptions
         @Argument(help: ArgumentHelp("A version id, unique prefix (8+ hex) or label.", valueName: "version"))
@@ -122,13 +130,14 @@ struct VersionCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List recorded versions, oldest first.",
-            discussion: """
+            discussion: reflowed(
+                """
                 --json prints {"versions":[{"id","agent","labels":[…],"seq","at","components":[…]}]}.
 
                 Examples:
                   purser version list
                   purser version list --json
-                """)
+                """))
 
         @OptionGroup var ledgerOptions: LedgerOptions
         @Flag(help: "Print the versions as JSON.") var json = false
@@ -141,14 +150,17 @@ struct VersionCommand: ParsableCommand {
     struct Diff: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show which components differ between two versions, with a text diff of prompts.",
-            discussion: """
-                --json prints {"old":"<id>","new":"<id>","changes":[{"name","old":{component}|null,
-                "new":{component}|null,"diff":"<unified diff>"|null}]}.
+            discussion: reflowed(
+                """
+                --json prints:
+                  {"old":"<id>","new":"<id>",
+                   "changes":[{"name","old":{component}|null,"new":{component}|null,
+                               "diff":"<unified diff>"|null}]}
 
                 Examples:
                   purser version diff support-agent@1.4.0 support-agent@1.5.0
                   purser version diff 3f2a9c1e 9b07d2aa --json
-                """)
+                """))
 
         @OptionGroup var ledgerOptions: LedgerOptions
         @Argument(help: ArgumentHelp("The older version.", valueName: "old")) var old: String
@@ -163,7 +175,8 @@ struct VersionCommand: ParsableCommand {
     struct Materialize: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write every component of a recorded version back to files, exactly as recorded.",
-            discussion: """
+            discussion: reflowed(
+                """
                 Writes each component (text as recorded, structured data as canonical JSON) and version.json, which
                 maps component names to their files and digests; an auditor can recompute the id from these files
                 (see ledger/README.md). Refuses a non-empty output directory. Files get mode 0666 less the umask
@@ -171,7 +184,7 @@ struct VersionCommand: ParsableCommand {
 
                 Examples:
                   purser version materialize support-agent@1.4.0 --out restored/
-                """)
+                """))
 
         @OptionGroup var ledgerOptions: LedgerOptions
         @Argument(help: ArgumentHelp("A version id, unique prefix or label.", valueName: "version")) var version: String

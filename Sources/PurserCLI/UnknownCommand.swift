@@ -1,0 +1,68 @@
+import ArgumentParser
+import PurserLedger
+
+/// A mistyped command name, found in the arguments ArgumentParser refused: it would otherwise report the first
+/// option the real command does not take ("Unknown option '--env'") rather than the name.
+enum UnknownCommand {
+    /// A usage error naming the first argument that stands where a command name must and is none, with the
+    /// nearest name as a suggestion; nil if every command name is right (the parser's own error then stands).
+    static func find(in arguments: [String]) -> LedgerError? {
+        var command: any ParsableCommand.Type = Purser.self
+        var path = ["purser"]
+        for argument in arguments {
+            let subcommands = command.configuration.subcommands
+            // A group with a default subcommand may take this argument itself; an option ends the names.
+            guard !subcommands.isEmpty, command.configuration.defaultSubcommand == nil, !argument.hasPrefix("-"),
+                argument != "help"
+            else { return nil }
+            if let next = subcommands.first(where: { names(of: $0).contains(argument) }) {
+                command = next
+                path.append(argument)
+                continue
+            }
+            let valid = subcommands.map { $0._commandName }
+            var message = "unknown command '\(argument)'"
+            if path.count > 1 { message += " of \(path.joined(separator: " "))" }
+            if let nearest = nearest(to: argument, among: valid) { message += "; did you mean '\(nearest)'?" }
+            message +=
+                path.count > 1
+                ? " (its commands: \(valid.joined(separator: ", ")))" : " (see purser --help for the commands)"
+            return LedgerError(.usage, message)
+        }
+        return nil
+    }
+
+    private static func names(of command: any ParsableCommand.Type) -> [String] {
+        [command._commandName] + command.configuration.aliases
+    }
+
+    /// The name closest to `typed` by edit distance (a swap of two neighbours counts as one edit), if it is close
+    /// enough to be a typing slip: at most 2 edits, and fewer than half the letters typed.
+    static func nearest(to typed: String, among names: [String]) -> String? {
+        let scored = names.map { (name: $0, distance: editDistance(typed, $0)) }
+        guard let best = scored.min(by: { $0.distance < $1.distance }),
+            best.distance <= 2, best.distance * 2 < typed.count
+        else { return nil }
+        return best.name
+    }
+
+    /// Optimal string alignment distance: insertions, deletions, substitutions and adjacent transpositions.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a)
+        let b = Array(b)
+        if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+        var table = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { table[i][0] = i }
+        for j in 0...b.count { table[0][j] = j }
+        for i in 1...a.count {
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
+                }
+            }
+        }
+        return table[a.count][b.count]
+    }
+}
