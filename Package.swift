@@ -103,6 +103,7 @@ let package = Package(
         .testTarget(
             name: "PurserLedgerTests",
             dependencies: ["PurserLedger", "CSQLite"],
+            exclude: ["Vectors"],
             swiftSettings: upcomingFeatures
         ),
         .testTarget(

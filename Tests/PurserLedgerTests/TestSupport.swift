@@ -17,13 +17,6 @@ final class TemporaryDirectory {
     func file(_ name: String) -> String { path + "/" + name }
 }
 
-/// The project root, found from this file's path.
-let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
-
-/// `../shared/testdata` beside the project; absent in a user's clone.
-let sharedTestdata = projectRoot.deletingLastPathComponent().appendingPathComponent("shared/testdata")
-
 /// A ledger in a temporary directory, with `count` custom entries after the genesis entry.
 struct TestLedger {
     let directory = TemporaryDirectory()
