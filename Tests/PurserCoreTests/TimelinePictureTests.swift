@@ -34,8 +34,8 @@ struct TimelinePictureTests {
         #expect(!svg.contains("'y'") && !svg.contains("\"x\""))
     }
 
-    @Test("a share is drawn as high as its weight, and a rollback on a rollback verdict is one mark")
-    func sharesAndMarks() {
+    @Test("a share is drawn as high as its weight, and a rollback just after its verdict is a mark of its own")
+    func sharesAndMarks() throws {
         let svg = TimelinePicture.svg([
             timeline(
                 env: "prod", name: "agent@1.0.0",
@@ -48,8 +48,70 @@ struct TimelinePictureTests {
         ])
         #expect(svg.contains(">95%</text>"))
         #expect(svg.contains("url(#drain)"))
-        // Both marks are red and 0.1 s apart: the second adds nothing to the picture.
-        #expect(svg.components(separatedBy: "<line x1=").count - 1 == 1 + axisLines(svg))
+        // Both marks are red and 0.1 s apart in a week: the rollback stands beside its verdict.
+        #expect(svg.components(separatedBy: "<line x1=").count - 1 == 2 + axisLines(svg))
+        #expect(try markPositions(svg).count == 2)
+    }
+
+    @Test("events milliseconds apart: every mark at its own place, and the axis names the day and the step")
+    func millisecondsApart() throws {
+        func at(_ milliseconds: Int) -> String { "2026-12-07T08:22:28.\(String(format: "%03d", milliseconds))Z" }
+        let picture = Timeline(
+            env: "prod", from: at(0), to: at(300),
+            bands: [
+                Timeline.Band(
+                    version: "v1", name: "agent@1",
+                    segments: [Timeline.Segment(from: at(0), to: at(300), weight: 100, draining: false)])
+            ],
+            markers: [
+                Timeline.Marker(seq: 15, at: at(120), kind: "canary.judged", verdict: "rollback"),
+                Timeline.Marker(seq: 16, at: at(120), kind: "rollback.performed", verdict: nil),
+                Timeline.Marker(seq: 20, at: at(121), kind: "canary.judged", verdict: "hold"),
+                Timeline.Marker(seq: 24, at: at(300), kind: "canary.judged", verdict: "promote"),
+                Timeline.Marker(seq: 25, at: at(300), kind: "canary.judged", verdict: "promote"),
+            ])
+        let svg = TimelinePicture.svg([picture])
+        let marks = try markPositions(svg)
+        #expect(marks.count == 5, "\(marks)")
+        for (left, right) in zip(marks, marks.dropFirst()) {
+            #expect(right - left >= TimelinePicture.markerSpacing - 0.1, "marks at \(marks)")
+        }
+        #expect(marks.allSatisfy { $0 >= TimelinePicture.labelWidth && $0 <= TimelinePicture.width - 16 })
+        #expect(svg.contains(">08:22:28.100</text>"))
+        #expect(svg.contains(">UTC, 2026-12-07; a tick every 100 ms</text>"))
+        #expect(svg.contains("<title>rollback (seq 16) at 2026-12-07T08:22:28.120Z</title>"))
+    }
+
+    @Test("a year of marks too close to stand apart stays at their times, one mark per colour and place")
+    func crowdedMarksStayAtTheirTimes() throws {
+        let start = Timestamp.parse("2026-01-01T00:00:00Z")!
+        // A judgement every two hours: about nine to a pixel.
+        let markers = (0..<4_380).map { index in
+            Timeline.Marker(
+                seq: UInt64(index), at: Timestamp.format(start.addingTimeInterval(Double(index) * 7_200)),
+                kind: "canary.judged", verdict: "promote")
+        }
+        let picture = Timeline(
+            env: "prod", from: Timestamp.format(start), to: Timestamp.format(start.addingTimeInterval(365 * 86_400)),
+            bands: [], markers: markers)
+        let svg = TimelinePicture.svg([picture])
+        let marks = try markPositions(svg)
+        #expect(marks.count < 1_000, "\(marks.count) marks for 4,380 judgements on a 774-pixel axis")
+        let drawn = svg.matches(of: try Regex(#"\(seq ([0-9]+)\) at [^<]*</title><line x1="([0-9.]+)""#)).map {
+            (seq: Double(String(svg[$0.output[1].range!]))!, x: Double(String(svg[$0.output[2].range!]))!)
+        }
+        #expect(drawn.count == marks.count)
+        for mark in drawn {
+            let atItsTime = TimelinePicture.labelWidth + 774 * mark.seq * 7_200 / (365 * 86_400)
+            #expect(abs(mark.x - atItsTime) <= 0.051, "seq \(mark.seq) drawn at \(mark.x), not \(atItsTime)")
+        }
+        #expect(svg.contains(">UTC, 2026-01-01 to 2027-01-01; a tick every 91 days</text>"))
+    }
+
+    /// The x of every canary verdict and rollback mark, left to right.
+    private func markPositions(_ svg: String) throws -> [Double] {
+        let mark = try Regex(#"<g><title>[^<]*</title><line x1="([0-9.]+)""#)
+        return svg.matches(of: mark).compactMap { Double(String(svg[$0.output[1].range!])) }.sorted()
     }
 
     @Test("thousands of sub-pixel segments are drawn as a few slivers")

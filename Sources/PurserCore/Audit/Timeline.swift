@@ -137,7 +137,7 @@ public enum TimelinePicture {
     }
 
     static func panelHeight(_ timeline: Timeline) -> Double {
-        22 + Double(max(timeline.bands.count, 1)) * rowHeight + 30
+        22 + Double(max(timeline.bands.count, 1)) * rowHeight + 44
     }
 
     static func panel(_ timeline: Timeline, top: Double) -> String {
@@ -176,14 +176,8 @@ public enum TimelinePicture {
             }
         }
         let rowsBottom = rowsTop + Double(max(timeline.bands.count, 1)) * rowHeight
-        var drawn: [String: Double] = [:]  // the last position of each colour: a mark on a mark adds nothing
-        for marker in timeline.markers {
-            let color =
-                marker.kind == "rollback.performed" || marker.verdict == "rollback"
-                ? "#c0392b" : marker.verdict == "hold" ? "#d68910" : "#1e8449"
-            let at = x(marker.at)
-            if let last = drawn[color], abs(at - last) < 1.5 { continue }
-            drawn[color] = at
+        for (marker, at) in placed(timeline.markers, x: x, right: labelWidth + plotWidth) {
+            let color = color(of: marker)
             let position = format(at)
             let dash = marker.kind == "rollback.performed" ? ##" stroke-dasharray="4 3""## : ""
             let title =
@@ -195,6 +189,47 @@ public enum TimelinePicture {
         }
         out += axis(start: start, span: span, left: labelWidth, width: plotWidth, top: rowsBottom + 4)
         return out + "</g>"
+    }
+
+    /// The least distance between two marks, so that each is seen even when events are milliseconds apart.
+    static let markerSpacing = 10.0
+    /// How far a mark may be moved from its time to stand apart from the others.
+    static let markerNudge = 3 * markerSpacing
+
+    static func color(of marker: Timeline.Marker) -> String {
+        marker.kind == "rollback.performed" || marker.verdict == "rollback"
+            ? "#c0392b" : marker.verdict == "hold" ? "#d68910" : "#1e8449"
+    }
+
+    /// The marks to draw and where: each at its time, moved right (or, at the end of the axis, left) just enough
+    /// to stand `markerSpacing` from its neighbours, in the order of the ledger; its title keeps the exact time.
+    /// When the marks are too many or too close for that without moving one further than `markerNudge` (a year
+    /// of rollouts), each stays at its time and a mark within a pixel and a half of the last of its colour is
+    /// left out: it would add nothing to the picture.
+    static func placed(
+        _ markers: [Timeline.Marker], x: (String) -> Double, right: Double
+    ) -> [(Timeline.Marker, Double)] {
+        let times = markers.map { x($0.at) }
+        var spaced = times
+        for index in spaced.indices.dropFirst() {
+            spaced[index] = max(spaced[index], spaced[index - 1] + markerSpacing)
+        }
+        if let last = spaced.indices.last, spaced[last] > right {
+            spaced[last] = right
+            for index in spaced.indices.dropLast().reversed() {
+                spaced[index] = min(spaced[index], spaced[index + 1] - markerSpacing)
+            }
+        }
+        if zip(spaced, times).allSatisfy({ abs($0 - $1) <= markerNudge }) {
+            return Array(zip(markers, spaced))
+        }
+        var drawn: [String: Double] = [:]  // the last position of each colour
+        return zip(markers, times).filter { marker, at in
+            let color = color(of: marker)
+            if let last = drawn[color], abs(at - last) < 1.5 { return false }
+            drawn[color] = at
+            return true
+        }
     }
 
     /// A band's segments as rectangles to draw (each at least 1 px wide when drawn). Touching segments of
@@ -237,7 +272,8 @@ public enum TimelinePicture {
         var merged: Bool
     }
 
-    /// Ticks at a round step that gives at most eight of them, labelled in UTC.
+    /// Ticks at a round step that gives at most eight of them, labelled in UTC, and under them the day (or days)
+    /// and the step, which short labels such as `08:22:28.500` leave out.
     static func axis(start: Date, span: TimeInterval, left: Double, width: Double, top: Double) -> String {
         let steps: [TimeInterval] = [
             0.1, 0.5, 1, 5, 15, 60, 300, 900, 3_600, 6 * 3_600, 86_400, 7 * 86_400, 30 * 86_400, 91 * 86_400,
@@ -260,7 +296,21 @@ public enum TimelinePicture {
                 ##"<text x="\##(position)" y="\##(top + 16)" text-anchor="middle" class="tick">\##(escape(label(Date(timeIntervalSince1970: tick))))</text>"##
             tick += step
         }
-        return out
+        // What the labels leave out: the day (or days) and the unit of a tick.
+        let first = String(Timestamp.format(start).prefix(10))
+        let last = String(Timestamp.format(start.addingTimeInterval(span)).prefix(10))
+        let caption = "UTC, \(first == last ? first : "\(first) to \(last)"); a tick every \(duration(step))"
+        return out + ##"<text x="\##(left)" y="\##(top + 30)" class="tick">\##(caption)</text>"##
+    }
+
+    /// A tick's step in words: `100 ms`, `15 s`, `5 min`, `6 h`, `7 days`.
+    static func duration(_ step: TimeInterval) -> String {
+        if step < 1 { return "\(Int((step * 1_000).rounded())) ms" }
+        if step < 60 { return "\(Int(step)) s" }
+        if step < 3_600 { return "\(Int(step / 60)) min" }
+        if step < 86_400 { return "\(Int(step / 3_600)) h" }
+        let days = Int(step / 86_400)
+        return days == 1 ? "day" : "\(days) days"
     }
 
     static func clip(_ text: String) -> String {
