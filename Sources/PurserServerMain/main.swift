@@ -10,7 +10,8 @@ struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "purser serve",
         abstract: "Serve the ledger over HTTP/JSON to a team's CI runners and workers.",
-        discussion: """
+        discussion: reflowed(
+            """
             Every request needs a bearer token (`purser token create`) whose role allows it: reader (queries,
             proofs, checkpoints), writer (also everything that appends), admin. Without one: 401; with the wrong
             role: 403; nothing is written either way. Each entry written records the token's name (recorded_by).
@@ -26,8 +27,9 @@ struct ServeCommand: ParsableCommand {
               purser token create --role writer --name ci-runner
               purser serve --listen 127.0.0.1:8080
               PURSER_SERVER=http://127.0.0.1:8080 PURSER_TOKEN=purser_… purser status
-              curl -H "Authorization: Bearer $PURSER_TOKEN" 'http://127.0.0.1:8080/v1/at?time=2026-11-24T14:03:00Z&env=prod'
-            """)
+              curl -H "Authorization: Bearer $PURSER_TOKEN" \\
+                'http://127.0.0.1:8080/v1/at?time=2026-11-24T14:03:00Z&env=prod'
+            """))
 
     @Option(help: ArgumentHelp("The ledger file (env PURSER_LEDGER).", valueName: "path"))
     var ledger: String = ProcessInfo.processInfo.environment["PURSER_LEDGER"] ?? Ledger.defaultPath

@@ -7,7 +7,8 @@ import PurserOperations
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Tell the release story of the example agent on a fresh ledger, with real commands.",
-        discussion: """
+        discussion: reflowed(
+            """
             Three versions of the example agent in templates/ go through the release checklist, a waiver, a
             blue-green deployment, a canary that the statistical judge rolls back and a fix that it promotes; then
             the ledger is verified, a checkpoint signed and the audit report written. Every step is a real purser
@@ -21,7 +22,7 @@ struct Demo: ParsableCommand {
             Examples:
               swift build -c release && .build/release/purser demo
               purser demo --ledger /tmp/demo/purser.sqlite
-            """)
+            """))
 
     @OptionGroup var ledgerOptions: LedgerOptions
     @Option(

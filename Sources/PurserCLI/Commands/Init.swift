@@ -7,15 +7,17 @@ import PurserOperations
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create a ledger and its Ed25519 signing key.",
-        discussion: """
+        discussion: reflowed(
+            """
             Writes the genesis entry (seq 0, kind ledger.created) with the origin and the public key. The private
             key goes to a file of mode 0600 outside the database. An existing ledger or key is never overwritten.
 
             Examples:
               purser init
-              purser init --origin example.com/support-agent --ledger /var/lib/purser/prod.sqlite --key /etc/purser/prod.key
-              purser init --if-missing        # in scripts: succeed if the ledger is already there
-            """)
+              purser init --origin example.com/support-agent \\
+                --ledger /var/lib/purser/prod.sqlite --key /etc/purser/prod.key
+              purser init --if-missing    # in scripts: succeed if the ledger exists
+            """))
 
     @OptionGroup var ledgerOptions: LedgerOptions
     @OptionGroup var keyOptions: KeyOptions

@@ -32,7 +32,8 @@ struct Serve: ParsableCommand {
 struct Token: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create, list and revoke the tokens of `purser serve`.",
-        discussion: """
+        discussion: reflowed(
+            """
             The token file (default: beside the ledger, extension .tokens; mode 0600) holds each token's name, role
             and SHA-256, never the token itself: `create` prints it once. The server reads the file again when it
             changes (checking every 10 ms), so a revocation applies within 10 ms. `create` and `revoke` lock the file
@@ -42,7 +43,7 @@ struct Token: ParsableCommand {
               purser token create --role writer --name ci-runner
               purser token list --json
               purser token revoke --name ci-runner
-            """,
+            """),
         subcommands: [Create.self, List.self, Revoke.self])
 
     struct FileOptions: ParsableArguments {
@@ -58,12 +59,13 @@ struct Token: ParsableCommand {
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a token and print it (once).",
-            discussion: """
+            discussion: reflowed(
+                """
                 --json prints {"name","role","token"}.
 
                 Examples:
                   purser token create --role reader --name auditor
-                """)
+                """))
 
         @OptionGroup var options: FileOptions
         @Option(help: ArgumentHelp("reader, writer or admin.", valueName: "role")) var role: String
@@ -92,9 +94,10 @@ struct Token: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the tokens' names, roles and dates (never the tokens).",
-            discussion: """
+            discussion: reflowed(
+                """
                 --json prints {"tokens":[{"name","role","created_at","revoked_at"|null}]}.
-                """)
+                """))
 
         @OptionGroup var options: FileOptions
         @Flag(help: "Print the result as JSON.") var json = false
@@ -127,10 +130,11 @@ struct Token: ParsableCommand {
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a token: the server refuses it within 10 ms.",
-            discussion: """
+            discussion: reflowed(
+                """
                 Examples:
                   purser token revoke --name ci-runner
-                """)
+                """))
 
         @OptionGroup var options: FileOptions
         @Option(help: ArgumentHelp("The token's name.", valueName: "name")) var name: String
