@@ -56,7 +56,17 @@ enum ExitStatus {
 
     /// Prints `message` on one line: a line break a message still holds (a name a user typed) is written as \n.
     static func printError(_ message: String) {
+        printLine("error", message)
+    }
+
+    /// Prints `message` as a note on standard error (`purser: note: …`): something a person should know about a
+    /// command that succeeded, which is not an error.
+    static func printNote(_ message: String) {
+        printLine("note", message)
+    }
+
+    private static func printLine(_ label: String, _ message: String) {
         let line = message.replacing("\r", with: "\\r").replacing("\n", with: "\\n")
-        FileHandle.standardError.write(Data("purser: error: \(line)\n".utf8))
+        FileHandle.standardError.write(Data("purser: \(label): \(line)\n".utf8))
     }
 }

@@ -64,8 +64,8 @@ struct ServeCommand: ParsableCommand {
         configuration.maximumBody = maxBody
         let tokenCount = try TokenFile(path: configuration.tokensPath).tokens().filter { $0.revokedAt == nil }.count
         if tokenCount == 0 {
-            printError(
-                "warning: \(configuration.tokensPath) has no tokens, so every request but /healthz, /metrics and /openapi.json gets 401; create one with purser token create"
+            printWarning(
+                "\(configuration.tokensPath) has no tokens, so every request but /healthz, /metrics and /openapi.json gets 401; create one with purser token create"
             )
         }
         Server.runTasksOnEventLoops()
@@ -95,8 +95,17 @@ struct ServeCommand: ParsableCommand {
 
 /// Prints `message` on one line: a line break a message still holds (a name a user typed) is written as \n.
 func printError(_ message: String) {
+    printLine("error", message)
+}
+
+/// Prints `message` as a warning: the server runs, but something needs a person's attention.
+func printWarning(_ message: String) {
+    printLine("warning", message)
+}
+
+private func printLine(_ label: String, _ message: String) {
     let line = message.replacing("\r", with: "\\r").replacing("\n", with: "\\n")
-    FileHandle.standardError.write(Data("purser: error: \(line)\n".utf8))
+    FileHandle.standardError.write(Data("purser: \(label): \(line)\n".utf8))
 }
 
 do {

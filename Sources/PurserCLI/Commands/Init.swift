@@ -12,6 +12,9 @@ struct Init: ParsableCommand {
             Writes the genesis entry (seq 0, kind ledger.created) with the origin and the public key. The private
             key goes to a file of mode 0600 outside the database. An existing ledger or key is never overwritten.
 
+            init works on a local file only: with --server or PURSER_SERVER set it refuses (exit 64) and creates
+            nothing. A server's ledger is made by running purser init on the server's machine, before purser serve.
+
             Examples:
               purser init
               purser init --origin example.com/support-agent \\
@@ -30,6 +33,13 @@ struct Init: ParsableCommand {
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() throws {
+        if let serverURL = ledgerOptions.serverURL {
+            let named = ledgerOptions.server != nil ? "--server" : "PURSER_SERVER"
+            throw LedgerError(
+                .usage,
+                "purser init creates a local ledger file and does not act on a server (\(named) is \(serverURL)); run purser init on the server's machine before purser serve, or unset PURSER_SERVER (drop --server) to create a local ledger"
+            )
+        }
         let keyPath = keyOptions.path(forLedgerAt: ledgerOptions.ledger)
         if ifMissing && FileManager.default.fileExists(atPath: ledgerOptions.ledger) {
             let ledger = try Ledger(openingAt: ledgerOptions.ledger)

@@ -82,11 +82,8 @@ struct Token: ParsableCommand {
                 Output.json(.object(["name": .string(name), "role": .string(role.rawValue), "token": .string(token)]))
             } else {
                 Output.line(token)
-                // A note, not an error: the command succeeded.
-                let note =
-                    "purser: note: this is the only time the token is shown; "
-                    + "\(options.file.path) keeps only its SHA-256\n"
-                FileHandle.standardError.write(Data(note.utf8))
+                ExitStatus.printNote(
+                    "this is the only time the token is shown; \(options.file.path) keeps only its SHA-256")
             }
         }
     }
