@@ -19,7 +19,8 @@ struct Purser: ParsableCommand {
             The ledger is one SQLite file (default ./ledger/purser.sqlite, or --ledger PATH, or $PURSER_LEDGER)
             of hash-chained entries with a Merkle tree over them, and an Ed25519 key that signs checkpoints.
 
-            A release, from a new ledger to the audit report:
+            Examples:
+              # A release, from a new ledger to the audit report:
               purser init --origin example.com/support-agent
               purser version record agent.yaml --label support-agent@1.1.0
               purser eval record --version support-agent@1.1.0 --results results.json
@@ -29,7 +30,7 @@ struct Purser: ParsableCommand {
               purser canary judge --env prod --config canary.yaml
               purser audit --format html --out audit.html
 
-            The ledger itself:
+              # The ledger itself:
               purser log --json
               purser checkpoint --out held.checkpoint
               purser verify --checkpoint held.checkpoint
