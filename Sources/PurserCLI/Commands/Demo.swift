@@ -41,7 +41,8 @@ struct Demo: ParsableCommand {
             )
         }
         let templates = try Self.findTemplates(templates)
-        let story = DemoStory(ledger: ledgerOptions.ledger, templates: templates)
+        let story = DemoStory(
+            ledger: ledgerOptions.ledger, templates: templates, purser: CommandLine.arguments.first ?? "purser")
         try story.refuseExistingFiles()
         let started = Date()
         for (index, step) in story.steps.enumerated() {
@@ -100,7 +101,7 @@ struct DemoStep {
     }
 }
 
-/// The story of the deployment article, told with the example agent on a fresh ledger.
+/// The story of three releases of the example agent, told on a fresh ledger.
 struct DemoStory {
     let ledger: String
     let templates: String
@@ -108,6 +109,9 @@ struct DemoStory {
     let work: String
     /// `--ledger PATH`, added to every command when the ledger is not the default one.
     let ledgerArguments: [String]
+    /// The purser the user ran, as they typed it (`.build/release/purser`, or `purser` from the PATH): the
+    /// commands suggested at the end work when pasted.
+    let purser: String
 
     let v1 = "support-agent@1.0.0"
     let v2 = "support-agent@1.1.0"
@@ -115,9 +119,10 @@ struct DemoStory {
     let pinnedModel = "claude-3-5-sonnet-20241022"
     let floatingModel = "claude-3-5-sonnet-latest"
 
-    init(ledger: String, templates: String) {
+    init(ledger: String, templates: String, purser: String = "purser") {
         self.ledger = ledger
         self.templates = templates
+        self.purser = purser.isEmpty ? "purser" : purser
         let folder = (ledger as NSString).deletingLastPathComponent
         work = folder.isEmpty ? "demo" : folder + "/demo"
         ledgerArguments = ledger == Ledger.defaultPath ? [] : ["--ledger", ledger]
@@ -166,7 +171,8 @@ struct DemoStory {
                 "eval", "record", "--version", v1, "--results", freshEval),
             .purser(
                 "Run the release checklist: blocked",
-                "The seven checks of the article; components-pinned fails on the floating model (exit 1).",
+                "Seven checks of what a release needs, each with its evidence; components-pinned fails on the floating "
+                    + "model (exit 1).",
                 "check", "--version", v1, "--env", "prod", "--policy", policy, expect: ExitStatus.blocked),
             .purser(
                 "Waive that one check, for this version, for a few days",
@@ -222,7 +228,7 @@ struct DemoStory {
                 "eval", "record", "--version", v2, "--results", freshEval),
             .purser(
                 "Rehearse the rollback from 1.1.0 to 1.0.0 in staging",
-                "The article: the rollback procedure must be documented and tested.",
+                "A rollback never tried may fail when it is needed: the checklist wants this pair rehearsed.",
                 "rollback", "drill", "--env", "staging", "--from", v2, "--to", v1, "--result", "passed"),
             .files(
                 "Update the dashboard for 1.1.0", "Monitoring must show the new version before it serves.",
@@ -241,7 +247,8 @@ struct DemoStory {
                 "deploy", "start", v2, "--env", "prod", "--strategy", "canary", "--canary-config", canary),
             .files(
                 "Per-task metrics from both arms",
-                "1,000 tasks each: the canary fails 6% of its tasks, three times the baseline's 2%.",
+                "1,000 tasks each, drawn the same way every run: each canary task fails with chance 6%, three "
+                    + "times the baseline's 2%.",
                 shown: ["wrote \(work)/metrics/canary-1.1.0.jsonl: 1,000 tasks of 1.0.0 and 1,000 of 1.1.0"]
             ) {
                 try writeCanaryMetrics(
@@ -251,7 +258,8 @@ struct DemoStory {
                 "Ingest them", "Every line is checked; the file is stored in the ledger by digest.",
                 "metrics", "ingest", "\(work)/metrics/canary-1.1.0.jsonl"),
             .purser(
-                "The agent metrics per version", "What the article says to track per behavioral version.",
+                "The agent metrics per version",
+                "Completion, errors, latency, tokens, cost, tools and quality: how each behavioral version does its work.",
                 "metrics", "report", "--env", "prod"),
             .purser(
                 "Judge the canary: rollback",
@@ -387,7 +395,9 @@ struct DemoStory {
     func printSummary(seconds: Double) throws {
         let size = try Ledger(openingAt: ledger).size()
         let ledgerFlag = ledgerArguments.map(shellQuoted).joined(separator: " ")
-        func command(_ text: String) -> String { "  purser \(text)\(ledgerFlag.isEmpty ? "" : " " + ledgerFlag)" }
+        func command(_ text: String) -> String {
+            "  \(shellQuoted(purser)) \(text)\(ledgerFlag.isEmpty ? "" : " " + ledgerFlag)"
+        }
         Output.line("")
         Output.line("The demo is done (\(String(format: "%.1f", seconds)) s): \(size) entries in \(ledger), verified.")
         Output.line("audit report: \(auditReport)")
