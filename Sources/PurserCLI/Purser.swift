@@ -37,7 +37,7 @@ struct Purser: ParsableCommand {
               purser export --out bundle/ && purser verify-bundle bundle/
 
             `purser demo` runs a whole release story on a fresh ledger; `purser help <command>` explains each
-            command.
+            command; `purser --version` prints the version.
 
             Exit codes: 0 success, 1 blocked, 2 inconclusive, 3 integrity violation, 64 usage, 65 bad input data,
             66 not found, 70 internal error.
@@ -65,12 +65,10 @@ enum Main {
             exit(ExitStatus.success)
         }
         do {
-            var command: any ParsableCommand
-            do {
-                command = try Purser.parseAsRoot(arguments)
-            } catch {
-                throw UnknownCommand.find(in: arguments) ?? error
-            }
+            // Before parsing: the parser would show the root's help for `purser verfy --help`, and report some
+            // other argument than the mistyped name.
+            if let unknown = UnknownCommand.find(in: arguments) { throw unknown }
+            var command = try Purser.parseAsRoot(arguments)
             try command.run()
         } catch {
             ExitStatus.exit(for: error)

@@ -1,11 +1,12 @@
 import ArgumentParser
 import PurserLedger
 
-/// A mistyped command name, found in the arguments ArgumentParser refused: it would otherwise report the first
-/// option the real command does not take ("Unknown option '--env'") rather than the name.
+/// A mistyped command name, found before ArgumentParser parses the arguments: it would report the first option the
+/// real command does not take ("Unknown option '--env'") rather than the name, or show the root's help for
+/// `purser verfy --help`.
 enum UnknownCommand {
     /// A usage error naming the first argument that stands where a command name must and is none, with the
-    /// nearest name as a suggestion; nil if every command name is right (the parser's own error then stands).
+    /// nearest name as a suggestion; nil if every command name is right (the parser then judges the rest).
     static func find(in arguments: [String]) -> LedgerError? {
         var command: any ParsableCommand.Type = Purser.self
         var path = ["purser"]

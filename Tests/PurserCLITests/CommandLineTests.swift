@@ -43,6 +43,7 @@ import Testing
                 "unknown command 'recrod' of purser version; did you mean 'record'?"
             ),
             (["xyzzy"], "unknown command 'xyzzy' (see purser --help for the commands)"),
+            (["verfy", "--help"], "unknown command 'verfy'; did you mean 'verify'?"),
         ])
     func mistypedCommand(arguments: [String], message: String) throws {
         let result = try Workspace().run(arguments)
