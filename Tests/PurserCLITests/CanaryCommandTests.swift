@@ -43,7 +43,7 @@ import Testing
         #expect(try workspace.json(ingest.stdout)["new"] == .number(2000))
 
         let report = try workspace.run(["metrics", "report", "--version", "agent@1", "--version", "agent@2"])
-        #expect(report.status == 0 && report.stdout.contains("error rate") && report.stdout.contains("+200.0%"))
+        #expect(report.status == 0 && report.stdout.contains("error rate") && report.stdout.contains("+200%"))
 
         let judged = try workspace.run([
             "canary", "judge", "--env", "prod", "--config", "canary.yaml", "--json", "--on-rollback",

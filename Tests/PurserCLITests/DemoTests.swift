@@ -31,7 +31,7 @@ import Testing
             #expect(demo.status == 0, "the demo failed:\n\(demo.stdout)\n\(demo.stderr)")
             #expect(demo.stdout.contains("$ purser canary judge --env prod --config ledger/demo/canary.yaml"))
             #expect(demo.stdout.contains("ROLLBACK: score"))
-            #expect(demo.stdout.contains("PROMOTE: score 1.00"))
+            #expect(demo.stdout.contains("PROMOTE: score 100%"))
 
             #expect(demo.stdout.contains("\naudit report: ledger/demo/audit.html\n"))
             let report = workspace.read("ledger/demo/audit.html")

@@ -151,15 +151,41 @@ public struct ReportTemplates: Sendable {
 
     /// An object of the document as Mustache walks it. Members are converted when a template asks for
     /// them, not before (a report of 10,000 deployments has millions of values, most never rendered):
-    /// whole numbers as integers, other numbers to 4 significant digits, arrays as arrays, null as a
-    /// value that is empty and stops the lookup there (it does not climb to an outer object's member).
+    /// numbers as `Figure` writes them for their kind (a judgement's `score` and the `p` of its metrics, a metric's
+    /// statistics in each arm and its changes, with rates as percentages), other numbers as `Figure.value`
+    /// (whole ones as they are); arrays as arrays, null as a value that is empty and stops the lookup there (it
+    /// does not climb to an outer object's member).
     struct Node: MustacheParent {
         let members: [String: JSONValue]
         var extras: [String: Any] = [:]
 
         func child(named name: String) -> Any? {
-            if let value = members[name] { return Self.wrap(value) }
-            return extras[name]
+            guard let value = members[name] else { return extras[name] }
+            // A canary metric (ledger/README.md §15.6) has a `statistic`; its numbers are in the metric's unit.
+            if let statistic = members["statistic"]?.stringValue {
+                let rate = statistic == "rate"
+                switch name {
+                case "baseline", "canary", "baseline_interval", "canary_interval":
+                    return Self.wrap(value) { Figure.quantity($0, rate: rate) }
+                case "effect", "estimate", "interval": return Self.wrap(value) { Figure.change($0, rate: rate) }
+                case "margin": return Self.wrap(value) { Figure.change($0, rate: rate, signed: false) }
+                case "relative_effect": return Self.wrap(value) { Figure.percent($0, signed: true) }
+                case "interval_level": return Self.wrap(value) { Figure.percent($0) }
+                case "p": return Self.wrap(value, Figure.pValue)
+                default: break
+                }
+            }
+            if name == "score" { return Self.wrap(value) { Figure.percent($0) } }
+            return Self.wrap(value)
+        }
+
+        /// `value` for a template: numbers written by `format`, in arrays too.
+        static func wrap(_ value: JSONValue, _ format: (Double) -> String) -> Any {
+            switch value {
+            case .number(let number): return format(number)
+            case .array(let values): return values.map { wrap($0, format) }
+            default: return wrap(value)
+            }
         }
 
         static func wrap(_ value: JSONValue) -> Any {
@@ -169,18 +195,9 @@ public struct ReportTemplates: Sendable {
             case .string(let text): return text
             case .number(let number):
                 if number == number.rounded(), abs(number) < 1e15 { return Int(number) }
-                return fourSignificantDigits(number)
+                return Figure.value(number)
             case .array(let values): return values.map(wrap)
             case .object(let members): return Node(members: members)
-            }
-        }
-
-        /// `String(format: "%.4g", number)`, from the C library directly: Foundation's formatter takes
-        /// microseconds a call, and the canary judgements of a year hold tens of thousands of such numbers.
-        static func fourSignificantDigits(_ number: Double) -> String {
-            withUnsafeTemporaryAllocation(of: CChar.self, capacity: 32) { buffer in
-                _ = withVaList([number]) { vsnprintf(buffer.baseAddress!, buffer.count, "%.4g", $0) }
-                return String(cString: buffer.baseAddress!)
             }
         }
     }

@@ -108,7 +108,7 @@ extension Releases {
                             "env": .string(env), "to": .string(baselineID),
                             "from": .array(from.map(JSONValue.string)),
                             "reason": .string(
-                                "canary judge: rollback (score \(Checks.percent(score)); \(failing.joined(separator: ", ")))"
+                                "canary judge: rollback (score \(Figure.percent(score)); \(failing.joined(separator: ", ")))"
                             ),
                         ])))
             }

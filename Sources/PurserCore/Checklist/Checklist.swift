@@ -103,11 +103,11 @@ enum Checks {
         let utilization = depth / capacity
         if utilization > policy.maxUtilization {
             problems.append(
-                "\(format(depth)) of \(format(capacity)) slots used (\(percent(utilization))), above the limit of \(percent(policy.maxUtilization))"
+                "\(Figure.value(depth)) of \(Figure.value(capacity)) slots used (\(Figure.percent(utilization))), above the limit of \(Figure.percent(policy.maxUtilization))"
             )
         }
         if consumers < Double(policy.minConsumers) {
-            problems.append("\(format(consumers)) consumers, fewer than the minimum of \(policy.minConsumers)")
+            problems.append("\(Figure.value(consumers)) consumers, fewer than the minimum of \(policy.minConsumers)")
         }
         if oldest > policy.maxOldestAge {
             problems.append(
@@ -117,7 +117,7 @@ enum Checks {
         guard problems.isEmpty else { return result(.fail, problems.joined(separator: "; ")) }
         return result(
             .pass,
-            "\(format(depth))/\(format(capacity)) used (\(percent(utilization))), \(format(consumers)) consumers, oldest task \(Duration.describe(oldest))"
+            "\(Figure.value(depth))/\(Figure.value(capacity)) used (\(Figure.percent(utilization))), \(Figure.value(consumers)) consumers, oldest task \(Duration.describe(oldest))"
         )
     }
 
@@ -187,14 +187,6 @@ enum Checks {
         return (runs == 0 ? 0 : Double(passed) / Double(runs), perCase)
     }
 
-    static func percent(_ fraction: Double) -> String {
-        let value = fraction * 100
-        return value == value.rounded() ? "\(Int(value))%" : "\((value * 10).rounded() / 10)%"
-    }
-
-    static func format(_ number: Double) -> String {
-        number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : String(number)
-    }
 }
 
 /// Durations as people read them.

@@ -377,13 +377,13 @@ extension Releases {
         var problems: [String] = []
         if overall < policy.minPassRate {
             problems.append(
-                "overall pass rate \(Checks.percent(overall)) is below \(Checks.percent(policy.minPassRate))")
+                "overall pass rate \(Figure.percent(overall)) is below \(Figure.percent(policy.minPassRate))")
         }
         let failing = cases.filter { (perCase[$0.name] ?? 0) < policy.minCasePassRate }
         if !failing.isEmpty {
             let shown = failing.prefix(5).map { "\($0.name) \($0.passed)/\($0.runs)" }.joined(separator: ", ")
             problems.append(
-                "\(failing.count) case(s) below the per-case pass rate of \(Checks.percent(policy.minCasePassRate)): \(shown)\(failing.count > 5 ? ", …" : "")"
+                "\(failing.count) case(s) below the per-case pass rate of \(Figure.percent(policy.minCasePassRate)): \(shown)\(failing.count > 5 ? ", …" : "")"
             )
         }
         var allEvidence = evidence
@@ -405,7 +405,7 @@ extension Releases {
         return CheckResult(
             id: id, verdict: .pass,
             reason:
-                "suite \(suite) (seq \(entry.seq)): \(Checks.percent(overall)) of \(cases.reduce(0) { $0 + $1.runs }) runs passed; every one of \(cases.count) cases at or above \(Checks.percent(policy.minCasePassRate))",
+                "suite \(suite) (seq \(entry.seq)): \(Figure.percent(overall)) of \(cases.reduce(0) { $0 + $1.runs }) runs passed; every one of \(cases.count) cases at or above \(Figure.percent(policy.minCasePassRate))",
             evidence: allEvidence)
     }
 

@@ -39,7 +39,7 @@ public struct JudgeCanary: LedgerOperation {
         func name(_ id: String) -> String { "\(id.prefix(12))\(labels[id].map { " (\($0))" } ?? "")" }
         var text = [
             "canary \(name(judgement.canary)) against \(name(judgement.baseline)) in \(env), tasks since \(judgement.since)",
-            "look \(judgement.look) of this rollout: each test at alpha \(String(format: "%.4g", judgement.alpha)) (plan \(judgement.plan.rawValue))",
+            "look \(judgement.look) of this rollout: each test at alpha \(Figure.value(judgement.alpha)) (plan \(judgement.plan.rawValue))",
         ]
         for metric in judgement.metrics {
             let values =
@@ -51,7 +51,7 @@ public struct JudgeCanary: LedgerOperation {
             )
         }
         text.append(
-            "\(judgement.verdict.rawValue.uppercased()): score \(String(format: "%.2f", judgement.score)) (recorded as seq \(judgement.seq))"
+            "\(judgement.verdict.rawValue.uppercased()): score \(Figure.percent(judgement.score)) (recorded as seq \(judgement.seq))"
                 + (judgement.rollbackSeq.map { "; rolled back to \(name(judgement.baseline)) as seq \($0)" } ?? ""))
         let status: Reply.Status =
             switch judgement.verdict {
@@ -75,9 +75,7 @@ public struct JudgeCanary: LedgerOperation {
     /// A judged metric on one line: the statistic in each arm, the method's estimate with its interval, the
     /// allowed change in the bad direction, p and the sample sizes.
     static func describe(_ metric: MetricJudgement) -> String {
-        func number(_ value: Double?, sign: Bool = false) -> String {
-            String(format: sign ? "%+.4g" : "%.4g", value ?? .nan)
-        }
+        let rate = metric.statistic == .rate
         let allowed =
             switch metric.bad {
             case .increase: "+"
@@ -85,14 +83,15 @@ public struct JudgeCanary: LedgerOperation {
             case .either: "±"
             }
         let interval = metric.interval.map {
-            "[\(number($0.lowerBound, sign: true)), \(number($0.upperBound, sign: true))]"
+            "[\(Figure.change($0.lowerBound, rate: rate)), \(Figure.change($0.upperBound, rate: rate))]"
         }
         return
-            "\(number(metric.baseline)) -> \(number(metric.canary)) (\(String(format: "%+.1f%%", (metric.relativeEffect ?? 0) * 100))), "
-            + "\(metric.statistic == .shift ? "shift" : "change") \(number(metric.estimate, sign: true)) "
-            + "\(interval ?? "") at \(String(format: "%.0f%%", (metric.intervalLevel ?? .nan) * 100)), "
-            + "allowed \(allowed)\(number(metric.margin)), p = \(String(format: "%.3g", metric.pValue ?? .nan)), "
-            + "n = \(metric.baselineCount) / \(metric.canaryCount)"
+            "\(Figure.quantity(metric.baseline, rate: rate)) -> \(Figure.quantity(metric.canary, rate: rate)) "
+            + "(\(Figure.percent(metric.relativeEffect, signed: true))), "
+            + "\(metric.statistic == .shift ? "shift" : "change") \(Figure.change(metric.estimate, rate: rate)) "
+            + "\(interval ?? "") at \(Figure.percent(metric.intervalLevel)), "
+            + "allowed \(allowed)\(Figure.change(metric.margin, rate: rate, signed: false)), "
+            + "\(Figure.p(metric.pValue)), n = \(metric.baselineCount) / \(metric.canaryCount)"
     }
 }
 
@@ -125,13 +124,14 @@ public struct CompareShadow: LedgerOperation {
             env: env, primary: primary, shadow: shadow, pairs: pairs, margins: margins ?? [])
         var text: [String] = []
         for metric in comparison.metrics {
+            // `passed` is a rate: its differences are in percentage points.
+            let rate = metric.method == "mcnemar"
             let detail =
                 metric.pairs == 0
                 ? "no pairs report it"
-                : String(
-                    format: "mean difference %+.4g over %d pairs, margin ±%.4g, p = %.3g, equivalence p = %.3g",
-                    metric.meanDifference ?? 0, metric.pairs, metric.margin ?? .nan, metric.pValue ?? 1,
-                    metric.equivalenceP ?? 1)
+                : "mean difference \(Figure.change(metric.meanDifference, rate: rate)) over \(metric.pairs) pairs, "
+                    + "margin ±\(Figure.change(metric.margin, rate: rate, signed: false)), "
+                    + "\(Figure.p(metric.pValue)), \(Figure.p(metric.equivalenceP, named: "equivalence p"))"
             text.append("  \(padded(metric.verdict.rawValue.uppercased(), 11)) \(padded(metric.metric, 12)) \(detail)")
         }
         text.append("compared \(comparison.pairs) pairs (recorded as seq \(comparison.seq))")

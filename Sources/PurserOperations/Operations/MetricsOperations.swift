@@ -50,7 +50,7 @@ public struct MetricsReportQuery: LedgerOperation {
         for (name, values) in Self.lines(rows) {
             var line = padded(name, 26) + values.map { padded($0.text, width) }.joined()
             if compare, let old = values[0].number, let new = values[1].number, old != 0 {
-                line += String(format: "%+.1f%%", (new - old) / abs(old) * 100)
+                line += Figure.percent((new - old) / abs(old), signed: true)
             }
             text.append(line)
         }
@@ -58,30 +58,28 @@ public struct MetricsReportQuery: LedgerOperation {
     }
 
     private static func lines(_ rows: [VersionMetrics]) -> [(String, [(text: String, number: Double?)])] {
-        func cell(_ value: Double?, _ format: String = "%.2f") -> (text: String, number: Double?) {
-            (value.map { String(format: format, $0) } ?? "-", value)
-        }
-        func rate(_ value: Double?) -> (text: String, number: Double?) { cell(value.map { $0 * 100 }, "%.2f%%") }
+        func cell(_ value: Double?) -> (text: String, number: Double?) { (Figure.value(value), value) }
+        func rate(_ value: Double?) -> (text: String, number: Double?) { (Figure.percent(value), value) }
         return [
-            ("tasks", rows.map { cell(Double($0.tasks), "%.0f") }),
+            ("tasks", rows.map { cell(Double($0.tasks)) }),
             ("completion rate", rows.map { rate($0.completionRate) }),
             ("error rate", rows.map { rate($0.errorRate) }),
-            ("duration p50 (ms)", rows.map { cell($0.durationP50, "%.0f") }),
-            ("duration p95 (ms)", rows.map { cell($0.durationP95, "%.0f") }),
-            ("input tokens / task", rows.map { cell($0.inputTokens, "%.0f") }),
-            ("output tokens / task", rows.map { cell($0.outputTokens, "%.0f") }),
-            ("cost / task (USD)", rows.map { cell($0.cost, "%.4f") }),
+            ("duration p50 (ms)", rows.map { cell($0.durationP50) }),
+            ("duration p95 (ms)", rows.map { cell($0.durationP95) }),
+            ("input tokens / task", rows.map { cell($0.inputTokens) }),
+            ("output tokens / task", rows.map { cell($0.outputTokens) }),
+            ("cost / task (USD)", rows.map { cell($0.cost) }),
             ("tool-call success", rows.map { rate($0.toolSuccessRate) }),
-            ("tool latency p50 (ms)", rows.map { cell($0.toolLatencyP50, "%.0f") }),
-            ("tool latency p95 (ms)", rows.map { cell($0.toolLatencyP95, "%.0f") }),
+            ("tool latency p50 (ms)", rows.map { cell($0.toolLatencyP50) }),
+            ("tool latency p95 (ms)", rows.map { cell($0.toolLatencyP95) }),
             (
                 "quality (95% CI)",
                 rows.map { row in
                     guard let mean = row.quality else { return ("-", nil) }
                     let interval =
-                        row.qualityInterval.map { String(format: " [%.3f, %.3f]", $0.lowerBound, $0.upperBound) }
+                        row.qualityInterval.map { " [\(Figure.value($0.lowerBound)), \(Figure.value($0.upperBound))]" }
                         ?? ""
-                    return (String(format: "%.3f", mean) + interval + " n=\(row.qualityTasks)", mean)
+                    return (Figure.value(mean) + interval + " n=\(row.qualityTasks)", mean)
                 }
             ),
         ]
@@ -176,12 +174,16 @@ public struct MetricsDriftQuery: LedgerOperation {
         var text = reports.isEmpty ? ["no tasks with \(metric) in the window"] : []
         for report in reports {
             let name = "\(report.version.prefix(12))\(labels[report.version].map { " (\($0))" } ?? "")"
-            guard let slope = report.relativeSlopePerWeek ?? report.slopePerWeek, let p = report.p else {
+            // A slope relative to the metric's level is a percentage; without a level to relate it to, in its unit.
+            let slope =
+                report.relativeSlopePerWeek.map { Figure.percent($0, signed: true) }
+                ?? report.slopePerWeek.map { Figure.value($0, signed: true) }
+            guard let slope, let p = report.p else {
                 text.append("\(name): \(report.periods.count) period(s) with data, too few to judge a trend (4 needed)")
                 continue
             }
             text.append(
-                "\(report.flagged ? "DRIFT" : "ok   ") \(name): \(metric) \(String(format: "%+.2f%%", slope * 100)) a week over \(report.periods.count) periods, p = \(String(format: "%.3g", p))"
+                "\(report.flagged ? "DRIFT" : "ok   ") \(name): \(metric) \(slope) a week over \(report.periods.count) periods, \(Figure.p(p))"
             )
         }
         return Reply(json: json, text: text, status: reports.contains(where: \.flagged) ? .blocked : .done)

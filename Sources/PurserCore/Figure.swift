@@ -1,0 +1,80 @@
+internal import Foundation
+
+/// How purser writes a number for a person: one rule per kind of number, which every command's text, `history`
+/// and the HTML and Markdown audit reports follow (ledger/README.md §15.4). None of them uses e-notation. JSON
+/// output and ledger entries keep every number at full precision.
+public enum Figure {
+    /// A share, rate or score as a percentage, to one decimal that a whole percentage goes without:
+    /// 0.6667 → `66.7%`, 0.5 → `50%`; with `signed`, a relative change: `+4.5%`, `-2%`. `-` for none.
+    public static func percent(_ fraction: Double?, signed: Bool = false) -> String {
+        guard let fraction, fraction.isFinite else { return "-" }
+        return oneDecimal(fraction * 100, signed: signed) + "%"
+    }
+
+    /// A change of a rate, in percentage points to one decimal as `percent`: 0.0479 → `+4.8 pp` (`4.8 pp` for a
+    /// size, not `signed`).
+    public static func points(_ difference: Double?, signed: Bool = true) -> String {
+        guard let difference, difference.isFinite else { return "-" }
+        return oneDecimal(difference * 100, signed: signed) + " pp"
+    }
+
+    /// A p-value to 3 significant digits, and `< 0.0001` below 0.0001: 0.000139 → `0.000139`, 0.05 → `0.05`.
+    public static func pValue(_ p: Double?) -> String {
+        guard let p, p.isFinite else { return "-" }
+        return p < 0.0001 ? "< 0.0001" : format("%.3g", p)
+    }
+
+    /// `name` and a p-value as a clause: `p = 0.0234`, `p < 0.0001`.
+    public static func p(_ p: Double?, named name: String = "p") -> String {
+        let text = pValue(p)
+        return text.hasPrefix("<") ? "\(name) \(text)" : "\(name) = \(text)"
+    }
+
+    /// A value in its metric's unit (milliseconds, dollars, tokens, a mean quality): 4 significant digits, but
+    /// whole from 1,000 up, trailing zeros dropped: 0.011927 → `0.01193`, 7876.2 → `7876`, 207.6 → `207.6`; with
+    /// `signed`, a change: `+0.0005342`, `-207.6`. Below 10⁻¹² it is 0.
+    public static func value(_ number: Double?, signed: Bool = false) -> String {
+        guard let number, number.isFinite else { return "-" }
+        let magnitude = abs(number)
+        let decimals = magnitude >= 1_000 || magnitude == 0 ? 0 : min(12, 3 - Int(log10(magnitude).rounded(.down)))
+        var text = format("%.\(decimals)f", number)
+        if text.contains(".") {
+            while text.hasSuffix("0") { text.removeLast() }
+            if text.hasSuffix(".") { text.removeLast() }
+        }
+        return signing(text, signed)
+    }
+
+    /// A canary metric's statistic in each arm: a rate as `percent`, else a `value`.
+    public static func quantity(_ number: Double?, rate: Bool) -> String {
+        rate ? percent(number) : value(number)
+    }
+
+    /// A change of a canary or shadow metric, signed unless it is a size (a margin): of a rate in `points`, else a
+    /// `value`.
+    public static func change(_ difference: Double?, rate: Bool, signed: Bool = true) -> String {
+        rate ? points(difference, signed: signed) : value(difference, signed: signed)
+    }
+
+    /// `number` rounded to one decimal, the decimal left out when it is 0.
+    private static func oneDecimal(_ number: Double, signed: Bool) -> String {
+        let rounded = (number * 10).rounded() / 10
+        return signing(format(rounded == rounded.rounded() ? "%.0f" : "%.1f", rounded), signed)
+    }
+
+    /// `text` without a minus sign on zero, and with `+` before a positive number when `signed`.
+    private static func signing(_ text: String, _ signed: Bool) -> String {
+        let zero = text.allSatisfy { "-0.".contains($0) }
+        if zero { return "0" }
+        return signed && !text.hasPrefix("-") ? "+" + text : text
+    }
+
+    /// `String(format:)` of one number, from the C library directly: Foundation's formatter takes microseconds a
+    /// call, and an audit report of a year's canary judgements holds tens of thousands of numbers.
+    private static func format(_ format: String, _ number: Double) -> String {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 400) { buffer in
+            _ = withVaList([number]) { vsnprintf(buffer.baseAddress!, buffer.count, format, $0) }
+            return String(cString: buffer.baseAddress!)
+        }
+    }
+}
