@@ -21,7 +21,8 @@ public enum Figure {
     /// A p-value to 3 significant digits, and `< 0.0001` below 0.0001: 0.000139 → `0.000139`, 0.05 → `0.05`.
     public static func pValue(_ p: Double?) -> String {
         guard let p, p.isFinite else { return "-" }
-        return p < 0.0001 ? "< 0.0001" : format("%.3g", p)
+        if p < 0.0001 { return "< 0.0001" }
+        return fixed(p, decimals: max(0, 2 - Int(log10(p).rounded(.down))))
     }
 
     /// `name` and a p-value as a clause: `p = 0.0234`, `p < 0.0001`.
@@ -37,12 +38,7 @@ public enum Figure {
         guard let number, number.isFinite else { return "-" }
         let magnitude = abs(number)
         let decimals = magnitude >= 1_000 || magnitude == 0 ? 0 : min(12, 3 - Int(log10(magnitude).rounded(.down)))
-        var text = format("%.\(decimals)f", number)
-        if text.contains(".") {
-            while text.hasSuffix("0") { text.removeLast() }
-            if text.hasSuffix(".") { text.removeLast() }
-        }
-        return signing(text, signed)
+        return signing(fixed(number, decimals: decimals), signed)
     }
 
     /// A canary metric's statistic in each arm: a rate as `percent`, else a `value`.
@@ -58,21 +54,56 @@ public enum Figure {
 
     /// `number` rounded to one decimal, the decimal left out when it is 0.
     private static func oneDecimal(_ number: Double, signed: Bool) -> String {
-        let rounded = (number * 10).rounded() / 10
-        return signing(format(rounded == rounded.rounded() ? "%.0f" : "%.1f", rounded), signed)
+        signing(fixed((number * 10).rounded() / 10, decimals: 1), signed)
     }
 
     /// `text` without a minus sign on zero, and with `+` before a positive number when `signed`.
     private static func signing(_ text: String, _ signed: Bool) -> String {
-        let zero = text.allSatisfy { "-0.".contains($0) }
-        if zero { return "0" }
+        if text == "0" || text == "-0" { return "0" }
         return signed && !text.hasPrefix("-") ? "+" + text : text
     }
 
-    /// `String(format:)` of one number, from the C library directly: Foundation's formatter takes microseconds a
-    /// call, and an audit report of a year's canary judgements holds tens of thousands of numbers.
+    /// `number` to `decimals` decimals (at most 12), without trailing zeros after the point (nor the point then):
+    /// the digits of the rounded, scaled number, written by hand. `String(format:)` takes microseconds a call, and
+    /// an audit report of a year's canary judgements holds tens of thousands of numbers.
+    private static func fixed(_ number: Double, decimals: Int) -> String {
+        let scaled = (abs(number) * powersOfTen[decimals]).rounded()
+        if scaled == 0 { return "0" }
+        guard scaled < 1e15 else { return format("%.0f", number) }
+        var rest = UInt64(scaled)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 40) { buffer in
+            var index = buffer.count
+            var trailing = true
+            for _ in 0..<decimals {
+                let digit = UInt8(rest % 10)
+                rest /= 10
+                if trailing && digit == 0 { continue }
+                trailing = false
+                index -= 1
+                buffer[index] = 0x30 + digit
+            }
+            if index < buffer.count {
+                index -= 1
+                buffer[index] = 0x2E
+            }
+            repeat {
+                index -= 1
+                buffer[index] = 0x30 + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            if number < 0 {
+                index -= 1
+                buffer[index] = 0x2D
+            }
+            return String(decoding: UnsafeMutableBufferPointer(rebasing: buffer[index...]), as: UTF8.self)
+        }
+    }
+
+    private static let powersOfTen: [Double] = (0...12).map { pow(10, Double($0)) }
+
+    /// `String(format:)` of one number, from the C library directly.
     private static func format(_ format: String, _ number: Double) -> String {
-        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 400) { buffer in
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 32) { buffer in
             _ = withVaList([number]) { vsnprintf(buffer.baseAddress!, buffer.count, format, $0) }
             return String(cString: buffer.baseAddress!)
         }

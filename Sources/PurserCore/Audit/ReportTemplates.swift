@@ -161,6 +161,10 @@ public struct ReportTemplates: Sendable {
 
         func child(named name: String) -> Any? {
             guard let value = members[name] else { return extras[name] }
+            switch value {
+            case .number, .array: break
+            default: return Self.wrap(value)
+            }
             // A canary metric (ledger/README.md §15.6) has a `statistic`; its numbers are in the metric's unit.
             if let statistic = members["statistic"]?.stringValue {
                 let rate = statistic == "rate"
