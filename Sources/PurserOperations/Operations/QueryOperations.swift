@@ -147,14 +147,16 @@ public struct LogQuery: PagedOperation {
         self.limit = limit
     }
 
-    /// Calls `body` with each matching entry as its JSON line and its text line, oldest first, as it is read:
-    /// a local `purser log` prints a ledger of any size without holding it.
+    /// Calls `body` with each matching entry as its JSON line and a function that makes its text line
+    /// (`EntrySummary`), oldest first, as it is read: a local `purser log` prints a ledger of any size without
+    /// holding it. Versions are named by their labels from the query tables; a ledger whose tables cannot be read (a
+    /// read-only copy whose tables are out of date) still lists its entries, naming versions by their ids.
     public func forEachEntry(
-        in ledger: Ledger, _ body: (_ json: JSONValue, _ line: String) -> Void
+        in ledger: Ledger, _ body: (_ json: JSONValue, _ line: () -> String) -> Void
     ) throws(LedgerError) {
+        let labels = (try? Releases(ledger: ledger).versionLabels()) ?? [:]
         try entries(in: ledger, rows: limit) { entry in
-            let (json, line) = Self.lines(of: entry)
-            body(json, line)
+            body(Self.json(of: entry)) { EntrySummary.line(entry, labels: labels) }
             return true
         }
     }
@@ -163,9 +165,11 @@ public struct LogQuery: PagedOperation {
         var entries: [JSONValue] = []
         var text: [String] = []
         guard let page else {
-            try forEachEntry(in: releases.ledger) { json, line in
-                entries.append(json)
-                text.append(line)
+            let labels = try releases.versionLabels()
+            try self.entries(in: releases.ledger, rows: limit) { entry in
+                entries.append(Self.json(of: entry))
+                text.append(EntrySummary.line(entry, labels: labels))
+                return true
             }
             return Reply(json: .object(["entries": .array(entries)]), text: text)
         }
@@ -173,14 +177,14 @@ public struct LogQuery: PagedOperation {
         let wanted = min(page, limit ?? .max)
         var next: UInt64?
         var bytes = 0
+        let labels = try releases.versionLabels()
         try self.entries(in: releases.ledger, rows: wanted == limit ? wanted : wanted + 1) { entry in
             guard entries.count < wanted, bytes < Paging.maximumBytes else {
                 next = entry.seq
                 return false
             }
-            let (json, line) = Self.lines(of: entry)
-            entries.append(json)
-            text.append(line)
+            entries.append(Self.json(of: entry))
+            text.append(EntrySummary.line(entry, labels: labels))
             bytes += entry.bytes.count
             return true
         }
@@ -203,15 +207,12 @@ public struct LogQuery: PagedOperation {
             in: ledger, from: from ?? 0, kind: kind, since: since, until: until, limit: rows, body)
     }
 
-    /// An entry as `log --json` prints it, and as `log` does.
-    private static func lines(of entry: Entry) -> (json: JSONValue, line: String) {
-        (
-            .object([
-                "seq": .int(entry.seq), "at": .string(entry.at), "kind": .string(entry.kind),
-                "leaf_hash": .string(entry.leafHash.hex), "entry": .string(entry.text),
-            ]),
-            "\(entry.seq)\t\(entry.at)\t\(entry.kind)\t\(String(decoding: entry.bodyBytes, as: UTF8.self))"
-        )
+    /// An entry as `log --json` prints it.
+    private static func json(of entry: Entry) -> JSONValue {
+        .object([
+            "seq": .int(entry.seq), "at": .string(entry.at), "kind": .string(entry.kind),
+            "leaf_hash": .string(entry.leafHash.hex), "entry": .string(entry.text),
+        ])
     }
 }
 
