@@ -158,7 +158,7 @@ import Testing
         (["append", "--kind", "bad.kind", "--lines", "-"], "unknown kind \"bad.kind\""),
         (["log", "--since", "yesterday"], "--since \"yesterday\" is not an RFC 3339 time"),
         (["proof", "inclusion", "--seq", "5"], "seq 5 is not in a tree of 1 entries"),
-        (["frobnicate"], "Unexpected argument 'frobnicate'"),
+        (["frobnicate"], "unknown command 'frobnicate'"),
     ])
     func usageErrorsAreOneLineAndExit64(arguments: [String], message: String) throws {
         let workspace = Workspace()
