@@ -59,6 +59,23 @@ import Testing
         #expect(try workspace.run(["verify"]).status == 0)
     }
 
+    /// A metric's name ends in `*` when it is critical: the judge says what that means below its metrics.
+    @Test func theJudgeExplainsTheStarOfACriticalMetric() throws {
+        let workspace = Workspace()
+        try prepare(workspace)
+        tasks(workspace, baselineErrors: 20, canaryErrors: 20)
+        #expect(try workspace.run(["metrics", "ingest", "tasks.jsonl"]).status == 0)
+        let judged = try workspace.run(["canary", "judge", "--env", "prod", "--config", "canary.yaml"])
+        #expect(judged.status == 0, "\(judged.stderr)")
+        let lines = judged.stdout.split(separator: "\n").map(String.init)
+        let legend = try #require(lines.firstIndex { $0.hasPrefix("  * critical: ") })
+        #expect(
+            lines[legend]
+                == "  * critical: a regression, or too few tasks to judge it, rolls the canary back whatever the score")
+        #expect(lines[legend - 1].contains(" quality ") && lines[legend - 2].contains(" error_rate* "))
+        #expect(lines[legend + 1].hasPrefix("PROMOTE: "))
+    }
+
     @Test func equalCanaryIsPromotedAndABadMetricsFileWritesNothing() throws {
         let workspace = Workspace()
         try prepare(workspace)

@@ -50,6 +50,10 @@ public struct JudgeCanary: LedgerOperation {
                 "  \(padded(metric.label.rawValue.uppercased(), 10)) \(padded(metric.metric + (metric.critical ? "*" : ""), 18)) \(values)"
             )
         }
+        if judgement.metrics.contains(where: \.critical) {
+            text.append(
+                "  * critical: a regression, or too few tasks to judge it, rolls the canary back whatever the score")
+        }
         text.append(
             "\(judgement.verdict.rawValue.uppercased()): score \(Figure.percent(judgement.score)) (recorded as seq \(judgement.seq))"
                 + (judgement.rollbackSeq.map { "; rolled back to \(name(judgement.baseline)) as seq \($0)" } ?? ""))
