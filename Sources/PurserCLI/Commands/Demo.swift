@@ -316,8 +316,8 @@ struct DemoStory {
             .purser(
                 "Judge the canary: promote",
                 "No metric regresses (exit 0). A relative change can look large on few errors: each line shows the "
-                    + "change with its 90% interval, and a metric regresses only when that interval lies wholly "
-                    + "beyond the allowed change.",
+                    + "change with its confidence interval, and a metric regresses only when that interval lies "
+                    + "wholly beyond the allowed change.",
                 "canary", "judge", "--env", "prod", "--config", canary),
             .purser(
                 "Promote 1.2.0", "It takes all new tasks; 1.0.0 drains its in-flight ones.",
