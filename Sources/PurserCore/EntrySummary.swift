@@ -65,7 +65,7 @@ public enum EntrySummary {
         case "canary.judged":
             add("env", text("env"))
             add("verdict", text("verdict"))
-            add("score", body["score"]?.numberValue.map { String(format: "%.2f", $0) })
+            add("score", body["score"]?.numberValue.map { Figure.percent($0) })
             add("canary", version("canary"))
         case "evaluation.recorded":
             add("version", version("version"))

@@ -56,10 +56,10 @@ struct LogSummaryTests {
             (11, "rollback.drilled      env=staging result=passed from=support-agent@1.1.0 to="),
             (13, "deployment.started    env=prod version=support-agent@1.1.0 strategy=canary weight=5"),
             (14, "metrics.summarized    file=canary-1.1.0.jsonl records=2000 new=2000"),
-            (15, "canary.judged         env=prod verdict=rollback score=0.67 canary=support-agent@1.1.0"),
+            (15, "canary.judged         env=prod verdict=rollback score=66.7% canary=support-agent@1.1.0"),
             (16, "rollback.performed    env=prod to=support-agent@1.0.0 reason=canary judge: rollback"),
             (17, "deployment.drained    env=prod version=support-agent@1.1.0"),
-            (24, "canary.judged         env=prod verdict=promote score=1.00 canary=support-agent@1.2.0"),
+            (24, "canary.judged         env=prod verdict=promote score=100% canary=support-agent@1.2.0"),
             (25, "deployment.promoted   env=prod version=support-agent@1.2.0"),
         ]
         for (seq, fact) in facts {

@@ -49,7 +49,7 @@ struct NumberFormatTests {
         text.replacingOccurrences(of: "<", with: "\\<").replacingOccurrences(of: "_", with: "\\_")
     }
 
-    @Test("the score, each p-value and each effect read the same in canary judge, history, HTML and Markdown")
+    @Test("the score, each p-value and each effect read the same in canary judge, history, log, HTML and Markdown")
     func sameNumbersEverywhere() throws {
         let (workspace, judge) = try judgedLedger()
         let history = try workspace.run(["history", "--env", "prod"]).stdout
@@ -60,6 +60,8 @@ struct NumberFormatTests {
         #expect(history.contains("score 66.7%"), "\(history)")
         #expect(html.contains("score 66.7%"))
         #expect(markdown.contains("score 66.7%"))
+        let log = try workspace.run(["log"]).stdout
+        #expect(log.contains("score=66.7%"), "\(log)")
 
         // The error rate, as a rate: 2% against 6%, a change of 4 percentage points.
         let errorLine = judge.split(separator: "\n").first { $0.contains("error_rate") }.map(String.init) ?? ""
@@ -110,6 +112,7 @@ struct NumberFormatTests {
             ("shadow compare", shadow.stdout),
             ("metrics drift", try workspace.run(["metrics", "drift", "--metric", "cost_usd"]).stdout),
             ("history", try workspace.run(["history"]).stdout),
+            ("log", try workspace.run(["log"]).stdout),
             ("audit html", try workspace.run(["audit", "--format", "html"]).stdout),
             ("audit md", try workspace.run(["audit", "--format", "md"]).stdout),
         ]
