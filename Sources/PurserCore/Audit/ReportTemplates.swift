@@ -10,7 +10,8 @@ public enum AuditFormat: String, Sendable, CaseIterable {
 /// Mustache templates for audit reports: `report.html.mustache` and `report.md.mustache` in a folder
 /// (`templates/report/`, or a user's own), with any other `.mustache` files there as partials.
 ///
-/// A template renders the report's JSON document (ledger/README.md §16) with five more members:
+/// A template renders the report's JSON document (ledger/README.md §16), its numbers as text written by `Figure`
+/// for their kind (§16.4), with five more members:
 /// `timeline_svg`, the picture as SVG markup (for `{{{timeline_svg}}}`); `timeline_file`, the name of
 /// the SVG file written beside a Markdown report; `compact`, true above 200 deployments;
 /// `deployments_in_full`, the deployments to show in full (all of them, or when compact those that are not
