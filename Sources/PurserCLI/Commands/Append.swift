@@ -6,6 +6,7 @@ import PurserOperations
 
 struct Append: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "append",
         abstract: "Append caller-defined JSON events (kinds under custom.).",
         discussion: reflowed(
             """

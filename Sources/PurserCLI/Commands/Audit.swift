@@ -6,6 +6,7 @@ import PurserOperations
 
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "audit",
         abstract: "Write a compliance report of a window of the ledger, findings first.",
         discussion: reflowed(
             """

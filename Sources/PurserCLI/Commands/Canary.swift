@@ -6,11 +6,13 @@ import PurserOperations
 
 struct Canary: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "canary",
         abstract: "Judge a canary against its baseline with statistics.",
         subcommands: [Judge.self])
 
     struct Judge: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "judge",
             abstract: "Compare the canary's tasks with the baseline's, metric by metric: promote, hold or roll back.",
             discussion: reflowed(
                 """

@@ -6,6 +6,7 @@ import PurserOperations
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "check",
         abstract: "Run the release checklist for a version and environment: exit 0 allowed, 1 blocked.",
         discussion: reflowed(
             """
@@ -87,6 +88,7 @@ struct Eval: ParsableCommand {
 
     struct Record: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "record",
             abstract: "Record an evaluation run with its per-case results (evaluation.recorded).",
             discussion: reflowed(
                 """
@@ -128,6 +130,7 @@ struct Eval: ParsableCommand {
 
 struct Waive: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "waive",
         abstract: "Waive one check's failure for a version until a time (waiver.granted).",
         discussion: reflowed(
             """

@@ -6,6 +6,7 @@ import PurserOperations
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "demo",
         abstract: "Tell the release story of the example agent on a fresh ledger, with real commands.",
         discussion: reflowed(
             """

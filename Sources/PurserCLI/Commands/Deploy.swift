@@ -6,6 +6,7 @@ import PurserOperations
 
 struct Deploy: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "deploy",
         abstract: "Record deployments: start, shift, promote, drained, abort.",
         discussion: reflowed(
             """
@@ -53,6 +54,7 @@ struct Deploy: ParsableCommand {
 
     struct Start: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "start",
             abstract: "Start deploying a recorded version (deployment.started).",
             discussion: reflowed(
                 """
@@ -118,6 +120,7 @@ struct Deploy: ParsableCommand {
 
     struct Shift: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "shift",
             abstract: "Move the canary in progress to a new share (traffic.shifted).",
             discussion: reflowed(
                 """
@@ -135,6 +138,7 @@ struct Deploy: ParsableCommand {
 
     struct Promote: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "promote",
             abstract: "Give the canary all traffic; the old version starts draining (deployment.promoted).",
             discussion: reflowed(
                 """
@@ -151,6 +155,7 @@ struct Deploy: ParsableCommand {
 
     struct Drained: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "drained",
             abstract: "Record that a draining version finished its in-flight tasks (deployment.drained).",
             discussion: reflowed(
                 """
@@ -168,6 +173,7 @@ struct Deploy: ParsableCommand {
 
     struct Abort: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "abort",
             abstract: "End the rollout in progress: the baseline takes all traffic back (deployment.aborted).",
             discussion: reflowed(
                 """
@@ -187,6 +193,7 @@ struct Deploy: ParsableCommand {
 
 struct Rollback: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "rollback",
         abstract: "Roll an environment back to a whole behavioral version, or record a rollback drill.",
         discussion: reflowed(
             """
@@ -204,6 +211,7 @@ struct Rollback: ParsableCommand {
 
     struct Perform: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "perform",
             abstract: "Roll an environment back (rollback.performed); `purser rollback` does this by default.",
             discussion: reflowed(
                 """
@@ -228,6 +236,7 @@ struct Rollback: ParsableCommand {
 
     struct Drill: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "drill",
             abstract: "Record a rehearsal of rolling back from one version to another (rollback.drilled).",
             discussion: reflowed(
                 """

@@ -6,6 +6,7 @@ import PurserOperations
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Write an offline audit bundle: entries.jsonl, checkpoint, key.pub.",
         discussion: reflowed(
             """

@@ -6,6 +6,7 @@ import PurserOperations
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "init",
         abstract: "Create a ledger and its Ed25519 signing key.",
         discussion: reflowed(
             """

@@ -6,6 +6,7 @@ import PurserOperations
 
 struct Log: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "log",
         abstract: "List entries, oldest first.",
         discussion: reflowed(
             """

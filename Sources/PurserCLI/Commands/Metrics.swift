@@ -6,11 +6,13 @@ import PurserOperations
 
 struct Metrics: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "metrics",
         abstract: "Ingest per-task agent metrics and report them per behavioral version.",
         subcommands: [Ingest.self, Report.self, Drift.self])
 
     struct Ingest: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "ingest",
             abstract: "Ingest per-task records from JSON Lines or CSV (metrics.summarized).",
             discussion: reflowed(
                 """
@@ -49,6 +51,7 @@ struct Metrics: ParsableCommand {
 
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "report",
             abstract: "Report agent metrics per behavioral version; two versions side by side with the change.",
             discussion: reflowed(
                 """
@@ -96,6 +99,7 @@ struct Metrics: ParsableCommand {
 
     struct Drift: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "drift",
             abstract: "Detect a slow, steady degradation of a metric per version (exit 1 when one is found).",
             discussion: reflowed(
                 """

@@ -5,11 +5,13 @@ import PurserOperations
 
 struct Proof: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "proof",
         abstract: "Inclusion and consistency proofs (RFC 6962).",
         subcommands: [Inclusion.self, Consistency.self])
 
     struct Inclusion: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "inclusion",
             abstract: "Prove that an entry is in the tree of a given size.",
             discussion: reflowed(
                 """
@@ -32,6 +34,7 @@ struct Proof: ParsableCommand {
 
     struct Consistency: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "consistency",
             abstract: "Prove that an older tree is a prefix of a newer one.",
             discussion: reflowed(
                 """

@@ -6,6 +6,7 @@ import PurserOperations
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Serve the ledger over HTTP/JSON to a team's CI runners and workers (runs purser-server).",
         discussion: "purser serve --help shows the server's options and examples.")
 
@@ -31,6 +32,7 @@ struct Serve: ParsableCommand {
 
 struct Token: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "token",
         abstract: "Create, list and revoke the tokens of `purser serve`.",
         discussion: reflowed(
             """
@@ -58,6 +60,7 @@ struct Token: ParsableCommand {
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "create",
             abstract: "Create a token and print it (once).",
             discussion: reflowed(
                 """
@@ -90,6 +93,7 @@ struct Token: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List the tokens' names, roles and dates (never the tokens).",
             discussion: reflowed(
                 """
@@ -126,6 +130,7 @@ struct Token: ParsableCommand {
 
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "revoke",
             abstract: "Revoke a token: the server refuses it within 10 ms.",
             discussion: reflowed(
                 """

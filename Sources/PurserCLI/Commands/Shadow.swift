@@ -6,11 +6,13 @@ import PurserOperations
 
 struct Shadow: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "shadow",
         abstract: "Compare a shadow version with the primary one on the same requests.",
         subcommands: [Compare.self])
 
     struct Compare: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "compare",
             abstract:
                 "Paired tests per metric: better, equivalent, worse or inconclusive (shadow.compared); exit 1 if any is worse.",
             discussion: reflowed(

@@ -6,6 +6,7 @@ import PurserOperations
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "status",
         abstract: "Show each environment's current traffic, rollout in progress and draining versions.",
         discussion: reflowed(
             """
@@ -30,6 +31,7 @@ struct Status: ParsableCommand {
 
 struct At: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "at",
         abstract: "Show what ran when: the traffic in force at a time, by effective time.",
         discussion: reflowed(
             """
@@ -60,6 +62,7 @@ struct At: ParsableCommand {
 
 struct History: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "history",
         abstract: "Show the timeline of traffic changes, oldest first.",
         discussion: reflowed(
             """
@@ -89,6 +92,7 @@ struct History: ParsableCommand {
 
 struct Reindex: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "reindex",
         abstract: "Rebuild the query tables (versions, traffic timeline, drills) from the entries.",
         discussion: reflowed(
             """

@@ -6,6 +6,7 @@ import PurserOperations
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Check every entry, link, the tree head, the query tables and stored artifacts; exit 3 on any fault.",
         discussion: reflowed(
             """

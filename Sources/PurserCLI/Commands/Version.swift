@@ -50,6 +50,7 @@ struct VersionCommand: ParsableCommand {
 
     struct Record: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "record",
             abstract: "Record a behavioral version and its component contents (version.recorded).",
             discussion: reflowed(
                 """
@@ -78,6 +79,7 @@ struct VersionCommand: ParsableCommand {
 
     struct Digest: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "digest",
             abstract: "Print a manifest's behavioral version id without recording anything.",
             discussion: reflowed(
                 """
@@ -104,6 +106,7 @@ struct VersionCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Show a recorded version: labels, when it was recorded, and each component.",
             discussion: reflowed(
                 """
@@ -129,6 +132,7 @@ struct VersionCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List recorded versions, oldest first.",
             discussion: reflowed(
                 """
@@ -149,6 +153,7 @@ struct VersionCommand: ParsableCommand {
 
     struct Diff: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "diff",
             abstract: "Show which components differ between two versions, with a text diff of prompts.",
             discussion: reflowed(
                 """
@@ -174,6 +179,7 @@ struct VersionCommand: ParsableCommand {
 
     struct Materialize: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "materialize",
             abstract: "Write every component of a recorded version back to files, exactly as recorded.",
             discussion: reflowed(
                 """
