@@ -1,6 +1,6 @@
 // purser-bench: measures the ledger and the release domain against their targets, on this machine.
 //
-//   swift run -c release purser-bench [--entries N] [--dir PATH] [--only ledger|versions|at|check|metrics|audit|server|drift] [--keep]
+//   swift run -c release purser-bench [--entries N] [--dir PATH] [--only ledger|versions|at|check|metrics|audit|server|drift|startup] [--keep]
 //
 // Every figure comes from real SQLite files in a scratch folder and, where a process is timed, the
 // release `purser` binary built beside this one.
@@ -9,7 +9,7 @@ import PurserLedger
 
 struct Options {
     /// The groups of benchmarks `--only` selects from.
-    static let parts = ["ledger", "versions", "at", "check", "metrics", "audit", "server", "drift"]
+    static let parts = ["ledger", "versions", "at", "check", "metrics", "audit", "server", "drift", "startup"]
 
     var entries = 1_000_000
     var directory = NSTemporaryDirectory() + "purser-bench-\(getpid())"
@@ -26,13 +26,13 @@ struct Options {
             case "--only":
                 let part = iterator.next() ?? ""
                 guard Options.parts.contains(part) else {
-                    Options.fail("--only takes ledger, versions, at, check, metrics, audit, server or drift")
+                    Options.fail("--only takes ledger, versions, at, check, metrics, audit, server, drift or startup")
                 }
                 parts = [part]
             case "--keep": keep = true
             case "--help", "-h":
                 print(
-                    "usage: purser-bench [--entries N (default 1000000)] [--dir PATH] [--only ledger|versions|at|check|metrics|audit|server|drift]"
+                    "usage: purser-bench [--entries N (default 1000000)] [--dir PATH] [--only ledger|versions|at|check|metrics|audit|server|drift|startup]"
                         + " [--keep]")
                 exit(0)
             default: Options.fail("unknown argument \(argument)")
@@ -92,6 +92,28 @@ func runProcess(_ executable: String, _ arguments: [String]) -> (seconds: Double
     }
     let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     return (elapsed, (status >> 8) & 0xFF, peakKB)
+}
+
+/// Runs `executable` with `arguments`, output discarded, and blocks until it exits; returns wall time, exit status
+/// and the CPU time (user + system) of the child alone. Without `runProcess`'s polling, the wall time is exact.
+func timeProcess(_ executable: String, _ arguments: [String]) -> (seconds: Double, status: Int32, cpuSeconds: Double) {
+    var pid: pid_t = 0
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    let start = DispatchTime.now().uptimeNanoseconds
+    guard posix_spawn(&pid, executable, &actions, nil, argv, environ) == 0 else {
+        fatalError("cannot start \(executable)")
+    }
+    var status: Int32 = 0
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) == -1 && errno == EINTR {}
+    let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+    return (elapsed, (status >> 8) & 0xFF, seconds(usage.ru_utime) + seconds(usage.ru_stime))
 }
 
 func format(_ value: Double, _ decimals: Int = 0) -> String { String(format: "%.\(decimals)f", value) }
@@ -197,7 +219,8 @@ if options.parts.contains("ledger") {
         try Data(CanonicalJSON.encode(body(7))).write(to: URL(fileURLWithPath: bodyFile))
         var times: [Double] = []
         for _ in 0..<60 {
-            let run = runProcess(purser, ["append", "--ledger", batchPath, "--kind", "custom.cli", "--body", bodyFile])
+            let arguments = ["append", "--ledger", batchPath, "--kind", "custom.cli", "--body", bodyFile]
+            let run = timeProcess(purser, arguments)
             guard run.status == 0 else { fatalError("purser append failed: \(run.status)") }
             times.append(run.seconds)
         }
@@ -296,6 +319,10 @@ if options.parts.contains("audit") {
 if options.parts.contains("drift") {
     benchmarkDrift()
     benchmarkSequential()
+}
+
+if options.parts.contains("startup") {
+    try benchmarkStartup(in: options.directory, purser: havePurser ? purser : nil)
 }
 
 if options.parts.contains("server") {
