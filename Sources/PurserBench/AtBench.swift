@@ -65,9 +65,9 @@ func benchmarkTrafficAt(in directory: String, purser: String?) throws {
     for (label, extra) in [("all envs", [String]()), ("--env e07", ["--env", "e07"])] {
         let runs = 30
         var processTimes: [Double] = []
-        _ = runProcess(purser, ["at", times[0], "--ledger", path, "--json"] + extra)
+        _ = timeProcess(purser, ["at", times[0], "--ledger", path, "--json"] + extra)
         for run in 0..<runs {
-            let result = runProcess(purser, ["at", times[2 + run], "--ledger", path, "--json"] + extra)
+            let result = timeProcess(purser, ["at", times[2 + run], "--ledger", path, "--json"] + extra)
             guard result.status == 0 else { fatalError("purser at failed: \(result.status)") }
             processTimes.append(result.seconds)
         }

@@ -39,9 +39,9 @@ func benchmarkCheck(in directory: String, purser: String?) throws {
         "check", "--version", "support-agent@1.1.0", "--env", "prod", "--policy", templates + "/checklist.yaml",
         "--ledger", ledgerPath,
     ]
-    let warm = runProcess(purser, arguments)
+    let warm = timeProcess(purser, arguments)
     precondition(warm.status == 0, "purser check did not allow the benchmark's release (exit \(warm.status))")
-    let times = (0..<30).map { _ in runProcess(purser, arguments) }
+    let times = (0..<30).map { _ in timeProcess(purser, arguments) }
     precondition(times.allSatisfy { $0.status == 0 }, "a purser check run failed")
     let median = percentile(times.map(\.seconds), 0.5) * 1000
     report(
