@@ -78,7 +78,7 @@ enum FuzzTarget: String, CaseIterable {
 
     private static func duration(_ bytes: [UInt8]) {
         let text = String(decoding: bytes, as: UTF8.self)
-        guard let seconds = try? EvidenceSource.duration(.string(text), field: "timeout", source: "fuzz") else {
+        guard let seconds = try? PolicyDuration.parse(.string(text), field: "timeout", source: "fuzz") else {
             return
         }
         precondition(seconds > 0 && seconds.isFinite, "\(text) is accepted as \(seconds) s")

@@ -89,7 +89,15 @@ private func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
         (.string("1.5h"), 5400), (.string("500ms"), 0.5), (.number(30), 30), (.string("45"), 45),
     ])
     func durations(text: JSONValue, seconds: Double) throws {
-        #expect(try EvidenceSource.duration(text, field: "max-age", source: "p.yaml") == seconds)
+        #expect(try PolicyDuration.parse(text, field: "max-age", source: "p.yaml") == seconds)
+    }
+
+    @Test(arguments: [
+        (45.0, "45s"), (119.4, "119s"), (119.6, "2m"), (600, "10m"), (7199, "119m"), (7200, "2h"), (7980, "2h13m"),
+        (172_800, "2d"), (187_200, "2d4h"),
+    ])
+    func durationsPrintAsPeopleReadThem(seconds: Double, text: String) {
+        #expect(PolicyDuration.describe(seconds) == text)
     }
 
     @Test(arguments: [
@@ -98,7 +106,7 @@ private func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
     ])
     func invalidDurations(value: JSONValue) {
         let error = #expect(throws: LedgerError.self) {
-            try EvidenceSource.duration(value, field: "checks.q.max-age", source: "p.yaml")
+            try PolicyDuration.parse(value, field: "checks.q.max-age", source: "p.yaml")
         }
         #expect(error?.message.hasPrefix("p.yaml: checks.q.max-age: ") == true)
     }

@@ -111,13 +111,13 @@ enum Checks {
         }
         if oldest > policy.maxOldestAge {
             problems.append(
-                "the oldest task has waited \(Duration.describe(oldest)), longer than the limit of \(Duration.describe(policy.maxOldestAge))"
+                "the oldest task has waited \(PolicyDuration.describe(oldest)), longer than the limit of \(PolicyDuration.describe(policy.maxOldestAge))"
             )
         }
         guard problems.isEmpty else { return result(.fail, problems.joined(separator: "; ")) }
         return result(
             .pass,
-            "\(Figure.value(depth))/\(Figure.value(capacity)) used (\(Figure.percent(utilization))), \(Figure.value(consumers)) consumers, oldest task \(Duration.describe(oldest))"
+            "\(Figure.value(depth))/\(Figure.value(capacity)) used (\(Figure.percent(utilization))), \(Figure.value(consumers)) consumers, oldest task \(PolicyDuration.describe(oldest))"
         )
     }
 
@@ -187,15 +187,4 @@ enum Checks {
         return (runs == 0 ? 0 : Double(passed) / Double(runs), perCase)
     }
 
-}
-
-/// Durations as people read them.
-enum Duration {
-    static func describe(_ seconds: Double) -> String {
-        let whole = Int(seconds.rounded())
-        if whole < 120 { return "\(whole)s" }
-        if whole < 7200 { return "\(whole / 60)m" }
-        if whole < 172_800 { return "\(whole / 3600)h\(whole % 3600 / 60 > 0 ? "\(whole % 3600 / 60)m" : "")" }
-        return "\(whole / 86_400)d\(whole % 86_400 / 3600 > 0 ? "\(whole % 86_400 / 3600)h" : "")"
-    }
 }

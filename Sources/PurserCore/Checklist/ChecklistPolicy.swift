@@ -211,7 +211,7 @@ private struct PolicyReader {
 
     func duration(_ value: JSONValue?, _ field: String, default fallback: Double) throws(LedgerError) -> Double {
         guard let value else { return fallback }
-        return try EvidenceSource.duration(value, field: field, source: source)
+        return try PolicyDuration.parse(value, field: field, source: source)
     }
 
     func fraction(_ value: JSONValue?, _ field: String, default fallback: Double) throws(LedgerError) -> Double {

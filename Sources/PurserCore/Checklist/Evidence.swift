@@ -118,52 +118,12 @@ public struct EvidenceSource: Sendable, Equatable {
             if case .file = kind {
                 throw invalid("timeout", "a file is read at once; timeout: is for command: and http:")
             }
-            timeout = try Self.duration(value, field: "\(field).timeout", source: source)
+            timeout = try PolicyDuration.parse(value, field: "\(field).timeout", source: source)
         }
         maxAge = nil
         if let value = members["max-age"] {
-            maxAge = try Self.duration(value, field: "\(field).max-age", source: source)
+            maxAge = try PolicyDuration.parse(value, field: "\(field).max-age", source: source)
         }
-    }
-
-    /// Parses a duration: `"90s"`, `"10m"`, `"24h"`, `"7d"`, `"1.5h"`, `"500ms"`, or a number of seconds.
-    /// - Throws: `.invalidInput` naming the policy and the field, for anything else or a duration that is not
-    ///   more than zero.
-    public static func duration(_ value: JSONValue, field: String, source: String) throws(LedgerError) -> Double {
-        let seconds: Double?
-        switch value {
-        case .number(let number): seconds = number
-        case .string(let text): seconds = parseDuration(text)
-        default: seconds = nil
-        }
-        guard let seconds, seconds.isFinite else {
-            throw LedgerError(
-                .invalidInput,
-                "\(source): \(field): expected a duration such as 90s, 10m, 24h or 7d (or a number of seconds), "
-                    + "got \(describe(value))")
-        }
-        guard seconds > 0 else {
-            throw LedgerError(.invalidInput, "\(source): \(field): a duration must be more than zero")
-        }
-        return seconds
-    }
-
-    private static func parseDuration(_ text: String) -> Double? {
-        let units: [(suffix: String, seconds: Double)] = [
-            ("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400),
-        ]
-        var number = Substring(text)
-        var scale = 1.0
-        for unit in units where text.hasSuffix(unit.suffix) {
-            number = text.dropLast(unit.suffix.count)
-            scale = unit.seconds
-            break
-        }
-        let digits = number.filter { $0 != "." }
-        guard !digits.isEmpty, digits.allSatisfy({ ("0"..."9").contains($0) }), number.count - digits.count <= 1,
-            number.first != ".", number.last != ".", let value = Double(number)
-        else { return nil }
-        return value * scale
     }
 
     /// How reports name this source once `substitutions` are applied: `file:queue.json`,

@@ -308,7 +308,7 @@ extension Releases {
             return CheckResult(
                 id: id, verdict: .fail,
                 reason:
-                    "the latest passed drill of this pair (seq \(latest.seq), \(latest.at)) is older than the limit of \(Duration.describe(policy.maxAge))",
+                    "the latest passed drill of this pair (seq \(latest.seq), \(latest.at)) is older than the limit of \(PolicyDuration.describe(policy.maxAge))",
                 evidence: evidence)
         }
         return CheckResult(
@@ -369,7 +369,7 @@ extension Releases {
             return CheckResult(
                 id: id, verdict: .fail,
                 reason:
-                    "the latest evaluation (seq \(entry.seq), suite \(suite)) ran at \(observed), older than the limit of \(Duration.describe(policy.maxAge)); evaluate this version again",
+                    "the latest evaluation (seq \(entry.seq), suite \(suite)) ran at \(observed), older than the limit of \(PolicyDuration.describe(policy.maxAge)); evaluate this version again",
                 evidence: evidence)
         }
         let cases = Releases.evaluationCases(body)

@@ -134,7 +134,7 @@ public struct MetricsDriftQuery: LedgerOperation {
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
         func duration(_ text: String, _ option: String) throws(LedgerError) -> Double {
             do {
-                return try EvidenceSource.duration(
+                return try PolicyDuration.parse(
                     .string(text.hasSuffix("w") ? "\((Double(text.dropLast()) ?? -1) * 7)d" : text), field: option,
                     source: "the command line")
             } catch {
