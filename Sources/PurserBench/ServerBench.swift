@@ -15,7 +15,7 @@ func benchmarkServer(in directory: String, purser: String) throws {
     let timeline = try TrafficTimeline(environments: 10, events: 20_000, versions: versions, span: span, seed: 0x5E4E)
     try ledger.append(contentsOf: timeline.events, batchSize: 1_000)
     try Releases.reindex(ledger)
-    let token = try TokenFile(path: directory + "/server.tokens").create(name: "bench", role: .writer)
+    let token = try TokenFile(path: directory + "/server.tokens").create(name: "bench", role: .writer, now: Date())
     let sizeBefore = try ledger.size()
 
     let server = Process()

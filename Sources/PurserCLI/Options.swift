@@ -21,7 +21,7 @@ struct LedgerOptions: ParsableArguments {
     /// The server to act on, if any: --server, else $PURSER_SERVER.
     var serverURL: String? { server ?? ProcessInfo.processInfo.environment["PURSER_SERVER"] }
 
-    /// The local ledger. Commands that cannot yet act on a server refuse one here.
+    /// The local ledger, dated by `CommandClock`. Commands that cannot yet act on a server refuse one here.
     func open() throws -> Ledger {
         if let serverURL {
             throw LedgerError(
@@ -29,7 +29,9 @@ struct LedgerOptions: ParsableArguments {
                 "this command works on a local ledger file only, not yet through --server \(serverURL) (unset PURSER_SERVER to use --ledger)"
             )
         }
-        return try Ledger(openingAt: ledger)
+        let opened = try Ledger(openingAt: ledger)
+        opened.clock = try CommandClock.clock()
+        return opened
     }
 
     /// Performs `operation` on the server (with --server or $PURSER_SERVER) or on the local ledger, prints the

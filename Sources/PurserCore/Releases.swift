@@ -1,4 +1,4 @@
-internal import Foundation
+public import Foundation
 public import PurserLedger
 
 /// The release domain over one ledger: behavioral versions, environments and their traffic, rollbacks
@@ -6,6 +6,11 @@ public import PurserLedger
 /// transaction that updates the projection tables that answer queries.
 public final class Releases {
     public let ledger: Ledger
+
+    /// The time the release domain judges by: the ledger's clock (`Ledger.clock`), the one that dates its entries.
+    /// Expiries, freshness limits, "now" in queries and the verifier's time all read it, so that a test sets the
+    /// time by setting `ledger.clock` instead of waiting for it.
+    public var now: Date { ledger.clock() }
 
     /// Opens the release domain of `ledger`. Writes nothing, unless the projection tables are missing,
     /// were made by another purser version, or miss entries they derive from (appended by other means):

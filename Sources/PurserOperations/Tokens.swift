@@ -69,8 +69,9 @@ public struct TokenFile: Sendable {
     }
 
     /// Creates a token named `name` with `role`, stores its digest, and returns the token text (shown once).
+    /// - Parameter now: its `created_at`.
     /// - Throws: `.alreadyExists` if a token of that name is not revoked; `.usage` for an empty name.
-    public func create(name: String, role: Role, now: Date = Date()) throws(LedgerError) -> String {
+    public func create(name: String, role: Role, now: Date) throws(LedgerError) -> String {
         guard !name.isEmpty, name.count <= 100, !name.contains(where: \.isNewline) else {
             throw LedgerError(.usage, "a token name is 1 to 100 characters on one line")
         }
@@ -90,8 +91,9 @@ public struct TokenFile: Sendable {
     }
 
     /// Revokes the token named `name`.
+    /// - Parameter now: its `revoked_at`.
     /// - Throws: `.notFound` if no unrevoked token has that name.
-    public func revoke(name: String, now: Date = Date()) throws(LedgerError) {
+    public func revoke(name: String, now: Date) throws(LedgerError) {
         try change { tokens throws(LedgerError) in
             guard let index = tokens.firstIndex(where: { $0.name == name && $0.revokedAt == nil }) else {
                 throw LedgerError(.notFound, "\(quoted(path)) has no unrevoked token named \(name)")

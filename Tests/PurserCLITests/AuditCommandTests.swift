@@ -3,21 +3,17 @@ import PurserCore
 import PurserLedger
 import Testing
 
-/// A time `seconds` from now, in RFC 3339 with milliseconds.
-private func later(_ seconds: TimeInterval) -> String {
-    Timestamp.format(Date().addingTimeInterval(seconds))
-}
-
 private let hostileReason = #"<script>alert("x")</script> & 'quotes' | *stars*"#
 private let hostileApprover = #"o'brien <b>&amp;</b>"#
 
 extension Workspace {
-    /// Runs `purser` and requires `status`.
+    /// Runs `purser` and requires `status`; with `now` set, the next command runs a second later.
     @discardableResult
     fileprivate func expect(
         _ arguments: [String], status: Int32 = 0, sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> RunResult {
         let result = try run(arguments)
+        now = now?.addingTimeInterval(1)
         #expect(
             result.status == status, "\(arguments.prefix(3)): exit \(result.status): \(result.stderr)",
             sourceLocation: sourceLocation)
@@ -39,6 +35,9 @@ extension Workspace {
     /// - a rollback of staging to v2 that was never drilled (undrilled-rollback).
     /// - Returns: the expected findings as (kind, seq), and the ids of v1 and v2.
     fileprivate func scriptedLedger() throws -> (findings: Set<String>, v1: String, v2: String) {
+        // The machine's time, which the queue probe of the template policy dates its evidence by; then 2 minutes on.
+        let start = Date()
+        now = start
         try initLedger(origin: "audit.example/agent")
         try FileManager.default.copyItem(atPath: agentTemplates.path, toPath: file("release"))
         let manifest1 = try copyAgentTemplate(to: "v1")
@@ -50,10 +49,10 @@ extension Workspace {
         try check(v1, status: 1)  // components-pinned: the model id floats
         try expect([
             "waive", "--version", v1, "--check", "components-pinned", "--reason", "vendor alias for a week",
-            "--approver", "release-manager", "--expires", later(1.5),
+            "--approver", "release-manager", "--expires", Timestamp.format(start.addingTimeInterval(60)),
         ])
         try check(v1)
-        Thread.sleep(forTimeInterval: 1.6)  // the waiver expires; the run stays valid for 24 h
+        now = start.addingTimeInterval(120)  // the waiver has expired; the run stays valid for 24 h
         let deployed1 = try json(
             try expect(["deploy", "start", v1, "--env", "prod", "--strategy", "blue-green", "--json"]).stdout)
         let seq1 = Int(deployed1["seq"]?.numberValue ?? -1)
@@ -82,6 +81,8 @@ extension Workspace {
             ]).stdout)
         // Written by something other than purser's gate: a valid chain, no checklist run for it.
         let ledger = try Ledger(openingAt: ledgerPath)
+        let rawTime = try #require(now)
+        ledger.clock = { rawTime }
         let raw = try ledger.write { transaction in
             try transaction.append([
                 Event(
@@ -139,7 +140,9 @@ struct AuditCommandTests {
 
         // A window that starts after everything: no deployments, so no findings of them.
         let empty = try workspace.json(
-            try workspace.run(["audit", "--format", "json", "--from", later(3_600)]).stdout)
+            try workspace.run([
+                "audit", "--format", "json", "--from", Timestamp.format(try #require(workspace.now) + 3_600),
+            ]).stdout)
         #expect(empty["findings"]?.arrayItems.isEmpty == true)
         #expect(empty["deployments"]?.arrayItems.isEmpty == true)
         // Only staging: its three findings, and v1's floating model id, since v1 shipped there too.

@@ -26,6 +26,11 @@ struct RunResult {
 /// A working directory for one test, with helpers to run `purser` in it as a user would.
 final class Workspace {
     let path: String
+    /// The time every command runs at, or nil for the machine's clock. It is passed as `PURSER_NOW`, a hidden
+    /// testing aid of the CLI (ledger/README.md §4.3): set it instead of sleeping when a test needs time to pass.
+    /// The ledger refuses a clock more than 5 minutes behind its last entry, so only move it forward; evidence that
+    /// scripts date by the machine's clock stays fresh if it moves by minutes. `purser serve` ignores it.
+    var now: Date?
 
     init() {
         path = NSTemporaryDirectory() + "purser-e2e-" + UUID().uuidString
@@ -56,6 +61,8 @@ final class Workspace {
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "PURSER_LEDGER")
         env.removeValue(forKey: "PURSER_KEY")
+        env.removeValue(forKey: "PURSER_NOW")
+        if let now { env["PURSER_NOW"] = Timestamp.format(now) }
         env.merge(environment) { $1 }
         process.environment = env
         let outPath = file(".out-\(UUID().uuidString)")

@@ -39,7 +39,8 @@ import Testing
             let shell = try startShell(
                 #"i=0; while :; do i=$((i+1)); echo "{\"round\":\#(round),\"i\":$i}" | "$PURSER" append --kind custom.crash --body - || exit 1; done"#,
                 in: workspace, output: output)
-            // Killed at a random moment once the loop is appending (a busy machine can take a while to start it).
+            // Killed at a random moment once the loop is appending (a busy machine can take a while to start it). The
+            // sleeps are about real time itself: polling for the first append, then a random moment to kill at.
             let started = Date()
             while acknowledged(workspace.read("round-\(round).out")).isEmpty && Date().timeIntervalSince(started) < 30 {
                 usleep(20_000)

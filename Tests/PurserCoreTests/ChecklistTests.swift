@@ -70,6 +70,12 @@ private final class Bench {
 
     func path(_ name: String) -> String { folder + "/" + name }
 
+    /// Sets the ledger's clock, which dates the entries and is the "now" of every expiry and freshness limit, to
+    /// `time`.
+    func setClock(_ time: Date) {
+        ledger.clock = { time }
+    }
+
     func write(_ name: String, _ text: String) throws {
         try Data(text.utf8).write(to: URL(fileURLWithPath: path(name)))
     }
@@ -465,22 +471,32 @@ extension ChecklistTests {
         @Test(
             "rollback-tested and eval-passed: a drill and an evaluation (by its entry's time) older than the limit fail"
         )
-        func oldDrillAndEvaluation() async throws {
+        func oldDrillAndEvaluation() throws {
             let bench = try Bench()
+            let start = Date()
+            bench.setClock(start)
             let serving = try bench.ready("one")
             let candidate = try bench.ready("two")
             try bench.serve(serving)
             let drill = try bench.releases.recordDrill(env: "staging", from: candidate, to: serving, result: .passed)
-            var policy = PolicyText(rollbackMaxAge: "1s")
-            policy.evaluation = ["max-age: 1s", "min-pass-rate: 0.95", "min-case-pass-rate: 0.8"]
-            let fresh = try bench.run(candidate, policy: policy)
+            let fresh = try bench.run(candidate)
             expect(fresh, "rollback-tested", .pass)
             expect(fresh, "eval-passed", .pass)
-            try await Task.sleep(for: .milliseconds(1100))
-            let stale = try bench.run(candidate, policy: policy)
-            expect(stale, "rollback-tested", .fail, mentions: ["seq \(drill)", "older than the limit of 1s"])
+            // The limits are 7 days for the drill and 3 for the evaluation: a second before each, and a second after.
+            func run(after seconds: TimeInterval) throws -> ChecklistRun {
+                bench.setClock(start.addingTimeInterval(seconds))
+                return try bench.run(candidate)
+            }
+            expect(try run(after: 3 * 86_400 - 1), "eval-passed", .pass)
+            let evaluationStale = try run(after: 3 * 86_400 + 1)
             expect(
-                stale, "eval-passed", .fail, mentions: ["older than the limit of 1s", "evaluate this version again"])
+                evaluationStale, "eval-passed", .fail,
+                mentions: ["older than the limit of 3d", "evaluate this version again"])
+            expect(evaluationStale, "rollback-tested", .pass)
+            expect(try run(after: 7 * 86_400 - 1), "rollback-tested", .pass)
+            expect(
+                try run(after: 7 * 86_400 + 1), "rollback-tested", .fail,
+                mentions: ["seq \(drill)", "older than the limit of 7d"])
         }
 
         // MARK: eval-passed
@@ -653,6 +669,7 @@ extension ChecklistTests {
             expect(
                 try bench.run(id, policy: probe("busy")), "queue-healthy", .fail, mentions: ["above the limit of 80%"])
 
+            // About real time itself: the probe's timeout, not the server's 5 s delay, ends the wait.
             let started = Date()
             expect(
                 try bench.run(id, policy: probe("slow")), "queue-healthy", .error, mentions: ["timed out after 0.5 s"])
@@ -723,15 +740,19 @@ extension ChecklistTests {
         }
 
         @Test("an expired waiver no longer applies")
-        func expiredWaiver() async throws {
+        func expiredWaiver() throws {
             let bench = try Bench()
+            let start = Date()
+            bench.setClock(start)
             let id = try bench.ready("one")
             try bench.dashboard(referencing: "nothing in particular")
             _ = try bench.releases.grantWaiver(
                 version: id, check: "dashboards-updated", reason: "migration", approver: "dana",
-                expires: Date().addingTimeInterval(1.2))
+                expires: start.addingTimeInterval(3600))
             expect(try bench.run(id), "dashboards-updated", .waived)
-            try await Task.sleep(for: .milliseconds(1300))
+            bench.setClock(start.addingTimeInterval(3599))
+            expect(try bench.run(id), "dashboards-updated", .waived)
+            bench.setClock(start.addingTimeInterval(3601))
             expect(try bench.run(id), "dashboards-updated", .fail, mentions: ["does not reference"])
         }
 
@@ -918,12 +939,15 @@ extension ChecklistTests {
         }
 
         @Test("an allowing run expires after the policy's max-age")
-        func expiredRun() async throws {
+        func expiredRun() throws {
             let bench = try Bench()
+            let start = Date()
+            bench.setClock(start)
             let id = try bench.ready("one")
-            let run = try bench.run(id, policy: PolicyText(maxAge: "1s"))
+            let run = try bench.run(id)
             try #require(run.allowed)
-            try await Task.sleep(for: .milliseconds(1100))
+            // The policy's max-age is 24 hours: a second after, the run no longer allows; a second before, it does.
+            bench.setClock(start.addingTimeInterval(86_400 + 1))
             let size = try bench.ledger.size()
             let error = Self.refusal { () throws(LedgerError) in
                 try bench.releases.deploy(id, env: "prod", strategy: .blueGreen)
@@ -931,6 +955,8 @@ extension ChecklistTests {
             #expect(error?.code == .blocked)
             #expect(error?.message.contains("(seq \(run.seq)") == true && error?.message.contains("expired at") == true)
             #expect(try bench.ledger.size() == size)
+            bench.setClock(start.addingTimeInterval(86_400 - 1))
+            #expect(try bench.releases.deploy(id, env: "prod", strategy: .blueGreen).kind == "deployment.started")
         }
 
         @Test("break-glass deploys without a run and records who and why; it needs both")

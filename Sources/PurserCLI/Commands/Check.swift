@@ -46,7 +46,8 @@ struct Check: ParsableCommand {
         let resolved = try ledgerOptions.reply(ResolveVersion(version: version)).json
         let id = resolved["id"]?.stringValue ?? version
         let gathered = policy.gather(
-            version: id, label: resolved["labels"]?.arrayValue?.first?.stringValue, env: env, now: Date())
+            version: id, label: resolved["labels"]?.arrayValue?.first?.stringValue, env: env,
+            now: try CommandClock.now())
         let reply = try ledgerOptions.reply(RunChecklist(version: id, env: env, policy: policy, gathered: gathered))
         if let junit { try OutputFile.write(Array(junitXML(reply.json).utf8), to: junit) }
         try ledgerOptions.print(reply, json: json)

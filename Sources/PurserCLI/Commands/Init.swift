@@ -52,7 +52,9 @@ struct Init: ParsableCommand {
             return
         }
         let origin = origin ?? "purser.local/ledger-" + Hash.sha256(Array(UUID().uuidString.utf8)).hex.prefix(16)
-        let ledger = try Ledger.create(at: ledgerOptions.ledger, origin: origin, keyPath: keyPath)
+        let clock = try CommandClock.clock()
+        let ledger = try Ledger.create(at: ledgerOptions.ledger, origin: origin, keyPath: keyPath, now: clock())
+        ledger.clock = clock
         _ = try Releases(ledger: ledger)  // creates the query tables now, so later commands write only entries
         print(ledger, keyPath: keyPath, created: true)
     }

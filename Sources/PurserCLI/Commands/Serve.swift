@@ -80,7 +80,7 @@ struct Token: ParsableCommand {
             guard let role = Role(rawValue: role) else {
                 throw ValidationError("--role must be reader, writer or admin, not \(role)")
             }
-            let token = try options.file.create(name: name, role: role)
+            let token = try options.file.create(name: name, role: role, now: CommandClock.now())
             if json {
                 Output.json(.object(["name": .string(name), "role": .string(role.rawValue), "token": .string(token)]))
             } else {
@@ -142,7 +142,7 @@ struct Token: ParsableCommand {
         @Option(help: ArgumentHelp("The token's name.", valueName: "name")) var name: String
 
         func run() throws {
-            try options.file.revoke(name: name)
+            try options.file.revoke(name: name, now: CommandClock.now())
             Output.line("revoked \(name)")
         }
     }

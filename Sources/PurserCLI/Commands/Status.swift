@@ -113,6 +113,7 @@ struct Reindex: ParsableCommand {
         }
         // Here, with progress.
         let ledger = try ledgerOptions.open()
+        // Elapsed time on the machine's own clock: a measurement for the operator, not a time the ledger judges by.
         let started = Date()
         let size = try Releases.reindex(ledger) { seq in Output.progress("reindexed \(seq) entries") }
         Output.endProgress()

@@ -46,7 +46,7 @@ struct Verify: ParsableCommand {
             return
         }
         let held = try heldCheckpoints(checkpoints)
-        let report = try Releases.verify(at: ledgerOptions.ledger, checkpoints: held) { done in
+        let report = try Releases.verify(at: ledgerOptions.ledger, checkpoints: held, now: CommandClock.now()) { done in
             Output.progress("verified \(done) entries")
         }
         Output.endProgress()

@@ -58,8 +58,9 @@ extension Releases {
     /// Verifies the ledger and reports everything in `scope`: every deployment with the version it
     /// shipped, the checklist run that allowed it, waivers, overrides, canary judgements and drills;
     /// rollbacks; findings; and what ran when. Reads only; a tampered ledger still gets a report, whose
-    /// `verification` says so.
-    public func audit(_ scope: AuditScope, now: Date = Date()) throws(LedgerError) -> AuditReport {
+    /// `verification` says so. The report is made at `now`, the ledger's clock.
+    public func audit(_ scope: AuditScope) throws(LedgerError) -> AuditReport {
+        let now = self.now
         var verification = try Ledger.verify(at: ledger.path, checkpoints: scope.checkpoints)
         var collector = AuditCollector(scope: scope, now: Timestamp.format(now))
         var artifacts = ArtifactReferences()

@@ -49,7 +49,7 @@ extension Releases {
         } else {
             run = try EvaluationResults.parse(bytes, format: format, source: file.source)
         }
-        if let observed = run.observedAt, let date = Timestamp.parse(observed), date > Date().addingTimeInterval(300) {
+        if let observed = run.observedAt, let date = Timestamp.parse(observed), date > now.addingTimeInterval(300) {
             throw LedgerError(
                 .invalidInput, "\(file.source): the run's time \(observed) is in the future; check the clock")
         }
@@ -140,7 +140,7 @@ extension Releases {
         let version = try self.version(reference)
         return try runChecklist(
             version: version.id, env: env, policy: policy,
-            gathered: policy.gather(version: version.id, label: version.labels.first, env: env, now: Date()))
+            gathered: policy.gather(version: version.id, label: version.labels.first, env: env, now: now))
     }
 
     /// Runs the checklist on evidence already gathered (`ChecklistPolicy.gather`, where the policy is: a runner
@@ -155,7 +155,7 @@ extension Releases {
                 .usage, "a checklist run needs the queue's and the dashboard's evidence, got \(gathered.count)")
         }
         let version = try self.version(reference)
-        let now = Date()
+        let now = self.now
         let recorded = try versions()
         var checks = [
             try versionRecorded(version),

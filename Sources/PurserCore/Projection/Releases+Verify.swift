@@ -23,7 +23,7 @@ extension Releases {
     ///   - progress: called every 100,000 entries of the chain with the number read.
     /// - Throws: `.invalidInput` for a malformed checkpoint or one for another origin; faults are reported.
     public static func verify(
-        at path: String, checkpoints held: [Ledger.HeldCheckpoint] = [], now: Date = Date(),
+        at path: String, checkpoints held: [Ledger.HeldCheckpoint] = [], now: Date,
         progress: (UInt64) -> Void = { _ in }
     ) throws(LedgerError) -> VerificationReport {
         let report = try Ledger.verify(at: path, checkpoints: held, progress: progress)

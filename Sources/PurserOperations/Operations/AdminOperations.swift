@@ -11,6 +11,7 @@ public struct ReindexLedger: LedgerOperation {
     public init() {}
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        // Elapsed time on the machine's own clock: a measurement for the operator, not a time the ledger judges by.
         let started = Date()
         let size = try Releases.reindex(releases.ledger)
         return reindexReply(entries: size, seconds: Date().timeIntervalSince(started))

@@ -64,7 +64,7 @@ public struct RunChecklist: LedgerOperation {
         // The client gathered the evidence: it is judged again here, as `gather` judges it.
         let resolved = try releases.version(version)
         let substitutions = ["version": resolved.id, "label": resolved.labels.first ?? resolved.id, "env": env]
-        let now = Date()
+        let now = releases.now
         var evidence: [Result<Evidence, LedgerError>] = []
         for (index, (item, source)) in zip(gathered, [policy.queue.evidence, policy.dashboard]).enumerated() {
             evidence.append(

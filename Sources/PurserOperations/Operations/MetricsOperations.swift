@@ -144,7 +144,7 @@ public struct MetricsDriftQuery: LedgerOperation {
         let window = try duration(window, "--window")
         let period = try duration(period, "--period")
         guard period < window else { throw LedgerError(.usage, "--period must be shorter than --window") }
-        let end = try parseTime(until, option: "--until") ?? Date()
+        let end = try parseTime(until, option: "--until") ?? releases.now
         var ids: [String] = []
         for version in versions { ids.append(try releases.version(version).id) }
         let reports = try releases.metricsDrift(

@@ -152,7 +152,7 @@ public struct AtQuery: LedgerOperation {
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let at = time == "now" ? Timestamp.format(Date()) : try ledgerTimestamp(time, option: "time")!
+        let at = time == "now" ? Timestamp.format(releases.now) : try ledgerTimestamp(time, option: "time")!
         let environments = try releases.traffic(at: at, env: env)
         // An environment with traffic at that time exists; only an empty answer needs the question.
         if let env, environments.isEmpty, try releases.status(env: env).isEmpty {

@@ -18,7 +18,8 @@ public struct VerifyLedger: LedgerOperation {
         let held = checkpoints.map {
             Ledger.HeldCheckpoint(source: $0.source, text: String(decoding: $0.bytes, as: UTF8.self))
         }
-        return verificationReply(try Releases.verify(at: releases.ledger.path, checkpoints: held), listingFaults: true)
+        return verificationReply(
+            try Releases.verify(at: releases.ledger.path, checkpoints: held, now: releases.now), listingFaults: true)
     }
 }
 
