@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "purser-server", targets: ["PurserServerMain"]),
         .executable(name: "purser-bench", targets: ["PurserBench"]),
         .library(name: "PurserLedger", targets: ["PurserLedger"]),
+        .library(name: "PurserStatistics", targets: ["PurserStatistics"]),
         .library(name: "PurserCore", targets: ["PurserCore"]),
         .library(name: "PurserOperations", targets: ["PurserOperations"]),
         .library(name: "PurserServer", targets: ["PurserServer"]),
@@ -45,8 +46,14 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
         .target(
+            name: "PurserStatistics",
+            swiftSettings: upcomingFeatures
+        ),
+        .target(
             name: "PurserCore",
-            dependencies: ["PurserLedger", "Yams", .product(name: "Mustache", package: "swift-mustache")],
+            dependencies: [
+                "PurserLedger", "PurserStatistics", "Yams", .product(name: "Mustache", package: "swift-mustache"),
+            ],
             swiftSettings: upcomingFeatures
         ),
         .target(
@@ -92,7 +99,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "PurserBench",
-            dependencies: ["PurserCore", "PurserLedger", "PurserOperations", "CSQLite"],
+            dependencies: ["PurserCore", "PurserLedger", "PurserOperations", "PurserStatistics", "CSQLite"],
             swiftSettings: upcomingFeatures
         ),
         .executableTarget(
@@ -107,8 +114,13 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
         .testTarget(
+            name: "PurserStatisticsTests",
+            dependencies: ["PurserStatistics"],
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
             name: "PurserCoreTests",
-            dependencies: ["PurserCore"],
+            dependencies: ["PurserCore", "PurserStatistics"],
             swiftSettings: upcomingFeatures
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import Foundation
 import PurserCore
+import PurserStatistics
 
 /// 13. Drift detection, by simulation: how often `metrics drift` flags a quality that declines 2% a week
 /// (power), and how often it flags one that does not move (false alarms), per window, for daily means with

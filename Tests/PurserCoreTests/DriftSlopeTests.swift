@@ -5,14 +5,6 @@ import Testing
 
 @Suite("Drift: Sen's slope is per unit of time, also across periods without tasks")
 struct DriftSlopeTests {
-    @Test("Sen's slope with times matches scipy.stats.theilslopes(x, t)")
-    func slopeWithTimes() throws {
-        // scipy.stats.theilslopes([3.1, 2.0, 5.5, 4.0, 6.2, 7.7, 6.9], [0, 1, 3, 4, 5, 8, 10]).slope
-        let test = try #require(MannKendall([3.1, 2.0, 5.5, 4.0, 6.2, 7.7, 6.9], times: [0, 1, 3, 4, 5, 8, 10]))
-        #expect(test.slope == 0.5)
-        #expect(MannKendall([1, 2], times: [1, 1]) == nil)
-    }
-
     @Test("weekdays only: a decline of 0.01 a day is 0.07 a week, not 0.098")
     func weekendsKeepTheSlopePerWeek() throws {
         let test = try TestReleases()

@@ -1,3 +1,5 @@
+internal import PurserStatistics
+
 /// The samples of one metric in the two arms of a canary.
 public enum MetricSamples: Sendable {
     /// Per-task values (quality, duration, cost, tokens, …).

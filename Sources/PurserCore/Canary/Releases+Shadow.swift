@@ -1,5 +1,6 @@
 internal import Foundation
 public import PurserLedger
+internal import PurserStatistics
 
 /// One metric of a shadow comparison: paired results of the same requests by both versions.
 public struct ShadowMetric: Sendable, Equatable {

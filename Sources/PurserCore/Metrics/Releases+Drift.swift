@@ -1,5 +1,6 @@
 public import Foundation
 public import PurserLedger
+internal import PurserStatistics
 
 /// A metric's trend over a window, per behavioral version: the per-period means and a Mann–Kendall test
 /// with Sen's slope, so that a slow, steady degradation that looks like noise day to day is flagged.

@@ -1,5 +1,6 @@
 internal import Foundation
 public import PurserLedger
+internal import PurserStatistics
 
 /// What `ingestMetrics` recorded.
 public struct IngestOutcome: Sendable {
@@ -255,13 +256,4 @@ private struct MetricsAccumulator {
             toolLatencyP95: sortedLatencies.isEmpty ? nil : percentile(sortedLatencies, 0.95), quality: qualityMean,
             qualityInterval: interval, qualityTasks: quality.count)
     }
-}
-
-/// The `fraction` quantile of sorted `values` with linear interpolation between ranks (as numpy's default).
-func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
-    guard !sorted.isEmpty else { return .nan }
-    let position = fraction * Double(sorted.count - 1)
-    let lower = Int(position.rounded(.down))
-    let upper = min(lower + 1, sorted.count - 1)
-    return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - Double(lower))
 }

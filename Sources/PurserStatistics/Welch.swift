@@ -26,7 +26,8 @@ public enum Welch {
     /// The mean (summed in order, as the judge's arm means are) and the unbiased variance (two passes).
     /// An arm whose values are all equal has that value as its mean and a variance of exactly 0: summing 0.1 eighty
     /// times leaves rounding noise that would read as a significant difference from another arm of 0.1s.
-    static func moments(_ values: [Double]) -> (mean: Double, variance: Double) {
+    /// One value has a variance of 0; no values give a NaN mean.
+    public static func moments(_ values: [Double]) -> (mean: Double, variance: Double) {
         if let first = values.first, values.allSatisfy({ $0 == first }) { return (first, 0) }
         let mean = values.reduce(0, +) / Double(values.count)
         var squares = 0.0

@@ -34,8 +34,9 @@ public struct TwoSamples: Sendable {
 
     /// `values` sorted ascending: a least-significant-digit radix sort on 11-bit digits of keys that order like
     /// the doubles (the bit pattern with the sign bit flipped for positives, all bits flipped for negatives),
-    /// skipping digits that all values share. Small arrays use the standard library's sort.
-    static func sorted(_ values: [Double]) -> [Double] {
+    /// skipping digits that all values share. Small arrays use the standard library's sort. With a NaN in
+    /// `values` the order is unspecified.
+    public static func sorted(_ values: [Double]) -> [Double] {
         guard values.count > 256 else { return values.sorted() }
         let digitBits = 11
         let buckets = 1 << digitBits

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import PurserCore
+@testable import PurserStatistics
 
 // Reference values below come from scipy 1.17.1 (numpy 2.4), each table naming the exact call. Samples written as
 // `ReferenceSequence.values(...)` were generated in Python by the same generator, so both sides see the same
