@@ -52,6 +52,7 @@ final class LedgerAccess: @unchecked Sendable {
         path: String, readers: Int, onCommit: @escaping @Sendable (_ appended: UInt64, _ size: UInt64) -> Void
     ) throws(LedgerError) {
         self.onCommit = onCommit
+        // Every ledger here keeps the machine's clock: a server's time is its own (the CLI's PURSER_NOW is not read).
         writer = try Releases(ledger: Ledger(openingAt: path))
         var opened: [Reader] = []
         for index in 0..<max(1, readers) {

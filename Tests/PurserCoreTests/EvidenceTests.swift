@@ -52,7 +52,8 @@ private func failure(
     }
 }
 
-/// Seconds taken by `body`.
+/// Seconds taken by `body`, on the machine's clock: the tests that use it are about real time itself (timeouts,
+/// killing, gathering in parallel), which no injected clock can stand for.
 private func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
     let start = Date()
     let result = try body()
@@ -275,7 +276,7 @@ private func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
                 let state = stat[stat.index(close, offsetBy: 2)]
                 if state == "Z" || state == "X" { return true }
             }
-            usleep(50_000)
+            usleep(50_000)  // polling a process's end: real time itself
         }
         return false
     }

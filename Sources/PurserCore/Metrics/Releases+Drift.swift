@@ -26,13 +26,14 @@ extension Releases {
         "output_tokens": ("output_tokens", .increase), "tool_latency_ms": ("tool_latency_ms", .increase),
     ]
 
-    /// Detects drift of `metric` per version over `window` seconds ending at `until`, in periods of
-    /// `period` seconds (daily by default).
+    /// Detects drift of `metric` per version over `window` seconds ending at `until` (default `now`), in periods
+    /// of `period` seconds (daily by default).
     /// - Throws: `.usage` for an unknown metric, or a window that is not 1 to 100,000 periods long.
     public func metricsDrift(
         metric: String = "quality", env: String? = nil, versions: [String] = [], window: Double = 28 * 86_400,
-        period: Double = 86_400, until: Date = Date()
+        period: Double = 86_400, until: Date? = nil
     ) throws(LedgerError) -> [DriftReport] {
+        let until = until ?? now
         guard let (column, bad) = Releases.driftMetrics[metric] else {
             throw LedgerError(
                 .usage,
