@@ -8,7 +8,7 @@ internal import Foundation
 /// computing the inverse normal cumulative distribution function" (2003).
 public enum Distributions {
     /// P(Z ≤ z) for a standard normal Z.
-    public static func normalCDF(_ z: Double) -> Double {
+    static func normalCDF(_ z: Double) -> Double {
         0.5 * erfc(-z / 2.0.squareRoot())
     }
 
@@ -21,7 +21,7 @@ public enum Distributions {
     /// step, accurate to about 1e-15 relative over (0, 1).
     ///
     /// - Returns: −∞ for 0, +∞ for 1 and NaN outside [0, 1].
-    public static func normalQuantile(_ p: Double) -> Double {
+    static func normalQuantile(_ p: Double) -> Double {
         guard p >= 0, p <= 1 else { return .nan }
         if p == 0 { return -.infinity }
         if p == 1 { return .infinity }
@@ -70,7 +70,7 @@ public enum Distributions {
     }
 
     /// log C(n, k), the logarithm of the binomial coefficient; −∞ when k is outside 0...n.
-    public static func logChoose(_ n: Int, _ k: Int) -> Double {
+    static func logChoose(_ n: Int, _ k: Int) -> Double {
         guard k >= 0, k <= n else { return -.infinity }
         if k == 0 || k == n { return 0 }
         return lgamma(Double(n) + 1) - lgamma(Double(k) + 1) - lgamma(Double(n - k) + 1)
@@ -82,7 +82,7 @@ public enum Distributions {
     ///   - k: The number of successes.
     ///   - n: The number of trials.
     ///   - p: The probability of success of each trial, in [0, 1].
-    public static func binomialLogPMF(_ k: Int, trials n: Int, probability p: Double) -> Double {
+    static func binomialLogPMF(_ k: Int, trials n: Int, probability p: Double) -> Double {
         guard k >= 0, k <= n else { return -.infinity }
         if p == 0 { return k == 0 ? 0 : -.infinity }
         if p == 1 { return k == n ? 0 : -.infinity }
@@ -92,7 +92,7 @@ public enum Distributions {
     /// log P(X = k) for X ~ Hypergeometric: the number of successes in `draws` items drawn without replacement
     /// from a `population` that holds `successes` successes (scipy's `hypergeom.logpmf(k, M, n, N)` with
     /// M = population, n = successes, N = draws).
-    public static func hypergeometricLogPMF(_ k: Int, population: Int, successes: Int, draws: Int) -> Double {
+    static func hypergeometricLogPMF(_ k: Int, population: Int, successes: Int, draws: Int) -> Double {
         logChoose(successes, k) + logChoose(population - successes, draws - k) - logChoose(population, draws)
     }
 

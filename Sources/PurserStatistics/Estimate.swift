@@ -8,11 +8,11 @@ public struct Estimate: Sendable, Hashable {
     /// The point estimate.
     public let value: Double
     /// Its standard error, ≥ 0.
-    public let standardError: Double
+    let standardError: Double
     /// The t distribution's degrees of freedom, or nil for the standard normal.
-    public let degreesOfFreedom: Double?
+    let degreesOfFreedom: Double?
 
-    public init(value: Double, standardError: Double, degreesOfFreedom: Double? = nil) {
+    init(value: Double, standardError: Double, degreesOfFreedom: Double? = nil) {
         self.value = value
         self.standardError = standardError
         self.degreesOfFreedom = degreesOfFreedom

@@ -34,9 +34,9 @@ public struct FisherExact: Sendable, Hashable {
     /// The p-value.
     public let p: Double
     /// The alternative tested.
-    public let alternative: Alternative
+    let alternative: Alternative
     /// Whether `p` is an exact ratio of whole numbers (small tables) rather than a sum of floating-point terms.
-    public let rational: Bool
+    let rational: Bool
 
     /// Tests the canary's rate against the baseline's.
     ///

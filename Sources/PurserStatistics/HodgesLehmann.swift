@@ -20,13 +20,13 @@ public struct HodgesLehmann: Sendable, Hashable {
     /// The upper bound of the interval.
     public let upper: Double
     /// The confidence level asked for.
-    public let level: Double
+    let level: Double
 
     /// The shift of the canary against the baseline.
     ///
     /// - Parameter level: The confidence level, strictly between 0 and 1.
     /// - Returns: nil when either sample is empty or holds a NaN or an infinity.
-    public init?(canary: [Double], baseline: [Double], level: Double = 0.95) {
+    init?(canary: [Double], baseline: [Double], level: Double = 0.95) {
         guard let samples = TwoSamples(canary: canary, baseline: baseline) else { return nil }
         self.init(samples, level: level)
     }

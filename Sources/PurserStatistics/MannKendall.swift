@@ -15,11 +15,11 @@
 /// of daily values), not raw samples.
 public struct MannKendall: Sendable, Hashable {
     /// S, the number of increasing pairs minus the number of decreasing pairs.
-    public let s: Int
+    let s: Int
     /// The variance of S under the null hypothesis of no trend, corrected for ties.
-    public let variance: Double
+    let variance: Double
     /// The standardized statistic with continuity correction.
-    public let z: Double
+    let z: Double
     /// The two-sided p-value.
     public let p: Double
     /// Sen's slope: the median change per unit of time.

@@ -29,11 +29,11 @@ public struct MannWhitney: Sendable, Hashable {
     }
 
     /// U of the canary sample, in 0...mn.
-    public let u: Double
+    let u: Double
     /// The p-value.
     public let p: Double
     /// Whether `p` is exact or from the normal approximation.
-    public let method: TestMethod
+    let method: TestMethod
 
     /// Tests the canary against the baseline.
     ///

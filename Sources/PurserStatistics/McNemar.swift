@@ -8,7 +8,7 @@
 /// `scipy.stats.binomtest(b, b + c, 0.5).pvalue`; with no discordant pairs p = 1.
 public struct McNemar: Sendable, Hashable {
     /// min(b, c), the statistic statsmodels reports.
-    public let statistic: Int
+    let statistic: Int
     /// Pairs where only the first version passed (b).
     public let onlyFirst: Int
     /// Pairs where only the second version passed (c).
@@ -22,7 +22,7 @@ public struct McNemar: Sendable, Hashable {
     ///   - onlyFirst: Pairs where the first version passed and the second failed (b, the table's [0][1]).
     ///   - onlySecond: Pairs where the second version passed and the first failed (c, the table's [1][0]).
     /// - Returns: nil when a count is negative.
-    public init?(onlyFirst: Int, onlySecond: Int) {
+    init?(onlyFirst: Int, onlySecond: Int) {
         guard onlyFirst >= 0, onlySecond >= 0 else { return nil }
         self.onlyFirst = onlyFirst
         self.onlySecond = onlySecond

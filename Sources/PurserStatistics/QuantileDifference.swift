@@ -32,7 +32,7 @@ public enum QuantileDifference {
     }
 
     /// The order-statistic ranks (from 1) and their exact coverage for n values.
-    public static func ranks(count n: Int, fraction q: Double) -> (lower: Int, upper: Int, coverage: Double)? {
+    static func ranks(count n: Int, fraction q: Double) -> (lower: Int, upper: Int, coverage: Double)? {
         let center = Double(n) * q
         let h = z * (center * (1 - q)).squareRoot()
         let (lower, upper) = (Int((center - h).rounded(.down)), Int((center + h).rounded(.up)))

@@ -6,9 +6,9 @@ internal import Foundation
 /// evaluated by its continued fraction (modified Lentz's method, as in Numerical Recipes §6.4), using the
 /// symmetry I_x(a, b) = 1 − I₁₋ₓ(b, a) where the fraction converges slowly. Agrees with
 /// `scipy.stats.t.sf(t, df)` to about 1e-13 relative for p above 1e-12.
-public enum StudentT {
+enum StudentT {
     /// P(T > t).
-    public static func survival(_ t: Double, degreesOfFreedom nu: Double) -> Double {
+    static func survival(_ t: Double, degreesOfFreedom nu: Double) -> Double {
         if t.isNaN || nu.isNaN || nu <= 0 { return .nan }
         if t == .infinity { return 0 }
         if t == -.infinity { return 1 }
@@ -18,13 +18,13 @@ public enum StudentT {
     }
 
     /// P(T ≤ t).
-    public static func cdf(_ t: Double, degreesOfFreedom nu: Double) -> Double {
+    static func cdf(_ t: Double, degreesOfFreedom nu: Double) -> Double {
         survival(-t, degreesOfFreedom: nu)
     }
 
     /// The t with P(T ≤ t) = p: Newton's method on the distribution function, from the normal quantile, kept
     /// inside a bracket that bisection narrows whenever a step would leave it.
-    public static func quantile(_ p: Double, degreesOfFreedom nu: Double) -> Double {
+    static func quantile(_ p: Double, degreesOfFreedom nu: Double) -> Double {
         guard p > 0, p < 1, nu > 0 else { return p == 0 ? -.infinity : p == 1 ? .infinity : .nan }
         if p > 0.5 { return -quantile(1 - p, degreesOfFreedom: nu) }
         if p == 0.5 { return 0 }

@@ -27,7 +27,7 @@ public struct TwoSamples: Sendable {
     }
 
     /// Whether any value occurs more than once in the pooled sample.
-    public var hasTies: Bool { tieTerm > 0 }
+    var hasTies: Bool { tieTerm > 0 }
 
     /// The canary's values minus the baseline's, all pairs.
     var differences: PairwiseDifferences { PairwiseDifferences(x: canary, y: baseline) }

@@ -26,7 +26,7 @@ public struct WilcoxonSignedRank: Sendable, Hashable {
     }
 
     /// min(R⁺, R⁻), the statistic scipy reports for the two-sided test.
-    public let statistic: Double
+    let statistic: Double
     /// R⁺, the sum of the ranks of the positive differences.
     public let rankSumPositive: Double
     /// The number of nonzero differences that were ranked.
@@ -34,7 +34,7 @@ public struct WilcoxonSignedRank: Sendable, Hashable {
     /// The p-value.
     public let p: Double
     /// Whether `p` is exact or from the normal approximation.
-    public let method: TestMethod
+    let method: TestMethod
 
     /// Tests paired values: `first[i]` and `second[i]` are the two versions' values for the same request.
     ///

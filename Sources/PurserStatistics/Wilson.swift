@@ -8,13 +8,13 @@ internal import Foundation
 /// center (p̂ + z²/2n)/(1 + z²/n), half-width z/(1 + z²/n) · √(p̂(1 − p̂)/n + z²/4n²), z = Φ⁻¹(1 − α/2).
 public struct Wilson: Sendable, Hashable {
     /// The observed proportion successes / trials.
-    public let estimate: Double
+    let estimate: Double
     /// The lower bound, 0 when there are no successes.
     public let lower: Double
     /// The upper bound, 1 when every trial succeeded.
     public let upper: Double
     /// The confidence level asked for.
-    public let level: Double
+    let level: Double
 
     /// The interval for `successes` out of `trials`.
     ///

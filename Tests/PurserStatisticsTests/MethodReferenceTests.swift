@@ -1,5 +1,6 @@
-import PurserStatistics
 import Testing
+
+@testable import PurserStatistics
 
 /// The tests behind the canary judge's methods and the drift check, with reference values from scipy 1.17.1.
 @Suite("The judge's and drift's tests agree with scipy")
@@ -25,6 +26,12 @@ struct MethodReferenceTests {
         ] {
             #expect(Self.close(StudentT.quantile(p, degreesOfFreedom: df), quantile, 1e-10), "p = \(p), df = \(df)")
         }
+    }
+
+    @Test("Welch: arms of one constant that sums inexactly (0.1) differ by exactly 0, with no standard error")
+    func welchConstantArms() throws {
+        let estimate = try #require(Welch.estimate(canary: [0.1, 0.1, 0.1], baseline: [0.1, 0.1]))
+        #expect(estimate.value == 0 && estimate.standardError == 0)
     }
 
     @Test("Newcombe's interval against scipy's Wilson intervals")
