@@ -10,21 +10,25 @@ enum UnknownCommand {
     static func find(in arguments: [String]) -> LedgerError? {
         var command: any ParsableCommand.Type = Purser.self
         var path = ["purser"]
-        for argument in arguments {
+        // `purser help deploy strat` names commands as `purser deploy strat` does.
+        let typed = arguments.first == "help" ? arguments.dropFirst() : arguments[...]
+        for argument in typed {
             let subcommands = command.configuration.subcommands
-            // A group with a default subcommand may take this argument itself; an option ends the names.
-            guard !subcommands.isEmpty, command.configuration.defaultSubcommand == nil, !argument.hasPrefix("-"),
-                argument != "help"
-            else { return nil }
+            // An option ends the names.
+            guard !subcommands.isEmpty, !argument.hasPrefix("-"), argument != "help" else { return nil }
             if let next = subcommands.first(where: { names(of: $0).contains(argument) }) {
                 command = next
                 path.append(argument)
                 continue
             }
             let valid = subcommands.map { $0._commandName }
+            let suggestion = nearest(to: argument, among: valid)
+            // A group with a default subcommand hands it what is not one of its names (`purser rollback --env prod`):
+            // only a near-miss of a name (`purser rollback dril`) is taken for a mistyped one.
+            if command.configuration.defaultSubcommand != nil, suggestion == nil { return nil }
             var message = "unknown command '\(argument)'"
             if path.count > 1 { message += " of \(path.joined(separator: " "))" }
-            if let nearest = nearest(to: argument, among: valid) { message += "; did you mean '\(nearest)'?" }
+            if let suggestion { message += "; did you mean '\(suggestion)'?" }
             message +=
                 path.count > 1
                 ? " (its commands: \(valid.joined(separator: ", ")))" : " (see purser --help for the commands)"
@@ -37,10 +41,14 @@ enum UnknownCommand {
         [command._commandName] + command.configuration.aliases
     }
 
-    /// The name closest to `typed` by edit distance (a swap of two neighbours counts as one edit), if it is close
-    /// enough to be a typing slip: at most 2 edits, and fewer than half the letters typed.
+    /// The longest name that gets a suggestion: the distance to each name takes time in proportion to its length.
+    static let longestSuggested = 64
+
+    /// The name closest to `typed` by edit distance, ignoring case (a swap of two neighbours counts as one edit), if
+    /// it is close enough to be a typing slip: at most 2 edits, and fewer than half the letters typed.
     static func nearest(to typed: String, among names: [String]) -> String? {
-        let scored = names.map { (name: $0, distance: editDistance(typed, $0)) }
+        guard typed.utf8.count <= longestSuggested else { return nil }
+        let scored = names.map { (name: $0, distance: editDistance(typed.lowercased(), $0.lowercased())) }
         guard let best = scored.min(by: { $0.distance < $1.distance }),
             best.distance <= 2, best.distance * 2 < typed.count
         else { return nil }

@@ -44,6 +44,14 @@ import Testing
             ),
             (["xyzzy"], "unknown command 'xyzzy' (see purser --help for the commands)"),
             (["verfy", "--help"], "unknown command 'verfy'; did you mean 'verify'?"),
+            (["help", "verfy"], "unknown command 'verfy'; did you mean 'verify'?"),
+            (["help", "deploy", "strat"], "unknown command 'strat' of purser deploy; did you mean 'start'?"),
+            (["VERIFY"], "unknown command 'VERIFY'; did you mean 'verify'?"),
+            (["Deploy", "Strat"], "unknown command 'Deploy'; did you mean 'deploy'?"),
+            (
+                ["rollback", "dril", "--env", "staging"],
+                "unknown command 'dril' of purser rollback; did you mean 'drill'? (its commands: perform, drill)"
+            ),
         ])
     func mistypedCommand(arguments: [String], message: String) throws {
         let result = try Workspace().run(arguments)
@@ -51,6 +59,18 @@ import Testing
         #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
         #expect(!result.stderr.contains("Unknown option"), "\(arguments): \(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
+    }
+
+    /// The edit distance to each name takes time in proportion to the length typed: 11 s for 131,000 characters
+    /// before names over 64 characters got no suggestion. The bound is loose, for a loaded machine.
+    @Test func aVeryLongCommandNameIsRefusedAtOnce() throws {
+        let name = String(repeating: "verify", count: 21_834)
+        let started = ContinuousClock.now
+        let result = try Workspace().run([name])
+        #expect(ContinuousClock.now - started < .seconds(4))
+        #expect(result.status == 64)
+        #expect(result.stderr.hasPrefix("purser: error: unknown command 'verifyverify"))
+        #expect(!result.stderr.contains("did you mean"))
     }
 
     @Test func rootExamplesShowTheReleaseFlow() throws {
