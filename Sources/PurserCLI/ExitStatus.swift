@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PurserCore
 import PurserLedger
 import PurserOperations
 
@@ -54,7 +55,8 @@ enum ExitStatus {
         Foundation.exit(code)
     }
 
-    /// Prints `message` on one line: a line break a message still holds (a name a user typed) is written as \n.
+    /// Prints `message` on one line, escaped (`TerminalText`): a line break a message still holds (a name a user
+    /// typed) is written as \n, a terminal escape or a soft hyphen (from the command line or a server) as \u{1B}, \u{AD}.
     static func printError(_ message: String) {
         printLine("error", message)
     }
@@ -66,7 +68,7 @@ enum ExitStatus {
     }
 
     private static func printLine(_ label: String, _ message: String) {
-        let line = message.replacing("\r", with: "\\r").replacing("\n", with: "\\n")
+        let line = TerminalText.escaped(message, keepingTabs: true)
         FileHandle.standardError.write(Data("purser: \(label): \(line)\n".utf8))
     }
 }

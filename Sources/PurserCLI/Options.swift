@@ -9,7 +9,7 @@ struct LedgerOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp("The ledger file (env PURSER_LEDGER).", valueName: "path"))
-    var ledger: String = ProcessInfo.processInfo.environment["PURSER_LEDGER"] ?? Ledger.defaultPath
+    var ledger: String = environmentValue("PURSER_LEDGER") ?? Ledger.defaultPath
 
     @Option(
         name: .long,
@@ -18,8 +18,8 @@ struct LedgerOptions: ParsableArguments {
             valueName: "url"))
     var server: String?
 
-    /// The server to act on, if any: --server, else $PURSER_SERVER.
-    var serverURL: String? { server ?? ProcessInfo.processInfo.environment["PURSER_SERVER"] }
+    /// The server to act on, if any: --server, else $PURSER_SERVER (empty is unset).
+    var serverURL: String? { server ?? environmentValue("PURSER_SERVER") }
 
     /// The local ledger, dated by `CommandClock`. Commands that cannot yet act on a server refuse one here.
     func open() throws -> Ledger {
@@ -43,8 +43,7 @@ struct LedgerOptions: ParsableArguments {
     /// Performs `operation` on the server or on the local ledger, and returns its reply unprinted.
     func reply(_ operation: some LedgerOperation) throws -> Reply {
         if let serverURL {
-            return try Client(server: serverURL, token: ProcessInfo.processInfo.environment["PURSER_TOKEN"]).perform(
-                operation)
+            return try Client(server: serverURL, token: environmentValue("PURSER_TOKEN")).perform(operation)
         }
         return try operation.perform(on: releases())
     }
@@ -71,14 +70,16 @@ struct KeyOptions: ParsableArguments {
     var key: String?
 
     func path(forLedgerAt ledger: String) -> String {
-        key ?? ProcessInfo.processInfo.environment["PURSER_KEY"] ?? Ledger.defaultKeyPath(forLedgerAt: ledger)
+        key ?? environmentValue("PURSER_KEY") ?? Ledger.defaultKeyPath(forLedgerAt: ledger)
     }
 }
 
 /// Printing results: text for people, canonical JSON for programs (stable field names).
 enum Output {
+    /// Prints `text` as one line, escaped (`TerminalText`, tabs kept): what a ledger, a server or a file holds
+    /// never reaches the terminal as a control sequence.
     static func line(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        FileHandle.standardOutput.write(Data((TerminalText.escaped(text, keepingTabs: true) + "\n").utf8))
     }
 
     static func json(_ value: JSONValue) {

@@ -59,6 +59,7 @@ struct Purser: ParsableCommand {
 enum Main {
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        clampHelpColumns()
         // Only alone: with anything else, --version is a subcommand's option (the behavioral version).
         if arguments == ["--version"] {
             Output.line("purser \(Purser.version)")

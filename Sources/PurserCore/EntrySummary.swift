@@ -3,7 +3,8 @@ public import PurserLedger
 
 /// What `purser log` prints for an entry: one line with its seq, time, kind and the key facts of its body, at most
 /// `width` columns. Body text is untrusted: control and format characters are printed escaped (`\n`, `\u{1B}`),
-/// never raw, so no entry can move the cursor, recolour or rewrite a person's terminal.
+/// never raw (`TerminalText.escaped`), so no entry can move the cursor, recolour or rewrite a person's terminal; a
+/// name or value holding a space, `=`, `"` or `\` is quoted, so that no value can pass for another fact.
 public enum EntrySummary {
     /// The most columns a line takes, unless it is cut narrower for a terminal.
     public static let width = 120
@@ -11,12 +12,33 @@ public enum EntrySummary {
     static let valueWidth = 40
 
     /// The line for `entry`.
-    /// - Parameter labels: each version id's first label (`Releases.versionLabels()`), to name versions by.
-    public static func line(_ entry: Entry, labels: [String: String]) -> String {
+    /// - Parameters:
+    ///   - labels: each version id's first label (`Releases.versionLabels()`), to name versions by.
+    ///   - seqWidth: the digits of the largest seq of the ledger (`seqWidth(ledgerSize:)`): seqs are padded to it,
+    ///     so that the times and kinds of all lines line up.
+    public static func line(_ entry: Entry, labels: [String: String], seqWidth: Int) -> String {
+        let seq = String(entry.seq) + String(repeating: " ", count: max(0, seqWidth - String(entry.seq).count))
         let kind = entry.kind + String(repeating: " ", count: max(0, 20 - entry.kind.count))
         let summary = (try? entry.body).map { facts(kind: entry.kind, body: $0, labels: labels) } ?? "(unreadable body)"
-        let line = "\(entry.seq)  \(entry.at)  \(kind)  \(summary)"
-        return truncated(escaped(line.trimmingSuffix(" ")), to: width)
+        let line = "\(seq)  \(entry.at)  \(kind)  \(summary)"
+        return TerminalText.truncated(TerminalText.escaped(line.trimmingSuffix(" ")), to: width)
+    }
+
+    /// The digits of the largest seq of a ledger of `ledgerSize` entries: the width `line` pads seqs to. A local
+    /// ledger and a server that serves it give the same.
+    public static func seqWidth(ledgerSize: UInt64) -> Int {
+        String(max(ledgerSize, 1) - 1).count
+    }
+
+    /// `text` as a name or value of a fact: as it is, or in double quotes with `\` and `"` escaped when it holds a
+    /// space, `=`, `"` or `\` (or nothing), then escaped for the terminal and cut to `valueWidth` columns. An
+    /// unquoted value thus never holds a backslash but as the start of an escape, and never runs into the next fact.
+    static func written(_ text: String) -> String {
+        guard text.isEmpty || text.contains(where: { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" }) else {
+            return TerminalText.truncated(TerminalText.escaped(text), to: valueWidth)
+        }
+        let inner = text.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
+        return "\"" + TerminalText.truncated(TerminalText.escaped(inner), to: valueWidth - 2) + "\""
     }
 
     /// The body's key facts as `name=value` pairs: for purser's own kinds the members that say what happened
@@ -25,7 +47,7 @@ public enum EntrySummary {
         var facts: [String] = []
         func add(_ name: String, _ value: String?) {
             guard let value else { return }
-            facts.append("\(truncated(escaped(name), to: valueWidth))=\(truncated(escaped(value), to: valueWidth))")
+            facts.append(written(name) + "=" + written(value))
         }
         func text(_ member: String) -> String? { body[member]?.stringValue }
         // A version by its first label (a label names one id forever), else by its first 12 hex digits.
@@ -96,72 +118,6 @@ public enum EntrySummary {
             }
         }
         return facts.joined(separator: " ")
-    }
-
-    /// `text` with every control or format character written as an escape: `\n`, `\r`, `\t`, else `\u{HEX}`
-    /// (C0 and C1 controls, DEL, bidirectional overrides, zero-width spaces, line and paragraph separators).
-    /// Zero-width joiners stay: they join emoji.
-    public static func escaped(_ text: String) -> String {
-        // Printable ASCII, the common case, needs no look at Unicode properties.
-        if text.utf8.allSatisfy({ (0x20..<0x7F).contains($0) }) { return text }
-        guard text.unicodeScalars.contains(where: needsEscape) else { return text }
-        var result = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            guard needsEscape(scalar) else {
-                result.append(scalar)
-                continue
-            }
-            let escape =
-                switch scalar {
-                case "\n": "\\n"
-                case "\r": "\\r"
-                case "\t": "\\t"
-                default: "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
-                }
-            result.append(contentsOf: escape.unicodeScalars)
-        }
-        return String(result)
-    }
-
-    private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.properties.generalCategory {
-        case .control, .lineSeparator, .paragraphSeparator: true
-        case .format: scalar != "\u{200D}" && scalar != "\u{200C}"
-        default: false
-        }
-    }
-
-    /// `text` cut to at most `columns` terminal columns, ending in `…` where it was cut. East Asian wide
-    /// characters and emoji take two columns.
-    public static func truncated(_ text: String, to columns: Int) -> String {
-        guard columns > 0 else { return "" }
-        // Every character takes at least as many UTF-8 bytes as columns.
-        if text.utf8.count <= columns { return text }
-        var used = 0
-        var end = text.startIndex
-        var cut: String.Index?
-        for index in text.indices {
-            let next = used + self.columns(text[index])
-            // Where a cut would end, leaving one column for the ellipsis.
-            if cut == nil, next > columns - 1 { cut = index }
-            if next > columns { return String(text[..<(cut ?? index)]) + "…" }
-            used = next
-            end = text.index(after: index)
-        }
-        return String(text[..<end])
-    }
-
-    /// The columns a terminal gives `character`.
-    static func columns(_ character: Character) -> Int {
-        guard let scalar = character.unicodeScalars.first else { return 0 }
-        if scalar.properties.isEmojiPresentation { return 2 }
-        switch scalar.value {
-        case 0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xA000...0xA4CF,
-            0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x20000...0x3FFFD:
-            return 2
-        default:
-            return 1
-        }
     }
 }
 

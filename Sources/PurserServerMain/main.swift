@@ -32,7 +32,7 @@ struct ServeCommand: ParsableCommand {
             """))
 
     @Option(help: ArgumentHelp("The ledger file (env PURSER_LEDGER).", valueName: "path"))
-    var ledger: String = ProcessInfo.processInfo.environment["PURSER_LEDGER"] ?? Ledger.defaultPath
+    var ledger: String = environmentValue("PURSER_LEDGER") ?? Ledger.defaultPath
     @Option(
         help: ArgumentHelp(
             "The checkpoint signing key (env PURSER_KEY; default: beside the ledger).", valueName: "path"))
@@ -56,8 +56,7 @@ struct ServeCommand: ParsableCommand {
         _ = try Releases(ledger: Ledger(openingAt: ledger))
         var configuration = Server.Configuration(
             ledgerPath: ledger, tokensPath: tokens ?? TokenFile.defaultPath(forLedgerAt: ledger),
-            keyPath: key ?? ProcessInfo.processInfo.environment["PURSER_KEY"]
-                ?? Ledger.defaultKeyPath(forLedgerAt: ledger))
+            keyPath: key ?? environmentValue("PURSER_KEY") ?? Ledger.defaultKeyPath(forLedgerAt: ledger))
         configuration.host = String(listen[..<colon])
         configuration.port = port
         configuration.publicAuditEndpoints = publicAudit
@@ -93,7 +92,8 @@ struct ServeCommand: ParsableCommand {
     }
 }
 
-/// Prints `message` on one line: a line break a message still holds (a name a user typed) is written as \n.
+/// Prints `message` on one line, escaped (`TerminalText`): a line break a message still holds (a name a user typed) is
+/// written as \n, a terminal escape as \u{1B}.
 func printError(_ message: String) {
     printLine("error", message)
 }
@@ -104,10 +104,11 @@ func printWarning(_ message: String) {
 }
 
 private func printLine(_ label: String, _ message: String) {
-    let line = message.replacing("\r", with: "\\r").replacing("\n", with: "\\n")
+    let line = TerminalText.escaped(message, keepingTabs: true)
     FileHandle.standardError.write(Data("purser: \(label): \(line)\n".utf8))
 }
 
+clampHelpColumns()
 do {
     var command = try ServeCommand.parseAsRoot()
     try command.run()

@@ -39,7 +39,9 @@ struct LogSummaryTests {
             let seq = Int(try #require(entry["seq"]?.numberValue))
             let at = try #require(entry["at"]?.stringValue)
             let kind = try #require(entry["kind"]?.stringValue)
-            #expect(line.hasPrefix("\(seq)  \(at)  \(kind) "), "\(line)")
+            // Seqs padded to the digits of the largest, 26.
+            let padded = "\(seq)".padding(toLength: 2, withPad: " ", startingAt: 0)
+            #expect(line.hasPrefix("\(padded)  \(at)  \(kind) "), "\(line)")
             #expect(line.count <= 120, "\(line.count) columns: \(line)")
             #expect(!line.contains("{\""), "no JSON body: \(line)")
         }
@@ -57,7 +59,7 @@ struct LogSummaryTests {
             (13, "deployment.started    env=prod version=support-agent@1.1.0 strategy=canary weight=5"),
             (14, "metrics.summarized    file=canary-1.1.0.jsonl records=2000 new=2000"),
             (15, "canary.judged         env=prod verdict=rollback score=66.7% canary=support-agent@1.1.0"),
-            (16, "rollback.performed    env=prod to=support-agent@1.0.0 reason=canary judge: rollback"),
+            (16, #"rollback.performed    env=prod to=support-agent@1.0.0 reason="canary judge: rollback"#),
             (17, "deployment.drained    env=prod version=support-agent@1.1.0"),
             (24, "canary.judged         env=prod verdict=promote score=100% canary=support-agent@1.2.0"),
             (25, "deployment.promoted   env=prod version=support-agent@1.2.0"),
@@ -86,7 +88,7 @@ struct LogSummaryTests {
         // Members in the canonical order of the entry's bytes, while the line has room.
         #expect(
             line.contains(
-                #"custom.note           alert=a\u{1B}[31mb\u{7}\r\n\u{9B} bidi=\u{202E}exe l={"a":[1]} long="#),
+                #"custom.note           alert=a\u{1B}[31mb\u{7}\r\n\u{9B} bidi=\u{202E}exe l="{\"a\":[1]}" "#),
             "\(line)")
         #expect(!line.contains("z=last"))
         #expect(line.hasSuffix("…"), "cut at 120 columns: \(line)")

@@ -13,7 +13,7 @@ import Testing
         ("👩‍💻 名前 é", "👩‍💻 名前 é"),
     ])
     func escaping(text: String, expected: String) {
-        #expect(EntrySummary.escaped(text) == expected)
+        #expect(TerminalText.escaped(text) == expected)
     }
 
     @Test(arguments: [
@@ -27,8 +27,17 @@ import Testing
         ("ab🙂cd", 4, "ab…"),
         ("anything", 1, "…"),
         ("anything", 0, ""),
+        // A character is wide if any of its scalars makes it so: ❤️ is ❤ and variation selector 16.
+        ("\u{2764}\u{FE0F}\u{2764}\u{FE0F}\u{2764}\u{FE0F}", 5, "\u{2764}\u{FE0F}\u{2764}\u{FE0F}…"),
+        ("a\u{1F1EB}\u{1F1F7}b\u{1F1EB}\u{1F1F7}", 4, "a\u{1F1EB}\u{1F1F7}…"),
+        // A character of more scalars than any emoji sequence ends the line: 200 skin tones, 5,000 combining marks.
+        // (b and the skin tones after it are one character.)
+        ("ab" + String(repeating: "\u{1F3FB}", count: 200) + "cd", 80, "a…"),
+        ("x" + String(repeating: "\u{301}", count: 5_000) + "yz", 80, "…"),
+        // A kiss with skin tones is ten scalars, two columns.
+        ("é 👩🏽‍❤️‍💋‍👨🏿 " + String(repeating: "z", count: 20), 10, "é 👩🏽‍❤️‍💋‍👨🏿 zzzz…"),
     ])
     func truncation(text: String, columns: Int, expected: String) {
-        #expect(EntrySummary.truncated(text, to: columns) == expected)
+        #expect(TerminalText.truncated(text, to: columns) == expected)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PurserCore
 import PurserLedger
 import PurserOperations
 
@@ -29,7 +30,7 @@ struct CheckpointCommand: ParsableCommand {
         let (origin, size, root, note): (String, UInt64, String, String)
         if let server = ledgerOptions.serverURL {
             // Signed by the server's key.
-            let answer = try Client(server: server, token: ProcessInfo.processInfo.environment["PURSER_TOKEN"]).get(
+            let answer = try Client(server: server, token: environmentValue("PURSER_TOKEN")).get(
                 "/v1/checkpoint")
             guard let text = answer["note"]?.stringValue, let number = answer["size"]?.numberValue,
                 let originText = answer["origin"]?.stringValue, let rootText = answer["root"]?.stringValue
@@ -55,7 +56,11 @@ struct CheckpointCommand: ParsableCommand {
         } else if let out {
             Output.line("checkpoint of \(size) entries written to \(out)")
         } else {
-            FileHandle.standardOutput.write(Data(note.utf8))
+            // A server's note, escaped line by line as every other line the CLI prints.
+            let lines = note.split(separator: "\n", omittingEmptySubsequences: false).map {
+                TerminalText.escaped(String($0))
+            }
+            FileHandle.standardOutput.write(Data(lines.joined(separator: "\n").utf8))
         }
     }
 }

@@ -348,7 +348,7 @@ struct DemoStory {
 
     /// Refuses, before anything is written, to overwrite a ledger, a key or an earlier demo's files.
     func refuseExistingFiles() throws {
-        let key = ProcessInfo.processInfo.environment["PURSER_KEY"] ?? Ledger.defaultKeyPath(forLedgerAt: ledger)
+        let key = environmentValue("PURSER_KEY") ?? Ledger.defaultKeyPath(forLedgerAt: ledger)
         let existing = [ledger, key, Ledger.publicKeyPath(forKeyAt: key), work].filter {
             FileManager.default.fileExists(atPath: $0)
         }

@@ -48,7 +48,7 @@ extension Export {
     /// The bundle of the server's ledger: a checkpoint the server signs, checked with the key of the ledger's
     /// first entry, and the entries it covers, a thousand at a time, which must hash to its root.
     private func exportThroughServer(_ server: String) throws -> Checkpoint {
-        let client = try Client(server: server, token: ProcessInfo.processInfo.environment["PURSER_TOKEN"])
+        let client = try Client(server: server, token: environmentValue("PURSER_TOKEN"))
         guard let note = try client.get("/v1/checkpoint")["note"]?.stringValue else {
             throw LedgerError(.internal, "the server at \(server) sent a checkpoint without its signed note")
         }

@@ -41,7 +41,7 @@ struct Log: ParsableCommand {
         let query = LogQuery(kind: kind, since: since, until: until, limit: limit)
         let width = Self.width
         func print(_ line: String) {
-            Output.line(width < EntrySummary.width ? EntrySummary.truncated(line, to: width) : line)
+            Output.line(width < EntrySummary.width ? TerminalText.truncated(line, to: width) : line)
         }
         guard let serverURL = ledgerOptions.serverURL else {
             // A local ledger's entries are printed as they are read, however many there are.
@@ -51,7 +51,7 @@ struct Log: ParsableCommand {
             return
         }
         // The server answers a page at a time: each is printed as it comes.
-        let client = try Client(server: serverURL, token: ProcessInfo.processInfo.environment["PURSER_TOKEN"])
+        let client = try Client(server: serverURL, token: environmentValue("PURSER_TOKEN"))
         try client.forEachPage(query) { reply in
             if !json {
                 reply.text.forEach(print)

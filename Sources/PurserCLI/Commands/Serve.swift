@@ -51,7 +51,7 @@ struct Token: ParsableCommand {
     struct FileOptions: ParsableArguments {
         @Option(
             help: ArgumentHelp("The ledger the server serves (env PURSER_LEDGER).", valueName: "path"))
-        var ledger: String = ProcessInfo.processInfo.environment["PURSER_LEDGER"] ?? Ledger.defaultPath
+        var ledger: String = environmentValue("PURSER_LEDGER") ?? Ledger.defaultPath
         @Option(help: ArgumentHelp("The token file (default: beside the ledger).", valueName: "file"))
         var tokens: String?
 

@@ -155,8 +155,9 @@ public struct LogQuery: PagedOperation {
         in ledger: Ledger, _ body: (_ json: JSONValue, _ line: () -> String) -> Void
     ) throws(LedgerError) {
         let labels = (try? Releases(ledger: ledger).versionLabels()) ?? [:]
+        let seqWidth = try EntrySummary.seqWidth(ledgerSize: ledger.size())
         try entries(in: ledger, rows: limit) { entry in
-            body(Self.json(of: entry)) { EntrySummary.line(entry, labels: labels) }
+            body(Self.json(of: entry)) { EntrySummary.line(entry, labels: labels, seqWidth: seqWidth) }
             return true
         }
     }
@@ -166,9 +167,10 @@ public struct LogQuery: PagedOperation {
         var text: [String] = []
         guard let page else {
             let labels = try releases.versionLabels()
+            let seqWidth = try EntrySummary.seqWidth(ledgerSize: releases.ledger.size())
             try self.entries(in: releases.ledger, rows: limit) { entry in
                 entries.append(Self.json(of: entry))
-                text.append(EntrySummary.line(entry, labels: labels))
+                text.append(EntrySummary.line(entry, labels: labels, seqWidth: seqWidth))
                 return true
             }
             return Reply(json: .object(["entries": .array(entries)]), text: text)
@@ -178,13 +180,14 @@ public struct LogQuery: PagedOperation {
         var next: UInt64?
         var bytes = 0
         let labels = try releases.versionLabels()
+        let seqWidth = try EntrySummary.seqWidth(ledgerSize: releases.ledger.size())
         try self.entries(in: releases.ledger, rows: wanted == limit ? wanted : wanted + 1) { entry in
             guard entries.count < wanted, bytes < Paging.maximumBytes else {
                 next = entry.seq
                 return false
             }
             entries.append(Self.json(of: entry))
-            text.append(EntrySummary.line(entry, labels: labels))
+            text.append(EntrySummary.line(entry, labels: labels, seqWidth: seqWidth))
             bytes += entry.bytes.count
             return true
         }
