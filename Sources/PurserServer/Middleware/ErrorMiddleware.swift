@@ -1,0 +1,64 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import PurserLedger
+import PurserOperations
+
+/// Every error becomes a JSON body `{"error":{"code","message"}}` with a fitting status; the CLI turns the code
+/// back into the exit code it would have had locally.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as LedgerError {
+            return Self.response(status(for: error.code), code: error.code.name, message: error.message)
+        } catch let error as HTTPError {
+            return Self.response(
+                error.status,
+                code: error.status.code == 404 ? LedgerError.Code.notFound.name : LedgerError.Code.http.name,
+                message: error.body ?? "\(error.status.code) \(error.status.reasonPhrase)")
+        } catch let error as HTTPParserError {
+            // A request SwiftNIO cannot parse (an unknown transfer coding, a chunk size that overflows) is the
+            // client's fault, found while its body is read.
+            return Self.response(
+                .badRequest, code: LedgerError.Code.http.name, message: "the request is not valid HTTP/1.1: \(error)")
+        } catch let error as any HTTPResponseError {
+            return Self.response(
+                error.status, code: LedgerError.Code.http.name,
+                message: "\(error.status.code) \(error.status.reasonPhrase)")
+        } catch {
+            context.logger.error("internal error: \(error)")
+            return Self.response(.internalServerError, code: LedgerError.Code.internal.name, message: "internal error")
+        }
+    }
+
+    static func response(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        let body = CanonicalJSON.encode(
+            .object(["error": .object(["code": .string(code), "message": .string(message)])]))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body + [0x0A])))
+    }
+
+    private func status(for code: LedgerError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .usage: .badRequest
+        case .invalidInput: .unprocessableContent
+        case .notFound: .notFound
+        case .alreadyExists, .blocked: .conflict
+        case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
+        case .unsupportedMediaType: .unsupportedMediaType
+        case .tooLarge: .contentTooLarge
+        default: .internalServerError
+        }
+    }
+}
