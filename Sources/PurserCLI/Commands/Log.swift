@@ -13,7 +13,7 @@ struct Log: ParsableCommand {
             Without --json, one line per entry: its seq, time and kind, then the key facts of its body as name=value
             (versions by their first label, else 12 hex digits; a custom kind's first members), cut to 120 columns
             or to COLUMNS or the terminal's width if narrower. Control characters in entries are shown escaped
-            (\u{1B}); a name or value holding a space, =, " or \ is in double quotes, with " and \ escaped.
+            (\\u{1B}); a name or value holding a space, =, " or \\ is in double quotes, with " and \\ escaped.
 
             --json prints JSON Lines:
               {"seq":N,"at":"…","kind":"…","leaf_hash":"<hex>",
