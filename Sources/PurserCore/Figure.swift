@@ -8,14 +8,14 @@ public enum Figure {
     /// 0.6667 → `66.7%`, 0.5 → `50%`; with `signed`, a relative change: `+4.5%`, `-2%`. `-` for none.
     public static func percent(_ fraction: Double?, signed: Bool = false) -> String {
         guard let fraction, fraction.isFinite else { return "-" }
-        return oneDecimal(fraction * 100, signed: signed) + "%"
+        return hundredfold(fraction, signed: signed) + "%"
     }
 
     /// A change of a rate, in percentage points to one decimal as `percent`: 0.0479 → `+4.8 pp` (`4.8 pp` for a
     /// size, not `signed`).
     public static func points(_ difference: Double?, signed: Bool = true) -> String {
         guard let difference, difference.isFinite else { return "-" }
-        return oneDecimal(difference * 100, signed: signed) + " pp"
+        return hundredfold(difference, signed: signed) + " pp"
     }
 
     /// A p-value to 3 significant digits, and `< 0.0001` below 0.0001: 0.000139 → `0.000139`, 0.05 → `0.05`.
@@ -52,9 +52,12 @@ public enum Figure {
         rate ? points(difference, signed: signed) : value(difference, signed: signed)
     }
 
-    /// `number` rounded to one decimal, the decimal left out when it is 0.
-    private static func oneDecimal(_ number: Double, signed: Bool) -> String {
-        signing(fixed((number * 10).rounded() / 10, decimals: 1), signed)
+    /// `number` × 100 to one decimal, the decimal left out when it is 0. Where the product overflows (from about
+    /// 1.8e306 up, where every Double is a whole number) it is the whole number's digits and two zeros.
+    private static func hundredfold(_ number: Double, signed: Bool) -> String {
+        let scaled = number * 100
+        guard scaled.isFinite else { return signing(fixed(number, decimals: 0) + "00", signed) }
+        return signing(fixed(scaled, decimals: 1), signed)
     }
 
     /// `text` without a minus sign on zero, and with `+` before a positive number when `signed`.
@@ -63,14 +66,23 @@ public enum Figure {
         return signed && !text.hasPrefix("-") ? "+" + text : text
     }
 
-    /// `number` to `decimals` decimals (at most 12), without trailing zeros after the point (nor the point then):
-    /// the digits of the rounded, scaled number, written by hand. `String(format:)` takes microseconds a call, and
-    /// an audit report of a year's canary judgements holds tens of thousands of numbers.
+    /// `number` to `decimals` decimals (at most 12), without trailing zeros after the point (nor the point then),
+    /// rounded as `String(format: "%.*f")` rounds: the exact binary value, a tie to even. The digits of the rounded,
+    /// scaled number are written by hand: `String(format:)` takes microseconds a call, and an audit report of a
+    /// year's canary judgements holds tens of thousands of numbers.
     private static func fixed(_ number: Double, decimals: Int) -> String {
-        let scaled = (abs(number) * powersOfTen[decimals]).rounded()
-        if scaled == 0 { return "0" }
-        guard scaled < 1e15 else { return format("%.0f", number) }
-        var rest = UInt64(scaled)
+        let magnitude = abs(number)
+        let power = powersOfTen[decimals]  // exact: 10¹² < 2⁵³
+        let product = magnitude * power
+        guard product < 1e15 else { return format(number, decimals: decimals) }
+        // The exact magnitude × 10^decimals is `product + error` (a fused multiply-add gives the product's
+        // rounding error exactly). Below 10¹⁵ Doubles lie at most 1/8 apart and the error is at most half of that,
+        // so it decides only a product that falls exactly on a half: above it, below it, or a tie.
+        let error = (-product).addingProduct(magnitude, power)
+        var rest = UInt64(product)  // rounded down
+        let fraction = product - Double(rest)
+        if fraction > 0.5 || (fraction == 0.5 && (error > 0 || (error == 0 && rest % 2 == 1))) { rest += 1 }
+        if rest == 0 { return "0" }
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 40) { buffer in
             var index = buffer.count
             var trailing = true
@@ -101,11 +113,17 @@ public enum Figure {
 
     private static let powersOfTen: [Double] = (0...12).map { pow(10, Double($0)) }
 
-    /// `String(format:)` of one number, from the C library directly.
-    private static func format(_ format: String, _ number: Double) -> String {
-        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 32) { buffer in
-            _ = withVaList([number]) { vsnprintf(buffer.baseAddress!, buffer.count, format, $0) }
-            return String(cString: buffer.baseAddress!)
+    /// `String(format: "%.*f")` of one number, from the C library directly, without trailing zeros after the point
+    /// (nor the point then). A finite Double has at most 309 digits before the point.
+    private static func format(_ number: Double, decimals: Int) -> String {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 340) { buffer in
+            _ = withVaList([Int32(decimals), number]) { vsnprintf(buffer.baseAddress!, buffer.count, "%.*f", $0) }
+            var text = String(cString: buffer.baseAddress!)
+            if text.contains(".") {
+                while text.hasSuffix("0") { text.removeLast() }
+                if text.hasSuffix(".") { text.removeLast() }
+            }
+            return text
         }
     }
 }
