@@ -78,7 +78,7 @@ struct TimelinePictureTests {
         }
         #expect(marks.allSatisfy { $0 >= TimelinePicture.labelWidth && $0 <= TimelinePicture.width - 16 })
         #expect(svg.contains(">08:22:28.100</text>"))
-        #expect(svg.contains(">UTC, 2026-12-07; a tick every 100 ms</text>"))
+        #expect(svg.contains(">UTC, 2026-12-07; a tick every 50 ms</text>"))
         #expect(svg.contains("<title>rollback (seq 16) at 2026-12-07T08:22:28.120Z</title>"))
     }
 
@@ -105,7 +105,75 @@ struct TimelinePictureTests {
             let atItsTime = TimelinePicture.labelWidth + 774 * mark.seq * 7_200 / (365 * 86_400)
             #expect(abs(mark.x - atItsTime) <= 0.051, "seq \(mark.seq) drawn at \(mark.x), not \(atItsTime)")
         }
-        #expect(svg.contains(">UTC, 2026-01-01 to 2027-01-01; a tick every 91 days</text>"))
+        #expect(svg.contains(">UTC, 2026-01-01 to 2027-01-01; a tick every 3 months</text>"))
+    }
+
+    /// The marks in the order they are drawn (a later one covers an earlier one): title, x and colour.
+    private func marksInDrawingOrder(_ svg: String) throws -> [(title: String, x: Double, color: String)] {
+        let mark = try Regex(#"<g><title>([^<]*)</title><line x1="([0-9.]+)"[^>]* stroke="(#[0-9a-f]+)""#)
+        return svg.matches(of: mark).map {
+            (
+                String(svg[$0.output[1].range!]), Double(String(svg[$0.output[2].range!]))!,
+                String(svg[$0.output[3].range!])
+            )
+        }
+    }
+
+    @Test(
+        "many events at one instant: a rollback is drawn over the verdicts beside it, never under a promotion",
+        arguments: [(5, "rollback.performed"), (1_000, "canary.judged")])
+    func rollbackOnTop(events: Int, rollbackKind: String) throws {
+        func at(_ milliseconds: Int) -> String { "2026-12-07T08:22:28.\(String(format: "%03d", milliseconds))Z" }
+        // The rollback comes first in the ledger; the promotions after it share its millisecond (or the next).
+        let markers =
+            [
+                Timeline.Marker(
+                    seq: 1, at: at(500), kind: rollbackKind, verdict: rollbackKind == "canary.judged" ? "rollback" : nil
+                )
+            ]
+            + (2...events).map {
+                Timeline.Marker(seq: UInt64($0), at: at(500 + $0 % 2), kind: "canary.judged", verdict: "promote")
+            }
+        let svg = TimelinePicture.svg([Timeline(env: "prod", from: at(0), to: at(999), bands: [], markers: markers)])
+        let marks = try marksInDrawingOrder(svg)
+        let rollback = try #require(marks.lastIndex { $0.title.contains("(seq 1)") })
+        #expect(marks[rollback].color == "#c0392b")
+        let covering = marks[(rollback + 1)...].filter { abs($0.x - marks[rollback].x) < 4 }
+        #expect(covering.isEmpty, "drawn over the rollback: \(covering.map(\.title))")
+    }
+
+    /// The labels under the ticks of the axis, and the caption under them.
+    private func axis(_ svg: String) throws -> (labels: [String], caption: String) {
+        let texts = svg.matches(of: try Regex(#"class="tick">([^<]*)</text>"#)).map { String(svg[$0.output[1].range!]) }
+        return (texts.filter { !$0.hasPrefix("UTC") }, texts.first { $0.hasPrefix("UTC") } ?? "")
+    }
+
+    @Test(
+        "the axis has several ticks at the step its caption names, from a millisecond to years",
+        arguments: [
+            ("2026-12-07T08:22:28.000Z", "2026-12-07T08:22:28.001Z", "1 ms", ["08:22:28.000", "08:22:28.001"]),
+            (
+                "2026-12-07T08:22:28.003Z", "2026-12-07T08:22:28.050Z", "10 ms",
+                ["08:22:28.010", "08:22:28.020", "08:22:28.030", "08:22:28.040", "08:22:28.050"]
+            ),
+            (
+                "2026-01-10T00:00:00.000Z", "2026-05-01T00:00:00.000Z", "month",
+                ["2026-02", "2026-03", "2026-04", "2026-05"]
+            ),
+            (
+                "2020-01-01T00:00:00.000Z", "2029-01-01T00:00:00.000Z", "2 years",
+                ["2020", "2022", "2024", "2026", "2028"]
+            ),
+            (
+                "2017-03-15T12:00:00.000Z", "2026-03-01T00:00:00.000Z", "2 years",
+                ["2018", "2020", "2022", "2024", "2026"]
+            ),
+        ])
+    func ticks(from: String, to: String, step: String, labels: [String]) throws {
+        let svg = TimelinePicture.svg([Timeline(env: "prod", from: from, to: to, bands: [], markers: [])])
+        let axis = try axis(svg)
+        #expect(axis.labels == labels)
+        #expect(axis.caption.hasSuffix("; a tick every \(step)"), "\(axis.caption)")
     }
 
     /// The x of every canary verdict and rollback mark, left to right.

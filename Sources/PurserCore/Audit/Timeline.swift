@@ -204,8 +204,9 @@ public enum TimelinePicture {
     /// The marks to draw and where: each at its time, moved right (or, at the end of the axis, left) just enough
     /// to stand `markerSpacing` from its neighbours, in the order of the ledger; its title keeps the exact time.
     /// When the marks are too many or too close for that without moving one further than `markerNudge` (a year
-    /// of rollouts), each stays at its time and a mark within a pixel and a half of the last of its colour is
-    /// left out: it would add nothing to the picture.
+    /// of rollouts), each stays at its time and a mark within a pixel and a half of the last of its colour and kind
+    /// is left out: it would add nothing to the picture. Rollbacks are then drawn last, over any verdict at their
+    /// place, so that none hides under a promotion.
     static func placed(
         _ markers: [Timeline.Marker], x: (String) -> Double, right: Double
     ) -> [(Timeline.Marker, Double)] {
@@ -223,13 +224,17 @@ public enum TimelinePicture {
         if zip(spaced, times).allSatisfy({ abs($0 - $1) <= markerNudge }) {
             return Array(zip(markers, spaced))
         }
-        var drawn: [String: Double] = [:]  // the last position of each colour
-        return zip(markers, times).filter { marker, at in
-            let color = color(of: marker)
-            if let last = drawn[color], abs(at - last) < 1.5 { return false }
-            drawn[color] = at
+        var drawn: [String: Double] = [:]  // the last position of each colour and kind
+        let kept = zip(markers, times).filter { marker, at in
+            let key = color(of: marker) + marker.kind
+            if let last = drawn[key], abs(at - last) < 1.5 { return false }
+            drawn[key] = at
             return true
         }
+        func layer(_ marker: Timeline.Marker) -> Int {
+            marker.kind == "rollback.performed" ? 2 : marker.verdict == "rollback" ? 1 : 0
+        }
+        return (0...2).flatMap { level in kept.filter { layer($0.0) == level } }
     }
 
     /// A band's segments as rectangles to draw (each at least 1 px wide when drawn). Touching segments of
@@ -273,34 +278,83 @@ public enum TimelinePicture {
     }
 
     /// Ticks at a round step that gives at most eight of them, labelled in UTC, and under them the day (or days)
-    /// and the step, which short labels such as `08:22:28.500` leave out.
+    /// and the step, which short labels such as `08:22:28.500` leave out. Steps run from 1 ms to a week, then in
+    /// calendar months and years, so that a window of any length gets several ticks.
     static func axis(start: Date, span: TimeInterval, left: Double, width: Double, top: Double) -> String {
-        let steps: [TimeInterval] = [
-            0.1, 0.5, 1, 5, 15, 60, 300, 900, 3_600, 6 * 3_600, 86_400, 7 * 86_400, 30 * 86_400, 91 * 86_400,
-            365 * 86_400,
-        ]
-        let step = steps.first { span / $0 <= 8 } ?? span
-        let label: (Date) -> String = { date in
-            let text = Timestamp.format(date)  // 2026-11-27T14:03:05.123Z
-            if step < 1 { return String(text.dropFirst(11).prefix(12)) }
-            if step < 60 { return String(text.dropFirst(11).prefix(8)) }
-            if step < 86_400 { return String(text.dropFirst(5).prefix(11)).replacingOccurrences(of: "T", with: " ") }
-            return String(text.prefix(10))
-        }
+        let (ticks, step) = ticks(start: start, span: span)
         var out = ##"<line x1="\##(left)" y1="\##(top)" x2="\##(left + width)" y2="\##(top)" stroke="#999"/>"##
-        var tick = (start.timeIntervalSince1970 / step).rounded(.up) * step
-        while tick <= start.timeIntervalSince1970 + span + 1e-9 {
-            let position = format(left + width * (tick - start.timeIntervalSince1970) / span)
+        for (tick, label) in ticks {
+            let position = format(left + width * tick.timeIntervalSince(start) / span)
             out += ##"<line x1="\##(position)" y1="\##(top)" x2="\##(position)" y2="\##(top + 4)" stroke="#999"/>"##
             out +=
-                ##"<text x="\##(position)" y="\##(top + 16)" text-anchor="middle" class="tick">\##(escape(label(Date(timeIntervalSince1970: tick))))</text>"##
-            tick += step
+                ##"<text x="\##(position)" y="\##(top + 16)" text-anchor="middle" class="tick">\##(escape(label))</text>"##
         }
         // What the labels leave out: the day (or days) and the unit of a tick.
         let first = String(Timestamp.format(start).prefix(10))
         let last = String(Timestamp.format(start.addingTimeInterval(span)).prefix(10))
-        let caption = "UTC, \(first == last ? first : "\(first) to \(last)"); a tick every \(duration(step))"
+        let days = first == last ? first : "\(first) to \(last)"
+        let caption = ticks.isEmpty ? "UTC, \(days); no tick" : "UTC, \(days); a tick every \(step)"
         return out + ##"<text x="\##(left)" y="\##(top + 30)" class="tick">\##(caption)</text>"##
+    }
+
+    /// Steps of ticks shorter than a month, in milliseconds.
+    static let stepsInMilliseconds: [Int64] = [
+        1, 5, 10, 50, 100, 500, 1_000, 5_000, 15_000, 60_000, 300_000, 900_000, 3_600_000, 6 * 3_600_000,
+        86_400_000, 7 * 86_400_000,
+    ]
+    /// Steps of a month and longer, in months.
+    static let stepsInMonths = [1, 3, 6, 12, 24, 60, 120, 240, 600, 1_200, 2_400, 6_000, 12_000, 24_000, 60_000]
+
+    /// The ticks of an axis from `start` over `span` seconds, each with its label, and the step in words. Ticks
+    /// are counted in whole milliseconds (the ledger's precision) or calendar months, so none is lost to
+    /// rounding at either end.
+    static func ticks(start: Date, span: TimeInterval) -> (ticks: [(Date, String)], step: String) {
+        // A millisecond's time is half a millisecond in, as `Timestamp.parse` gives it: `Timestamp.format` rounds
+        // down, and must not fall on the millisecond before.
+        func date(_ milliseconds: Int64) -> Date {
+            Date(timeIntervalSince1970: (Double(milliseconds) + 0.5) / 1_000)
+        }
+        let from = Int64((start.timeIntervalSince1970 * 1_000).rounded(.down))
+        let to = Int64((start.addingTimeInterval(span).timeIntervalSince1970 * 1_000).rounded(.down))
+        if let step = stepsInMilliseconds.first(where: { Double(to - from) / Double($0) <= 8 }) {
+            var ticks: [(Date, String)] = []
+            // The first multiple of the step from `from` on (division truncates: a ceiling before 1970).
+            var tick = (from / step + (from % step > 0 ? 1 : 0)) * step
+            while tick <= to {
+                let text = Timestamp.format(date(tick))  // 2026-11-27T14:03:05.123Z
+                let label =
+                    step < 1_000
+                    ? String(text.dropFirst(11).prefix(12))
+                    : step < 60_000
+                        ? String(text.dropFirst(11).prefix(8))
+                        : step < 86_400_000
+                            ? String(text.dropFirst(5).prefix(11)).replacingOccurrences(of: "T", with: " ")
+                            : String(text.prefix(10))
+                ticks.append((date(tick), label))
+                tick += step
+            }
+            return (ticks, duration(TimeInterval(step) / 1_000))
+        }
+        // Calendar months: a month index counts months from the year 0.
+        let averageMonth = 30.436875 * 86_400
+        let step = stepsInMonths.first { span <= 7 * Double($0) * averageMonth } ?? stepsInMonths.last!
+        let text = Timestamp.format(start)
+        let index = Int(text.prefix(4))! * 12 + Int(text.dropFirst(5).prefix(2))! - 1
+        let atMonthStart = text.dropFirst(8).hasPrefix("01T00:00:00.000")
+        var tick = index + (atMonthStart ? 0 : 1)
+        tick = (tick + step - 1) / step * step
+        var ticks: [(Date, String)] = []
+        while true {
+            let year = String(tick / 12)
+            let month = String(tick % 12 + 1)
+            let day = String(repeating: "0", count: 4 - year.count) + year + "-" + (month.count < 2 ? "0" : "") + month
+            guard let date = Timestamp.parse(day + "-01"), date <= start.addingTimeInterval(span) else { break }
+            ticks.append((date, step < 12 ? day : String(day.prefix(4))))
+            tick += step
+        }
+        let words =
+            step == 1 ? "month" : step < 12 ? "\(step) months" : step == 12 ? "year" : "\(step / 12) years"
+        return (ticks, words)
     }
 
     /// A tick's step in words: `100 ms`, `15 s`, `5 min`, `6 h`, `7 days`.
