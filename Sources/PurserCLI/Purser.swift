@@ -24,7 +24,7 @@ struct Purser: ParsableCommand {
               purser init --origin example.com/support-agent
               purser version record agent.yaml --label support-agent@1.1.0
               purser eval record --version support-agent@1.1.0 --results results.json
-              purser check --version support-agent@1.1.0 --env prod
+              purser check --version support-agent@1.1.0 --env prod --policy checklist.yaml
               purser deploy start support-agent@1.1.0 --env prod --strategy canary
               purser metrics ingest tasks.jsonl
               purser canary judge --env prod --config canary.yaml

@@ -34,7 +34,8 @@ struct Check: ParsableCommand {
     @Option(help: ArgumentHelp("The candidate version (id, unique prefix or label).", valueName: "version"))
     var version: String
     @Option(help: ArgumentHelp("The environment to release to.", valueName: "env")) var env: String
-    @Option(help: ArgumentHelp("The checklist policy (YAML).", valueName: "file")) var policy = "checklist.yaml"
+    @Option(help: ArgumentHelp("The checklist policy (YAML; default: checklist.yaml here).", valueName: "file"))
+    var policy: String?
     @Option(help: ArgumentHelp("Also write the checks as JUnit XML here.", valueName: "file")) var junit: String?
     @Flag(help: "Print the verdict document as JSON.") var json = false
 
@@ -42,7 +43,7 @@ struct Check: ParsableCommand {
         // The policy, its files and its evidence are read here; the run is judged and recorded where the ledger is.
         try Releases.checkEnvironment(env)
         if let junit { try OutputFile.check(junit) }
-        let policy = try ChecklistPolicy.load(at: policy)
+        let policy = try ChecklistPolicy.load(at: policyPath())
         let resolved = try ledgerOptions.reply(ResolveVersion(version: version)).json
         let id = resolved["id"]?.stringValue ?? version
         let gathered = policy.gather(
@@ -51,6 +52,17 @@ struct Check: ParsableCommand {
         let reply = try ledgerOptions.reply(RunChecklist(version: id, env: env, policy: policy, gathered: gathered))
         if let junit { try OutputFile.write(Array(junitXML(reply.json).utf8), to: junit) }
         try ledgerOptions.print(reply, json: json)
+    }
+
+    /// The policy file, refused with what to pass when it is missing.
+    private func policyPath() throws -> String {
+        let path = policy ?? "checklist.yaml"
+        guard !FileManager.default.fileExists(atPath: path) else { return path }
+        let hint = "pass --policy FILE (templates/checklist.yaml in purser's repository is an example to copy)"
+        if policy == nil {
+            throw LedgerError(.notFound, "no --policy given and ./checklist.yaml not found; \(hint)")
+        }
+        throw LedgerError(.notFound, "checklist policy \(quoted(path)) not found; \(hint)")
     }
 
     /// The verdict document as JUnit XML.
@@ -138,7 +150,7 @@ struct Waive: ParsableCommand {
             Until it expires, a failure of that check counts as "waived" for that version: shown and counted
             separately, never hidden. Errors (evidence that could not be read) are never waived.
 
-            --json prints {"seq":N}.
+            --json prints: {"seq":N}.
 
             Examples:
               purser waive --version support-agent@1.1.0 --check dashboards-updated \\

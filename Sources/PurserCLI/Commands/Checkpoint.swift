@@ -13,7 +13,8 @@ struct CheckpointCommand: ParsableCommand {
             Keep checkpoints outside the ledger (a CI artifact, a git repository): a held checkpoint is what lets
             `purser verify --checkpoint FILE` detect truncation and rewriting.
 
-            --json prints {"origin":"…","size":N,"root":"<hex>","note":"<the signed note text>"}.
+            --json prints:
+              {"origin":"…","size":N,"root":"<hex>","note":"<the signed note text>"}
 
             Examples:
               purser checkpoint

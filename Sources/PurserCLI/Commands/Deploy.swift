@@ -244,7 +244,7 @@ struct Rollback: ParsableCommand {
                 candidate to the version serving the environment. --evidence stores a file (a log, a report) as an
                 artifact in the ledger.
 
-                --json prints {"seq":N,"env","from","to","result"}.
+                --json prints: {"seq":N,"env","from","to","result"}.
 
                 Examples:
                   purser rollback drill --env staging --from support-agent@1.5.0 \\

@@ -22,7 +22,7 @@ struct Metrics: ParsableCommand {
                 version resolved first: one bad line means nothing is ingested, and the error names the line and field.
                 Tasks already ingested (by task_id) are not counted again. The file is stored by digest.
 
-                --json prints {"seq":N,"records":N,"new":N,"versions":{"<id>":N}}.
+                --json prints: {"seq":N,"records":N,"new":N,"versions":{"<id>":N}}.
 
                 Examples:
                   purser metrics ingest tasks-2026-11-27.jsonl
@@ -126,13 +126,13 @@ struct Metrics: ParsableCommand {
                 """))
 
         @OptionGroup var ledgerOptions: LedgerOptions
-        @Option(help: ArgumentHelp("The metric (default quality).", valueName: "metric")) var metric = "quality"
+        @Option(help: ArgumentHelp("The metric.", valueName: "metric")) var metric = "quality"
         @Option(help: ArgumentHelp("Only tasks in this environment.", valueName: "env")) var env: String?
         @Option(
             name: .customLong("version"), help: ArgumentHelp("Only this version (repeatable).", valueName: "version"))
         var versions: [String] = []
-        @Option(help: ArgumentHelp("The span analysed (default 28d).", valueName: "duration")) var window = "28d"
-        @Option(help: ArgumentHelp("The period of each mean (default 1d).", valueName: "duration")) var period = "1d"
+        @Option(help: ArgumentHelp("The span analysed.", valueName: "duration")) var window = "28d"
+        @Option(help: ArgumentHelp("The period of each mean.", valueName: "duration")) var period = "1d"
         @Option(help: ArgumentHelp("The end of the window (default now).", valueName: "time")) var until: String?
         @Flag(help: "Print the result as JSON.") var json = false
 

@@ -15,7 +15,8 @@ struct Proof: ParsableCommand {
             abstract: "Prove that an entry is in the tree of a given size.",
             discussion: reflowed(
                 """
-                --json prints {"seq":N,"size":M,"leaf_hash":"<hex>","root":"<hex>","proof":["<hex>",…]}.
+                --json prints:
+                  {"seq":N,"size":M,"leaf_hash":"<hex>","root":"<hex>","proof":["<hex>",…]}
 
                 Examples:
                   purser proof inclusion --seq 42
@@ -38,7 +39,8 @@ struct Proof: ParsableCommand {
             abstract: "Prove that an older tree is a prefix of a newer one.",
             discussion: reflowed(
                 """
-                --json prints {"from":N,"to":M,"from_root":"<hex>","to_root":"<hex>","proof":["<hex>",…]}.
+                --json prints:
+                  {"from":N,"to":M,"from_root":"<hex>","to_root":"<hex>","proof":["<hex>",…]}
 
                 Examples:
                   purser proof consistency --from 1000

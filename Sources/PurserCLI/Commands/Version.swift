@@ -136,7 +136,8 @@ struct VersionCommand: ParsableCommand {
             abstract: "List recorded versions, oldest first.",
             discussion: reflowed(
                 """
-                --json prints {"versions":[{"id","agent","labels":[…],"seq","at","components":[…]}]}.
+                --json prints:
+                  {"versions":[{"id","agent","labels":[…],"seq","at","components":[…]}]}
 
                 Examples:
                   purser version list

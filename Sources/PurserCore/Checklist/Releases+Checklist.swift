@@ -512,7 +512,7 @@ extension Releases {
         try select.bind(2, env)
         let short = String(version.prefix(12))
         let hint =
-            "run `purser check --version \(short) --env \(env)`, or deploy with --break-glass --reason --approver"
+            "run `purser check --version \(short) --env \(env) --policy checklist.yaml` (or your policy's path), or deploy with --break-glass --reason --approver"
         guard try select.step() else {
             throw LedgerError(.blocked, "no checklist run allows \(short) in \(env); \(hint)")
         }
