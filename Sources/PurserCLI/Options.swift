@@ -103,8 +103,15 @@ enum Output {
 /// Reads `--checkpoint` files.
 func heldCheckpoints(_ paths: [String]) throws -> [Ledger.HeldCheckpoint] {
     try paths.map { path in
-        Ledger.HeldCheckpoint(source: path, text: String(decoding: try Inputs.read(path), as: UTF8.self))
+        Ledger.HeldCheckpoint(source: path, text: String(decoding: try checkpointFile(path).bytes, as: UTF8.self))
     }
+}
+
+/// Reads one `--checkpoint` file; a missing one is named as a checkpoint file.
+func checkpointFile(_ path: String) throws -> InputFile {
+    InputFile(
+        source: Inputs.name(path),
+        bytes: try InputBytes.read(path, source: "checkpoint file \(Inputs.name(path))"))
 }
 
 /// The folder of purser's templates that holds every one of `files`: `templates` here, else the one of the

@@ -14,6 +14,9 @@ public struct Client: Sendable {
         guard let url = URL(string: server.hasSuffix("/") ? String(server.dropLast()) : server),
             url.scheme == "http", url.host != nil
         else {
+            if !server.contains("://") {
+                throw LedgerError(.usage, "--server \"\(server)\" has no scheme: write http://\(server)")
+            }
             throw LedgerError(
                 .usage,
                 "--server \"\(server)\" is not an http:// URL (purser has no TLS client yet: reach an https server through a local tunnel such as ssh -L or stunnel)"

@@ -68,7 +68,7 @@ struct Audit: ParsableCommand {
             format == .md
             ? out.map { URL(fileURLWithPath: $0).deletingPathExtension().appendingPathExtension("timeline.svg") } : nil
         let operation = AuditLedger(
-            from: from, to: to, envs: envs, checkpoints: try checkpoints.map(InputFile.read),
+            from: from, to: to, envs: envs, checkpoints: try checkpoints.map(checkpointFile),
             pins: try pins.map(InputFile.read))
         let reply: Reply
         if ledgerOptions.serverURL != nil {

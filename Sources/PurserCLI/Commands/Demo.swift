@@ -25,7 +25,7 @@ struct Demo: ParsableCommand {
               purser demo --ledger /tmp/demo/purser.sqlite
             """))
 
-    @OptionGroup var ledgerOptions: LedgerOptions
+    @OptionGroup var ledgerOptions: LocalLedgerOptions
     @Option(
         help: ArgumentHelp(
             "The example agent's folder (default: ./templates, else the repository's beside the purser executable).",

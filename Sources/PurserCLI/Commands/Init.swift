@@ -23,7 +23,7 @@ struct Init: ParsableCommand {
               purser init --if-missing    # in scripts: succeed if the ledger exists
             """))
 
-    @OptionGroup var ledgerOptions: LedgerOptions
+    @OptionGroup var ledgerOptions: LocalLedgerOptions
     @OptionGroup var keyOptions: KeyOptions
 
     @Option(help: ArgumentHelp("The checkpoint origin: a unique name without spaces or '+'.", valueName: "name"))
@@ -34,11 +34,10 @@ struct Init: ParsableCommand {
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() throws {
-        if let serverURL = ledgerOptions.serverURL {
-            let named = ledgerOptions.server != nil ? "--server" : "PURSER_SERVER"
+        if let named = ledgerOptions.namedServer {
             throw LedgerError(
                 .usage,
-                "purser init creates a local ledger file and does not act on a server (\(named) is \(serverURL)); run purser init on the server's machine before purser serve, or unset PURSER_SERVER (drop --server) to create a local ledger"
+                "purser init creates a local ledger file and does not act on a server (\(named)); run purser init on the server's machine before purser serve, or unset PURSER_SERVER (drop --server) to create a local ledger"
             )
         }
         let keyPath = keyOptions.path(forLedgerAt: ledgerOptions.ledger)
@@ -50,6 +49,14 @@ struct Init: ParsableCommand {
             }
             print(ledger, keyPath: keyPath, created: false)
             return
+        }
+        // Ledger.create refuses an existing ledger too; here the refusal also says how to go on.
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: ledgerOptions.ledger, isDirectory: &isFolder), !isFolder.boolValue {
+            throw LedgerError(
+                .alreadyExists,
+                "a ledger already exists at \(ledgerOptions.ledger); refusing to overwrite it: pass --ledger PATH to create another, or --if-missing to go on with this one"
+            )
         }
         let origin = origin ?? "purser.local/ledger-" + Hash.sha256(Array(UUID().uuidString.utf8)).hex.prefix(16)
         let clock = try CommandClock.clock()

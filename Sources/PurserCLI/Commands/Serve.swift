@@ -41,6 +41,9 @@ struct Token: ParsableCommand {
             changes (checking every 10 ms), so a revocation applies within 10 ms. `create` and `revoke` lock the file
             <tokens>.lock beside it while they change it, so commands run at once all land.
 
+            token acts on the token file on the server's machine: run it there. With --server or PURSER_SERVER set it
+            refuses (exit 64) and changes nothing.
+
             Examples:
               purser token create --role writer --name ci-runner
               purser token list --json
@@ -54,8 +57,30 @@ struct Token: ParsableCommand {
         var ledger: String = environmentValue("PURSER_LEDGER") ?? Ledger.defaultPath
         @Option(help: ArgumentHelp("The token file (default: beside the ledger).", valueName: "file"))
         var tokens: String?
+        @Option(name: .long, help: .hidden) var server: String?
 
         var file: TokenFile { TokenFile(path: tokens ?? TokenFile.defaultPath(forLedgerAt: ledger)) }
+
+        /// The token file, refused with exit 64 when a server is named (the file is on the server's machine) and
+        /// with 66 when its folder does not exist.
+        func localFile(_ command: String) throws -> TokenFile {
+            if let named = refusedServer(option: server) {
+                throw LedgerError(
+                    .usage,
+                    "purser token \(command) works on a local token file and does not act on a server (\(named)); run it on the server's machine, where the server's token file is, or unset PURSER_SERVER (drop --server) to use a local token file"
+                )
+            }
+            let file = file
+            let folder = (file.path as NSString).deletingLastPathComponent
+            if !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) {
+                throw LedgerError(
+                    .notFound,
+                    tokens == nil
+                        ? "the ledger folder \(quoted(folder)) does not exist (create the ledger with `purser init` first)"
+                        : "the folder \(quoted(folder)) of the token file does not exist")
+            }
+            return file
+        }
     }
 
     struct Create: ParsableCommand {
@@ -64,7 +89,9 @@ struct Token: ParsableCommand {
             abstract: "Create a token and print it (once).",
             discussion: reflowed(
                 """
-                --json prints {"name","role","token"}.
+                Acts on the token file on the server's machine; refuses --server and PURSER_SERVER (exit 64).
+
+                --json prints: {"name","role","token"}.
 
                 Examples:
                   purser token create --role reader --name auditor
@@ -80,13 +107,14 @@ struct Token: ParsableCommand {
             guard let role = Role(rawValue: role) else {
                 throw ValidationError("--role must be reader, writer or admin, not \(role)")
             }
-            let token = try options.file.create(name: name, role: role, now: CommandClock.now())
+            let file = try options.localFile("create")
+            let token = try file.create(name: name, role: role, now: CommandClock.now())
             if json {
                 Output.json(.object(["name": .string(name), "role": .string(role.rawValue), "token": .string(token)]))
             } else {
                 Output.line(token)
                 ExitStatus.printNote(
-                    "this is the only time the token is shown; \(options.file.path) keeps only its SHA-256")
+                    "this is the only time the token is shown; \(file.path) keeps only its SHA-256")
             }
         }
     }
@@ -97,14 +125,17 @@ struct Token: ParsableCommand {
             abstract: "List the tokens' names, roles and dates (never the tokens).",
             discussion: reflowed(
                 """
-                --json prints {"tokens":[{"name","role","created_at","revoked_at"|null}]}.
+                Acts on the token file on the server's machine; refuses --server and PURSER_SERVER (exit 64).
+
+                --json prints: {"tokens":[{"name","role","created_at","revoked_at"|null}]}.
                 """))
 
         @OptionGroup var options: FileOptions
         @Flag(help: "Print the result as JSON.") var json = false
 
         func run() throws {
-            let tokens = try options.file.tokens()
+            let file = try options.localFile("list")
+            let tokens = try file.tokens()
             if json {
                 Output.json(
                     .object([
@@ -119,7 +150,7 @@ struct Token: ParsableCommand {
                     ]))
                 return
             }
-            if tokens.isEmpty { Output.line("no tokens in \(options.file.path)") }
+            if tokens.isEmpty { Output.line("no tokens in \(file.path)") }
             for token in tokens {
                 Output.line(
                     "\(padded(token.name, 24)) \(padded(token.role.rawValue, 7)) created \(token.createdAt)\(token.revokedAt.map { ", revoked \($0)" } ?? "")"
@@ -134,6 +165,8 @@ struct Token: ParsableCommand {
             abstract: "Revoke a token: the server refuses it within 10 ms.",
             discussion: reflowed(
                 """
+                Acts on the token file on the server's machine; refuses --server and PURSER_SERVER (exit 64).
+
                 Examples:
                   purser token revoke --name ci-runner
                 """))
@@ -142,7 +175,7 @@ struct Token: ParsableCommand {
         @Option(help: ArgumentHelp("The token's name.", valueName: "name")) var name: String
 
         func run() throws {
-            try options.file.revoke(name: name, now: CommandClock.now())
+            try options.localFile("revoke").revoke(name: name, now: CommandClock.now())
             Output.line("revoked \(name)")
         }
     }
