@@ -123,6 +123,22 @@ struct ModelPinsTests {
         #expect(pins.judge(.string("gpt-4o-2024-08-06")).pinned == false)
     }
 
+    @Test("each hint's example is pinned by its own provider's rule; Anthropic's is the id the agent template pins")
+    func hintExamplesArePinned() throws {
+        let pins = ModelPins.builtIn
+        for (provider, alias) in [
+            ("openai", "gpt-4o"), ("anthropic", "claude-3-5-sonnet-latest"), ("google", "gemini-1.5-pro"),
+        ] {
+            let reason = pins.judge(Case(provider, alias, false).model).reason
+            let example = try #require(reason.firstMatch(of: /such as (\S+);/).map { String($0.1) }, "\(reason)")
+            #expect(pins.judge(Case(provider, example, true).model).pinned, "\(provider): \(reason)")
+        }
+        let template = try String(contentsOfFile: repositoryRoot + "/templates/agent.yaml", encoding: .utf8)
+        let pinned = try #require(template.firstMatch(of: /\n    id: (claude-\S+)\n/).map { String($0.1) })
+        let hint = pins.judge(Case("anthropic", "claude-3-5-sonnet-latest", false).model).reason
+        #expect(hint.contains("such as \(pinned);"), "\(hint)")
+    }
+
     @Test("a model component is pinned only when the built-in table says so")
     func componentUsesTheBuiltInTable() {
         func component(_ id: String) -> Component {

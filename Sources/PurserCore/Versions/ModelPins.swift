@@ -271,7 +271,7 @@ extension ModelPins {
             pinned-when:
               # A dated id: claude-3-5-sonnet-20241022, claude-sonnet-4-20250514.
               - id: 'claude-.+-20\d{6}'
-            hint: name a dated id such as claude-sonnet-4-20250514; Anthropic moves the -latest aliases
+            hint: name a dated id such as claude-3-5-sonnet-20241022; Anthropic moves the -latest aliases
 
           # `&google` names this entry so that the Vertex AI and Gemini API spellings below reuse it (`*google`).
           google: &google

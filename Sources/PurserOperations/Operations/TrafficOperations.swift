@@ -152,6 +152,12 @@ public struct AtQuery: LedgerOperation {
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
+        guard time == "now" || Timestamp.parse(time) != nil else {
+            throw LedgerError(
+                .usage,
+                "time \"\(time)\" is not now, an RFC 3339 time (e.g. 2026-11-27T14:03:00Z) or a date (2026-11-27) in the years 0001 to 9999"
+            )
+        }
         let at = time == "now" ? Timestamp.format(releases.now) : try ledgerTimestamp(time, option: "time")!
         let environments = try releases.traffic(at: at, env: env)
         // An environment with traffic at that time exists; only an empty answer needs the question.
@@ -233,6 +239,10 @@ public struct HistoryQuery: PagedOperation {
         ]
         if page != nil { json["next"] = Paging.next(next) }
         var text: [String] = events.isEmpty ? ["no traffic changes match"] : []
+        // Widths of the whole ledger, not of this page, so that the kinds line up on every page, here and through a
+        // server alike: every environment's name, and the largest seq (as `purser log` pads it).
+        let envWidth = try releases.status().map(\.env.count).max() ?? 0
+        let seqWidth = try EntrySummary.seqWidth(ledgerSize: releases.ledger.size())
         for event in events {
             var what = event.kind
             if let version = event.body["version"]?.stringValue ?? event.body["to"]?.stringValue {
@@ -242,7 +252,9 @@ public struct HistoryQuery: PagedOperation {
                 what += " \(Int(weight))%"
             }
             if let reason = event.body["reason"]?.stringValue { what += ": \(reason)" }
-            text.append("\(event.effectiveAt)  \(event.env)  seq \(event.seq)  \(what)")
+            text.append(
+                "\(event.effectiveAt)  \(padded(event.env, envWidth))  seq \(padded(String(event.seq), seqWidth))  \(what)"
+            )
         }
         return Reply(json: .object(json), text: text)
     }
