@@ -42,7 +42,7 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         if ledgerOptions.serverURL != nil {
-            try ledgerOptions.perform(VerifyLedger(checkpoints: checkpoints.map(InputFile.read)), json: json)
+            try ledgerOptions.perform(VerifyLedger(checkpoints: checkpoints.map(checkpointFile)), json: json)
             return
         }
         let held = try heldCheckpoints(checkpoints)
