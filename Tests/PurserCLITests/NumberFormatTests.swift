@@ -73,17 +73,20 @@ struct NumberFormatTests {
                 "0.8798 -> 0.8398 (-4.5%), change -0.04 [-0.04429, -0.03571] at 95%, allowed -0.04399, p = 0.966,"),
             "\(judge)")
 
-        // Every metric's effect and p, found by the judge's own words, in both reports.
+        // Every metric's effect, allowed change and p, found by the judge's own words, in both reports.
         for metric in ["error_rate", "quality", "cost_usd"] {
             let line = judge.split(separator: "\n").first { $0.contains(" \(metric)") }.map(String.init) ?? ""
             let effect = try #require(capture(#"change (\S+(?: pp)?) \["#, in: line), "\(metric): \(line)")
+            let allowed = try #require(capture(#", allowed ([^,]+),"#, in: line), "\(metric): \(line)")
             let p = try #require(capture(#" p (< 0\.0001|= [0-9.]+),"#, in: line), "\(metric): \(line)")
                 .replacingOccurrences(of: "= ", with: "")
             let row = html.components(separatedBy: "<tr>").first { $0.hasPrefix("<td>\(metric)") } ?? ""
-            #expect(row.contains("<td>\(htmlEscaped(effect))</td><td>\(htmlEscaped(p))</td>"), "\(metric): \(row)")
+            let cells = [effect, allowed, p].map { "<td>\(htmlEscaped($0))</td>" }.joined()
+            #expect(row.contains(cells), "\(metric): \(row)")
             let bullet = "- \(markdownEscaped(metric)) ("
             let item = markdown.split(separator: "\n").first { $0.contains(bullet) }.map(String.init) ?? ""
-            #expect(item.contains("effect \(markdownEscaped(effect)), p \(markdownEscaped(p))"), "\(metric): \(item)")
+            let words = ["effect \(effect)", "allowed \(allowed)", "p \(p)"].map(markdownEscaped)
+            #expect(item.contains(words.joined(separator: ", ")), "\(metric): \(item)")
         }
     }
 

@@ -76,6 +76,11 @@ extension Releases {
                     continue
                 }
                 artifacts.add(entry, body)
+                if entry.kind == "canary.judged", let digest = body["config"]?["digest"]?.stringValue,
+                    collector.directions[digest] == nil
+                {
+                    collector.directions[digest] = try directions(ofConfig: digest)
+                }
                 try collector.read(entry, body)
             }
         }
@@ -120,6 +125,17 @@ extension Releases {
         let document = collector.document(
             ledger: ledger, verification: verification, checkpoint: checkpoint, timelines: timelines)
         return AuditReport(document: document, timelines: timelines, verification: verification)
+    }
+}
+
+extension Releases {
+    /// The `bad` direction of each metric of the canary configuration stored under `digest`, in its order; empty
+    /// when it is not stored (verification reports that) or no longer reads as a configuration.
+    fileprivate func directions(ofConfig digest: String) throws(LedgerError) -> [String] {
+        guard let hash = Hash(hex: digest), let bytes = try ledger.artifact(hash),
+            let config = try? CanaryConfig(bytes: bytes, source: "canary configuration \(digest.prefix(12))")
+        else { return [] }
+        return config.metrics.map(\.bad.rawValue)
     }
 }
 
@@ -267,6 +283,8 @@ struct AuditCollector {
     var backdated: [BackdatedRun] = []
     var backdatedIndex: [String: Int] = [:]
     var judgementCount = 0
+    /// The `bad` direction of each metric of each canary configuration, by its digest (hex).
+    var directions: [String: [String]] = [:]
 
     init(scope: AuditScope, now: String) {
         self.scope = scope
@@ -306,7 +324,8 @@ struct AuditCollector {
             let judgement = Self.object([
                 "seq": .number(Double(entry.seq)), "at": .string(entry.at), "verdict": body["verdict"],
                 "score": body["score"], "baseline": body["baseline"], "canary": body["canary"],
-                "metrics": body["metrics"],
+                "look": body["look"], "alpha": body["alpha"], "config": body["config"],
+                "metrics": judgedMetrics(body),
             ])
             if let index = current[env], deployments[index].version == body["canary"]?.stringValue {
                 deployments[index].judgements.append(judgement)
@@ -321,6 +340,19 @@ struct AuditCollector {
         default:
             break
         }
+    }
+
+    /// A judgement's metrics, each with `bad` from its configuration (null when that is not at hand), so that a
+    /// report can say which way the allowed change goes.
+    private func judgedMetrics(_ body: JSONValue) -> JSONValue? {
+        guard let metrics = body["metrics"]?.arrayValue else { return body["metrics"] }
+        let directions = body["config"]?["digest"]?.stringValue.flatMap { self.directions[$0] } ?? []
+        return .array(
+            metrics.enumerated().map { index, metric in
+                guard case .object(var members) = metric else { return metric }
+                members["bad"] = directions.count == metrics.count ? .string(directions[index]) : .null
+                return .object(members)
+            })
     }
 
     private mutating func readLifecycle(_ entry: Entry, _ body: JSONValue) throws {

@@ -69,6 +69,14 @@ extension AuditCollector {
                 let components = (version?.components ?? []).map { component -> JSONValue in
                     var pinned: JSONValue = .null
                     var note: JSONValue = .null
+                    // What fixes a commit or a file is not judged by the pins table: say what it is.
+                    switch component["kind"]?.stringValue {
+                    case "commit":
+                        let commit = component["value"]?["commit"]?.stringValue
+                        note = commit.map { .string("commit \($0.prefix(12))") } ?? .null
+                    case "text", "data": note = .string("content-addressed: the digest fixes its contents")
+                    default: break
+                    }
                     if component["kind"]?.stringValue == "model", let value = component["value"] {
                         let judged = scope.pins.judge(value)
                         pinned = .bool(judged.pinned)
@@ -87,13 +95,21 @@ extension AuditCollector {
                     ])
                 }
                 if !floating.isEmpty, let deployment = firstDeployment[id] {
+                    var detail =
+                        "\(name(id)) shipped with floating model ids (\(floating.joined(separator: ", "))): what runs can change without a new version"
+                    // The gate opened only because a waiver stood in for the check that refuses floating ids.
+                    let pinsWaiver = deployment.waivers.first { $0["check"]?.stringValue == "components-pinned" }
+                    if deployment.gate == "covered", let run = deployment.run, let waiver = pinsWaiver {
+                        let seq = waiver["seq"]?.numberValue.map { String(Int($0)) } ?? "?"
+                        let approver = waiver["approver"]?.stringValue ?? "?"
+                        let expires = waiver["expires"]?.stringValue ?? "?"
+                        detail +=
+                            "; its checklist run (seq \(run.seq)) let it through on waiver seq \(seq) of components-pinned, approved by \(approver) until \(expires): \(waiver["reason"]?.stringValue ?? "")"
+                    }
                     findings.append(
                         Finding(
                             kind: .floatingModel, seq: deployment.seq, at: deployment.at, env: deployment.env,
-                            version: id,
-                            detail:
-                                "\(name(id)) shipped with floating model ids (\(floating.joined(separator: ", "))): what runs can change without a new version"
-                        ))
+                            version: id, detail: detail))
                 }
                 return Self.object([
                     "id": .string(id), "name": .string(name(id)), "short": .string(String(id.prefix(12))),

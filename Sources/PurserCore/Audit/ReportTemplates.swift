@@ -15,8 +15,9 @@ public enum AuditFormat: String, Sendable, CaseIterable {
 /// `timeline_svg`, the picture as SVG markup (for `{{{timeline_svg}}}`); `timeline_file`, the name of
 /// the SVG file written beside a Markdown report; `compact`, true above 200 deployments;
 /// `deployments_in_full`, the deployments to show in full (all of them, or when compact those that are not
-/// routine); and `routine_deployments`, when compact the routine ones (else none), for one line each. If the
-/// folder has the partial `deployment.<format>.mustache` (`routine.<format>.mustache`) and a template there
+/// routine); and `routine_deployments`, when compact the routine ones (else none), for one line each. Each canary
+/// metric has `allowed` too: its `margin` signed by its `bad` direction (`+1 pp`), as `purser canary judge` writes
+/// it. If the folder has the partial `deployment.<format>.mustache` (`routine.<format>.mustache`) and a template there
 /// mentions `rendered`, each deployment of the first (second) list also has `rendered`: itself rendered with that
 /// partial as inside a section over the list (but without a parent template's block overrides, or a standalone
 /// partial tag's indentation), made on every core before the report, for `{{{rendered}}}`. HTML
@@ -155,12 +156,17 @@ public struct ReportTemplates: Sendable {
     /// numbers as `Figure` writes them for their kind (a judgement's `score` and the `p` of its metrics, a metric's
     /// statistics in each arm and its changes, with rates as percentages), other numbers as `Figure.value`
     /// (whole ones as they are); arrays as arrays, null as a value that is empty and stops the lookup there (it
-    /// does not climb to an outer object's member).
+    /// does not climb to an outer object's member). A canary metric also has `allowed`: its allowed change with
+    /// the way it is bad, as the CLI writes it (`+1 pp`).
     struct Node: MustacheParent {
         let members: [String: JSONValue]
         var extras: [String: Any] = [:]
 
         func child(named name: String) -> Any? {
+            if name == "allowed", members[name] == nil, let statistic = members["statistic"]?.stringValue {
+                let rate = statistic == "rate"
+                return Self.allowed(margin: members["margin"]?.numberValue, bad: members["bad"], rate: rate)
+            }
             guard let value = members[name] else { return extras[name] }
             switch value {
             case .number, .array: break
@@ -182,6 +188,20 @@ public struct ReportTemplates: Sendable {
             }
             if name == "score" { return Self.wrap(value) { Figure.percent($0) } }
             return Self.wrap(value)
+        }
+
+        /// A canary metric's allowed change as `purser canary judge` writes it: the way it is bad (`+`, `-`, `±`; none
+        /// when the configuration is not at hand) and the size: `+1 pp`, `±0.05`; `-` without a margin.
+        static func allowed(margin: Double?, bad: JSONValue?, rate: Bool) -> String {
+            guard let margin else { return "-" }
+            let sign =
+                switch bad?.stringValue.flatMap(CanaryConfig.Direction.init(rawValue:)) {
+                case .increase: "+"
+                case .decrease: "-"
+                case .either: "±"
+                case nil: ""
+                }
+            return sign + Figure.change(margin, rate: rate, signed: false)
         }
 
         /// `value` for a template: numbers written by `format`, in arrays too.
