@@ -12,7 +12,8 @@ struct Verify: ParsableCommand {
             """
             Without a held checkpoint the verdict is "self-consistent": the ledger agrees with itself, which does
             not rule out truncation or a wholesale rewrite. Keep checkpoints elsewhere (CI artifacts, git) and pass
-            them with --checkpoint to detect those too. The chain checks stop at the first fault. Once the chain is
+            them with --checkpoint to detect those too: the ledger is then "intact" up to the largest of them, and
+            the entries appended after it are self-consistent only. The chain checks stop at the first fault. Once the chain is
             sound, every further fault is reported: entries that cannot be replayed (fault "replay"; every command
             goes on without them), query tables that disagree with a rebuild from the entries (fault "projection":
             run `purser reindex`), stored files that no longer hash to their digests (fault "artifact"), canary
@@ -21,9 +22,10 @@ struct Verify: ParsableCommand {
             "schema"), and entries dated more than 5 minutes after this machine's clock (fault "clock").
 
             --json prints, where "fault" is the first of "faults":
-              {"ok":bool,"size":N,"root":"<hex>","trusted":bool,
+              {"ok":bool,"size":N,"root":"<hex>","trusted":bool,"trusted_size":N,
                "fault":{"seq":N,"kind":"…","detail":"…"}|null,
                "faults":[{"seq":N,"kind":"…","detail":"…"},…]}
+            where "trusted_size" is how many entries the held checkpoints vouch for (0 without one).
 
             Examples:
               purser verify

@@ -32,6 +32,13 @@ extension AuditCollector {
                 "ok": .bool(verification.ok), "trusted": .bool(verification.trusted),
                 "size": .number(Double(verification.size)), "root": .string(verification.root.hex),
                 "held_checkpoints": .number(Double(verification.checkpoints.count)), "fault": fault,
+                "trusted_size": .number(Double(verification.trustedSize)),
+                "self_consistent_tail": verification.ok && verification.trusted
+                    && verification.trustedSize < verification.size
+                    ? .object([
+                        "first_seq": .number(Double(verification.trustedSize)),
+                        "last_seq": .number(Double(verification.size - 1)),
+                    ]) : .null,
             ]),
             "checkpoint": checkpoint.map(JSONValue.string),
             "summary": .object([

@@ -98,6 +98,11 @@ public struct VerificationReport: Sendable {
     /// The first fault.
     public var fault: Fault? { faults.first }
 
+    /// How many entries, from the first, the held checkpoints vouch for: the largest one's size when the report is
+    /// trusted, else 0. Entries after it (`trustedSize..<size`) are only self-consistent: a rewrite of them would
+    /// not show.
+    public var trustedSize: UInt64 { trusted ? min(checkpoints.map(\.size).max() ?? 0, size) : 0 }
+
     public var ok: Bool { faults.isEmpty }
 
     /// The same report with `fault` found by a later check (which also withdraws trust).

@@ -24,8 +24,9 @@ public struct VerifyLedger: LedgerOperation {
 }
 
 /// A verification verdict as `verify` and `verify-bundle` print it; a fault is an integrity status (exit 3).
-/// - Parameter listingFaults: whether the JSON lists every fault (`faults`), as `verify` does; `verify-bundle`'s
-///   has one at most, and prints exactly what the reference verifier prints.
+/// - Parameter listingFaults: whether the JSON lists every fault (`faults`) and says how many entries held
+///   checkpoints vouch for (`trusted_size`), as `verify` does; `verify-bundle`'s has one fault at most, and prints
+///   exactly what the reference verifier prints.
 public func verificationReply(_ report: VerificationReport, listingFaults: Bool = false) -> Reply {
     let faults: [JSONValue] = report.faults.map {
         .object(["seq": .int($0.seq), "kind": .string($0.kind.name), "detail": .string($0.detail)])
@@ -34,12 +35,23 @@ public func verificationReply(_ report: VerificationReport, listingFaults: Bool 
         "ok": .bool(report.ok), "size": .int(report.size), "root": .string(report.root.hex),
         "trusted": .bool(report.trusted), "fault": faults.first ?? .null,
     ]
-    if listingFaults { members["faults"] = .array(faults) }
+    if listingFaults {
+        members["faults"] = .array(faults)
+        members["trusted_size"] = .int(report.trustedSize)
+    }
     let json: JSONValue = .object(members)
     let text: [String]
     if !report.faults.isEmpty {
         text = report.faults.map { "FAULT: \($0.kind) at seq \($0.seq): \($0.detail)" }
-    } else if report.trusted {
+    } else if report.trusted, report.trustedSize > 0, report.trustedSize < report.size {
+        // The entries after the largest held checkpoint were checked only against each other.
+        let vouched = report.trustedSize
+        let rest = vouched + 1 == report.size ? "entry \(vouched)" : "entries \(vouched)–\(report.size - 1)"
+        text = [
+            "intact up to entry \(vouched - 1) (the held checkpoint of \(vouched) entries); \(rest) self-consistent only: \(report.size) entries, root \(report.root.hex)",
+            "(a rewrite of \(rest) would not show; pass a newer --checkpoint FILE, or sign one with purser checkpoint to keep)",
+        ]
+    } else if report.trusted, report.trustedSize == report.size {
         text = [
             "intact: \(report.size) entries, root \(report.root.hex), consistent with \(report.checkpoints.count) held checkpoint(s)"
         ]
