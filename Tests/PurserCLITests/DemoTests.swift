@@ -41,6 +41,9 @@ import Testing
             let verify = try workspace.run(["verify", "--checkpoint", "ledger/demo/checkpoint"])
             #expect(verify.status == 0, "verify failed: \(verify.stdout) \(verify.stderr)")
             #expect(verify.stdout.hasPrefix("intact: 27 entries"))
+            // Held checkpoints vouch for the entries up to theirs, no further: the demo claims no more.
+            let words = demo.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            #expect(words.contains("a later verify that holds it says intact up to here."))
             let status = try workspace.run(["status", "--env", "prod"])
             #expect(status.stdout.contains("(support-agent@1.2.0)       100%  serving"))
             histograms.append(try kinds(in: workspace))

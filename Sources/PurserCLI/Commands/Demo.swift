@@ -335,7 +335,7 @@ struct DemoStory {
                 "Every hash, link and stored file; without a held checkpoint the verdict is self-consistent.",
                 "verify"),
             .purser(
-                "Sign a checkpoint", "Keep it outside the ledger: it is what lets a later verify say intact.",
+                "Sign a checkpoint", "Keep it outside the ledger: a later verify that holds it says intact up to here.",
                 "checkpoint", "--out", "\(work)/checkpoint"),
             .purser(
                 "The audit report", "Every release in the ledger, its evidence and findings, for an auditor.",
