@@ -25,7 +25,8 @@ struct Verify: ParsableCommand {
               {"ok":bool,"size":N,"root":"<hex>","trusted":bool,"trusted_size":N,
                "fault":{"seq":N,"kind":"…","detail":"…"}|null,
                "faults":[{"seq":N,"kind":"…","detail":"…"},…]}
-            where "trusted_size" is how many entries the held checkpoints vouch for (0 without one).
+
+            "trusted_size" is how many entries the held checkpoints vouch for (0 without one).
 
             Examples:
               purser verify
