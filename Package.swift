@@ -128,6 +128,21 @@ let package = Package(
             dependencies: ["PurserCore", "PurserLedger", "CSQLite", "PurserCLI", "PurserServerMain"],
             swiftSettings: upcomingFeatures
         ),
+        .testTarget(
+            name: "PurserOperationsTests",
+            dependencies: ["PurserOperations", "PurserCore", "PurserLedger"],
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "PurserServerTests",
+            dependencies: [
+                "PurserServer", "PurserOperations", "PurserCore", "PurserLedger",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

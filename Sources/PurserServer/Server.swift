@@ -1,10 +1,10 @@
 import Foundation
-import Hummingbird
+package import Hummingbird
 import Logging
 import Metrics
 import NIOCore
 import NIOPosix
-import Prometheus
+package import Prometheus
 import PurserCore
 import PurserLedger
 import PurserOperations
@@ -48,12 +48,23 @@ public struct Server: Sendable {
     /// Serves until SIGTERM or SIGINT, then stops accepting connections, finishes the requests in flight and
     /// returns. `listening` is called with the address once the port is bound (port 0 picks a free one).
     public func run(listening: @escaping @Sendable (String) -> Void) async throws {
+        let registry = PrometheusCollectorRegistry()
+        // Before `application` makes its metrics: one made earlier would count nothing.
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        try await application(registry: registry, listening: listening).runService()
+    }
+
+    /// What `run` serves, not yet running: the routes over the ledger (opened here), the middlewares and the HTTP
+    /// settings. Tests drive it in process with HummingbirdTesting (`app.test(.router)`). `/metrics` shows
+    /// `registry`; only the metrics system a process bootstraps once (`run` does) fills it.
+    package func application(
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        listening: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws -> Application<RouterResponder<ServerContext>> {
         // A key file that exists but does not load is an error, not a server that signs nothing.
         let signingKey =
             FileManager.default.fileExists(atPath: configuration.keyPath)
             ? try SigningKey.load(from: configuration.keyPath) : nil
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let metrics = ServerMetrics()
         let access = try LedgerAccess(path: configuration.ledgerPath, readers: configuration.readers) {
             appended, size in
@@ -76,7 +87,7 @@ public struct Server: Sendable {
         router.add(middleware: BodyLimitMiddleware(maximumBody: configuration.maximumBody))
         routes.register(on: router)
 
-        let app = Application(
+        return Application(
             router: router,
             // A connection idle for a minute is closed, so that idle clients cannot hold the server's sockets.
             server: .http1(configuration: .init(idleTimeout: .seconds(60))),
@@ -87,24 +98,23 @@ public struct Server: Sendable {
                 listening("http://\(address?.ipAddress ?? configuration.host):\(address?.port ?? configuration.port)")
             },
             logger: logger)
-        try await app.runService()
     }
 }
 
 /// The request context: Hummingbird's, the token the request came with, and the body limit.
-struct ServerContext: RequestContext {
-    var coreContext: CoreRequestContextStorage
+package struct ServerContext: RequestContext {
+    package var coreContext: CoreRequestContextStorage
     /// The valid token the request came with, if any.
     var token: TokenFile.Token?
     /// Whether it came with an Authorization header at all.
     var presentedToken = false
     var maximumBody = 10 << 20
 
-    init(source: ApplicationRequestContextSource) {
+    package init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
     }
 
-    var maxUploadSize: Int { maximumBody }
+    package var maxUploadSize: Int { maximumBody }
 }
 
 /// The server's metrics, made once (looking a metric up by label and dimensions on every request costs more than
