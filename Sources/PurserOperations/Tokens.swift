@@ -1,8 +1,9 @@
 public import Foundation
+public import PurserCore
 public import PurserLedger
 
 /// What a token may do. Each role may do everything the ones before it may.
-public enum Role: String, Codable, Sendable, CaseIterable, Comparable {
+public enum Role: String, NamedChoice, Comparable {
     /// Queries, checkpoints, proofs, reports.
     case reader
     /// Also every command that appends to the ledger.

@@ -281,7 +281,7 @@ struct AuditCommandTests {
         let before = workspace.ledgerSnapshot()
         workspace.write("bad.checkpoint", "garbage\n")
         let cases: [(arguments: [String], status: Int32, message: String)] = [
-            (["--format", "pdf"], 64, #"--format "pdf" is not one of md, html, json"#),
+            (["--format", "pdf"], 64, "'--format <format>'. Please provide one of 'md', 'html' or 'json'"),
             (["--format", "md", "--from", "2026-12-01", "--to", "2026-11-01"], 64, "is not before --to"),
             (["--format", "md", "--from", "yesterday"], 64, #"--from "yesterday" is not an RFC 3339 time"#),
             (["--format", "html", "--template", "nowhere"], 66, "no report templates at nowhere"),

@@ -119,7 +119,7 @@ import Testing
         (["metrics", "drift", "--window", "2x"], 64, "--window"),
         (["metrics", "drift", "--metric", "happiness"], 64, "unknown metric happiness"),
         (["metrics", "report", "--by", "colour"], 64, "--by must be task-type or model"),
-        (["metrics", "ingest", "tasks.jsonl", "--format", "xml"], 64, "--format must be jsonl or csv"),
+        (["metrics", "ingest", "tasks.jsonl", "--format", "xml"], 64, "Please provide one of 'jsonl' and 'csv'"),
     ]
 
     @Test(

@@ -207,7 +207,7 @@ struct BadTransition: Sendable, CustomTestStringConvertible {
         BadTransition(
             name: "--strategy foo", setup: [],
             command: ["deploy", "start", "support-agent@1.0.0", "--env", "prod", "--strategy", "foo"], status: 64,
-            mentions: ["--strategy must be blue-green, canary or shadow"]),
+            mentions: ["--strategy <strategy>", "'blue-green', 'canary' or 'shadow'"]),
         BadTransition(
             name: "an environment name with capitals", setup: [],
             command: [

@@ -412,7 +412,7 @@ struct ServerTests {
             (["serve", "--listen", "127.0.0.1:0", "--max-body", "0"], 64, "--max-body must be a positive number"),
             (["serve", "--listen", "127.0.0.1:0", "--ledger", "missing/purser.sqlite"], 66, "no ledger at"),
             (["serve", "--bogus"], 64, "(see purser serve --help)"),
-            (["token", "create", "--role", "root", "--name", "x"], 64, "--role must be reader, writer or admin"),
+            (["token", "create", "--role", "root", "--name", "x"], 64, "'reader', 'writer' or 'admin'"),
             (
                 ["token", "create", "--role", "writer", "--name", "ci-runner"], 65,
                 "already has a token named ci-runner"

@@ -42,7 +42,7 @@ struct Audit: ParsableCommand {
     var to: String?
     @Option(name: .customLong("env"), help: ArgumentHelp("Only this environment (repeatable).", valueName: "env"))
     var envs: [String] = []
-    @Option(help: ArgumentHelp("md, html or json.", valueName: "format")) var format: String
+    @Option(help: ArgumentHelp("The report's format.", valueName: "format")) var format: AuditFormat
     @Option(help: ArgumentHelp("Write the report to this file (default: standard output).", valueName: "file"))
     var out: String?
     @Option(
@@ -55,9 +55,6 @@ struct Audit: ParsableCommand {
     var pins: String?
 
     func run() throws {
-        guard let format = AuditFormat(rawValue: format) else {
-            throw LedgerError(.usage, "--format \"\(format)\" is not one of md, html, json")
-        }
         let from = try ledgerTimestamp(from, option: "--from")
         let to = try ledgerTimestamp(to, option: "--to")
         if let from, let to, from >= to { throw LedgerError(.usage, "--from \(from) is not before --to \(to)") }

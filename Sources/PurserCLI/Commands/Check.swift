@@ -122,16 +122,11 @@ struct Eval: ParsableCommand {
         @Option(help: ArgumentHelp("The version evaluated (id, unique prefix or label).", valueName: "version"))
         var version: String
         @Option(help: ArgumentHelp("The results file, or - for standard input.", valueName: "file")) var results: String
-        @Option(help: ArgumentHelp("json, junit or promptfoo.", valueName: "format")) var format = "json"
+        @Option(help: ArgumentHelp("The results file's format.", valueName: "format"))
+        var format = EvaluationFormat.json
         @Option(help: ArgumentHelp("The suite name (default: from the file, else its name).", valueName: "name"))
         var suite: String?
         @Flag(help: "Print the result as JSON.") var json = false
-
-        func validate() throws {
-            guard EvaluationFormat(rawValue: format) != nil else {
-                throw ValidationError("--format must be json, junit or promptfoo, not \(format)")
-            }
-        }
 
         func run() throws {
             try ledgerOptions.perform(

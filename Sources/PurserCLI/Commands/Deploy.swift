@@ -78,7 +78,7 @@ struct Deploy: ParsableCommand {
         @OptionGroup var common: Common
         @Argument(help: ArgumentHelp("A version id, unique prefix (8+ hex) or label.", valueName: "version"))
         var version: String
-        @Option(help: ArgumentHelp("blue-green, canary or shadow.", valueName: "strategy")) var strategy: String
+        @Option(help: ArgumentHelp("How the version takes traffic.", valueName: "strategy")) var strategy: Strategy
         @Option(
             help: ArgumentHelp(
                 "The canary's first share in percent (default: the first step of --canary-config, else 5).",
@@ -96,9 +96,6 @@ struct Deploy: ParsableCommand {
         var approver: String?
 
         func validate() throws {
-            guard Strategy(rawValue: strategy) != nil else {
-                throw ValidationError("--strategy must be blue-green, canary or shadow, not \(strategy)")
-            }
             guard breakGlass == (reason != nil || approver != nil), !breakGlass || (reason != nil && approver != nil)
             else {
                 throw ValidationError(
@@ -109,7 +106,7 @@ struct Deploy: ParsableCommand {
         func run() throws {
             let weight =
                 try weight
-                ?? (strategy == "canary" ? canaryConfig.map { try CanaryConfig.load(at: $0).steps.first ?? 5 } : nil)
+                ?? (strategy == .canary ? canaryConfig.map { try CanaryConfig.load(at: $0).steps.first ?? 5 } : nil)
             try common.ledgerOptions.perform(
                 DeployStart(
                     version: version, env: common.env, strategy: strategy, weight: weight,
@@ -255,17 +252,11 @@ struct Rollback: ParsableCommand {
         @Option(help: ArgumentHelp("The environment the drill ran in.", valueName: "env")) var env: String
         @Option(help: ArgumentHelp("The version rolled back from.", valueName: "version")) var from: String
         @Option(help: ArgumentHelp("The version rolled back to.", valueName: "version")) var to: String
-        @Option(help: ArgumentHelp("passed or failed.", valueName: "result")) var result: String
+        @Option(help: ArgumentHelp("How the drill went.", valueName: "result")) var result: DrillResult
         @Option(help: ArgumentHelp("A file of evidence, stored in the ledger.", valueName: "file")) var evidence:
             String?
         @Option(help: ArgumentHelp("How long the rollback took, in seconds.", valueName: "s")) var duration: Double?
         @Flag(help: "Print the result as JSON.") var json = false
-
-        func validate() throws {
-            guard DrillResult(rawValue: result) != nil else {
-                throw ValidationError("--result must be passed or failed, not \(result)")
-            }
-        }
 
         func run() throws {
             try ledgerOptions.perform(

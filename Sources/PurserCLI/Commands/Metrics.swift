@@ -31,21 +31,15 @@ struct Metrics: ParsableCommand {
 
         @OptionGroup var ledgerOptions: LedgerOptions
         @Argument(help: ArgumentHelp("The records file, or - for standard input.", valueName: "file")) var file: String
-        @Option(help: ArgumentHelp("jsonl or csv (default: csv for a .csv file, else jsonl).", valueName: "format"))
-        var format: String?
+        @Option(
+            help: ArgumentHelp("The file's format (default: csv for a .csv file, else jsonl).", valueName: "format"))
+        var format: MetricsFormat?
         @Flag(help: "Print the result as JSON.") var json = false
 
-        func validate() throws {
-            if let format, MetricsFormat(rawValue: format) == nil {
-                throw ValidationError("--format must be jsonl or csv, not \(format)")
-            }
-        }
-
         func run() throws {
-            let chosen =
-                format.flatMap(MetricsFormat.init(rawValue:)) ?? (file.lowercased().hasSuffix(".csv") ? .csv : .jsonl)
+            let chosen = format ?? (file.lowercased().hasSuffix(".csv") ? .csv : .jsonl)
             let input = try InputFile.read(file, limit: MetricsFile.maximumSize)
-            try ledgerOptions.perform(IngestMetrics(file: input, format: chosen.rawValue), json: json)
+            try ledgerOptions.perform(IngestMetrics(file: input, format: chosen), json: json)
         }
     }
 

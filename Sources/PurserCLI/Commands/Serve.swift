@@ -98,15 +98,12 @@ struct Token: ParsableCommand {
                 """))
 
         @OptionGroup var options: FileOptions
-        @Option(help: ArgumentHelp("reader, writer or admin.", valueName: "role")) var role: String
+        @Option(help: ArgumentHelp("What the token may do.", valueName: "role")) var role: Role
         @Option(help: ArgumentHelp("A name for whoever holds it (recorded with each write).", valueName: "name"))
         var name: String
         @Flag(help: "Print the result as JSON.") var json = false
 
         func run() throws {
-            guard let role = Role(rawValue: role) else {
-                throw ValidationError("--role must be reader, writer or admin, not \(role)")
-            }
             let file = try options.localFile("create")
             let token = try file.create(name: name, role: role, now: CommandClock.now())
             if json {

@@ -3,7 +3,7 @@ internal import Mustache
 public import PurserLedger
 
 /// The formats of `purser audit`.
-public enum AuditFormat: String, Sendable, CaseIterable {
+public enum AuditFormat: String, NamedChoice {
     case md, html, json
 }
 

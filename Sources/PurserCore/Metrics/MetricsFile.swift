@@ -4,7 +4,7 @@ internal import Synchronization
 
 /// A file of per-task records: JSON Lines (one object per line) or CSV (a header row naming the fields,
 /// RFC 4180 quoting).
-public enum MetricsFormat: String, Sendable, CaseIterable {
+public enum MetricsFormat: String, NamedChoice {
     case jsonl, csv
 }
 

@@ -13,7 +13,7 @@ public struct LifecycleOutcome: Sendable {
 }
 
 /// The outcome of a rollback drill.
-public enum DrillResult: String, Sendable, CaseIterable {
+public enum DrillResult: String, NamedChoice {
     case passed, failed
 }
 

@@ -1,7 +1,7 @@
 public import PurserLedger
 
 /// How a new behavioral version is brought into an environment.
-public enum Strategy: String, Sendable, CaseIterable {
+public enum Strategy: String, NamedChoice {
     /// The new version takes every new task at once; the previous one drains its in-flight tasks.
     case blueGreen = "blue-green"
     /// The new version takes a small share first, then more in steps, then all (promote).

@@ -128,7 +128,7 @@ public struct RecordEvaluation: LedgerOperation {
 
     public var version: String
     public var results: InputFile
-    public var format: String
+    public var format: EvaluationFormat
     public var suite: String?
     /// The results file as `prepared()` parsed it; never sent.
     private var parsed: (format: EvaluationFormat, run: EvaluationRun)?
@@ -137,7 +137,7 @@ public struct RecordEvaluation: LedgerOperation {
         case version, results, format, suite
     }
 
-    public init(version: String, results: InputFile, format: String, suite: String?) {
+    public init(version: String, results: InputFile, format: EvaluationFormat, suite: String?) {
         self.version = version
         self.results = results
         self.format = format
@@ -152,10 +152,7 @@ public struct RecordEvaluation: LedgerOperation {
     }
 
     private func parse() throws(LedgerError) -> (format: EvaluationFormat, run: EvaluationRun) {
-        guard let format = EvaluationFormat(rawValue: format) else {
-            throw LedgerError(.usage, "--format must be json, junit or promptfoo, not \(self.format)")
-        }
-        return (format, try EvaluationResults.parse(results.bytes, format: format, source: results.source))
+        (format, try EvaluationResults.parse(results.bytes, format: format, source: results.source))
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
@@ -183,11 +180,11 @@ public struct RecordDrill: LedgerOperation {
     public var env: String
     public var from: String
     public var to: String
-    public var result: String
+    public var result: DrillResult
     public var evidence: InputFile?
     public var duration: Double?
 
-    public init(env: String, from: String, to: String, result: String, evidence: InputFile?, duration: Double?) {
+    public init(env: String, from: String, to: String, result: DrillResult, evidence: InputFile?, duration: Double?) {
         self.env = env
         self.from = from
         self.to = to
@@ -197,19 +194,16 @@ public struct RecordDrill: LedgerOperation {
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        guard let outcome = DrillResult(rawValue: result) else {
-            throw LedgerError(.usage, "--result must be passed or failed, not \(result)")
-        }
         let (fromVersion, toVersion) = (try releases.version(from), try releases.version(to))
         let seq = try releases.recordDrill(
-            env: env, from: fromVersion.id, to: toVersion.id, result: outcome, evidence: evidence, duration: duration)
+            env: env, from: fromVersion.id, to: toVersion.id, result: result, evidence: evidence, duration: duration)
         return Reply(
             json: .object([
                 "seq": .int(seq), "env": .string(env), "from": .string(fromVersion.id), "to": .string(toVersion.id),
-                "result": .string(result),
+                "result": .string(result.rawValue),
             ]),
             text: [
-                "recorded rollback drill in \(env) (seq \(seq)): \(fromVersion.shortName) -> \(toVersion.shortName) \(result)"
+                "recorded rollback drill in \(env) (seq \(seq)): \(fromVersion.shortName) -> \(toVersion.shortName) \(result.rawValue)"
             ])
     }
 }
@@ -253,17 +247,14 @@ public struct IngestMetrics: LedgerOperation {
     public static let role = Role.writer
 
     public var file: InputFile
-    public var format: String
+    public var format: MetricsFormat
 
-    public init(file: InputFile, format: String) {
+    public init(file: InputFile, format: MetricsFormat) {
         self.file = file
         self.format = format
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        guard let format = MetricsFormat(rawValue: format) else {
-            throw LedgerError(.usage, "--format must be jsonl or csv, not \(self.format)")
-        }
         let outcome = try releases.ingestMetrics(file, format: format)
         return Reply(
             json: .object([

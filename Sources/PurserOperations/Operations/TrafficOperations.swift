@@ -12,14 +12,14 @@ public struct DeployStart: LedgerOperation {
 
     public var version: String
     public var env: String
-    public var strategy: String
+    public var strategy: Strategy
     public var weight: Int?
     public var effectiveAt: String?
     public var breakGlassReason: String?
     public var breakGlassApprover: String?
 
     public init(
-        version: String, env: String, strategy: String, weight: Int?, effectiveAt: String?, breakGlassReason: String?,
+        version: String, env: String, strategy: Strategy, weight: Int?, effectiveAt: String?, breakGlassReason: String?,
         breakGlassApprover: String?
     ) {
         self.version = version
@@ -32,9 +32,6 @@ public struct DeployStart: LedgerOperation {
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        guard let strategy = Strategy(rawValue: strategy) else {
-            throw LedgerError(.usage, "--strategy must be blue-green, canary or shadow, not \(self.strategy)")
-        }
         var breakGlass: BreakGlass?
         if let breakGlassReason, let breakGlassApprover {
             breakGlass = BreakGlass(reason: breakGlassReason, approver: breakGlassApprover)

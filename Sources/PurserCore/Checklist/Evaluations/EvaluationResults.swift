@@ -30,7 +30,7 @@ public struct EvaluationRun: Sendable, Equatable {
 }
 
 /// The results-file formats `purser eval record --format` reads.
-public enum EvaluationFormat: String, Sendable, CaseIterable {
+public enum EvaluationFormat: String, NamedChoice {
     /// purser's own JSON format; see `EvaluationResults`.
     case json
     /// JUnit XML, as pytest, Jest, Maven Surefire and most test runners write it.
