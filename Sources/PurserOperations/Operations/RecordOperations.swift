@@ -131,7 +131,7 @@ public struct RecordEvaluation: LedgerOperation {
     public var format: EvaluationFormat
     public var suite: String?
     /// The results file as `prepared()` parsed it; never sent.
-    private var parsed: (format: EvaluationFormat, run: EvaluationRun)?
+    private var parsed: EvaluationRun?
 
     private enum CodingKeys: String, CodingKey {
         case version, results, format, suite
@@ -147,16 +147,14 @@ public struct RecordEvaluation: LedgerOperation {
     /// Parses and checks the results file (an XML file of any size or shape is read in linear time).
     public func prepared() throws(LedgerError) -> RecordEvaluation {
         var prepared = self
-        if parsed == nil { prepared.parsed = try parse() }
+        if parsed == nil {
+            prepared.parsed = try EvaluationResults.parse(results.bytes, format: format, source: results.source)
+        }
         return prepared
     }
 
-    private func parse() throws(LedgerError) -> (format: EvaluationFormat, run: EvaluationRun) {
-        (format, try EvaluationResults.parse(results.bytes, format: format, source: results.source))
-    }
-
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let (format, run) = try prepared().parsed!
+        let run = try prepared().parsed!
         let summary = try releases.recordEvaluation(
             version: version, results: results, format: format, suite: suite, parsed: run)
         return Reply(
