@@ -30,6 +30,7 @@ final class ServedLedger: Sendable {
         reader = try TokenFile(path: tokensPath).create(name: "dashboard", role: .reader, now: Date())
         var configuration = Server.Configuration(ledgerPath: path, tokensPath: tokensPath, keyPath: keyPath)
         configuration.maximumBody = maximumBody
+        configuration.port = 0  // `.live` tests: any free port on loopback
         app = try Server(configuration).application()
     }
 
@@ -240,6 +241,28 @@ struct RouteTests {
             #expect(second.seqs == [.int(3)])
             #expect(second.next == .null)
         }
+    }
+
+    @Test("over a real socket too: /healthz answers, and an oversize Content-Length gets 413 and Connection: close")
+    func liveSocket() async throws {
+        let served = try ServedLedger(maximumBody: 1_024)
+        try await served.app.test(.live) { client in
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .ok)
+                let health = try response.json()
+                #expect(health["max_body"] == .int(1_024))
+            }
+            try await client.execute(
+                uri: "/v1/entries/append", method: .post, headers: headers(token: served.writer),
+                body: body(noteRequest(String(repeating: "x", count: 2_000)))
+            ) { response in
+                #expect(response.status == .contentTooLarge)
+                #expect(response.headers[.connection] == "close")
+                let error = try response.error()
+                #expect(error.code == "too-large")
+            }
+        }
+        #expect(try served.size() == 1)
     }
 
     @Test("GET /healthz answers without a token: status, size and the body limit")
