@@ -10,5 +10,6 @@ extension Strategy: ExpressibleByArgument {}
 extension DrillResult: ExpressibleByArgument {}
 extension EvaluationFormat: ExpressibleByArgument {}
 extension MetricsFormat: ExpressibleByArgument {}
+extension MetricsDimension: ExpressibleByArgument {}
 extension AuditFormat: ExpressibleByArgument {}
 extension Role: ExpressibleByArgument {}

@@ -118,7 +118,7 @@ import Testing
         (["canary", "judge", "--env", "prod", "--config", "bad-canary.yaml"], 65, "do not increase strictly"),
         (["metrics", "drift", "--window", "2x"], 64, "--window"),
         (["metrics", "drift", "--metric", "happiness"], 64, "unknown metric happiness"),
-        (["metrics", "report", "--by", "colour"], 64, "--by must be task-type or model"),
+        (["metrics", "report", "--by", "colour"], 64, "Please provide one of 'task-type' and 'model'"),
         (["metrics", "ingest", "tasks.jsonl", "--format", "xml"], 64, "Please provide one of 'jsonl' and 'csv'"),
     ]
 

@@ -20,6 +20,7 @@ import Testing
             "--format <format>", ["json", "junit", "promptfoo"]
         ),
         (["metrics", "ingest", "tasks.jsonl", "--format", "xml"], "--format <format>", ["jsonl", "csv"]),
+        (["metrics", "report", "--by", "colour"], "--by <dimension>", ["task-type", "model"]),
         (["audit", "--format", "pdf"], "--format <format>", ["md", "html", "json"]),
         (["token", "create", "--role", "root", "--name", "x"], "--role <role>", ["reader", "writer", "admin"]),
     ]
@@ -56,6 +57,7 @@ import Testing
             ["json", "junit", "promptfoo"]
         ),
         ("metrics/ingest", "format", #"{"file":{"source":"t.jsonl","base64":""},"format":"bogus"}"#, ["jsonl", "csv"]),
+        ("metrics/report", "by", #"{"versions":[],"by":"bogus"}"#, ["task-type", "model"]),
     ]
 
     @Test(

@@ -76,14 +76,8 @@ struct Metrics: ParsableCommand {
         var versions: [String] = []
         @Option(help: ArgumentHelp("Tasks started at or after this time.", valueName: "time")) var since: String?
         @Option(help: ArgumentHelp("Tasks started before this time.", valueName: "time")) var until: String?
-        @Option(help: ArgumentHelp("Group by task-type or model.", valueName: "dimension")) var by: String?
+        @Option(help: ArgumentHelp("Group each version's tasks.", valueName: "dimension")) var by: MetricsDimension?
         @Flag(help: "Print the report as JSON.") var json = false
-
-        func validate() throws {
-            if let by, MetricsDimension(rawValue: by) == nil {
-                throw ValidationError("--by must be task-type or model, not \(by)")
-            }
-        }
 
         func run() throws {
             try ledgerOptions.perform(

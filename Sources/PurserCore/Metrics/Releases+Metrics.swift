@@ -13,7 +13,7 @@ public struct IngestOutcome: Sendable {
 }
 
 /// A grouping of `metricsReport` beyond the version.
-public enum MetricsDimension: String, Sendable, CaseIterable {
+public enum MetricsDimension: String, NamedChoice {
     case taskType = "task-type"
     case model
 

@@ -16,10 +16,9 @@ public struct MetricsReportQuery: LedgerOperation {
     public var versions: [String]
     public var since: String?
     public var until: String?
-    /// `task-type` or `model`.
-    public var by: String?
+    public var by: MetricsDimension?
 
-    public init(env: String?, versions: [String], since: String?, until: String?, by: String?) {
+    public init(env: String?, versions: [String], since: String?, until: String?, by: MetricsDimension?) {
         self.env = env
         self.versions = versions
         self.since = since
@@ -28,13 +27,11 @@ public struct MetricsReportQuery: LedgerOperation {
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let dimension = by.flatMap(MetricsDimension.init(rawValue:))
-        if let by, dimension == nil { throw LedgerError(.usage, "--by must be task-type or model, not \(by)") }
         let since = try ledgerTimestamp(since, option: "--since")
         let until = try ledgerTimestamp(until, option: "--until")
         var ids: [String] = []
         for version in versions { ids.append(try releases.version(version).id) }
-        let rows = try releases.metricsReport(env: env, versions: ids, since: since, until: until, by: dimension)
+        let rows = try releases.metricsReport(env: env, versions: ids, since: since, until: until, by: by)
         let labels = try releases.labels(of: rows.map(\.version))
         let json: JSONValue = .object(["versions": .array(rows.map { Self.json($0, label: labels[$0.version]) })])
         guard !rows.isEmpty else {
@@ -43,7 +40,7 @@ public struct MetricsReportQuery: LedgerOperation {
         let columns = rows.map { row in
             "\(row.version.prefix(12))\(labels[row.version].map { " \($0)" } ?? "")\(row.group.map { " [\($0)]" } ?? "")"
         }
-        let compare = rows.count == 2 && dimension == nil
+        let compare = rows.count == 2 && by == nil
         // A column at least two spaces wider than its heading (an id prefix and a label fill 32).
         let width = max(32, (columns.map(\.count).max() ?? 0) + 2)
         var text = [padded("", 26) + columns.map { padded($0, width) }.joined() + (compare ? "change" : "")]
