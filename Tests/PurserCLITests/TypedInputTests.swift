@@ -58,6 +58,10 @@ import Testing
         ),
         ("metrics/ingest", "format", #"{"file":{"source":"t.jsonl","base64":""},"format":"bogus"}"#, ["jsonl", "csv"]),
         ("metrics/report", "by", #"{"versions":[],"by":"bogus"}"#, ["task-type", "model"]),
+        (
+            "deployments/change", "change", #"{"change":"bogus","env":"prod"}"#,
+            ["shift", "promote", "drained", "abort", "rollback"]
+        ),
     ]
 
     @Test(

@@ -52,7 +52,7 @@ public struct LifecycleChange: LedgerOperation {
         "Shift, promote, mark drained, abort or roll back an environment's rollout (traffic.shifted, deployment.promoted, deployment.drained, deployment.aborted, rollback.performed)."
     public static let role = Role.writer
 
-    public enum Change: String, Codable, Sendable, CaseIterable {
+    public enum Change: String, NamedChoice {
         case shift, promote, drained, abort, rollback
     }
 
