@@ -26,6 +26,10 @@ enum FuzzTarget: String, CaseIterable {
     case jsonl
     /// The HTTP client's response parser, fed each input as the answer of a server on loopback.
     case http
+    /// `TerminalText`, which makes a ledger's or a server's text safe to print: escaped text holds no control or
+    /// format character but the joiners, and a cut keeps within its columns (one byte of the input chooses them)
+    /// and is a prefix of the text.
+    case terminal
 
     /// The target the first argument names; a static, for the fuzzer's callback, which can capture nothing.
     static let chosen = CommandLine.arguments.count > 1 ? FuzzTarget(rawValue: CommandLine.arguments[1]) : nil
@@ -41,7 +45,25 @@ enum FuzzTarget: String, CaseIterable {
         case .csv: _ = try? MetricsFile.parse(bytes, format: .csv, source: "fuzz.csv")
         case .jsonl: Self.jsonLines(bytes)
         case .http: LoopbackAnswer.shared.fetch(answering: bytes)
+        case .terminal: Self.terminal(bytes)
         }
+    }
+
+    private static func terminal(_ bytes: [UInt8]) {
+        let columns = Int(bytes.first ?? 0) % 160
+        let text = String(decoding: bytes.dropFirst(), as: UTF8.self)
+        let escaped = TerminalText.escaped(text)
+        for scalar in escaped.unicodeScalars {
+            let category = scalar.properties.generalCategory
+            let unsafe =
+                category == .control || category == .lineSeparator || category == .paragraphSeparator
+                || (category == .format && scalar != "\u{200D}" && scalar != "\u{200C}")
+            precondition(!unsafe, "escaped text holds U+\(String(scalar.value, radix: 16)): \(escaped.debugDescription)")
+        }
+        let cut = TerminalText.truncated(escaped, to: columns)
+        precondition(cut.count <= columns, "cut to \(columns) columns, \(cut.count) characters: \(cut.debugDescription)")
+        let kept = cut.hasSuffix("…") && cut != escaped ? String(cut.dropLast()) : cut
+        precondition(escaped.hasPrefix(kept), "the cut \(cut.debugDescription) is no prefix of the text")
     }
 
     private static func json(_ bytes: [UInt8]) {
