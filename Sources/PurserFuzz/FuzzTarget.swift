@@ -58,10 +58,12 @@ enum FuzzTarget: String, CaseIterable {
             let unsafe =
                 category == .control || category == .lineSeparator || category == .paragraphSeparator
                 || (category == .format && scalar != "\u{200D}" && scalar != "\u{200C}")
-            precondition(!unsafe, "escaped text holds U+\(String(scalar.value, radix: 16)): \(escaped.debugDescription)")
+            precondition(
+                !unsafe, "escaped text holds U+\(String(scalar.value, radix: 16)): \(escaped.debugDescription)")
         }
         let cut = TerminalText.truncated(escaped, to: columns)
-        precondition(cut.count <= columns, "cut to \(columns) columns, \(cut.count) characters: \(cut.debugDescription)")
+        precondition(
+            cut.count <= columns, "cut to \(columns) columns, \(cut.count) characters: \(cut.debugDescription)")
         let kept = cut.hasSuffix("…") && cut != escaped ? String(cut.dropLast()) : cut
         precondition(escaped.hasPrefix(kept), "the cut \(cut.debugDescription) is no prefix of the text")
     }
