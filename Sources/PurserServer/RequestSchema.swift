@@ -1,3 +1,4 @@
+import PurserCore
 import PurserLedger
 
 /// The JSON Schema of a request body, learned from the operation's own `Decodable` conformance: its type is
@@ -72,6 +73,12 @@ private final class Probe: Decoder {
         case is UInt.Type: (UInt(0), schema("integer", minimum: 0))
         case is UInt16.Type: (UInt16(0), schema("integer", minimum: 0))
         case is UInt8.Type: (UInt8(0), schema("integer", minimum: 0, maximum: 255))
+        // A string that follows a rule: the placeholder follows it, the schema states it.
+        case is EnvironmentName.Type:
+            (
+                try! EnvironmentName("prod"),
+                .object(["type": .string("string"), "pattern": .string(EnvironmentName.pattern)])
+            )
         default: nil
         }
     }

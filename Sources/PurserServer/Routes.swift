@@ -148,10 +148,10 @@ struct Routes: Sendable {
         get("/v1/at", on: router) { request, _ in
             let query = request.uri.queryParameters
             return try await self.document(
-                AtQuery(time: query["time"].map(String.init) ?? "now", env: query["env"].map(String.init)))
+                AtQuery(time: query["time"].map(String.init) ?? "now", env: try environment(query, "env")))
         }
         get("/v1/status", on: router) { request, _ in
-            try await self.document(StatusQuery(env: request.uri.queryParameters["env"].map(String.init)))
+            try await self.document(StatusQuery(env: try environment(request.uri.queryParameters, "env")))
         }
         for operation in Self.operations {
             registerOperation(operation, on: router)
@@ -353,6 +353,15 @@ private func number(_ query: some QueryValues, _ name: String) throws(LedgerErro
     guard let text = query[name] else { return nil }
     guard let value = UInt64(text) else {
         throw LedgerError(.usage, "\(name) must be a whole number ≥ 0, not \(text)")
+    }
+    return value
+}
+
+/// The query parameter `name` as an environment name; one that breaks the rule is refused, naming the parameter.
+private func environment(_ query: some QueryValues, _ name: String) throws(LedgerError) -> EnvironmentName? {
+    guard let text = query[name].map(String.init) else { return nil }
+    guard let value = try? EnvironmentName(text) else {
+        throw LedgerError(.usage, "\(name): \(EnvironmentName.refusal(of: text))")
     }
     return value
 }

@@ -40,8 +40,10 @@ struct Audit: ParsableCommand {
     var from: String?
     @Option(help: ArgumentHelp("End of the window, exclusive (RFC 3339 time or date).", valueName: "time"))
     var to: String?
-    @Option(name: .customLong("env"), help: ArgumentHelp("Only this environment (repeatable).", valueName: "env"))
-    var envs: [String] = []
+    @Option(
+        name: .customLong("env"), help: ArgumentHelp("Only this environment (repeatable).", valueName: "env"),
+        transform: EnvironmentName.parse)
+    var envs: [EnvironmentName] = []
     @Option(help: ArgumentHelp("The report's format.", valueName: "format")) var format: AuditFormat
     @Option(help: ArgumentHelp("Write the report to this file (default: standard output).", valueName: "file"))
     var out: String?

@@ -55,7 +55,8 @@ struct Canary: ParsableCommand {
                 """))
 
         @OptionGroup var ledgerOptions: LedgerOptions
-        @Option(help: ArgumentHelp("The environment.", valueName: "env")) var env: String
+        @Option(help: ArgumentHelp("The environment.", valueName: "env"), transform: EnvironmentName.parse)
+        var env: EnvironmentName
         @Option(help: ArgumentHelp("The baseline version (default: the rollout's).", valueName: "version"))
         var baseline: String?
         @Option(help: ArgumentHelp("The canary version (default: the rollout's).", valueName: "version"))
@@ -79,7 +80,7 @@ struct Canary: ParsableCommand {
                 process.executableURL = URL(fileURLWithPath: "/bin/sh")
                 process.arguments = ["-c", onRollback]
                 var environment = ProcessInfo.processInfo.environment
-                environment["PURSER_ENV"] = env
+                environment["PURSER_ENV"] = env.name
                 environment["PURSER_BASELINE"] = reply.json["baseline"]?.stringValue
                 environment["PURSER_CANARY"] = reply.json["canary"]?.stringValue
                 process.environment = environment

@@ -33,7 +33,8 @@ struct Check: ParsableCommand {
     @OptionGroup var ledgerOptions: LedgerOptions
     @Option(help: ArgumentHelp("The candidate version (id, unique prefix or label).", valueName: "version"))
     var version: String
-    @Option(help: ArgumentHelp("The environment to release to.", valueName: "env")) var env: String
+    @Option(help: ArgumentHelp("The environment to release to.", valueName: "env"), transform: EnvironmentName.parse)
+    var env: EnvironmentName
     @Option(help: ArgumentHelp("The checklist policy (YAML; default: checklist.yaml here).", valueName: "file"))
     var policy: String?
     @Option(help: ArgumentHelp("Also write the checks as JUnit XML here.", valueName: "file")) var junit: String?
@@ -41,13 +42,12 @@ struct Check: ParsableCommand {
 
     func run() throws {
         // The policy, its files and its evidence are read here; the run is judged and recorded where the ledger is.
-        try Releases.checkEnvironment(env)
         if let junit { try OutputFile.check(junit) }
         let policy = try ChecklistPolicy.load(at: policyPath())
         let resolved = try ledgerOptions.reply(ResolveVersion(version: version)).json
         let id = resolved["id"]?.stringValue ?? version
         let gathered = policy.gather(
-            version: id, label: resolved["labels"]?.arrayValue?.first?.stringValue, env: env,
+            version: id, label: resolved["labels"]?.arrayValue?.first?.stringValue, env: env.name,
             now: try CommandClock.now())
         let reply = try ledgerOptions.reply(RunChecklist(version: id, env: env, policy: policy, gathered: gathered))
         if let junit { try OutputFile.write(Array(junitXML(reply.json).utf8), to: junit) }

@@ -34,7 +34,10 @@ struct Deploy: ParsableCommand {
 
     struct Common: ParsableArguments {
         @OptionGroup var ledgerOptions: LedgerOptions
-        @Option(help: ArgumentHelp("The environment (prod, staging, …).", valueName: "env")) var env: String
+        @Option(
+            help: ArgumentHelp("The environment (prod, staging, …).", valueName: "env"),
+            transform: EnvironmentName.parse)
+        var env: EnvironmentName
         @Option(help: ArgumentHelp("When the change took effect, if not now (RFC 3339).", valueName: "time"))
         var effectiveAt: String?
         @Flag(help: "Print the result as JSON.") var json = false
@@ -249,7 +252,9 @@ struct Rollback: ParsableCommand {
                 """))
 
         @OptionGroup var ledgerOptions: LedgerOptions
-        @Option(help: ArgumentHelp("The environment the drill ran in.", valueName: "env")) var env: String
+        @Option(
+            help: ArgumentHelp("The environment the drill ran in.", valueName: "env"), transform: EnvironmentName.parse)
+        var env: EnvironmentName
         @Option(help: ArgumentHelp("The version rolled back from.", valueName: "version")) var from: String
         @Option(help: ArgumentHelp("The version rolled back to.", valueName: "version")) var to: String
         @Option(help: ArgumentHelp("How the drill went.", valueName: "result")) var result: DrillResult

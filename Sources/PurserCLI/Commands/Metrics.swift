@@ -69,7 +69,9 @@ struct Metrics: ParsableCommand {
                 """))
 
         @OptionGroup var ledgerOptions: LedgerOptions
-        @Option(help: ArgumentHelp("Only tasks in this environment.", valueName: "env")) var env: String?
+        @Option(
+            help: ArgumentHelp("Only tasks in this environment.", valueName: "env"), transform: EnvironmentName.parse)
+        var env: EnvironmentName?
         @Option(
             name: .customLong("version"),
             help: ArgumentHelp("Only this version (repeatable; id, prefix or label).", valueName: "version"))
@@ -115,7 +117,9 @@ struct Metrics: ParsableCommand {
 
         @OptionGroup var ledgerOptions: LedgerOptions
         @Option(help: ArgumentHelp("The metric.", valueName: "metric")) var metric = "quality"
-        @Option(help: ArgumentHelp("Only tasks in this environment.", valueName: "env")) var env: String?
+        @Option(
+            help: ArgumentHelp("Only tasks in this environment.", valueName: "env"), transform: EnvironmentName.parse)
+        var env: EnvironmentName?
         @Option(
             name: .customLong("version"), help: ArgumentHelp("Only this version (repeatable).", valueName: "version"))
         var versions: [String] = []

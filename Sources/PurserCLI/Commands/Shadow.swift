@@ -56,7 +56,8 @@ struct Shadow: ParsableCommand {
                 """))
 
         @OptionGroup var ledgerOptions: LedgerOptions
-        @Option(help: ArgumentHelp("The environment.", valueName: "env")) var env: String
+        @Option(help: ArgumentHelp("The environment.", valueName: "env"), transform: EnvironmentName.parse)
+        var env: EnvironmentName
         @Option(help: ArgumentHelp("The version serving the requests.", valueName: "version")) var primary: String
         @Option(help: ArgumentHelp("The version shadowing them.", valueName: "version")) var shadow: String
         @Option(help: ArgumentHelp("The pairs file (JSON Lines), or -.", valueName: "file")) var pairs: String

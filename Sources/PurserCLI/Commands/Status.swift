@@ -21,7 +21,8 @@ struct Status: ParsableCommand {
             """))
 
     @OptionGroup var ledgerOptions: LedgerOptions
-    @Option(help: ArgumentHelp("Only this environment.", valueName: "env")) var env: String?
+    @Option(help: ArgumentHelp("Only this environment.", valueName: "env"), transform: EnvironmentName.parse)
+    var env: EnvironmentName?
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() throws {
@@ -52,7 +53,8 @@ struct At: ParsableCommand {
 
     @OptionGroup var ledgerOptions: LedgerOptions
     @Argument(help: ArgumentHelp("An RFC 3339 time, a date, or now.", valueName: "time")) var time: String
-    @Option(help: ArgumentHelp("Only this environment.", valueName: "env")) var env: String?
+    @Option(help: ArgumentHelp("Only this environment.", valueName: "env"), transform: EnvironmentName.parse)
+    var env: EnvironmentName?
     @Flag(help: "Print the result as JSON.") var json = false
 
     func run() throws {
@@ -79,7 +81,8 @@ struct History: ParsableCommand {
             """))
 
     @OptionGroup var ledgerOptions: LedgerOptions
-    @Option(help: ArgumentHelp("Only this environment.", valueName: "env")) var env: String?
+    @Option(help: ArgumentHelp("Only this environment.", valueName: "env"), transform: EnvironmentName.parse)
+    var env: EnvironmentName?
     @Option(help: ArgumentHelp("Only changes this version took part in.", valueName: "version")) var version: String?
     @Option(help: ArgumentHelp("Changes effective at or after this time.", valueName: "time")) var since: String?
     @Option(help: ArgumentHelp("Changes effective before this time.", valueName: "time")) var until: String?

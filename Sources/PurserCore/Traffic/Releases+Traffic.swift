@@ -155,12 +155,10 @@ extension Releases {
         return entries[0].seq
     }
 
-    /// Environment names: lowercase letters, digits, '.', '_' and '-' (`prod`, `eu-west.staging`).
-    public static func checkEnvironment(_ env: String) throws(LedgerError) {
-        guard env.wholeMatch(of: /[a-z0-9][a-z0-9._-]{0,63}/) != nil else {
-            throw LedgerError(
-                .usage, "environment \"\(env)\" must be lowercase letters, digits, '.', '_' or '-' (e.g. prod)")
-        }
+    /// Refuses an environment name that breaks `EnvironmentName`'s rule: `Releases` takes names as strings, and a
+    /// caller of this library may pass any string.
+    static func checkEnvironment(_ env: String) throws(LedgerError) {
+        _ = try EnvironmentName(env)
     }
 
     private func candidate(_ state: TrafficState) -> JSONValue {

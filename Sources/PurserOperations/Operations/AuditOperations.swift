@@ -12,12 +12,12 @@ public struct AuditLedger: SigningLedgerOperation {
 
     public var from: String?
     public var to: String?
-    public var envs: [String]
+    public var envs: [EnvironmentName]
     public var checkpoints: [InputFile]
     /// A model pins table, or nil for the built-in one.
     public var pins: InputFile?
 
-    public init(from: String?, to: String?, envs: [String], checkpoints: [InputFile], pins: InputFile?) {
+    public init(from: String?, to: String?, envs: [EnvironmentName], checkpoints: [InputFile], pins: InputFile?) {
         self.from = from
         self.to = to
         self.envs = envs
@@ -32,7 +32,7 @@ public struct AuditLedger: SigningLedgerOperation {
         let to = try ledgerTimestamp(to, option: "--to")
         if let from, let to, from >= to { throw LedgerError(.usage, "--from \(from) is not before --to \(to)") }
         let scope = AuditScope(
-            from: from, to: to, envs: envs,
+            from: from, to: to, envs: envs.map(\.name),
             checkpoints: checkpoints.map {
                 Ledger.HeldCheckpoint(source: $0.source, text: String(decoding: $0.bytes, as: UTF8.self))
             },

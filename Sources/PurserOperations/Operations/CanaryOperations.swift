@@ -14,14 +14,14 @@ public struct JudgeCanary: LedgerOperation {
         "Judge a canary against its baseline, metric by metric, and record it (canary.judged; rollback.performed with auto-rollback)."
     public static let role = Role.writer
 
-    public var env: String
+    public var env: EnvironmentName
     public var baseline: String?
     public var canary: String?
     /// The canary configuration (YAML), parsed where it is performed; its bytes are recorded by digest.
     public var config: InputFile
     public var since: String?
 
-    public init(env: String, baseline: String?, canary: String?, config: InputFile, since: String?) {
+    public init(env: EnvironmentName, baseline: String?, canary: String?, config: InputFile, since: String?) {
         self.env = env
         self.baseline = baseline
         self.canary = canary
@@ -33,7 +33,7 @@ public struct JudgeCanary: LedgerOperation {
         let since = try ledgerTimestamp(since, option: "--since")
         let configuration = try CanaryConfig(bytes: config.bytes, source: config.source)
         let judgement = try releases.judgeCanary(
-            env: env, baseline: baseline, canary: canary, config: configuration, configBytes: config.bytes,
+            env: env.name, baseline: baseline, canary: canary, config: configuration, configBytes: config.bytes,
             configSource: config.fileName, since: since)
         let labels = try releases.labels(of: [judgement.baseline, judgement.canary])
         func name(_ id: String) -> String { "\(id.prefix(12))\(labels[id].map { " (\($0))" } ?? "")" }
@@ -107,7 +107,7 @@ public struct CompareShadow: LedgerOperation {
         "Compare a shadow version with the primary one on paired results of the same requests (shadow.compared)."
     public static let role = Role.writer
 
-    public var env: String
+    public var env: EnvironmentName
     public var primary: String
     public var shadow: String
     /// JSON Lines, one request handled by both versions per line.
@@ -115,7 +115,7 @@ public struct CompareShadow: LedgerOperation {
     /// `NAME=MARGIN` equivalence margins (`quality=0.02`, `cost_usd=10%`) over the defaults.
     public var margins: [String]?
 
-    public init(env: String, primary: String, shadow: String, pairs: InputFile, margins: [String] = []) {
+    public init(env: EnvironmentName, primary: String, shadow: String, pairs: InputFile, margins: [String] = []) {
         self.env = env
         self.primary = primary
         self.shadow = shadow
@@ -125,7 +125,7 @@ public struct CompareShadow: LedgerOperation {
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
         let comparison = try releases.compareShadow(
-            env: env, primary: primary, shadow: shadow, pairs: pairs, margins: margins ?? [])
+            env: env.name, primary: primary, shadow: shadow, pairs: pairs, margins: margins ?? [])
         var text: [String] = []
         for metric in comparison.metrics {
             // `passed` is a rate: its differences are in percentage points.
@@ -141,7 +141,7 @@ public struct CompareShadow: LedgerOperation {
         text.append("compared \(comparison.pairs) pairs (recorded as seq \(comparison.seq))")
         return Reply(
             json: .object([
-                "env": .string(env), "primary": .string(comparison.primary), "shadow": .string(comparison.shadow),
+                "env": .string(env.name), "primary": .string(comparison.primary), "shadow": .string(comparison.shadow),
                 "pairs": .number(Double(comparison.pairs)), "seq": .int(comparison.seq),
                 "metrics": .array(comparison.metrics.map(\.json)),
             ]),

@@ -34,7 +34,7 @@ public struct RunChecklist: LedgerOperation {
     public static let role = Role.writer
 
     public var version: String
-    public var env: String
+    public var env: EnvironmentName
     public var policy: InputFile
     /// The policy's folder on the client: reasons name files by the paths the client resolved.
     public var baseDirectory: String
@@ -44,7 +44,7 @@ public struct RunChecklist: LedgerOperation {
     public var gathered: [GatheredEvidence]
 
     public init(
-        version: String, env: String, policy: ChecklistPolicy, gathered: [Result<Evidence, LedgerError>]
+        version: String, env: EnvironmentName, policy: ChecklistPolicy, gathered: [Result<Evidence, LedgerError>]
     ) {
         self.version = version
         self.env = env
@@ -63,14 +63,14 @@ public struct RunChecklist: LedgerOperation {
         }
         // The client gathered the evidence: it is judged again here, as `gather` judges it.
         let resolved = try releases.version(version)
-        let substitutions = ["version": resolved.id, "label": resolved.labels.first ?? resolved.id, "env": env]
+        let substitutions = ["version": resolved.id, "label": resolved.labels.first ?? resolved.id, "env": env.name]
         let now = releases.now
         var evidence: [Result<Evidence, LedgerError>] = []
         for (index, (item, source)) in zip(gathered, [policy.queue.evidence, policy.dashboard]).enumerated() {
             evidence.append(
                 try item.result(from: source, substitutions: substitutions, now: now, field: "gathered[\(index)]"))
         }
-        let run = try releases.runChecklist(version: version, env: env, policy: policy, gathered: evidence)
+        let run = try releases.runChecklist(version: version, env: env.name, policy: policy, gathered: evidence)
         var text: [String] = []
         for check in run.checks {
             text.append("\(padded(check.verdict.rawValue.uppercased(), 7)) \(padded(check.id, 19)) \(check.reason)")

@@ -11,14 +11,14 @@ public struct MetricsReportQuery: LedgerOperation {
         "Agent metrics per behavioral version (and task type or model); two versions side by side with the change."
     public static let role = Role.reader
 
-    public var env: String?
+    public var env: EnvironmentName?
     /// Ids, prefixes or labels; none: every version with tasks.
     public var versions: [String]
     public var since: String?
     public var until: String?
     public var by: MetricsDimension?
 
-    public init(env: String?, versions: [String], since: String?, until: String?, by: MetricsDimension?) {
+    public init(env: EnvironmentName?, versions: [String], since: String?, until: String?, by: MetricsDimension?) {
         self.env = env
         self.versions = versions
         self.since = since
@@ -31,7 +31,7 @@ public struct MetricsReportQuery: LedgerOperation {
         let until = try ledgerTimestamp(until, option: "--until")
         var ids: [String] = []
         for version in versions { ids.append(try releases.version(version).id) }
-        let rows = try releases.metricsReport(env: env, versions: ids, since: since, until: until, by: by)
+        let rows = try releases.metricsReport(env: env?.name, versions: ids, since: since, until: until, by: by)
         let labels = try releases.labels(of: rows.map(\.version))
         let json: JSONValue = .object(["versions": .array(rows.map { Self.json($0, label: labels[$0.version]) })])
         guard !rows.isEmpty else {
@@ -111,7 +111,7 @@ public struct MetricsDriftQuery: LedgerOperation {
     public static let role = Role.reader
 
     public var metric: String
-    public var env: String?
+    public var env: EnvironmentName?
     public var versions: [String]
     /// Durations such as `28d`, `8w` or `12h`.
     public var window: String
@@ -119,7 +119,9 @@ public struct MetricsDriftQuery: LedgerOperation {
     /// The end of the window; nil: now, by the clock of the side that performs it.
     public var until: String?
 
-    public init(metric: String, env: String?, versions: [String], window: String, period: String, until: String?) {
+    public init(
+        metric: String, env: EnvironmentName?, versions: [String], window: String, period: String, until: String?
+    ) {
         self.metric = metric
         self.env = env
         self.versions = versions
@@ -145,7 +147,7 @@ public struct MetricsDriftQuery: LedgerOperation {
         var ids: [String] = []
         for version in versions { ids.append(try releases.version(version).id) }
         let reports = try releases.metricsDrift(
-            metric: metric, env: env, versions: ids, window: window, period: period, until: end)
+            metric: metric, env: env?.name, versions: ids, window: window, period: period, until: end)
         let labels = try releases.labels(of: reports.map(\.version))
         func number(_ value: Double?) -> JSONValue { value.map(JSONValue.number) ?? .null }
         let json: JSONValue = .object([

@@ -175,14 +175,16 @@ public struct RecordDrill: LedgerOperation {
     public static let summary = "Record a rehearsal of rolling back from one version to another (rollback.drilled)."
     public static let role = Role.writer
 
-    public var env: String
+    public var env: EnvironmentName
     public var from: String
     public var to: String
     public var result: DrillResult
     public var evidence: InputFile?
     public var duration: Double?
 
-    public init(env: String, from: String, to: String, result: DrillResult, evidence: InputFile?, duration: Double?) {
+    public init(
+        env: EnvironmentName, from: String, to: String, result: DrillResult, evidence: InputFile?, duration: Double?
+    ) {
         self.env = env
         self.from = from
         self.to = to
@@ -194,10 +196,12 @@ public struct RecordDrill: LedgerOperation {
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
         let (fromVersion, toVersion) = (try releases.version(from), try releases.version(to))
         let seq = try releases.recordDrill(
-            env: env, from: fromVersion.id, to: toVersion.id, result: result, evidence: evidence, duration: duration)
+            env: env.name, from: fromVersion.id, to: toVersion.id, result: result, evidence: evidence,
+            duration: duration)
         return Reply(
             json: .object([
-                "seq": .int(seq), "env": .string(env), "from": .string(fromVersion.id), "to": .string(toVersion.id),
+                "seq": .int(seq), "env": .string(env.name), "from": .string(fromVersion.id),
+                "to": .string(toVersion.id),
                 "result": .string(result.rawValue),
             ]),
             text: [

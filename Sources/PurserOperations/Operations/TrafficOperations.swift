@@ -11,7 +11,7 @@ public struct DeployStart: LedgerOperation {
     public static let role = Role.writer
 
     public var version: String
-    public var env: String
+    public var env: EnvironmentName
     public var strategy: Strategy
     public var weight: Int?
     public var effectiveAt: String?
@@ -19,7 +19,8 @@ public struct DeployStart: LedgerOperation {
     public var breakGlassApprover: String?
 
     public init(
-        version: String, env: String, strategy: Strategy, weight: Int?, effectiveAt: String?, breakGlassReason: String?,
+        version: String, env: EnvironmentName, strategy: Strategy, weight: Int?, effectiveAt: String?,
+        breakGlassReason: String?,
         breakGlassApprover: String?
     ) {
         self.version = version
@@ -39,7 +40,7 @@ public struct DeployStart: LedgerOperation {
             throw LedgerError(.usage, "--break-glass goes with both --reason TEXT and --approver NAME")
         }
         let outcome = try releases.deploy(
-            version, env: env, strategy: strategy, weight: weight,
+            version, env: env.name, strategy: strategy, weight: weight,
             effectiveAt: parseTime(effectiveAt, option: "--effective-at"), breakGlass: breakGlass)
         return try lifecycleReply(outcome, releases: releases)
     }
@@ -57,7 +58,7 @@ public struct LifecycleChange: LedgerOperation {
     }
 
     public var change: Change
-    public var env: String
+    public var env: EnvironmentName
     public var effectiveAt: String?
     /// shift: the canary's new share.
     public var weight: Int?
@@ -67,7 +68,7 @@ public struct LifecycleChange: LedgerOperation {
     public var reason: String?
 
     public init(
-        _ change: Change, env: String, effectiveAt: String?, weight: Int? = nil, version: String? = nil,
+        _ change: Change, env: EnvironmentName, effectiveAt: String?, weight: Int? = nil, version: String? = nil,
         reason: String? = nil
     ) {
         self.change = change
@@ -87,14 +88,15 @@ public struct LifecycleChange: LedgerOperation {
         let outcome: LifecycleOutcome
         switch change {
         case .shift:
-            outcome = try releases.shift(env: env, weight: required(weight, "--weight"), effectiveAt: effective)
-        case .promote: outcome = try releases.promote(env: env, effectiveAt: effective)
+            outcome = try releases.shift(env: env.name, weight: required(weight, "--weight"), effectiveAt: effective)
+        case .promote: outcome = try releases.promote(env: env.name, effectiveAt: effective)
         case .drained:
-            outcome = try releases.drained(env: env, version: required(version, "--version"), effectiveAt: effective)
-        case .abort: outcome = try releases.abort(env: env, effectiveAt: effective)
+            outcome = try releases.drained(
+                env: env.name, version: required(version, "--version"), effectiveAt: effective)
+        case .abort: outcome = try releases.abort(env: env.name, effectiveAt: effective)
         case .rollback:
             outcome = try releases.rollback(
-                env: env, to: version, reason: required(reason, "--reason"), effectiveAt: effective)
+                env: env.name, to: version, reason: required(reason, "--reason"), effectiveAt: effective)
         }
         return try lifecycleReply(outcome, releases: releases)
     }
@@ -119,12 +121,12 @@ public struct StatusQuery: LedgerOperation {
     public static let role = Role.reader
     public static let isQuick = true
 
-    public var env: String?
+    public var env: EnvironmentName?
 
-    public init(env: String?) { self.env = env }
+    public init(env: EnvironmentName?) { self.env = env }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let environments = try releases.status(env: env)
+        let environments = try releases.status(env: env?.name)
         if let env, environments.isEmpty {
             throw LedgerError(.notFound, "environment \(env) has no deployments (see purser status)")
         }
@@ -141,9 +143,9 @@ public struct AtQuery: LedgerOperation {
 
     /// RFC 3339, a date, or `now`.
     public var time: String
-    public var env: String?
+    public var env: EnvironmentName?
 
-    public init(time: String, env: String?) {
+    public init(time: String, env: EnvironmentName?) {
         self.time = time
         self.env = env
     }
@@ -156,9 +158,9 @@ public struct AtQuery: LedgerOperation {
             )
         }
         let at = time == "now" ? Timestamp.format(releases.now) : try ledgerTimestamp(time, option: "time")!
-        let environments = try releases.traffic(at: at, env: env)
+        let environments = try releases.traffic(at: at, env: env?.name)
         // An environment with traffic at that time exists; only an empty answer needs the question.
-        if let env, environments.isEmpty, try releases.status(env: env).isEmpty {
+        if let env, environments.isEmpty, try releases.status(env: env.name).isEmpty {
             throw LedgerError(.notFound, "environment \(env) has no deployments (see purser status)")
         }
         return try environmentsReply(
@@ -195,7 +197,7 @@ public struct HistoryQuery: PagedOperation {
     public static let role = Role.reader
     public static let listMember = "events"
 
-    public var env: String?
+    public var env: EnvironmentName?
     public var version: String?
     public var since: String?
     public var until: String?
@@ -203,7 +205,7 @@ public struct HistoryQuery: PagedOperation {
     public var from: UInt64?
     public var page: Int?
 
-    public init(env: String?, version: String?, since: String?, until: String?) {
+    public init(env: EnvironmentName?, version: String?, since: String?, until: String?) {
         self.env = env
         self.version = version
         self.since = since
@@ -214,7 +216,7 @@ public struct HistoryQuery: PagedOperation {
         let offset = Int(clamping: from ?? 0)
         // One more than the page holds tells whether another page follows.
         var events = try releases.history(
-            env: env, version: version, since: ledgerTimestamp(since, option: "--since"),
+            env: env?.name, version: version, since: ledgerTimestamp(since, option: "--since"),
             until: ledgerTimestamp(until, option: "--until"), offset: offset, limit: page.map { $0 + 1 })
         var next: UInt64?
         if let page, events.count > page {
