@@ -106,39 +106,3 @@ public struct Client: Sendable {
         return value
     }
 }
-
-extension LedgerError.Code {
-    /// No valid token came with a request to the server.
-    public static let unauthorized = LedgerError.Code(name: "unauthorized")
-    /// The token's role does not allow the request.
-    public static let forbidden = LedgerError.Code(name: "forbidden")
-    /// The server refused a request's body or content type (`http` for other protocol errors).
-    public static let unsupportedMediaType = LedgerError.Code(name: "unsupported-media-type")
-    /// The request's body is over the server's limit (413): bad input, like a file too large to read.
-    public static let tooLarge = LedgerError.Code(name: "too-large")
-    public static let http = LedgerError.Code(name: "http")
-}
-
-/// The exit codes of every purser command (DESIGN.md, "Exit codes"), for the CLI and `purser-server` alike.
-public enum ExitCodes {
-    public static let success: Int32 = 0
-    public static let blocked: Int32 = 1
-    public static let inconclusive: Int32 = 2
-    public static let integrity: Int32 = 3
-    public static let usage: Int32 = 64
-    public static let badInput: Int32 = 65
-    public static let notFound: Int32 = 66
-    public static let `internal`: Int32 = 70
-
-    /// The exit code of a `LedgerError`.
-    public static func code(for error: LedgerError) -> Int32 {
-        switch error.code {
-        case .usage, .unauthorized, .forbidden, .unsupportedMediaType, .http: usage
-        case .invalidInput, .alreadyExists, .notALedger, .tooLarge: badInput
-        case .notFound: notFound
-        case .integrity: integrity
-        case .blocked: blocked
-        default: `internal`
-        }
-    }
-}

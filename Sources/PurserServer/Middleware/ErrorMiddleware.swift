@@ -19,7 +19,7 @@ struct ErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as LedgerError {
-            return Self.response(status(for: error.code), code: error.code.name, message: error.message)
+            return Self.response(Self.status(for: error.code), code: error.code.name, message: error.message)
         } catch let error as HTTPError {
             return Self.response(
                 error.status,
@@ -48,17 +48,15 @@ struct ErrorMiddleware: RouterMiddleware {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body + [0x0A])))
     }
 
-    private func status(for code: LedgerError.Code) -> HTTPResponse.Status {
-        switch code {
-        case .usage: .badRequest
-        case .invalidInput: .unprocessableContent
-        case .notFound: .notFound
-        case .alreadyExists, .blocked: .conflict
-        case .unauthorized: .unauthorized
-        case .forbidden: .forbidden
-        case .unsupportedMediaType: .unsupportedMediaType
-        case .tooLarge: .contentTooLarge
-        default: .internalServerError
-        }
+    /// The status `code` is answered with (`ErrorStatus.table`), with its reason phrase.
+    static func status(for code: LedgerError.Code) -> HTTPResponse.Status {
+        let number = code.status.http
+        return knownStatuses.first { $0.code == number } ?? HTTPResponse.Status(code: number)
     }
+
+    /// The statuses `ErrorStatus.table` names, with HTTPTypes' reason phrases.
+    static let knownStatuses: [HTTPResponse.Status] = [
+        .badRequest, .unauthorized, .forbidden, .notFound, .conflict, .contentTooLarge, .unsupportedMediaType,
+        .unprocessableContent, .internalServerError,
+    ]
 }
