@@ -55,20 +55,13 @@ enum ExitStatus {
         Foundation.exit(code)
     }
 
-    /// Prints `message` on one line, escaped (`TerminalText`): a line break a message still holds (a name a user
-    /// typed) is written as \n, a terminal escape or a soft hyphen (from the command line or a server) as \u{1B}, \u{AD}.
+    /// Prints `message` as `purser: error: …` on standard error (`Diagnostics`).
     static func printError(_ message: String) {
-        printLine("error", message)
+        Diagnostics.printError(message)
     }
 
-    /// Prints `message` as a note on standard error (`purser: note: …`): something a person should know about a
-    /// command that succeeded, which is not an error.
+    /// Prints `message` as `purser: note: …` on standard error (`Diagnostics`).
     static func printNote(_ message: String) {
-        printLine("note", message)
-    }
-
-    private static func printLine(_ label: String, _ message: String) {
-        let line = TerminalText.escaped(message, keepingTabs: true)
-        FileHandle.standardError.write(Data("purser: \(label): \(line)\n".utf8))
+        Diagnostics.printNote(message)
     }
 }

@@ -63,7 +63,7 @@ struct ServeCommand: ParsableCommand {
         configuration.maximumBody = maxBody
         let tokenCount = try TokenFile(path: configuration.tokensPath).tokens().filter { $0.revokedAt == nil }.count
         if tokenCount == 0 {
-            printWarning(
+            Diagnostics.printWarning(
                 "\(configuration.tokensPath) has no tokens, so every request but /healthz, /metrics and /openapi.json gets 401; create one with purser token create"
             )
         }
@@ -92,33 +92,18 @@ struct ServeCommand: ParsableCommand {
     }
 }
 
-/// Prints `message` on one line, escaped (`TerminalText`): a line break a message still holds (a name a user typed) is
-/// written as \n, a terminal escape as \u{1B}.
-func printError(_ message: String) {
-    printLine("error", message)
-}
-
-/// Prints `message` as a warning: the server runs, but something needs a person's attention.
-func printWarning(_ message: String) {
-    printLine("warning", message)
-}
-
-private func printLine(_ label: String, _ message: String) {
-    let line = TerminalText.escaped(message, keepingTabs: true)
-    FileHandle.standardError.write(Data("purser: \(label): \(line)\n".utf8))
-}
-
 clampHelpColumns()
 do {
     var command = try ServeCommand.parseAsRoot()
     try command.run()
 } catch let error as LedgerError {
-    printError(error.message)
+    Diagnostics.printError(error.message)
     exit(ExitCodes.code(for: error))
 } catch {
     let code = ServeCommand.exitCode(for: error).rawValue
     if code == 0 { ServeCommand.exit(withError: error) }
     let message = ServeCommand.message(for: error).split(whereSeparator: \.isNewline).joined(separator: "; ")
-    printError(code == ExitCodes.usage ? "\(message) (see purser serve --help)" : "internal error: \(message)")
+    Diagnostics.printError(
+        code == ExitCodes.usage ? "\(message) (see purser serve --help)" : "internal error: \(message)")
     exit(code == ExitCodes.usage ? code : ExitCodes.internal)
 }
