@@ -53,6 +53,8 @@ import Testing
             "checklist/run",
             #"{"version":"a@1","env":"Prod","policy":{"source":"checklist.yaml","base64":""},"baseDirectory":".","files":{},"gathered":[]}"#
         ),
+        ("status", #"{"env":"Prod"}"#),
+        ("at", #"{"time":"now","env":"Prod"}"#),
     ]
 
     @Test("a malformed env in a request is refused with 400 naming the field and the rule", arguments: requests)

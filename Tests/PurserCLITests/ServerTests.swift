@@ -473,7 +473,7 @@ struct ServerTests {
             ),
             ("path traversal in the URL", "/v1/../../etc/passwd", "application/json", Data("{}".utf8), 404),
             ("an unknown operation", "/v1/entries/delete", "application/json", Data("{}".utf8), 404),
-            ("a bad environment name", "/v1/status", "application/json", Data(#"{"env":"../prod"}"#.utf8), 404),
+            ("a bad environment name", "/v1/status", "application/json", Data(#"{"env":"../prod"}"#.utf8), 400),
         ]
         for (name, path, contentType, data, status) in cases {
             let answer = http("POST", server.url + path, token: writer, contentType: contentType, body: data)
