@@ -6,6 +6,7 @@
 // release `purser` binary built beside this one.
 import Foundation
 import PurserLedger
+import PurserStatistics
 
 struct Options {
     /// The groups of benchmarks `--only` selects from.
@@ -63,11 +64,8 @@ func report(_ name: String, _ value: String, target: String) {
     )
 }
 
-/// Runs `executable` with `arguments`, output discarded; returns wall time, exit status and peak resident memory.
-///
-/// The peak is the child's own VmHWM, read from /proc while it runs: wait4's ru_maxrss would report this
-/// bench's size, because a spawned child inherits its parent's high-water mark until exec.
-func runProcess(_ executable: String, _ arguments: [String]) -> (seconds: Double, status: Int32, peakKB: Int) {
+/// Starts `executable` with `arguments`, its standard output discarded; returns its process id.
+func spawn(_ executable: String, _ arguments: [String]) -> pid_t {
     var pid: pid_t = 0
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -75,10 +73,19 @@ func runProcess(_ executable: String, _ arguments: [String]) -> (seconds: Double
     defer { posix_spawn_file_actions_destroy(&actions) }
     let argv = ([executable] + arguments).map { strdup($0) } + [nil]
     defer { for pointer in argv { free(pointer) } }
-    let start = DispatchTime.now().uptimeNanoseconds
     guard posix_spawn(&pid, executable, &actions, nil, argv, environ) == 0 else {
         fatalError("cannot start \(executable)")
     }
+    return pid
+}
+
+/// Runs `executable` with `arguments`, output discarded; returns wall time, exit status and peak resident memory.
+///
+/// The peak is the child's own VmHWM, read from /proc while it runs: wait4's ru_maxrss would report this
+/// bench's size, because a spawned child inherits its parent's high-water mark until exec.
+func runProcess(_ executable: String, _ arguments: [String]) -> (seconds: Double, status: Int32, peakKB: Int) {
+    let start = DispatchTime.now().uptimeNanoseconds
+    let pid = spawn(executable, arguments)
     var status: Int32 = 0
     var peakKB = 0
     while waitpid(pid, &status, WNOHANG) == 0 {
@@ -97,17 +104,8 @@ func runProcess(_ executable: String, _ arguments: [String]) -> (seconds: Double
 /// Runs `executable` with `arguments`, output discarded, and blocks until it exits; returns wall time, exit status
 /// and the CPU time (user + system) of the child alone. Without `runProcess`'s polling, the wall time is exact.
 func timeProcess(_ executable: String, _ arguments: [String]) -> (seconds: Double, status: Int32, cpuSeconds: Double) {
-    var pid: pid_t = 0
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-    defer { for pointer in argv { free(pointer) } }
     let start = DispatchTime.now().uptimeNanoseconds
-    guard posix_spawn(&pid, executable, &actions, nil, argv, environ) == 0 else {
-        fatalError("cannot start \(executable)")
-    }
+    let pid = spawn(executable, arguments)
     var status: Int32 = 0
     var usage = rusage()
     while wait4(pid, &status, 0, &usage) == -1 && errno == EINTR {}
@@ -120,11 +118,7 @@ func format(_ value: Double, _ decimals: Int = 0) -> String { String(format: "%.
 
 /// The `fraction` quantile of `values`, interpolated between the nearest ranks: 0.5 for the median.
 func percentile(_ values: [Double], _ fraction: Double) -> Double {
-    let sorted = values.sorted()
-    let rank = fraction * Double(sorted.count - 1)
-    let below = Int(rank.rounded(.down))
-    let above = min(below + 1, sorted.count - 1)
-    return sorted[below] + (sorted[above] - sorted[below]) * (rank - Double(below))
+    PurserStatistics.percentile(values.sorted(), fraction)
 }
 
 /// "pass" or "FAIL", for a figure against its target.

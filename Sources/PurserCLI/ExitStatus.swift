@@ -51,17 +51,7 @@ enum ExitStatus {
         let code = code(for: error)
         // --help and --version: ArgumentParser prints them and exits 0.
         if code == success, !(error is ExitCode) { Purser.exit(withError: error) }
-        if let message = message(for: error) { printError(message) }
+        if let message = message(for: error) { Diagnostics.printError(message) }
         Foundation.exit(code)
-    }
-
-    /// Prints `message` as `purser: error: …` on standard error (`Diagnostics`).
-    static func printError(_ message: String) {
-        Diagnostics.printError(message)
-    }
-
-    /// Prints `message` as `purser: note: …` on standard error (`Diagnostics`).
-    static func printNote(_ message: String) {
-        Diagnostics.printNote(message)
     }
 }

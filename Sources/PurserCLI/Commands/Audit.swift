@@ -94,7 +94,7 @@ struct Audit: ParsableCommand {
             FileHandle.standardOutput.write(Data(bytes))
         }
         if let fault = reply.json["fault"]?.stringValue {
-            ExitStatus.printError("the ledger failed verification (\(fault)); the report says so at the top")
+            Diagnostics.printError("the ledger failed verification (\(fault)); the report says so at the top")
             throw ExitCode(ExitStatus.integrity)
         }
     }

@@ -381,7 +381,7 @@ struct DemoStory {
                 try command.run()
             } catch {
                 status = ExitStatus.code(for: error)
-                if let message = ExitStatus.message(for: error) { ExitStatus.printError(message) }
+                if let message = ExitStatus.message(for: error) { Diagnostics.printError(message) }
             }
             guard status == expect else {
                 throw LedgerError(

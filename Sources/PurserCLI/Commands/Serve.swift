@@ -110,7 +110,7 @@ struct Token: ParsableCommand {
                 Output.json(.object(["name": .string(name), "role": .string(role.rawValue), "token": .string(token)]))
             } else {
                 Output.line(token)
-                ExitStatus.printNote(
+                Diagnostics.printNote(
                     "this is the only time the token is shown; \(file.path) keeps only its SHA-256")
             }
         }
