@@ -19,14 +19,13 @@ public final class Releases {
     /// - Throws: `.notALedger` if a read-only ledger's projections are out of date.
     public init(ledger: Ledger) throws(LedgerError) {
         self.ledger = ledger
-        let current = try ledger.read { connection in
-            guard let progress = try Projection(connection).progress(), progress.version == Projection.version
-            else { return false }
-            let kinds = Projection.kinds.sorted().map { "'\($0)'" }.joined(separator: ", ")
-            let missed = try connection.prepare(
-                "SELECT count(*) FROM main.entries WHERE kind IN (\(kinds)) AND seq > ?")
-            try missed.bind(1, progress.appliedSeq)
-            return try missed.step() && missed.int64(0) == 0
+        let current = try ledger.readTables { tables in
+            guard let progress = try tables.progress(), progress.version == Projection.version else { return false }
+            var missed = false
+            try ledger.forEachEntry(from: UInt64(progress.appliedSeq + 1), kinds: Projection.kinds, limit: 1) { _ in
+                missed = true
+            }
+            return !missed
         }
         guard !current else { return }
         guard !ledger.isReadOnly else {
@@ -36,13 +35,13 @@ public final class Releases {
             )
         }
         try ledger.write { transaction in
-            let projection = Projection(transaction.connection)
+            let tables = transaction.tables
             // Tables of another projection version, or without their progress row, are rebuilt whole.
-            if try projection.progress()?.version != Projection.version {
-                try projection.drop()
+            if try tables.progress()?.version != Projection.version {
+                try tables.dropTables()
             }
-            try projection.create()
-            try projection.catchUp(ledger, skippingUnreplayable: true)
+            try tables.createTables()
+            try Projection(ledger, tables).catchUp(skippingUnreplayable: true)
         }
     }
 
@@ -52,11 +51,11 @@ public final class Releases {
         _ body: (Ledger.WriteTransaction, Projection) throws -> (events: [Event], result: T)
     ) throws(LedgerError) -> (result: T, entries: [Entry]) {
         try ledger.write { transaction in
-            let projection = Projection(transaction.connection)
-            try projection.catchUp(ledger, skippingUnreplayable: true)
+            let projection = Projection(ledger, transaction.tables)
+            try projection.catchUp(skippingUnreplayable: true)
             let (events, result) = try body(transaction, projection)
             let entries = try transaction.append(events)
-            try projection.catchUp(ledger)
+            try projection.catchUp()
             return (result, entries)
         }
     }
@@ -68,10 +67,10 @@ public final class Releases {
     @discardableResult
     public static func reindex(_ ledger: Ledger, progress: (UInt64) -> Void = { _ in }) throws(LedgerError) -> UInt64 {
         try ledger.write { transaction in
-            let projection = Projection(transaction.connection)
-            try projection.drop()
-            try projection.create()
-            try projection.catchUp(ledger, skippingUnreplayable: true, progress: progress)
+            let tables = transaction.tables
+            try tables.dropTables()
+            try tables.createTables()
+            try Projection(ledger, tables).catchUp(skippingUnreplayable: true, progress: progress)
             return try ledger.size()
         }
     }

@@ -1,30 +1,17 @@
-internal import PurserLedger
-
 extension CanarySamples {
     /// The samples of the baseline and the canary (`versions`, ids, in that order) in `env`: the tasks started at
-    /// or after `since`, in the `tasks` table of `schema` (`main`, or `temp` for the rebuild `verify` makes), and
-    /// with `before` only the rows of ingestions before that seq (what the ledger held when a judgement was made).
-    /// Read one version at a time in the table's order, as the means are summed: the tasks of a version in `env`
-    /// are one range of it.
+    /// or after `since` in `tasks` (the stored ones, or the rebuild `verify` makes), and with `before` only those of
+    /// ingestions before that seq (what the ledger held when a judgement was made). Read one version at a time,
+    /// as the means are summed.
     static func read(
-        _ connection: Connection, schema: String = "main", env: String, versions: [String], since: String,
-        before seq: UInt64? = nil, metrics: [CanaryConfig.Metric]
+        _ tasks: some TaskTables, env: String, versions: [String], since: String, before seq: UInt64? = nil,
+        metrics: [CanaryConfig.Metric]
     ) throws -> CanarySamples {
         var samples = CanarySamples(metrics: metrics)
-        let select = try connection.prepare(
-            """
-            SELECT \(samples.columns.isEmpty ? "NULL" : samples.columns.joined(separator: ", "))
-            FROM \(schema).tasks
-            WHERE version = (SELECT seq FROM \(schema).versions WHERE id = ?) AND env = ? AND seq < ?
-                AND started_at >= ?
-            """)
         for (arm, version) in versions.prefix(2).enumerated() {
-            try select.bind(1, version)
-            try select.bind(2, env)
-            try select.bind(3, Int64(clamping: seq ?? UInt64(Int64.max)))
-            try select.bind(4, since)
-            while try select.step() { samples.add(select, arm: arm) }
-            select.reset()
+            try tasks.forEachTask(
+                version: version, env: env, since: since, before: seq ?? UInt64(Int64.max), columns: samples.columns
+            ) { row in samples.add(row, arm: arm) }
         }
         return samples
     }

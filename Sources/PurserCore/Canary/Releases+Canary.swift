@@ -135,7 +135,7 @@ extension Releases {
             }
             while try select.step() {
                 let (seq, row) = (select.int64(0), "traffic_events row \(select.int64(0))")
-                let source = try SourceEntry(seq, kinds: [kind], row: row, connection: connection)
+                let source = try SourceEntry(seq, kinds: [kind], row: row, ledger: ledger)
                 try source.require("env", env, equals: source.body["env"]?.stringValue)
                 try source.require(
                     "effective_at", select.string(1),
@@ -143,12 +143,12 @@ extension Releases {
                 guard isStart(source.body) else { continue }
                 try SourceEntry.requireNoLater(
                     kind, after: seq, row: row, what: "a start of \(candidate.prefix(12)) in \(env)",
-                    connection: connection, isStart)
+                    ledger: ledger, isStart)
                 return select.string(1)
             }
             try SourceEntry.requireNoLater(
                 kind, after: -1, row: "the traffic_events table", what: "a start of \(candidate.prefix(12)) in \(env)",
-                connection: connection, isStart)
+                ledger: ledger, isStart)
             return nil
         }
         guard let start else {
@@ -161,8 +161,8 @@ extension Releases {
     private func canarySamples(
         env: String, versions: [String], since start: String, metrics: [CanaryConfig.Metric]
     ) throws(LedgerError) -> CanarySamples {
-        try ledger.read { connection in
-            try CanarySamples.read(connection, env: env, versions: versions, since: start, metrics: metrics)
+        try ledger.readTables { tables in
+            try CanarySamples.read(tables, env: env, versions: versions, since: start, metrics: metrics)
         }
     }
 }
@@ -188,17 +188,17 @@ struct CanarySamples {
     /// The columns to select.
     private(set) var columns: [String] = []
     /// Positions in `columns` of what the proportions need, when a metric needs it.
-    private var error: Int32?
-    private var completed: Int32?
-    private var tools: (calls: Int32, errors: Int32)?
+    private var error: Int?
+    private var completed: Int?
+    private var tools: (calls: Int, errors: Int)?
     /// Per continuous column read: its index in `continuousColumns` and its position in `columns`.
-    private var continuous: [(index: Int, column: Int32)] = []
+    private var continuous: [(index: Int, column: Int)] = []
 
     init(metrics: [CanaryConfig.Metric]) {
-        func position(_ column: String) -> Int32 {
-            if let found = columns.firstIndex(of: column) { return Int32(found) }
+        func position(_ column: String) -> Int {
+            if let found = columns.firstIndex(of: column) { return Int(found) }
             columns.append(column)
-            return Int32(columns.count - 1)
+            return Int(columns.count - 1)
         }
         let names = Set(metrics.map(\.name))
         if names.contains("error_rate") { error = position("error") }
@@ -211,17 +211,17 @@ struct CanarySamples {
 
     /// Adds a task row of the arm `arm` (0 baseline, 1 canary), in place: a copy of the arm per row would
     /// copy its growing arrays every time.
-    mutating func add(_ row: Statement, arm: Int) {
+    mutating func add(_ row: any TaskRow, arm: Int) {
         arms[arm].tasks += 1
-        if let error, row.int64(error) != 0 { arms[arm].errors += 1 }
-        if let completed, row.int64(completed) != 0 { arms[arm].completed += 1 }
+        if let error, row.number(error) ?? 0 != 0 { arms[arm].errors += 1 }
+        if let completed, row.number(completed) ?? 0 != 0 { arms[arm].completed += 1 }
         if let tools {
-            let calls = row.isNull(tools.calls) ? 0 : row.double(tools.calls)
+            let calls = row.number(tools.calls) ?? 0
             arms[arm].toolCalls += calls
-            arms[arm].toolSuccesses += calls - (row.isNull(tools.errors) ? 0 : row.double(tools.errors))
+            arms[arm].toolSuccesses += calls - (row.number(tools.errors) ?? 0)
         }
-        for (index, column) in continuous where !row.isNull(column) {
-            arms[arm].values[index].append(row.double(column))
+        for (index, column) in continuous {
+            if let value = row.number(column) { arms[arm].values[index].append(value) }
         }
     }
 

@@ -334,15 +334,15 @@ extension Releases {
             guard try select.step() else {
                 try SourceEntry.requireNoLater(
                     kind, after: -1, row: "the evaluations table", what: "an evaluation of \(version.prefix(12))",
-                    connection: connection, matches)
+                    ledger: ledger, matches)
                 return nil
             }
             let (seq, row) = (select.int64(0), "evaluations row \(select.int64(0))")
-            let source = try SourceEntry(seq, kinds: [kind], row: row, connection: connection)
+            let source = try SourceEntry(seq, kinds: [kind], row: row, ledger: ledger)
             try source.require("version", version, equals: source.body["version"]?.stringValue)
             try source.require("suite", select.string(1), equals: source.body["suite"]?.stringValue)
             try SourceEntry.requireNoLater(
-                kind, after: seq, row: row, what: "an evaluation of \(version.prefix(12))", connection: connection,
+                kind, after: seq, row: row, what: "an evaluation of \(version.prefix(12))", ledger: ledger,
                 matches)
             return seq
         }
@@ -458,7 +458,7 @@ extension Releases {
             guard let seq = active[checks[index].id], let entry = try ledger.entry(UInt64(seq)) else { continue }
             let body = try ledger.read { connection in
                 let source = try SourceEntry(
-                    seq, kinds: ["waiver.granted"], row: "waivers row \(seq)", connection: connection)
+                    seq, kinds: ["waiver.granted"], row: "waivers row \(seq)", ledger: ledger)
                 try source.require("version", version, equals: source.body["version"]?.stringValue)
                 try source.require("check", checks[index].id, equals: source.body["check"]?.stringValue)
                 let expires = source.body["expires"]?.stringValue ?? ""
@@ -479,12 +479,11 @@ extension Releases {
     /// Checks the `checklist_runs` row `seq` against its entry (version, environment, verdict, time and validity),
     /// and that no later checklist run of this version and environment is missing from the table.
     /// - Throws: `.integrity` when the row or the table disagrees with the entries.
-    private static func checkRun(
-        seq: Int64, version: String, env: String, allowed: Bool, at: String, validUntil: String,
-        connection: Connection
+    private func checkRun(
+        seq: Int64, version: String, env: String, allowed: Bool, at: String, validUntil: String
     ) throws {
         let kind = "checklist.evaluated"
-        let source = try SourceEntry(seq, kinds: [kind], row: "checklist_runs row \(seq)", connection: connection)
+        let source = try SourceEntry(seq, kinds: [kind], row: "checklist_runs row \(seq)", ledger: ledger)
         let body = source.body
         try source.require("version", version, equals: body["version"]?.stringValue)
         try source.require("env", env, equals: body["env"]?.stringValue)
@@ -497,7 +496,7 @@ extension Releases {
         // A later run of this pair whose row was deleted or moved to another pair would have decided instead.
         try SourceEntry.requireNoLater(
             kind, after: seq, row: "checklist_runs row \(seq)",
-            what: "a checklist run of \(version.prefix(12)) in \(env)", connection: connection
+            what: "a checklist run of \(version.prefix(12)) in \(env)", ledger: ledger
         ) { $0["version"]?.stringValue == version && $0["env"]?.stringValue == env }
     }
 
@@ -517,9 +516,9 @@ extension Releases {
             throw LedgerError(.blocked, "no checklist run allows \(short) in \(env); \(hint)")
         }
         let seq = select.int64(0)
-        try Releases.checkRun(
+        try checkRun(
             seq: seq, version: version, env: env, allowed: select.int64(1) == 1, at: select.string(2),
-            validUntil: select.string(3), connection: connection)
+            validUntil: select.string(3))
         guard select.int64(1) == 1 else {
             throw LedgerError(
                 .blocked, "the latest checklist run for \(short) in \(env) (seq \(seq)) blocked the release; \(hint)")

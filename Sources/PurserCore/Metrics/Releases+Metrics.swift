@@ -60,10 +60,9 @@ extension Releases {
         // They are inserted a piece of the file at a time while the next is read; a bad line or an unknown
         // version anywhere undoes the transaction.
         return try ledger.write { transaction in
-            let projection = Projection(transaction.connection)
-            try projection.catchUp(ledger, skippingUnreplayable: true)
-            let seq = UInt64(
-                try transaction.connection.scalarInt("SELECT coalesce(max(seq) + 1, 0) FROM main.entries")!)
+            let projection = Projection(ledger, transaction.tables)
+            try projection.catchUp(skippingUnreplayable: true)
+            let seq = try ledger.size()
             var resolved: [String: String] = [:]
             var records = 0
             var groups = Set<TaskGroup>()
@@ -79,10 +78,10 @@ extension Releases {
                     }
                 }
                 groups.formUnion(
-                    try projection.insertTasks(piece.map(\.record), seq: seq, from: records, versions: resolved))
+                    try projection.tables.insertTasks(piece.map(\.record), seq: seq, from: records, versions: resolved))
                 records += piece.count
             }
-            let perVersion = try projection.countTasks(seq: seq, in: groups)
+            let perVersion = try projection.tables.countTasks(seq: seq, in: groups)
             projection.insertedTasks = seq
             let digest = try transaction.storeArtifact(file.bytes)
             let body: JSONValue = .object([
@@ -96,7 +95,7 @@ extension Releases {
             guard entries[0].seq == seq else {
                 throw LedgerError(.internal, "metrics.summarized was appended as seq \(entries[0].seq), not \(seq)")
             }
-            try projection.catchUp(ledger)
+            try projection.catchUp()
             return IngestOutcome(seq: seq, records: records, new: perVersion.values.reduce(0, +), versions: perVersion)
         }
     }

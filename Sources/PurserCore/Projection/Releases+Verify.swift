@@ -54,12 +54,13 @@ extension Releases {
     ///   first table that differs and a progress row that differs (`projection`), the first `artifact` fault, and a `judgement` fault for each judgement that
     ///   differs; each at the seq of the entry concerned.
     public static func derivedFaults(_ ledger: Ledger) throws(LedgerError) -> [Fault] {
-        try ledger.read { connection in
-            let rebuilt = Projection(connection, schema: "temp")
-            try rebuilt.drop()
-            try rebuilt.create()
-            defer { try? rebuilt.drop() }
-            try rebuilt.catchUp(ledger, skippingUnreplayable: true)
+        try ledger.readTables { stored in
+            let scratch = stored.scratch()
+            try scratch.dropTables()
+            try scratch.createTables()
+            defer { try? scratch.dropTables() }
+            let rebuilt = Projection(ledger, scratch)
+            try rebuilt.catchUp(skippingUnreplayable: true)
             var faults = rebuilt.unreplayable.map {
                 Fault(
                     seq: $0.seq, kind: .replay,
@@ -67,18 +68,18 @@ extension Releases {
                         "entry \($0.seq) cannot be replayed, so the query tables leave it out: \($0.reason)"
                 )
             }
-            if let fault = try compareProjections(connection) { faults.append(fault) }
-            if let fault = try compareProgress(connection, rebuilt) { faults.append(fault) }
+            if let fault = try compareProjections(stored, scratch) { faults.append(fault) }
+            if let fault = try compareProgress(stored, scratch) { faults.append(fault) }
             if let fault = try checkVersions(ledger) { faults.append(fault) }
-            faults += try checkJudgements(ledger, connection)
+            faults += try checkJudgements(ledger, scratch)
             return faults
         }
     }
 
     /// The stored progress row (`projection_meta`) against the rebuild's: its version, and the last entry
     /// applied (an `applied_seq` moved ahead makes every command skip the entries before it).
-    private static func compareProgress(_ connection: Connection, _ rebuilt: Projection) throws -> Fault? {
-        guard let stored = try Projection(connection).progress(), let expected = try rebuilt.progress() else {
+    private static func compareProgress(_ tables: any QueryTables, _ rebuilt: any QueryTables) throws -> Fault? {
+        guard let stored = try tables.progress(), let expected = try rebuilt.progress() else {
             return nil
         }
         if stored.version != Projection.version {
@@ -104,7 +105,7 @@ extension Releases {
     /// `deployment.started` there), its configuration's plan and that plan's level for the look, and is
     /// recomputed at that level; one recorded before looks were (no `look`) at α = 0.05. A judgement made on an
     /// edited `tasks` table stays in the ledger after `purser reindex`; this finds it.
-    private static func checkJudgements(_ ledger: Ledger, _ connection: Connection) throws -> [Fault] {
+    private static func checkJudgements(_ ledger: Ledger, _ rebuilt: any QueryTables) throws -> [Fault] {
         var faults: [Fault] = []
         var looks = CanaryLooks()
         try ledger.forEachEntry(kinds: CanaryLooks.kinds) { entry in
@@ -152,7 +153,7 @@ extension Releases {
                 }
             }
             let samples = try CanarySamples.read(
-                connection, schema: "temp", env: env, versions: [baseline, canary], since: since, before: entry.seq,
+                rebuilt, env: env, versions: [baseline, canary], since: since, before: entry.seq,
                 metrics: config.metrics)
             let recomputed = samples.judge(config, alpha: alpha)
             let metrics = recomputed.metrics.map(\.json)
@@ -175,32 +176,19 @@ extension Releases {
         return faults
     }
 
-    private static func compareProjections(_ connection: Connection) throws -> Fault? {
-        let stored = try Projection(connection).progress()
-        for table in Projection.tables {
-            let exists = try connection.scalarInt(
-                "SELECT count(*) FROM main.sqlite_master WHERE type = 'table' AND name = '\(table)'")
-            if stored != nil && exists != 1 {
-                return Fault(
-                    seq: 0, kind: .projection, detail: "query table \(table) is missing; run `purser reindex`")
-            }
-            let main = stored == nil ? "SELECT * FROM temp.\(table) WHERE 0" : "SELECT * FROM main.\(table)"
-            let select = try connection.prepare(
-                """
-                SELECT min(seq), count(*) FROM (
-                    SELECT seq FROM (\(main) EXCEPT SELECT * FROM temp.\(table))
-                    UNION ALL SELECT seq FROM (SELECT * FROM temp.\(table) EXCEPT \(main)))
-                """)
-            guard try select.step(), select.int64(1) > 0 else { continue }
-            let seq = select.int64(0)
+    /// The first query table that differs from the rebuild.
+    private static func compareProjections(_ tables: any QueryTables, _ rebuilt: any QueryTables) throws -> Fault? {
+        guard let difference = try tables.firstDifference(from: rebuilt) else { return nil }
+        guard difference.exists else {
             return Fault(
-                seq: UInt64(max(seq, 0)), kind: .projection,
-                detail: stored == nil
-                    ? "the query tables are missing; run `purser reindex`"
-                    : "\(select.int64(1)) row(s) of query table \(table) disagree with the entries, from the entry at seq \(seq); run `purser reindex`"
-            )
+                seq: 0, kind: .projection, detail: "query table \(difference.table) is missing; run `purser reindex`")
         }
-        return nil
+        return Fault(
+            seq: UInt64(max(difference.seq, 0)), kind: .projection,
+            detail: try tables.progress() == nil
+                ? "the query tables are missing; run `purser reindex`"
+                : "\(difference.rows) row(s) of query table \(difference.table) disagree with the entries, from the entry at seq \(difference.seq); run `purser reindex`"
+        )
     }
 
     /// Every `version.recorded` entry's id is the hash of its component digests, and every artifact an

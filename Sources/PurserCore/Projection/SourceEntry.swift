@@ -12,25 +12,22 @@ struct SourceEntry {
     /// How messages name the row.
     let row: String
 
-    /// Reads entry `seq` on `connection`: it must exist, its bytes must hash to its stored leaf hash, and it must be
-    /// of one of `kinds`.
+    /// Reads entry `seq` of `ledger` (in the caller's snapshot): it must exist, its bytes must hash to its stored
+    /// leaf hash, and it must be of one of `kinds`.
     /// - Parameter row: how messages name the row that named the entry (`checklist_runs row 12`).
     /// - Throws: `.integrity` naming the row otherwise.
-    init(_ seq: Int64, kinds: Set<String>, row: String, connection: Connection) throws {
+    init(_ seq: Int64, kinds: Set<String>, row: String, ledger: Ledger) throws(LedgerError) {
         self.seq = seq
         self.row = row
-        let select = try connection.prepare("SELECT kind, leaf_hash, entry FROM main.entries WHERE seq = ?")
-        try select.bind(1, seq)
         func fault(_ problem: String) -> LedgerError {
             SourceEntry.fault(row: row, seq: seq, problem)
         }
-        guard try select.step() else { throw fault("does not exist") }
-        let bytes = select.bytes(2)
-        guard select.withBlob(1, { Hash(bytes: $0) }) == Hash.leaf(bytes) else {
-            throw fault("no longer hashes to its leaf hash")
+        guard let number = UInt64(exactly: seq), let entry = try ledger.entry(number) else {
+            throw fault("does not exist")
         }
-        guard let envelope = try? JSONValue(parsing: bytes), envelope["seq"]?.numberValue == Double(seq),
-            let kind = envelope["kind"]?.stringValue, kind == select.string(0), kinds.contains(kind),
+        guard entry.leafHash == Hash.leaf(entry.bytes) else { throw fault("no longer hashes to its leaf hash") }
+        guard let envelope = try? JSONValue(parsing: entry.bytes), envelope["seq"]?.numberValue == Double(seq),
+            let kind = envelope["kind"]?.stringValue, kind == entry.kind, kinds.contains(kind),
             let at = envelope["at"]?.stringValue, case .object = envelope["body"] ?? .null
         else {
             throw fault("is not a \(kinds.sorted().joined(separator: " or ")) entry")
@@ -54,16 +51,11 @@ struct SourceEntry {
     /// the table lacks (its row deleted, or moved to another version).
     /// - Parameter what: what such an entry is, for the message (`a later checklist run of … in prod`).
     static func requireNoLater(
-        _ kind: String, after seq: Int64, row: String, what: String, connection: Connection,
-        _ matches: (JSONValue) -> Bool
-    ) throws {
-        let later = try connection.prepare(
-            "SELECT seq, entry FROM main.entries WHERE kind = ? AND seq > ? ORDER BY seq")
-        try later.bind(1, kind)
-        try later.bind(2, seq)
-        while try later.step() {
-            if let body = (try? JSONValue(parsing: later.bytes(1)))?["body"], matches(body) {
-                throw tampered("entry \(later.int64(0)) is \(what), later than \(row), and the table lacks it")
+        _ kind: String, after seq: Int64, row: String, what: String, ledger: Ledger, _ matches: (JSONValue) -> Bool
+    ) throws(LedgerError) {
+        try ledger.forEachEntry(from: UInt64(max(seq + 1, 0)), kind: kind) { entry in
+            if let body = (try? JSONValue(parsing: entry.bytes))?["body"], matches(body) {
+                throw tampered("entry \(entry.seq) is \(what), later than \(row), and the table lacks it")
             }
         }
     }

@@ -101,7 +101,7 @@ extension Releases {
                 guard try select.step() else { return [] }
                 let (id, seq) = (select.string(0), select.int64(1))
                 let source = try SourceEntry(
-                    seq, kinds: ["version.recorded"], row: "version_labels row \(reference)", connection: connection)
+                    seq, kinds: ["version.recorded"], row: "version_labels row \(reference)", ledger: ledger)
                 try source.require("label", reference, equals: source.body["label"]?.stringValue)
                 try source.require("id", id, equals: source.body["id"]?.stringValue)
                 return [id]
@@ -143,7 +143,7 @@ extension Releases {
         try ledger.read { connection in
             let source = try SourceEntry(
                 Int64(version.seq), kinds: ["version.recorded"], row: "versions row \(version.id.prefix(12))",
-                connection: connection)
+                ledger: ledger)
             try source.require("id", version.id, equals: source.body["id"]?.stringValue)
             try source.require("agent", version.agent, equals: source.body["agent"]?.stringValue)
             try source.require("at", version.at, equals: source.at)
@@ -160,7 +160,7 @@ extension Releases {
                 let label = labels.string(0)
                 let named = try SourceEntry(
                     labels.int64(1), kinds: ["version.recorded"], row: "version_labels row \(label)",
-                    connection: connection)
+                    ledger: ledger)
                 try named.require("label", label, equals: named.body["label"]?.stringValue)
                 try named.require("id", version.id, equals: named.body["id"]?.stringValue)
             }
