@@ -4,4 +4,6 @@ protocol VersionTables {
     func insertVersion(id: String, seq: Int64, at: String, agent: String, components: [UInt8]) throws
     /// Adds `label` for version `id`, recorded by entry `seq`, unless the label exists.
     func insertLabel(_ label: String, id: String, seq: Int64) throws
+    /// The first label recorded for version `id`, or nil.
+    func firstLabel(of id: String) throws -> String?
 }

@@ -23,4 +23,10 @@ extension SQLiteTables: VersionTables {
     func insertLabel(_ label: String, id: String, seq: Int64) throws {
         try run("INSERT OR IGNORE INTO \(schema).version_labels VALUES (?, ?, ?)", .text(label), .text(id), .int(seq))
     }
+
+    func firstLabel(of id: String) throws -> String? {
+        let select = try query(
+            "SELECT label FROM \(schema).version_labels WHERE id = ? ORDER BY seq, label LIMIT 1", .text(id))
+        return try select.step() ? select.string(0) : nil
+    }
 }
