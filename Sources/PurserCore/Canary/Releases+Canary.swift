@@ -40,10 +40,7 @@ extension Releases {
         try Releases.checkEnvironment(env)
         // The rollout (and an automatic rollback) is decided on the environments row: checked against the entries.
         let stored = try status(env: env).first
-        try ledger.read { connection in
-            try Releases.checkTraffic(
-                of: env, stored: stored.map { ($0.state, $0.effectiveAt) }, connection: connection)
-        }
+        try Releases.checkTraffic(of: env, stored: stored.map { ($0.state, $0.effectiveAt) }, ledger: ledger)
         let state = stored?.state
         let rollout = state?.rollout?.strategy == .canary ? state?.rollout : nil
         guard
@@ -122,29 +119,24 @@ extension Releases {
 
     /// When the latest deployment of `candidate` in `env` took effect.
     private func rolloutStart(env: String, candidate: String) throws(LedgerError) -> String {
-        let start: String? = try ledger.read { connection in
-            let select = try connection.prepare(
-                "SELECT seq, effective_at FROM main.traffic_events WHERE env = ? AND kind = 'deployment.started' ORDER BY seq DESC"
-            )
-            try select.bind(1, env)
+        let start: String? = try ledger.readTables { tables in
             let kind = "deployment.started"
             // Each row is checked against its entry, and a later start of the candidate may not be missing: the
             // start decides which tasks are judged.
             func isStart(_ body: JSONValue) -> Bool {
                 body["env"]?.stringValue == env && body["version"]?.stringValue == candidate
             }
-            while try select.step() {
-                let (seq, row) = (select.int64(0), "traffic_events row \(select.int64(0))")
+            for (seq, effectiveAt) in try tables.latestStarts(in: env) {
+                let row = "traffic_events row \(seq)"
                 let source = try SourceEntry(seq, kinds: [kind], row: row, ledger: ledger)
                 try source.require("env", env, equals: source.body["env"]?.stringValue)
                 try source.require(
-                    "effective_at", select.string(1),
-                    equals: source.body["effective_at"]?.stringValue ?? source.at)
+                    "effective_at", effectiveAt, equals: source.body["effective_at"]?.stringValue ?? source.at)
                 guard isStart(source.body) else { continue }
                 try SourceEntry.requireNoLater(
                     kind, after: seq, row: row, what: "a start of \(candidate.prefix(12)) in \(env)",
                     ledger: ledger, isStart)
-                return select.string(1)
+                return effectiveAt
             }
             try SourceEntry.requireNoLater(
                 kind, after: -1, row: "the traffic_events table", what: "a start of \(candidate.prefix(12)) in \(env)",

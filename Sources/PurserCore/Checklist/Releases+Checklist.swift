@@ -249,10 +249,7 @@ extension Releases {
     /// Checked against the environment's entries (`checkTraffic`): the checks that depend on it decide on it.
     private func servingVersion(_ env: String) throws(LedgerError) -> String? {
         let stored = try status(env: env).first
-        try ledger.read { connection in
-            try Releases.checkTraffic(
-                of: env, stored: stored.map { ($0.state, $0.effectiveAt) }, connection: connection)
-        }
+        try Releases.checkTraffic(of: env, stored: stored.map { ($0.state, $0.effectiveAt) }, ledger: ledger)
         guard let state = stored?.state else { return nil }
         return state.rollout?.baseline ?? state.serving.first?.version
     }

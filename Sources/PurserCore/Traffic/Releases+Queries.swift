@@ -61,49 +61,28 @@ extension TrafficState {
     }
 }
 
+extension EnvironmentTraffic {
+    /// The traffic of `row`, its stored state read.
+    init(_ row: StoredTraffic) throws(LedgerError) {
+        self.init(
+            env: row.env, state: try TrafficState(stored: row.state, what: row.env), effectiveAt: row.effectiveAt,
+            seq: UInt64(row.seq))
+    }
+}
+
 extension Releases {
     /// Each environment's current traffic (or only `env`'s), by name.
     public func status(env: String? = nil) throws(LedgerError) -> [EnvironmentTraffic] {
-        try ledger.read { connection in
-            let select = try connection.prepare(
-                "SELECT env, state, effective_at, seq FROM main.environments WHERE ?1 IS NULL OR env = ?1 ORDER BY env")
-            if let env { try select.bind(1, env) }
-            var found: [EnvironmentTraffic] = []
-            while try select.step() {
-                found.append(
-                    EnvironmentTraffic(
-                        env: select.string(0), state: try TrafficState(stored: select.bytes(1), what: select.string(0)),
-                        effectiveAt: select.string(2), seq: UInt64(select.int64(3))))
-            }
-            return found
+        try ledger.readTables { tables in
+            try tables.currentTraffic(env: env).map(EnvironmentTraffic.init)
         }
     }
 
     /// The traffic in force at `time` (ledger timestamp form) in each environment that had any by then:
     /// the state after the last change that took effect at or before `time`.
     public func traffic(at time: String, env: String? = nil) throws(LedgerError) -> [EnvironmentTraffic] {
-        try ledger.read { connection in
-            let environments = try connection.prepare(
-                "SELECT env FROM main.environments WHERE ?1 IS NULL OR env = ?1 ORDER BY env")
-            if let env { try environments.bind(1, env) }
-            let latest = try connection.prepare(
-                """
-                SELECT state, effective_at, seq FROM main.traffic_events
-                WHERE env = ? AND effective_at <= ? ORDER BY effective_at DESC, seq DESC LIMIT 1
-                """)
-            var found: [EnvironmentTraffic] = []
-            while try environments.step() {
-                let name = environments.string(0)
-                try latest.bind(1, name)
-                try latest.bind(2, time)
-                defer { latest.reset() }
-                guard try latest.step() else { continue }
-                found.append(
-                    EnvironmentTraffic(
-                        env: name, state: try TrafficState(stored: latest.bytes(0), what: name),
-                        effectiveAt: latest.string(1), seq: UInt64(latest.int64(2))))
-            }
-            return found
+        try ledger.readTables { tables in
+            try tables.traffic(at: time, env: env).map(EnvironmentTraffic.init)
         }
     }
 
@@ -116,20 +95,13 @@ extension Releases {
     ) throws(LedgerError) -> [TrafficEvent] {
         let versionID = try version.map { (reference) throws(LedgerError) in try self.version(reference).id }
         let rows: [(seq: UInt64, env: String, effectiveAt: String, kind: String, state: TrafficState)] =
-            try ledger.read { connection in
-                let select = try connection.prepare(
-                    "SELECT seq, env, effective_at, kind, state FROM main.traffic_events WHERE ?1 IS NULL OR env = ?1 ORDER BY seq"
-                )
-                if let env { try select.bind(1, env) }
-                var rows: [(UInt64, String, String, String, TrafficState)] = []
-                while try select.step() {
-                    rows.append(
-                        (
-                            UInt64(select.int64(0)), select.string(1), select.string(2), select.string(3),
-                            try TrafficState(stored: select.bytes(4), what: select.string(1))
-                        ))
+            try ledger.readTables { tables in
+                try tables.trafficEvents(env: env).map { (row) throws(LedgerError) in
+                    (
+                        UInt64(row.seq), row.env, row.effectiveAt, row.kind,
+                        try TrafficState(stored: row.state, what: row.env)
+                    )
                 }
-                return rows
             }
         var previous: [String: TrafficState] = [:]
         var matching:
@@ -163,15 +135,9 @@ extension Releases {
 
     /// The first label of each of `ids` that has one.
     public func labels(of ids: some Sequence<String>) throws(LedgerError) -> [String: String] {
-        try ledger.read { connection in
-            let select = try connection.prepare(
-                "SELECT label FROM main.version_labels WHERE id = ? ORDER BY seq, label LIMIT 1")
+        try ledger.readTables { tables in
             var labels: [String: String] = [:]
-            for id in Set(ids) {
-                try select.bind(1, id)
-                defer { select.reset() }
-                if try select.step() { labels[id] = select.string(0) }
-            }
+            for id in Set(ids) { labels[id] = try tables.firstLabel(of: id) }
             return labels
         }
     }

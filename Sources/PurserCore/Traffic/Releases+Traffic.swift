@@ -175,12 +175,12 @@ extension Releases {
         let effective = effectiveAt.map(Timestamp.format)
         let (after, entries) = try record { (transaction, projection) throws -> ([Event], TrafficState) in
             let stored = try projection.state(of: env)
-            try Releases.checkTraffic(of: env, stored: stored, connection: transaction.connection)
+            try Releases.checkTraffic(of: env, stored: stored, ledger: ledger)
             let (state, previous) = stored ?? (TrafficState(), "")
             let (change, fields) = try make(state)
             var next = state
             do {
-                try next.apply(change, short: { self.shortName($0, connection: transaction.connection) })
+                try next.apply(change, short: { self.shortName($0, tables: transaction.tables) })
             } catch let error as LedgerError {
                 throw LedgerError(error.code, "\(env): \(error.message)")
             }
@@ -211,9 +211,9 @@ extension Releases {
     /// entries give, so that a change is never judged, nor its entry written, against an edited row.
     /// - Throws: `.integrity` if they differ.
     static func checkTraffic(
-        of env: String, stored: (state: TrafficState, effectiveAt: String)?, connection: Connection
-    ) throws {
-        let replayed = try TrafficState.replayed(env: env, connection: connection)
+        of env: String, stored: (state: TrafficState, effectiveAt: String)?, ledger: Ledger
+    ) throws(LedgerError) {
+        let replayed = try TrafficState.replayed(env: env, ledger: ledger)
         guard replayed?.effectiveAt == stored?.effectiveAt,
             replayed.map({ CanonicalJSON.encode($0.state.json) }) == stored.map({ CanonicalJSON.encode($0.state.json) })
         else {
@@ -224,9 +224,8 @@ extension Releases {
     }
 
     /// A version id as messages show it: 12 hex characters and its first label.
-    func shortName(_ id: String, connection: Connection) -> String {
-        let label = try? Releases.scalarText(
-            connection, "SELECT label FROM main.version_labels WHERE id = ? ORDER BY seq LIMIT 1", id)
+    func shortName(_ id: String, tables: some VersionTables) -> String {
+        let label = try? tables.firstLabel(of: id)
         return label.flatMap { $0 }.map { "\(id.prefix(12)) (\($0))" } ?? String(id.prefix(12))
     }
 }
