@@ -318,32 +318,26 @@ extension Releases {
     /// Its `evaluations` row is checked against the entry, and no later evaluation of the version (and suite) may be
     /// missing from the table (`.integrity` otherwise).
     private func latestEvaluation(_ version: String, suite: String?) throws(LedgerError) -> Entry? {
-        let seq: Int64? = try ledger.read { connection in
-            let select = try connection.prepare(
-                "SELECT seq, suite FROM main.evaluations WHERE version = ?1 AND (?2 IS NULL OR suite = ?2) ORDER BY seq DESC LIMIT 1"
-            )
-            try select.bind(1, version)
-            if let suite { try select.bind(2, suite) }
+        try ledger.readTables { tables in
             let kind = "evaluation.recorded"
             func matches(_ body: JSONValue) -> Bool {
                 body["version"]?.stringValue == version && (suite == nil || body["suite"]?.stringValue == suite)
             }
-            guard try select.step() else {
+            guard let latest = try tables.latestEvaluation(version: version, suite: suite) else {
                 try SourceEntry.requireNoLater(
                     kind, after: -1, row: "the evaluations table", what: "an evaluation of \(version.prefix(12))",
                     ledger: ledger, matches)
                 return nil
             }
-            let (seq, row) = (select.int64(0), "evaluations row \(select.int64(0))")
-            let source = try SourceEntry(seq, kinds: [kind], row: row, ledger: ledger)
+            let row = "evaluations row \(latest.seq)"
+            let source = try SourceEntry(latest.seq, kinds: [kind], row: row, ledger: ledger)
             try source.require("version", version, equals: source.body["version"]?.stringValue)
-            try source.require("suite", select.string(1), equals: source.body["suite"]?.stringValue)
+            try source.require("suite", latest.suite, equals: source.body["suite"]?.stringValue)
             try SourceEntry.requireNoLater(
-                kind, after: seq, row: row, what: "an evaluation of \(version.prefix(12))", ledger: ledger,
+                kind, after: latest.seq, row: row, what: "an evaluation of \(version.prefix(12))", ledger: ledger,
                 matches)
-            return seq
+            return try ledger.entry(UInt64(latest.seq))
         }
-        return try seq.flatMap { (seq) throws(LedgerError) in try ledger.entry(UInt64(seq)) }
     }
 
     private func evaluationPassed(
@@ -442,53 +436,43 @@ extension Releases {
 
     /// Turns failures into `waived` where an unexpired waiver for that check and version exists.
     private func applyWaivers(to checks: inout [CheckResult], version: String, now: Date) throws(LedgerError) {
-        let active: [String: Int64] = try ledger.read { connection in
-            let select = try connection.prepare(
-                "SELECT check_id, max(seq) FROM main.waivers WHERE version = ? AND expires > ? GROUP BY check_id")
-            try select.bind(1, version)
-            try select.bind(2, Timestamp.format(now))
-            var active: [String: Int64] = [:]
-            while try select.step() { active[select.string(0)] = select.int64(1) }
-            return active
-        }
-        for index in checks.indices where checks[index].verdict == .fail {
-            guard let seq = active[checks[index].id], let entry = try ledger.entry(UInt64(seq)) else { continue }
-            let body = try ledger.read { connection in
-                let source = try SourceEntry(
-                    seq, kinds: ["waiver.granted"], row: "waivers row \(seq)", ledger: ledger)
+        try ledger.readTables { tables in
+            let active = try tables.activeWaivers(version: version, now: Timestamp.format(now))
+            for index in checks.indices where checks[index].verdict == .fail {
+                guard let seq = active[checks[index].id], let entry = try ledger.entry(UInt64(seq)) else { continue }
+                let source = try SourceEntry(seq, kinds: ["waiver.granted"], row: "waivers row \(seq)", ledger: ledger)
                 try source.require("version", version, equals: source.body["version"]?.stringValue)
                 try source.require("check", checks[index].id, equals: source.body["check"]?.stringValue)
                 let expires = source.body["expires"]?.stringValue ?? ""
                 guard expires > Timestamp.format(now) else {
                     throw SourceEntry.fault(row: "waivers row \(seq)", seq: seq, "expired at \(expires)")
                 }
-                return source.body
+                let body = source.body
+                checks[index].verdict = .waived
+                checks[index].reason =
+                    "waived by \(body["approver"]?.stringValue ?? "?") until \(body["expires"]?.stringValue ?? "?") (seq \(seq)): \(body["reason"]?.stringValue ?? ""); the failure: \(checks[index].reason)"
+                checks[index].evidence.append(EvidenceReference(entry))
             }
-            checks[index].verdict = .waived
-            checks[index].reason =
-                "waived by \(body["approver"]?.stringValue ?? "?") until \(body["expires"]?.stringValue ?? "?") (seq \(seq)): \(body["reason"]?.stringValue ?? ""); the failure: \(checks[index].reason)"
-            checks[index].evidence.append(EvidenceReference(entry))
         }
     }
 
     // MARK: The gate
 
-    /// Checks the `checklist_runs` row `seq` against its entry (version, environment, verdict, time and validity),
+    /// Checks the `checklist_runs` row `run` against its entry (version, environment, verdict, time and validity),
     /// and that no later checklist run of this version and environment is missing from the table.
     /// - Throws: `.integrity` when the row or the table disagrees with the entries.
-    private func checkRun(
-        seq: Int64, version: String, env: String, allowed: Bool, at: String, validUntil: String
-    ) throws {
+    private func checkRun(_ run: ChecklistRunRow) throws {
+        let (seq, version, env) = (run.seq, run.version, run.env)
         let kind = "checklist.evaluated"
         let source = try SourceEntry(seq, kinds: [kind], row: "checklist_runs row \(seq)", ledger: ledger)
         let body = source.body
         try source.require("version", version, equals: body["version"]?.stringValue)
         try source.require("env", env, equals: body["env"]?.stringValue)
-        try source.require("allowed", "\(allowed)", equals: body["allowed"].map { "\($0 == .bool(true))" })
-        try source.require("at", at, equals: source.at)
+        try source.require("allowed", "\(run.allowed)", equals: body["allowed"].map { "\($0 == .bool(true))" })
+        try source.require("at", run.at, equals: source.at)
         let validFor = body["policy"]?["max_age_s"]?.numberValue
         try source.require(
-            "valid_until", validUntil,
+            "valid_until", run.validUntil,
             equals: validFor.flatMap { Timestamp.parse(source.at)?.addingTimeInterval($0) }.map(Timestamp.format))
         // A later run of this pair whose row was deleted or moved to another pair would have decided instead.
         try SourceEntry.requireNoLater(
@@ -500,30 +484,24 @@ extension Releases {
     /// Refuses a deployment that no allowing checklist run covers: the latest run for this version and
     /// environment must be allowed and younger than its policy's `max-age`. The row decided on is checked against
     /// its entry first (`.integrity` if they differ).
-    func checkGate(version: String, env: String, now: Date, connection: Connection) throws {
-        let select = try connection.prepare(
-            "SELECT seq, allowed, at, valid_until FROM main.checklist_runs WHERE version = ? AND env = ? ORDER BY seq DESC LIMIT 1"
-        )
-        try select.bind(1, version)
-        try select.bind(2, env)
+    /// - Parameter tables: the query tables of the transaction that records the deployment.
+    func checkGate(version: String, env: String, now: Date, tables: any ChecklistTables) throws {
         let short = String(version.prefix(12))
         let hint =
             "run `purser check --version \(short) --env \(env) --policy checklist.yaml` (or your policy's path), or deploy with --break-glass --reason --approver"
-        guard try select.step() else {
+        guard let run = try tables.latestChecklistRun(version: version, env: env) else {
             throw LedgerError(.blocked, "no checklist run allows \(short) in \(env); \(hint)")
         }
-        let seq = select.int64(0)
-        try checkRun(
-            seq: seq, version: version, env: env, allowed: select.int64(1) == 1, at: select.string(2),
-            validUntil: select.string(3))
-        guard select.int64(1) == 1 else {
-            throw LedgerError(
-                .blocked, "the latest checklist run for \(short) in \(env) (seq \(seq)) blocked the release; \(hint)")
-        }
-        guard select.string(3) > Timestamp.format(now) else {
+        try checkRun(run)
+        guard run.allowed else {
             throw LedgerError(
                 .blocked,
-                "the allowing checklist run for \(short) in \(env) (seq \(seq), \(select.string(2))) expired at \(select.string(3)); \(hint)"
+                "the latest checklist run for \(short) in \(env) (seq \(run.seq)) blocked the release; \(hint)")
+        }
+        guard run.validUntil > Timestamp.format(now) else {
+            throw LedgerError(
+                .blocked,
+                "the allowing checklist run for \(short) in \(env) (seq \(run.seq), \(run.at)) expired at \(run.validUntil); \(hint)"
             )
         }
     }

@@ -51,7 +51,7 @@ extension Releases {
             gate: gated
                 ? { transaction in
                     try self.checkGate(
-                        version: target.id, env: env, now: transaction.now, connection: transaction.connection)
+                        version: target.id, env: env, now: transaction.now, tables: transaction.tables)
                 } : nil
         ) { _ in
             var body: [String: JSONValue] = [

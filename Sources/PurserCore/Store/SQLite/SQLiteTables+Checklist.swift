@@ -34,4 +34,30 @@ extension SQLiteTables: ChecklistTables {
             "INSERT INTO \(schema).checklist_runs VALUES (?, ?, ?, ?, ?, ?)", .int(seq), .text(version), .text(env),
             .int(allowed ? 1 : 0), .text(at), .text(validUntil))
     }
+
+    func latestEvaluation(version: String, suite: String?) throws -> (seq: Int64, suite: String)? {
+        let select = try query(
+            "SELECT seq, suite FROM \(schema).evaluations WHERE version = ?1 AND (?2 IS NULL OR suite = ?2) ORDER BY seq DESC LIMIT 1",
+            .text(version), suite.map { .text($0) } ?? .null)
+        return try select.step() ? (select.int64(0), select.string(1)) : nil
+    }
+
+    func activeWaivers(version: String, now: String) throws -> [String: Int64] {
+        let select = try query(
+            "SELECT check_id, max(seq) FROM \(schema).waivers WHERE version = ? AND expires > ? GROUP BY check_id",
+            .text(version), .text(now))
+        var active: [String: Int64] = [:]
+        while try select.step() { active[select.string(0)] = select.int64(1) }
+        return active
+    }
+
+    func latestChecklistRun(version: String, env: String) throws -> ChecklistRunRow? {
+        let select = try query(
+            "SELECT seq, allowed, at, valid_until FROM \(schema).checklist_runs WHERE version = ? AND env = ? ORDER BY seq DESC LIMIT 1",
+            .text(version), .text(env))
+        guard try select.step() else { return nil }
+        return ChecklistRunRow(
+            seq: select.int64(0), version: version, env: env, allowed: select.int64(1) == 1, at: select.string(2),
+            validUntil: select.string(3))
+    }
 }
