@@ -125,11 +125,9 @@ extension Releases {
     /// Each recorded version id's first label (that of its oldest labelling entry), for naming versions in
     /// `purser log`; ids without a label are absent.
     public func versionLabels() throws(LedgerError) -> [String: String] {
-        try ledger.read { connection in
-            let select = try connection.prepare(
-                "SELECT id, label FROM main.version_labels ORDER BY seq DESC, label DESC")
+        try ledger.readTables { tables in
             var labels: [String: String] = [:]
-            while try select.step() { labels[select.string(0)] = select.string(1) }
+            for (id, label) in try tables.labelsNewestFirst() { labels[id] = label }
             return labels
         }
     }

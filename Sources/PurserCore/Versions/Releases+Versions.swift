@@ -50,12 +50,11 @@ extension Releases {
         if let label { try Releases.checkLabel(label) }
         let id = version.id
         let (isNew, entries) = try record { (transaction, _) throws -> ([Event], Bool) in
-            let connection = transaction.connection
-            let exists = try Releases.scalarText(connection, "SELECT id FROM main.versions WHERE id = ?", id) != nil
+            let tables = transaction.tables
+            let exists = try tables.hasVersion(id)
             var labelIsNew = false
             if let label {
-                let named = try Releases.scalarText(
-                    connection, "SELECT id FROM main.version_labels WHERE label = ?", label)
+                let named = try tables.labelled(label)?.id
                 if let named, named != id {
                     throw LedgerError(
                         .invalidInput,
@@ -94,12 +93,9 @@ extension Releases {
     /// - Throws: `.notFound` if nothing matches; `.usage` for a short or ambiguous prefix (listing the
     ///   candidates) or a reference that is neither.
     public func version(_ reference: String) throws(LedgerError) -> RecordedVersion {
-        let ids: [String] = try ledger.read { connection in
+        let ids: [String] = try ledger.readTables { tables in
             if reference.contains("@") {
-                let select = try connection.prepare("SELECT id, seq FROM main.version_labels WHERE label = ?")
-                try select.bind(1, reference)
-                guard try select.step() else { return [] }
-                let (id, seq) = (select.string(0), select.int64(1))
+                guard let (id, seq) = try tables.labelled(reference) else { return [] }
                 let source = try SourceEntry(
                     seq, kinds: ["version.recorded"], row: "version_labels row \(reference)", ledger: ledger)
                 try source.require("label", reference, equals: source.body["label"]?.stringValue)
@@ -112,12 +108,7 @@ extension Releases {
                     .usage,
                     "\"\(reference)\" is not a version id (at least 8 hex characters of it) or a label (NAME@VERSION)")
             }
-            let select = try connection.prepare(
-                "SELECT id FROM main.versions WHERE id >= ?1 AND id < ?1 || 'g' ORDER BY id LIMIT 10")
-            try select.bind(1, prefix)
-            var ids: [String] = []
-            while try select.step() { ids.append(select.string(0)) }
-            return ids
+            return try tables.versionIDs(prefix: prefix, limit: 10)
         }
         guard let id = ids.first else {
             throw LedgerError(.notFound, "no recorded version matches \(reference) (see `purser version list`)")
@@ -140,7 +131,7 @@ extension Releases {
     /// and each of its `version_labels` rows against theirs.
     /// - Throws: `.integrity` if they differ.
     private func checkRow(of version: RecordedVersion) throws(LedgerError) {
-        try ledger.read { connection in
+        try ledger.readTables { tables in
             let source = try SourceEntry(
                 Int64(version.seq), kinds: ["version.recorded"], row: "versions row \(version.id.prefix(12))",
                 ledger: ledger)
@@ -154,12 +145,9 @@ extension Releases {
                     "names other components")
             }
             // Its labels too: the checklist looks for them on dashboards and in evidence.
-            let labels = try connection.prepare("SELECT label, seq FROM main.version_labels WHERE id = ?")
-            try labels.bind(1, version.id)
-            while try labels.step() {
-                let label = labels.string(0)
+            for (label, seq) in try tables.labels(of: version.id) {
                 let named = try SourceEntry(
-                    labels.int64(1), kinds: ["version.recorded"], row: "version_labels row \(label)",
+                    seq, kinds: ["version.recorded"], row: "version_labels row \(label)",
                     ledger: ledger)
                 try named.require("label", label, equals: named.body["label"]?.stringValue)
                 try named.require("id", version.id, equals: named.body["id"]?.stringValue)
@@ -169,52 +157,41 @@ extension Releases {
 
     /// The recorded version with exactly this id, or nil.
     func recorded(_ id: String) throws(LedgerError) -> RecordedVersion? {
-        try versions(where: "id = ?1", id).first
+        try versions(id: id).first
     }
 
     /// Every recorded version, in the order they were first recorded.
     public func versions() throws(LedgerError) -> [RecordedVersion] {
-        try versions(where: nil, nil)
+        try versions(id: nil)
     }
 
     /// At most `limit` recorded versions from the one recorded at `seq` on, in the order they were first recorded:
     /// a page of `versions()`.
     public func versions(from seq: UInt64, limit: Int) throws(LedgerError) -> [RecordedVersion] {
-        try versions(where: nil, nil, from: seq, limit: limit)
+        try versions(id: nil, from: seq, limit: limit)
     }
 
+    /// The recorded versions from the one recorded at `seq` on (only that of `id`, if given), in the order they were
+    /// first recorded, at most `limit` of them.
     private func versions(
-        where condition: String?, _ argument: String?, from seq: UInt64 = 0, limit: Int? = nil
+        id: String?, from seq: UInt64 = 0, limit: Int? = nil
     ) throws(LedgerError) -> [RecordedVersion] {
-        try ledger.read { connection in
-            let select = try connection.prepare(
-                """
-                SELECT v.id, v.agent, v.components, v.seq, v.at,
-                    (SELECT group_concat(label, char(10)) FROM (
-                        SELECT label FROM main.version_labels l WHERE l.id = v.id ORDER BY l.seq, l.label))
-                FROM main.versions v WHERE v.seq >= ?2 \(condition.map { "AND v.\($0)" } ?? "")
-                ORDER BY v.seq LIMIT ?3
-                """)
-            if let argument { try select.bind(1, argument) }
-            try select.bind(2, Int64(clamping: seq))
-            try select.bind(3, Int64(limit ?? -1))
+        try ledger.readTables { tables in
             var found: [RecordedVersion] = []
-            while try select.step() {
-                let id = select.string(0)
-                guard case .array(let items) = try? JSONValue(parsing: select.bytes(2)) else {
+            for row in try tables.versionRows(id: id, from: Int64(clamping: seq), limit: limit) {
+                guard case .array(let items) = try? JSONValue(parsing: row.components) else {
                     throw LedgerError(
-                        .integrity, "the stored components of version \(id) are unreadable; run `purser reindex`")
+                        .integrity, "the stored components of version \(row.id) are unreadable; run `purser reindex`")
                 }
                 let components = items.compactMap(Component.init(json:))
                 guard components.count == items.count else {
                     throw LedgerError(
-                        .integrity, "the stored components of version \(id) are unreadable; run `purser reindex`")
+                        .integrity, "the stored components of version \(row.id) are unreadable; run `purser reindex`")
                 }
                 found.append(
                     RecordedVersion(
-                        id: id, agent: select.string(1), components: components,
-                        labels: select.isNull(5) ? [] : select.string(5).split(separator: "\n").map(String.init),
-                        seq: UInt64(select.int64(3)), at: select.string(4)))
+                        id: row.id, agent: row.agent, components: components, labels: row.labels, seq: UInt64(row.seq),
+                        at: row.at))
             }
             return found
         }
@@ -312,12 +289,5 @@ extension Releases {
             changes.append(ComponentChange(name: name, old: before[name], new: after[name], textDiff: text))
         }
         return changes
-    }
-
-    /// The first column of the first row of `sql` with one text argument, as text.
-    static func scalarText(_ connection: Connection, _ sql: String, _ argument: String) throws -> String? {
-        let select = try connection.prepare(sql)
-        try select.bind(1, argument)
-        return try select.step() ? select.string(0) : nil
     }
 }
