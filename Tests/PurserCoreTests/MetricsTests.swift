@@ -204,6 +204,69 @@ struct MetricsTests {
         try Data("task_id,version,colour\n".utf8).write(to: URL(fileURLWithPath: path))
         #expect(throws: LedgerError.self) { try test.releases.ingestMetrics(path: path, format: .csv) }
     }
+
+    @Test(
+        "report: until is exclusive, a task without a model groups under \"\", filters combine; drift sums per version")
+    func filtersGroupsAndDriftSums() throws {
+        let test = try TestReleases()
+        let v1 = try test.record(prompt: "one", label: "agent@1")
+        let v2 = try test.record(prompt: "two", label: "agent@2")
+        func task(_ id: String, _ version: String, _ env: String, _ hour: Int, _ extra: String) -> String {
+            #"{"task_id":"\#(id)","version":"\#(version)","env":"\#(env)","started_at":"2026-11-27T\#(hour):00:00Z","duration_ms":100,"completed":true,"error":false\#(extra)}"#
+        }
+        let path = try write(
+            test, "tasks.jsonl",
+            [
+                task("a", "agent@1", "prod", 10, #","model":"m1","cost_usd":1"#),
+                task("b", "agent@1", "prod", 11, #","cost_usd":3"#),
+                task("c", "agent@1", "staging", 12, #","model":"m1","cost_usd":10"#),
+                task("d", "agent@2", "prod", 10, #","model":"m2","cost_usd":5"#),
+                task("e", "agent@1", "prod", 13, ""),
+            ])
+        _ = try test.releases.ingestMetrics(path: path, format: .jsonl)
+
+        #expect(try test.releases.metricsReport(until: "2026-11-27T11:00:00.000Z").map(\.tasks) == [1, 1])
+        func rows(_ report: [VersionMetrics]) -> [String] {
+            report.map { "\($0.version == v1 ? "v1" : "v2") \($0.group ?? "-") \($0.tasks)" }
+        }
+        #expect(try rows(test.releases.metricsReport()) == ["v1 - 4", "v2 - 1"])
+        #expect(try rows(test.releases.metricsReport(by: .model)) == ["v1  2", "v1 m1 2", "v2 m2 1"])
+        #expect(
+            try rows(
+                test.releases.metricsReport(env: "prod", versions: [v1], since: "2026-11-27T10:30:00.000Z", by: .model))
+                == ["v1  2"])
+
+        let until = try #require(Timestamp.parse("2026-11-28T00:00:00Z"))
+        func periods(_ reports: [DriftReport]) -> [String] {
+            reports.map { report in
+                let period = report.periods.map { "\($0.start) \($0.mean) \($0.tasks)" }.joined(separator: ", ")
+                return "\(report.version == v1 ? "v1" : "v2"): \(period)"
+            }.sorted()
+        }
+        #expect(
+            try periods(test.releases.metricsDrift(metric: "cost_usd", window: 2 * 86_400, until: until)) == [
+                "v1: 2026-11-27T00:00:00.000Z \(14.0 / 3) 3", "v2: 2026-11-27T00:00:00.000Z 5.0 1",
+            ], "only the tasks that carry a cost, in the day they started")
+        #expect(
+            try periods(
+                test.releases.metricsDrift(
+                    metric: "cost_usd", env: "prod", versions: [v1], window: 2 * 86_400, until: until)
+            ) == ["v1: 2026-11-27T00:00:00.000Z 2.0 2"])
+        #expect(
+            try test.releases.metricsDrift(metric: "cost_usd", window: 86_400, until: until.addingTimeInterval(86_400))
+                .isEmpty, "no task in the window")
+
+        // Task rows whose version row is gone: the report names the version's seq and refuses.
+        try test.ledger.write { try $0.connection.execute("DELETE FROM main.versions WHERE id = '\(v2)'") }
+        #expect {
+            try test.releases.metricsReport()
+        } throws: { error in
+            let error = error as? LedgerError
+            return error?.code == .integrity
+                && error?.message.hasSuffix(
+                    "which the versions table lacks; run `purser verify`") == true
+        }
+    }
 }
 
 @Suite("Drift: a slow, steady decline is flagged; flat noise is not")

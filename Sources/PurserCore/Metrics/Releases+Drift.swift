@@ -45,27 +45,15 @@ extension Releases {
                 .usage, "the window must be at least one period and at most 100,000 periods long, with both finite")
         }
         let start = until.addingTimeInterval(-window)
-        var conditions = ["started_at >= ?1", "started_at < ?2", "\(column) IS NOT NULL", "(?3 IS NULL OR env = ?3)"]
-        if !versions.isEmpty {
-            let ids = versions.indices.map { "?\($0 + 4)" }.joined(separator: ", ")
-            conditions.append("version IN (SELECT seq FROM main.versions WHERE id IN (\(ids)))")
-        }
-        let sums: [String: [Int: (sum: Double, count: Int)]] = try ledger.read { connection in
-            let select = try connection.prepare(
-                """
-                SELECT versions.id, started_at, \(column) FROM main.tasks JOIN main.versions ON versions.seq = version
-                WHERE \(conditions.joined(separator: " AND "))
-                """)
-            try select.bind(1, Timestamp.format(start))
-            try select.bind(2, Timestamp.format(until))
-            if let env { try select.bind(3, env) }
-            for (index, version) in versions.enumerated() { try select.bind(Int32(index + 4), version) }
+        let sums: [String: [Int: (sum: Double, count: Int)]] = try ledger.readTables { tables in
             var sums: [String: [Int: (sum: Double, count: Int)]] = [:]
-            while try select.step() {
-                guard let time = Timestamp.parse(select.string(1)) else { continue }
+            try tables.forEachTaskValue(
+                of: column, since: Timestamp.format(start), until: Timestamp.format(until), env: env, versions: versions
+            ) { version, startedAt, value in
+                guard let time = Timestamp.parse(startedAt) else { return }
                 let index = Int(time.timeIntervalSince(start) / period)
-                let current = sums[select.string(0), default: [:]][index] ?? (0, 0)
-                sums[select.string(0), default: [:]][index] = (current.sum + select.double(2), current.count + 1)
+                let current = sums[version, default: [:]][index] ?? (0, 0)
+                sums[version, default: [:]][index] = (current.sum + value, current.count + 1)
             }
             return sums
         }

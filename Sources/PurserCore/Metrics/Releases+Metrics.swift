@@ -106,52 +106,33 @@ extension Releases {
         env: String? = nil, versions: [String] = [], since: String? = nil, until: String? = nil,
         by dimension: MetricsDimension? = nil
     ) throws(LedgerError) -> [VersionMetrics] {
-        var conditions = [
-            "(?1 IS NULL OR env = ?1)", "(?2 IS NULL OR started_at >= ?2)", "(?3 IS NULL OR started_at < ?3)",
-        ]
-        if !versions.isEmpty {
-            let ids = versions.indices.map { "?\($0 + 4)" }.joined(separator: ", ")
-            conditions.append("version IN (SELECT seq FROM main.versions WHERE id IN (\(ids)))")
-        }
-        let group = dimension.map { "coalesce(\($0.column), '')" } ?? "NULL"
-        return try ledger.read { connection in
-            let select = try connection.prepare(
-                """
-                SELECT version, \(group), duration_ms, completed, error, input_tokens, output_tokens, cost_usd,
-                    tool_calls, tool_errors, tool_latency_ms, quality
-                FROM main.tasks WHERE \(conditions.joined(separator: " AND "))
-                """)
-            if let env { try select.bind(1, env) }
-            if let since { try select.bind(2, since) }
-            if let until { try select.bind(3, until) }
-            for (index, version) in versions.enumerated() { try select.bind(Int32(index + 4), version) }
+        let filter = TaskFilter(env: env, versions: versions, since: since, until: until)
+        return try ledger.readTables { tables in
             var groups = MetricsGroups()
-            while try select.step() {
-                groups.add(select)
+            try tables.forEachMeasuredTask(filter, groupedBy: dimension?.column) { task in
+                groups.add(task)
             }
             // Versions in the order they were recorded (their keys are the seqs of their entries), then groups
             // by name.
-            let recorded = try connection.prepare("SELECT id FROM main.versions WHERE seq = ?")
+            let ids = try tables.versionIDs(keys: Array(Set(groups.accumulators.map(\.version))))
             return try groups.accumulators.sorted {
                 ($0.version, $0.group ?? "") < ($1.version, $1.group ?? "")
             }.map { accumulator in
-                try recorded.bind(1, accumulator.version)
-                guard try recorded.step() else {
+                guard let id = ids[accumulator.version] else {
                     throw LedgerError(
                         .integrity,
                         "tasks name the version recorded at seq \(accumulator.version), which the versions table lacks; run `purser verify`"
                     )
                 }
-                defer { recorded.reset() }
-                return accumulator.metrics(version: recorded.string(0))
+                return accumulator.metrics(version: id)
             }
         }
     }
 }
 
-/// The accumulators of a report, found by a row's version key and group (columns 0 and 1). The rows come
-/// in the table's order, a version's (and a group's) one after another, so the previous row's accumulator
-/// is tried first; making a string of every one of a million rows' groups cost more than the rest.
+/// The accumulators of a report, found by a task's version key and group. The tasks come mostly a version's
+/// (and a group's) one after another, so the previous task's accumulator is tried first; making a string of
+/// every one of a million tasks' groups cost more than the rest.
 private struct MetricsGroups {
     private(set) var accumulators: [MetricsAccumulator] = []
     private var positions: [Key: Int] = [:]
@@ -163,17 +144,14 @@ private struct MetricsGroups {
         let group: [UInt8]?
     }
 
-    /// Adds the row to the accumulator of its version and group, made at their first row.
-    mutating func add(_ row: Statement) {
-        let version = row.int64(0)
+    /// Adds the task to the accumulator of its version and group, made at their first task.
+    mutating func add(_ task: any MeasuredTask) {
+        let version = task.versionKey
         let sameAsLast =
             !accumulators.isEmpty && accumulators[last].version == version
-            && row.withBlob(1) { group in
-                guard let known = accumulators[last].groupBytes else { return row.isNull(1) }
-                return known.count == group.count && known.withUnsafeBytes { $0.elementsEqual(group) }
-            }
+            && task.isInGroup(accumulators[last].groupBytes)
         if !sameAsLast {
-            let key = Key(version: version, group: row.isNull(1) ? nil : row.bytes(1))
+            let key = Key(version: version, group: task.group)
             if let found = positions[key] {
                 last = found
             } else {
@@ -182,7 +160,7 @@ private struct MetricsGroups {
                 positions[key] = last
             }
         }
-        accumulators[last].add(row)
+        accumulators[last].add(task.measures)
     }
 }
 
@@ -210,19 +188,18 @@ private struct MetricsAccumulator {
 
     var group: String? { groupBytes.map { String(decoding: $0, as: UTF8.self) } }
 
-    mutating func add(_ row: Statement) {
+    mutating func add(_ task: TaskMeasures) {
         tasks += 1
-        durations.append(row.double(2))
-        if row.int64(3) != 0 { completed += 1 }
-        if row.int64(4) != 0 { errors += 1 }
-        if !row.isNull(5) { inputTokens = (inputTokens.sum + row.double(5), inputTokens.count + 1) }
-        if !row.isNull(6) { outputTokens = (outputTokens.sum + row.double(6), outputTokens.count + 1) }
-        if !row.isNull(7) { cost = (cost.sum + row.double(7), cost.count + 1) }
-        if !row.isNull(8) { toolCalls += row.double(8) }
-        if !row.isNull(9) { toolErrors += row.double(9) }
-        if !row.isNull(10) { toolLatencies.append(row.double(10)) }
-        if !row.isNull(11) {
-            let value = row.double(11)
+        durations.append(task.durationMS)
+        if task.completed { completed += 1 }
+        if task.error { errors += 1 }
+        if let value = task.inputTokens { inputTokens = (inputTokens.sum + value, inputTokens.count + 1) }
+        if let value = task.outputTokens { outputTokens = (outputTokens.sum + value, outputTokens.count + 1) }
+        if let value = task.costUSD { cost = (cost.sum + value, cost.count + 1) }
+        if let value = task.toolCalls { toolCalls += value }
+        if let value = task.toolErrors { toolErrors += value }
+        if let value = task.toolLatencyMS { toolLatencies.append(value) }
+        if let value = task.quality {
             quality = (quality.sum + value, quality.squares + value * value, quality.count + 1)
         }
     }

@@ -21,6 +21,24 @@ protocol TaskTables {
         version id: String, env: String, since: String, before seq: UInt64, columns: [String],
         _ body: (any TaskRow) throws -> Void
     ) throws
+
+    /// Calls `body` with each task that `filter` selects, in no particular order (a version's tasks mostly one
+    /// after another), grouped by the task record's field `group` (a task without it in the group ""; none if nil).
+    func forEachMeasuredTask(
+        _ filter: TaskFilter, groupedBy group: String?, _ body: (any MeasuredTask) throws -> Void
+    ) throws
+
+    /// The ids of the versions whose keys in the tasks table are `keys` (`MeasuredTask.versionKey`); a key that
+    /// names no version is missing.
+    func versionIDs(keys: [Int64]) throws -> [Int64: String]
+
+    /// Calls `body` with the version id, start and value of `field` (a number or a flag as 0 or 1) of each task
+    /// that carries it, started at or after `since` and before `until`, in `env` (any if nil), of `versions`
+    /// (ids; any if empty), in no particular order.
+    func forEachTaskValue(
+        of field: String, since: String, until: String, env: String?, versions: [String],
+        _ body: (_ version: String, _ startedAt: String, _ value: Double) throws -> Void
+    ) throws
 }
 
 /// One task's values, of the columns asked for, by position.
@@ -34,4 +52,39 @@ struct TaskGroup: Hashable {
     let id: String
     let key: Int64
     let env: String
+}
+
+/// Which tasks a metrics report reads: in an environment, of versions (ids), started in a window (`since`
+/// inclusive, `until` exclusive); nil or empty for no condition.
+struct TaskFilter {
+    let env: String?
+    let versions: [String]
+    let since: String?
+    let until: String?
+}
+
+/// One task as a metrics report reads it: its version, its group and its measures.
+protocol MeasuredTask {
+    /// Its version's key in the tasks table (`versionIDs(keys:)` gives the id).
+    var versionKey: Int64 { get }
+    /// Its group as UTF-8, nil if the report is not grouped.
+    var group: [UInt8]? { get }
+    /// Whether its group is `group` (nil: not grouped), compared without copying it.
+    func isInGroup(_ group: [UInt8]?) -> Bool
+    /// Its measures.
+    var measures: TaskMeasures { get }
+}
+
+/// The measures of a task (those of its record), nil when the record does not carry them.
+struct TaskMeasures {
+    let durationMS: Double
+    let completed: Bool
+    let error: Bool
+    let inputTokens: Double?
+    let outputTokens: Double?
+    let costUSD: Double?
+    let toolCalls: Double?
+    let toolErrors: Double?
+    let toolLatencyMS: Double?
+    let quality: Double?
 }

@@ -143,10 +143,92 @@ extension SQLiteTables: TaskTables {
             """, .text(id), .text(env), .int(Int64(clamping: seq)), .text(since))
         while try select.step() { try body(select) }
     }
+
+    func forEachMeasuredTask(
+        _ filter: TaskFilter, groupedBy group: String?, _ body: (any MeasuredTask) throws -> Void
+    ) throws {
+        var conditions = [
+            "(?1 IS NULL OR env = ?1)", "(?2 IS NULL OR started_at >= ?2)", "(?3 IS NULL OR started_at < ?3)",
+        ]
+        if !filter.versions.isEmpty {
+            let ids = filter.versions.indices.map { "?\($0 + 4)" }.joined(separator: ", ")
+            conditions.append("version IN (SELECT seq FROM \(schema).versions WHERE id IN (\(ids)))")
+        }
+        let select = try connection.prepare(
+            """
+            SELECT version, \(group.map { "coalesce(\($0), '')" } ?? "NULL"), duration_ms, completed, error,
+                input_tokens, output_tokens, cost_usd, tool_calls, tool_errors, tool_latency_ms, quality
+            FROM \(schema).tasks WHERE \(conditions.joined(separator: " AND "))
+            """)
+        if let env = filter.env { try select.bind(1, env) }
+        if let since = filter.since { try select.bind(2, since) }
+        if let until = filter.until { try select.bind(3, until) }
+        for (index, version) in filter.versions.enumerated() { try select.bind(Int32(index + 4), version) }
+        let task: any MeasuredTask = MeasuredRow(row: select)
+        while try select.step() { try body(task) }
+    }
+
+    func versionIDs(keys: [Int64]) throws -> [Int64: String] {
+        let recorded = try connection.prepare("SELECT id FROM \(schema).versions WHERE seq = ?")
+        var ids: [Int64: String] = [:]
+        for key in keys {
+            try recorded.bind(1, key)
+            if try recorded.step() { ids[key] = recorded.string(0) }
+            recorded.reset()
+        }
+        return ids
+    }
+
+    func forEachTaskValue(
+        of field: String, since: String, until: String, env: String?, versions: [String],
+        _ body: (_ version: String, _ startedAt: String, _ value: Double) throws -> Void
+    ) throws {
+        var conditions = ["started_at >= ?1", "started_at < ?2", "\(field) IS NOT NULL", "(?3 IS NULL OR env = ?3)"]
+        if !versions.isEmpty {
+            let ids = versions.indices.map { "?\($0 + 4)" }.joined(separator: ", ")
+            conditions.append("version IN (SELECT seq FROM \(schema).versions WHERE id IN (\(ids)))")
+        }
+        let select = try connection.prepare(
+            """
+            SELECT versions.id, started_at, \(field)
+            FROM \(schema).tasks JOIN \(schema).versions ON versions.seq = version
+            WHERE \(conditions.joined(separator: " AND "))
+            """)
+        try select.bind(1, since)
+        try select.bind(2, until)
+        if let env { try select.bind(3, env) }
+        for (index, version) in versions.enumerated() { try select.bind(Int32(index + 4), version) }
+        while try select.step() { try body(select.string(0), select.string(1), select.double(2)) }
+    }
 }
 
 extension Statement: TaskRow {
     func number(_ position: Int) -> Double? {
         isNull(Int32(position)) ? nil : double(Int32(position))
+    }
+}
+
+/// A row of `forEachMeasuredTask`'s query: the version key, the group, then the measures in the order of
+/// `TaskMeasures`.
+private struct MeasuredRow: MeasuredTask {
+    let row: Statement
+
+    var versionKey: Int64 { row.int64(0) }
+
+    var group: [UInt8]? { row.isNull(1) ? nil : row.bytes(1) }
+
+    func isInGroup(_ group: [UInt8]?) -> Bool {
+        row.withBlob(1) { bytes in
+            guard let group else { return row.isNull(1) }
+            return group.count == bytes.count && group.withUnsafeBytes { $0.elementsEqual(bytes) }
+        }
+    }
+
+    var measures: TaskMeasures {
+        func number(_ column: Int32) -> Double? { row.isNull(column) ? nil : row.double(column) }
+        return TaskMeasures(
+            durationMS: row.double(2), completed: row.int64(3) != 0, error: row.int64(4) != 0, inputTokens: number(5),
+            outputTokens: number(6), costUSD: number(7), toolCalls: number(8), toolErrors: number(9),
+            toolLatencyMS: number(10), quality: number(11))
     }
 }
