@@ -33,9 +33,11 @@ enum ExitStatus {
 
     /// The one line `exit(for:)` prints on standard error for the error; nil when it prints none (an exit
     /// code a command chose after printing its verdict, or --help).
-    static func message(for error: any Error) -> String? {
+    /// - Parameter flags: the failed command's flags by request field, where they are not the usual ones
+    ///   (`RenamesParameters`).
+    static func message(for error: any Error, flags: [String: String] = [:]) -> String? {
         switch error {
-        case let error as LedgerError: return error.message
+        case let error as LedgerError: return error.text.rendered { Diagnostics.flag(for: $0, flags: flags) }
         case is ExitCode: return nil
         default:
             let code = code(for: error)
@@ -47,11 +49,18 @@ enum ExitStatus {
     }
 
     /// Prints the error as one line on standard error and exits with its code.
-    static func exit(for error: any Error) -> Never {
+    static func exit(for error: any Error, flags: [String: String] = [:]) -> Never {
         let code = code(for: error)
         // --help and --version: ArgumentParser prints them and exits 0.
         if code == success, !(error is ExitCode) { Purser.exit(withError: error) }
-        if let message = message(for: error) { Diagnostics.printError(message) }
+        if let message = message(for: error, flags: flags) { Diagnostics.printError(message) }
         Foundation.exit(code)
     }
+}
+
+/// A command whose flag for some request field is not the usual one (`Diagnostics.flag(for:)`): errors name the
+/// field by this command's flag.
+protocol RenamesParameters {
+    /// The flag of each such field, by the field's name.
+    static var flags: [String: String] { get }
 }

@@ -65,14 +65,16 @@ enum Main {
             Output.line("purser \(Purser.version)")
             exit(ExitStatus.success)
         }
+        var flags: [String: String] = [:]
         do {
             // Before parsing: the parser would show the root's help for `purser verfy --help`, and report some
             // other argument than the mistyped name.
             if let unknown = UnknownCommand.find(in: arguments) { throw unknown }
             var command = try Purser.parseAsRoot(arguments)
+            flags = (type(of: command) as? any RenamesParameters.Type)?.flags ?? [:]
             try command.run()
         } catch {
-            ExitStatus.exit(for: error)
+            ExitStatus.exit(for: error, flags: flags)
         }
     }
 }

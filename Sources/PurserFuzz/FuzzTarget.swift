@@ -30,6 +30,9 @@ enum FuzzTarget: String, CaseIterable {
     /// format character but the joiners, and a cut keeps within its columns (one byte of the input chooses them)
     /// and is a prefix of the text.
     case terminal
+    /// `LedgerError.Message(template:)`, which reads the `template` of a server's error: a template it accepts is
+    /// the template of what it read, and names the same text.
+    case template
 
     /// The target the first argument names; a static, for the fuzzer's callback, which can capture nothing.
     static let chosen = CommandLine.arguments.count > 1 ? FuzzTarget(rawValue: CommandLine.arguments[1]) : nil
@@ -46,7 +49,17 @@ enum FuzzTarget: String, CaseIterable {
         case .jsonl: Self.jsonLines(bytes)
         case .http: LoopbackAnswer.shared.fetch(answering: bytes)
         case .terminal: Self.terminal(bytes)
+        case .template: Self.template(bytes)
         }
+    }
+
+    private static func template(_ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let message = LedgerError.Message(template: text) else { return }
+        precondition(
+            message.template == text, "the template \(text.debugDescription) reads back as \(message.template)")
+        let again = LedgerError.Message(template: message.template)
+        precondition(again?.rendered({ "<\($0)>" }) == message.rendered({ "<\($0)>" }), "\(text.debugDescription)")
     }
 
     private static func terminal(_ bytes: [UInt8]) {

@@ -91,7 +91,9 @@ public final class Ledger {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
             throw LedgerError(
-                .notFound, "no ledger at \(quoted(path)) (create one with `purser init`, or pass --ledger PATH)")
+                .notFound,
+                naming:
+                    "no ledger at \(quoted(path)) (create one with `purser init`, or pass \(parameter: "ledger") PATH)")
         }
         guard !isFolder.boolValue else {
             throw LedgerError(.notALedger, "\(quoted(path)) is a directory, not a purser ledger file")
@@ -206,7 +208,9 @@ public final class Ledger {
         if fileManager.fileExists(atPath: keyPath) {
             throw LedgerError(
                 .alreadyExists,
-                "signing key \(keyPath) already exists; refusing to overwrite it (pass --key for another path)")
+                naming:
+                    "signing key \(keyPath) already exists; refusing to overwrite it (pass \(parameter: "key") for another path)"
+            )
         }
         try OutputFolder.create(URL(fileURLWithPath: path).deletingLastPathComponent().path)
         let key = SigningKey(name: origin)

@@ -29,14 +29,132 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
     }
 
     public let code: Code
-    public let message: String
+    /// What went wrong, as words and the parameters it names.
+    public let text: Message
 
     public init(_ code: Code, _ message: String) {
         self.code = code
-        self.message = message
+        self.text = Message(message)
     }
 
+    /// An error whose message names parameters of the request (`\(parameter: "effectiveAt")`): each transport
+    /// names them as its users give them, the command line as flags (`--effective-at`), the server as the JSON
+    /// fields of its requests.
+    public init(_ code: Code, naming message: Message) {
+        self.code = code
+        self.text = message
+    }
+
+    /// The same error with `prefix` before its message (`"prod: "`), keeping the parameters it names.
+    public func prefixed(_ prefix: String) -> LedgerError {
+        var text = self.text
+        text.segments.insert(.text(prefix), at: 0)
+        return LedgerError(code, naming: text)
+    }
+
+    /// The message with each parameter named by its request field (`effectiveAt`), as the server says it.
+    public var message: String { text.rendered { $0 } }
+
     public var description: String { message }
+
+    /// A message: text, and the parameters it names, kept apart until a transport names them.
+    public struct Message: Sendable, Hashable, ExpressibleByStringInterpolation {
+        enum Segment: Sendable, Hashable {
+            case text(String)
+            case parameter(String)
+        }
+
+        var segments: [Segment]
+
+        public init(_ text: String) {
+            segments = [.text(text)]
+        }
+
+        public init(stringLiteral value: String) {
+            self.init(value)
+        }
+
+        public init(stringInterpolation: StringInterpolation) {
+            segments = stringInterpolation.segments
+        }
+
+        public struct StringInterpolation: StringInterpolationProtocol {
+            var segments: [Segment] = []
+
+            public init(literalCapacity: Int, interpolationCount: Int) {}
+
+            public mutating func appendLiteral(_ literal: String) {
+                segments.append(.text(literal))
+            }
+
+            public mutating func appendInterpolation(_ value: some Any) {
+                segments.append(.text("\(value)"))
+            }
+
+            /// A parameter of the request, by the name of its field in the request's JSON.
+            public mutating func appendInterpolation(parameter name: String) {
+                segments.append(.parameter(name))
+            }
+        }
+
+        /// Whether the message names a parameter.
+        public var namesParameters: Bool {
+            segments.contains { if case .parameter = $0 { true } else { false } }
+        }
+
+        /// The text with each parameter named by `name`.
+        public func rendered(_ name: (String) -> String) -> String {
+            segments.map { segment in
+                switch segment {
+                case .text(let text): text
+                case .parameter(let parameter): name(parameter)
+                }
+            }.joined()
+        }
+
+        /// The message with each parameter as `{field}` and every other brace doubled: how the server sends it
+        /// (`template` beside `message` in its errors), so that the CLI of `--server` names them as flags again.
+        public var template: String {
+            segments.map { segment in
+                switch segment {
+                case .text(let text): String(text.flatMap { $0 == "{" || $0 == "}" ? [$0, $0] : [$0] })
+                case .parameter(let parameter): "{\(parameter)}"
+                }
+            }.joined()
+        }
+
+        /// Reads a `template`; nil unless every single brace encloses a parameter name (letters and digits).
+        public init?(template: String) {
+            var segments: [Segment] = []
+            var text = ""
+            var characters = template[...]
+            while let first = characters.popFirst() {
+                if first == "}" {
+                    guard characters.popFirst() == "}" else { return nil }
+                    text.append("}")
+                } else if first == "{" {
+                    if characters.first == "{" {
+                        characters.removeFirst()
+                        text.append("{")
+                        continue
+                    }
+                    guard let end = characters.firstIndex(of: "}") else { return nil }
+                    let name = characters[..<end]
+                    guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+                        return nil
+                    }
+                    if !text.isEmpty { segments.append(.text(text)) }
+                    text = ""
+                    segments.append(.parameter(String(name)))
+                    characters = characters[characters.index(after: end)...]
+                } else {
+                    text.append(first)
+                }
+            }
+            if !text.isEmpty || segments.isEmpty { segments.append(.text(text)) }
+            self.segments = segments
+        }
+    }
 }
 
 extension LedgerError {

@@ -101,6 +101,12 @@ public struct Client: Sendable {
             else {
                 throw LedgerError(.internal, "the server at \(base.absoluteString) answered \(response.status)")
             }
+            // A message naming parameters comes with its template too, for the CLI to name them as its flags.
+            if let template = value["error"]?["template"]?.stringValue.flatMap(LedgerError.Message.init(template:)),
+                template.rendered({ $0 }) == message
+            {
+                throw LedgerError(LedgerError.Code(name: code), naming: template)
+            }
             throw LedgerError(LedgerError.Code(name: code), message)
         }
         return value

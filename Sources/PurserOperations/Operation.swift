@@ -81,20 +81,21 @@ public struct Reply: Sendable, Equatable {
 }
 
 /// Parses a time option (`--effective-at`, `--since`) given as RFC 3339 or a date.
-public func parseTime(_ text: String?, option: String) throws(LedgerError) -> Date? {
+public func parseTime(_ text: String?, parameter: String) throws(LedgerError) -> Date? {
     guard let text else { return nil }
     guard let date = Timestamp.parse(text) else {
         throw LedgerError(
             .usage,
-            "\(option) \"\(text)\" is not an RFC 3339 time (e.g. 2026-11-27T14:03:00Z) or a date (2026-11-27) in the years 0001 to 9999"
+            naming:
+                "\(parameter: parameter) \"\(text)\" is not an RFC 3339 time (e.g. 2026-11-27T14:03:00Z) or a date (2026-11-27) in the years 0001 to 9999"
         )
     }
     return date
 }
 
 /// Parses a `--since`/`--until` value into the ledger's timestamp form.
-public func ledgerTimestamp(_ text: String?, option: String) throws(LedgerError) -> String? {
-    try parseTime(text, option: option).map(Timestamp.format)
+public func ledgerTimestamp(_ text: String?, parameter: String) throws(LedgerError) -> String? {
+    try parseTime(text, parameter: parameter).map(Timestamp.format)
 }
 
 /// `text` followed by spaces up to `width` characters (never cut).

@@ -97,7 +97,7 @@ do {
     var command = try ServeCommand.parseAsRoot()
     try command.run()
 } catch let error as LedgerError {
-    Diagnostics.printError(error.message)
+    Diagnostics.printError(error)
     exit(ExitCodes.code(for: error))
 } catch {
     let code = ServeCommand.exitCode(for: error).rawValue

@@ -789,9 +789,13 @@ extension ChecklistTests {
             let unknown = refusal(check: "vibes-checked", expires: later)
             #expect(unknown?.code == .usage && unknown?.message.contains("unknown check vibes-checked") == true)
             let noReason = refusal(reason: "  ", expires: later)
-            #expect(noReason?.code == .usage && noReason?.message.contains("--reason") == true)
+            // The field the request names; the command line renders it as its flag.
+            #expect(
+                noReason?.code == .usage
+                    && noReason?.message == "a waiver needs reason: who approved it and why stay in the ledger")
+            #expect(noReason?.text.rendered { "--" + $0 }.hasPrefix("a waiver needs --reason:") == true)
             let noApprover = refusal(approver: "", expires: later)
-            #expect(noApprover?.code == .usage && noApprover?.message.contains("--approver") == true)
+            #expect(noApprover?.code == .usage && noApprover?.message.hasPrefix("a waiver needs approver:") == true)
             let integrity = refusal(check: "version-recorded", expires: later)
             #expect(
                 integrity?.code == .usage && integrity?.message.contains("version-recorded cannot be waived") == true)

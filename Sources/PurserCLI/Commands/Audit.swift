@@ -57,8 +57,8 @@ struct Audit: ParsableCommand {
     var pins: String?
 
     func run() throws {
-        let from = try ledgerTimestamp(from, option: "--from")
-        let to = try ledgerTimestamp(to, option: "--to")
+        let from = try ledgerTimestamp(from, parameter: "from")
+        let to = try ledgerTimestamp(to, parameter: "to")
         if let from, let to, from >= to { throw LedgerError(.usage, "--from \(from) is not before --to \(to)") }
         if let out { try OutputFile.check(out) }
         // The templates are read and run here; the report's document is made where the ledger is.

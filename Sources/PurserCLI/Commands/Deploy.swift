@@ -209,7 +209,8 @@ struct Rollback: ParsableCommand {
         subcommands: [Perform.self, Drill.self],
         defaultSubcommand: Perform.self)
 
-    struct Perform: ParsableCommand {
+    struct Perform: ParsableCommand, RenamesParameters {
+        static let flags = ["version": "--to"]
         static let configuration = CommandConfiguration(
             commandName: "perform",
             abstract: "Roll an environment back (rollback.performed); `purser rollback` does this by default.",

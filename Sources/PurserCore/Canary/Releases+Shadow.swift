@@ -71,16 +71,20 @@ public struct ShadowMargin: Sendable, Hashable {
             let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, let margin = ShadowMargin(parts[1]) else {
                 throw LedgerError(
-                    .usage, "--margin \(setting): expected NAME=NUMBER or NAME=PERCENT%, such as quality=0.02")
+                    .usage,
+                    naming:
+                        "\(parameter: "margins") \(setting): expected NAME=NUMBER or NAME=PERCENT%, such as quality=0.02"
+                )
             }
             guard defaults[parts[0]] != nil else {
                 throw LedgerError(
                     .usage,
-                    "--margin \(setting): unknown metric \(parts[0]); expected \(Releases.shadowMetrics.map(\.name).joined(separator: ", "))"
+                    naming:
+                        "\(parameter: "margins") \(setting): unknown metric \(parts[0]); expected \(Releases.shadowMetrics.map(\.name).joined(separator: ", "))"
                 )
             }
             guard seen.insert(parts[0]).inserted else {
-                throw LedgerError(.usage, "--margin \(parts[0]) is given twice")
+                throw LedgerError(.usage, naming: "\(parameter: "margins") \(parts[0]) is given twice")
             }
             margins[parts[0]] = margin
         }

@@ -104,16 +104,18 @@ extension Releases {
             throw LedgerError(
                 .usage, "unknown check \(check); checks are \(ChecklistPolicy.checkIDs.joined(separator: ", "))")
         }
-        for (name, value) in [("--reason", reason), ("--approver", approver)]
+        for (name, value) in [("reason", reason), ("approver", approver)]
         where value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            throw LedgerError(.usage, "a waiver needs \(name): who approved it and why stay in the ledger")
+            throw LedgerError(
+                .usage, naming: "a waiver needs \(parameter: name): who approved it and why stay in the ledger")
         }
         let version = try self.version(reference)
         let (_, entries) = try record { (transaction, _) throws -> ([Event], Void) in
             guard expires > transaction.now else {
                 throw LedgerError(
                     .invalidInput,
-                    "--expires \(Timestamp.format(expires)) is not in the future (now \(Timestamp.format(transaction.now)))"
+                    naming:
+                        "\(parameter: "expires") \(Timestamp.format(expires)) is not in the future (now \(Timestamp.format(transaction.now)))"
                 )
             }
             let body: JSONValue = .object([

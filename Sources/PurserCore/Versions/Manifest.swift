@@ -34,7 +34,7 @@ public enum Manifest {
         var allowed: [String] = []
         for outside in allowOutside {
             guard let real = realPath(outside) else {
-                throw LedgerError(.notFound, "--allow-outside \(outside) not found")
+                throw LedgerError(.notFound, naming: "\(parameter: "allowOutside") \(outside) not found")
             }
             allowed.append(real)
         }
@@ -80,7 +80,7 @@ public enum Manifest {
         do {
             try version.validate()
         } catch {
-            throw LedgerError(error.code, "\(source): \(error.message)")
+            throw error.prefixed("\(source): ")
         }
         return version
     }
@@ -155,7 +155,7 @@ public enum Manifest {
                 do {
                     raw = try Inputs.read(real)
                 } catch {
-                    throw LedgerError(error.code, "\(self.source): \(field).file: \(error.message)")
+                    throw error.prefixed("\(self.source): \(field).file: ")
                 }
                 // What is recorded is kept forever and any reader can fetch it: never a signing key.
                 guard !raw.starts(with: Array("PRIVATE+KEY+".utf8)) else {
@@ -216,7 +216,7 @@ public enum Manifest {
                 do {
                     return try YAML.parse(raw, source: path)
                 } catch {
-                    throw LedgerError(error.code, prefix + error.message)
+                    throw error.prefixed(prefix)
                 }
             }
             do {
@@ -240,13 +240,15 @@ public enum Manifest {
             do {
                 try process.run()
             } catch {
-                throw LedgerError(.invalidInput, "--code-from-git: cannot run git: \(error.localizedDescription)")
+                throw LedgerError(
+                    .invalidInput, naming: "\(parameter: "codeFromGit"): cannot run git: \(error.localizedDescription)")
             }
             let data = output.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             guard process.terminationStatus == 0 else {
                 throw LedgerError(
-                    .invalidInput, "--code-from-git: \(folder) is not inside a git work tree with a commit")
+                    .invalidInput,
+                    naming: "\(parameter: "codeFromGit"): \(folder) is not inside a git work tree with a commit")
             }
             return String(decoding: data, as: UTF8.self)
         }
@@ -256,7 +258,8 @@ public enum Manifest {
         guard changes.isEmpty else {
             throw LedgerError(
                 .invalidInput,
-                "--code-from-git: the git work tree at \(folder) has \(changes.count) uncommitted change(s) to tracked files (first: \(changes[0].trimmingCharacters(in: .whitespaces))); commit them first"
+                naming:
+                    "\(parameter: "codeFromGit"): the git work tree at \(folder) has \(changes.count) uncommitted change(s) to tracked files (first: \(changes[0].trimmingCharacters(in: .whitespaces))); commit them first"
             )
         }
         return commit

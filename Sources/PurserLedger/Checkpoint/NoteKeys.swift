@@ -119,7 +119,9 @@ public struct SigningKey: Sendable {
     public static func load(from path: String) throws(LedgerError) -> SigningKey {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            throw LedgerError(.notFound, "signing key \(quoted(path)) not found (pass --key PATH or set PURSER_KEY)")
+            throw LedgerError(
+                .notFound,
+                naming: "signing key \(quoted(path)) not found (pass \(parameter: "key") PATH or set PURSER_KEY)")
         }
         if info.st_mode & 0o077 != 0 {
             throw LedgerError(

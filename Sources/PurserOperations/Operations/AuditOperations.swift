@@ -28,9 +28,11 @@ public struct AuditLedger: SigningLedgerOperation {
     /// The reply's JSON is `{"document":{…},"timeline_svg":"<svg>","fault":"…"|null}`; a verification fault makes
     /// its status `integrity` (the report is written all the same).
     public func perform(on releases: Releases, signingKey: SigningKey?) throws(LedgerError) -> Reply {
-        let from = try ledgerTimestamp(from, option: "--from")
-        let to = try ledgerTimestamp(to, option: "--to")
-        if let from, let to, from >= to { throw LedgerError(.usage, "--from \(from) is not before --to \(to)") }
+        let from = try ledgerTimestamp(from, parameter: "from")
+        let to = try ledgerTimestamp(to, parameter: "to")
+        if let from, let to, from >= to {
+            throw LedgerError(.usage, naming: "\(parameter: "from") \(from) is not before \(parameter: "to") \(to)")
+        }
         let scope = AuditScope(
             from: from, to: to, envs: envs.map(\.name),
             checkpoints: checkpoints.map {

@@ -30,7 +30,7 @@ public struct JudgeCanary: LedgerOperation {
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let since = try ledgerTimestamp(since, option: "--since")
+        let since = try ledgerTimestamp(since, parameter: "since")
         let configuration = try CanaryConfig(bytes: config.bytes, source: config.source)
         let judgement = try releases.judgeCanary(
             env: env.name, baseline: baseline, canary: canary, config: configuration, configBytes: config.bytes,

@@ -27,8 +27,8 @@ public struct MetricsReportQuery: LedgerOperation {
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let since = try ledgerTimestamp(since, option: "--since")
-        let until = try ledgerTimestamp(until, option: "--until")
+        let since = try ledgerTimestamp(since, parameter: "since")
+        let until = try ledgerTimestamp(until, parameter: "until")
         var ids: [String] = []
         for version in versions { ids.append(try releases.version(version).id) }
         let rows = try releases.metricsReport(env: env?.name, versions: ids, since: since, until: until, by: by)
@@ -131,19 +131,22 @@ public struct MetricsDriftQuery: LedgerOperation {
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        func duration(_ text: String, _ option: String) throws(LedgerError) -> Double {
+        func duration(_ text: String, _ parameter: String) throws(LedgerError) -> Double {
             do {
                 return try PolicyDuration.parse(
-                    .string(text.hasSuffix("w") ? "\((Double(text.dropLast()) ?? -1) * 7)d" : text), field: option,
+                    .string(text.hasSuffix("w") ? "\((Double(text.dropLast()) ?? -1) * 7)d" : text), field: parameter,
                     source: "the command line")
             } catch {
-                throw LedgerError(.usage, "\(option) \"\(text)\" is not a duration such as 28d, 8w or 12h")
+                throw LedgerError(
+                    .usage, naming: "\(parameter: parameter) \"\(text)\" is not a duration such as 28d, 8w or 12h")
             }
         }
-        let window = try duration(window, "--window")
-        let period = try duration(period, "--period")
-        guard period < window else { throw LedgerError(.usage, "--period must be shorter than --window") }
-        let end = try parseTime(until, option: "--until") ?? releases.now
+        let window = try duration(window, "window")
+        let period = try duration(period, "period")
+        guard period < window else {
+            throw LedgerError(.usage, naming: "\(parameter: "period") must be shorter than \(parameter: "window")")
+        }
+        let end = try parseTime(until, parameter: "until") ?? releases.now
         var ids: [String] = []
         for version in versions { ids.append(try releases.version(version).id) }
         let reports = try releases.metricsDrift(

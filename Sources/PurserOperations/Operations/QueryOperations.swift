@@ -203,9 +203,9 @@ public struct LogQuery: PagedOperation {
 
     /// Calls `body` with the matching entries from `from` on, at most `rows` of them, until it returns false.
     private func entries(in ledger: Ledger, rows: Int?, _ body: (Entry) -> Bool) throws(LedgerError) {
-        let since = try ledgerTimestamp(since, option: "--since")
-        let until = try ledgerTimestamp(until, option: "--until")
-        if let limit, limit < 0 { throw LedgerError(.usage, "--limit must be 0 or more") }
+        let since = try ledgerTimestamp(since, parameter: "since")
+        let until = try ledgerTimestamp(until, parameter: "until")
+        if let limit, limit < 0 { throw LedgerError(.usage, naming: "\(parameter: "limit") must be 0 or more") }
         try Paging.forEachEntry(
             in: ledger, from: from ?? 0, kind: kind, since: since, until: until, limit: rows, body)
     }

@@ -231,8 +231,8 @@ public struct GrantWaiver: LedgerOperation {
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        guard let expiry = try parseTime(expires, option: "--expires") else {
-            throw LedgerError(.usage, "--expires is missing")
+        guard let expiry = try parseTime(expires, parameter: "expires") else {
+            throw LedgerError(.usage, naming: "\(parameter: "expires") is missing")
         }
         let seq = try releases.grantWaiver(
             version: version, check: check, reason: reason, approver: approver, expires: expiry)

@@ -37,11 +37,15 @@ public struct DeployStart: LedgerOperation {
         if let breakGlassReason, let breakGlassApprover {
             breakGlass = BreakGlass(reason: breakGlassReason, approver: breakGlassApprover)
         } else if breakGlassReason != nil || breakGlassApprover != nil {
-            throw LedgerError(.usage, "--break-glass goes with both --reason TEXT and --approver NAME")
+            throw LedgerError(
+                .usage,
+                naming:
+                    "a break-glass override needs both \(parameter: "breakGlassReason") and \(parameter: "breakGlassApprover")"
+            )
         }
         let outcome = try releases.deploy(
             version, env: env.name, strategy: strategy, weight: weight,
-            effectiveAt: parseTime(effectiveAt, option: "--effective-at"), breakGlass: breakGlass)
+            effectiveAt: parseTime(effectiveAt, parameter: "effectiveAt"), breakGlass: breakGlass)
         return try lifecycleReply(outcome, releases: releases)
     }
 }
@@ -80,23 +84,25 @@ public struct LifecycleChange: LedgerOperation {
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let effective = try parseTime(effectiveAt, option: "--effective-at")
-        func required<T>(_ value: T?, _ option: String) throws(LedgerError) -> T {
-            guard let value else { throw LedgerError(.usage, "\(change.rawValue) needs \(option)") }
+        let effective = try parseTime(effectiveAt, parameter: "effectiveAt")
+        func required<T>(_ value: T?, _ parameter: String) throws(LedgerError) -> T {
+            guard let value else {
+                throw LedgerError(.usage, naming: "\(change.rawValue) needs \(parameter: parameter)")
+            }
             return value
         }
         let outcome: LifecycleOutcome
         switch change {
         case .shift:
-            outcome = try releases.shift(env: env.name, weight: required(weight, "--weight"), effectiveAt: effective)
+            outcome = try releases.shift(env: env.name, weight: required(weight, "weight"), effectiveAt: effective)
         case .promote: outcome = try releases.promote(env: env.name, effectiveAt: effective)
         case .drained:
             outcome = try releases.drained(
-                env: env.name, version: required(version, "--version"), effectiveAt: effective)
+                env: env.name, version: required(version, "version"), effectiveAt: effective)
         case .abort: outcome = try releases.abort(env: env.name, effectiveAt: effective)
         case .rollback:
             outcome = try releases.rollback(
-                env: env.name, to: version, reason: required(reason, "--reason"), effectiveAt: effective)
+                env: env.name, to: version, reason: required(reason, "reason"), effectiveAt: effective)
         }
         return try lifecycleReply(outcome, releases: releases)
     }
@@ -157,7 +163,7 @@ public struct AtQuery: LedgerOperation {
                 "time \"\(time)\" is not now, an RFC 3339 time (e.g. 2026-11-27T14:03:00Z) or a date (2026-11-27) in the years 0001 to 9999"
             )
         }
-        let at = time == "now" ? Timestamp.format(releases.now) : try ledgerTimestamp(time, option: "time")!
+        let at = time == "now" ? Timestamp.format(releases.now) : try ledgerTimestamp(time, parameter: "time")!
         let environments = try releases.traffic(at: at, env: env?.name)
         // An environment with traffic at that time exists; only an empty answer needs the question.
         if let env, environments.isEmpty, try releases.status(env: env.name).isEmpty {
@@ -216,8 +222,8 @@ public struct HistoryQuery: PagedOperation {
         let offset = Int(clamping: from ?? 0)
         // One more than the page holds tells whether another page follows.
         var events = try releases.history(
-            env: env?.name, version: version, since: ledgerTimestamp(since, option: "--since"),
-            until: ledgerTimestamp(until, option: "--until"), offset: offset, limit: page.map { $0 + 1 })
+            env: env?.name, version: version, since: ledgerTimestamp(since, parameter: "since"),
+            until: ledgerTimestamp(until, parameter: "until"), offset: offset, limit: page.map { $0 + 1 })
         var next: UInt64?
         if let page, events.count > page {
             events.removeLast()

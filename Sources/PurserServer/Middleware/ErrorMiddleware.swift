@@ -6,8 +6,9 @@ import NIOHTTP1
 import PurserLedger
 import PurserOperations
 
-/// Every error becomes a JSON body `{"error":{"code","message"}}` with a fitting status; the CLI turns the code
-/// back into the exit code it would have had locally.
+/// Every error becomes a JSON body `{"error":{"code","message"}}` with a fitting status (and `template`, for a
+/// message that names parameters of the request); the CLI turns the code back into the exit code it would have had
+/// locally, and the parameters into its flags.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = ServerContext
 
@@ -19,7 +20,9 @@ struct ErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as LedgerError {
-            return Self.response(Self.status(for: error.code), code: error.code.name, message: error.message)
+            return Self.response(
+                Self.status(for: error.code), code: error.code.name, message: error.message,
+                template: error.text.namesParameters ? error.text.template : nil)
         } catch let error as HTTPError {
             return Self.response(
                 error.status,
@@ -40,11 +43,16 @@ struct ErrorMiddleware: RouterMiddleware {
         }
     }
 
-    static func response(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
+    /// - Parameter template: for a message that names parameters of the request, the message with each as
+    ///   `{field}` (`LedgerError.Message.template`), so that a client can name them its own way.
+    static func response(
+        _ status: HTTPResponse.Status, code: String, message: String, template: String? = nil
+    ) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
-        let body = CanonicalJSON.encode(
-            .object(["error": .object(["code": .string(code), "message": .string(message)])]))
+        var error: [String: JSONValue] = ["code": .string(code), "message": .string(message)]
+        if let template { error["template"] = .string(template) }
+        let body = CanonicalJSON.encode(.object(["error": .object(error)]))
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body + [0x0A])))
     }
 
