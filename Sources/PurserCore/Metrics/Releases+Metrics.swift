@@ -109,14 +109,17 @@ extension Releases {
         let filter = TaskFilter(env: env, versions: versions, since: since, until: until)
         return try ledger.readTables { tables in
             var groups = MetricsGroups()
-            try tables.forEachMeasuredTask(filter, groupedBy: dimension?.column) { task in
-                groups.add(task)
+            let names = try tables.forEachMeasuredTask(filter, groupedBy: dimension?.column) { version, group, task in
+                groups.add(task, version: version, group: group)
             }
             // Versions in the order they were recorded (their keys are the seqs of their entries), then groups
             // by name.
             let ids = try tables.versionIDs(keys: Array(Set(groups.accumulators.map(\.version))))
+            func name(_ accumulator: MetricsAccumulator) -> String? {
+                dimension == nil ? nil : names[accumulator.group]
+            }
             return try groups.accumulators.sorted {
-                ($0.version, $0.group ?? "") < ($1.version, $1.group ?? "")
+                ($0.version, name($0) ?? "") < ($1.version, name($1) ?? "")
             }.map { accumulator in
                 guard let id = ids[accumulator.version] else {
                     throw LedgerError(
@@ -124,51 +127,48 @@ extension Releases {
                         "tasks name the version recorded at seq \(accumulator.version), which the versions table lacks; run `purser verify`"
                     )
                 }
-                return accumulator.metrics(version: id)
+                return accumulator.metrics(version: id, group: name(accumulator))
             }
         }
     }
 }
 
-/// The accumulators of a report, found by a task's version key and group. The tasks come mostly a version's
-/// (and a group's) one after another, so the previous task's accumulator is tried first; making a string of
-/// every one of a million tasks' groups cost more than the rest.
+/// The accumulators of a report, found by a task's version key and group number. The tasks come mostly a
+/// version's (and a group's) one after another, so the previous task's accumulator is tried first.
 private struct MetricsGroups {
     private(set) var accumulators: [MetricsAccumulator] = []
     private var positions: [Key: Int] = [:]
-    /// The accumulator of the previous row.
+    /// The accumulator of the previous task.
     private var last = 0
 
     private struct Key: Hashable {
         let version: Int64
-        let group: [UInt8]?
+        let group: Int
     }
 
     /// Adds the task to the accumulator of its version and group, made at their first task.
-    mutating func add(_ task: any MeasuredTask) {
-        let version = task.versionKey
+    mutating func add(_ task: TaskMeasures, version: Int64, group: Int) {
         let sameAsLast =
-            !accumulators.isEmpty && accumulators[last].version == version
-            && task.isInGroup(accumulators[last].groupBytes)
+            !accumulators.isEmpty && accumulators[last].version == version && accumulators[last].group == group
         if !sameAsLast {
-            let key = Key(version: version, group: task.group)
+            let key = Key(version: version, group: group)
             if let found = positions[key] {
                 last = found
             } else {
-                accumulators.append(MetricsAccumulator(version: version, groupBytes: key.group))
+                accumulators.append(MetricsAccumulator(version: version, group: group))
                 last = accumulators.count - 1
                 positions[key] = last
             }
         }
-        accumulators[last].add(task.measures)
+        accumulators[last].add(task)
     }
 }
 
 /// Sums and samples of one (version, group) while a report reads the tasks.
 private struct MetricsAccumulator {
-    /// The version's key (the seq of its entry), and the group's bytes.
+    /// The version's key (the seq of its entry), and the group's number.
     let version: Int64
-    let groupBytes: [UInt8]?
+    let group: Int
     var tasks = 0
     var completed = 0
     var errors = 0
@@ -181,12 +181,10 @@ private struct MetricsAccumulator {
     var toolLatencies: [Double] = []
     var quality = (sum: 0.0, squares: 0.0, count: 0)
 
-    init(version: Int64, groupBytes: [UInt8]?) {
+    init(version: Int64, group: Int) {
         self.version = version
-        self.groupBytes = groupBytes
+        self.group = group
     }
-
-    var group: String? { groupBytes.map { String(decoding: $0, as: UTF8.self) } }
 
     mutating func add(_ task: TaskMeasures) {
         tasks += 1
@@ -204,7 +202,7 @@ private struct MetricsAccumulator {
         }
     }
 
-    func metrics(version id: String) -> VersionMetrics {
+    func metrics(version id: String, group: String?) -> VersionMetrics {
         func mean(_ pair: (sum: Double, count: Int)) -> Double? {
             pair.count == 0 ? nil : pair.sum / Double(pair.count)
         }

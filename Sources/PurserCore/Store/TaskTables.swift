@@ -22,13 +22,17 @@ protocol TaskTables {
         _ body: (any TaskRow) throws -> Void
     ) throws
 
-    /// Calls `body` with each task that `filter` selects, in no particular order (a version's tasks mostly one
-    /// after another), grouped by the task record's field `group` (a task without it in the group ""; none if nil).
+    /// Calls `body` with each task that `filter` selects, in no particular order, with its version's key, its
+    /// group's number and its measures. Tasks are grouped by the task record's field `group` (a task without it in
+    /// the group ""); the groups are numbered 0, 1, … as first met; without `group`, every task is in group 0.
+    /// - Returns: the groups' values, by number (empty without `group`).
+    @discardableResult
     func forEachMeasuredTask(
-        _ filter: TaskFilter, groupedBy group: String?, _ body: (any MeasuredTask) throws -> Void
-    ) throws
+        _ filter: TaskFilter, groupedBy group: String?,
+        _ body: (_ version: Int64, _ group: Int, _ measures: TaskMeasures) throws -> Void
+    ) throws -> [String]
 
-    /// The ids of the versions whose keys in the tasks table are `keys` (`MeasuredTask.versionKey`); a key that
+    /// The ids of the versions whose keys in the tasks table are `keys` (as `forEachMeasuredTask` gives them); a key that
     /// names no version is missing.
     func versionIDs(keys: [Int64]) throws -> [Int64: String]
 
@@ -61,18 +65,6 @@ struct TaskFilter {
     let versions: [String]
     let since: String?
     let until: String?
-}
-
-/// One task as a metrics report reads it: its version, its group and its measures.
-protocol MeasuredTask {
-    /// Its version's key in the tasks table (`versionIDs(keys:)` gives the id).
-    var versionKey: Int64 { get }
-    /// Its group as UTF-8, nil if the report is not grouped.
-    var group: [UInt8]? { get }
-    /// Whether its group is `group` (nil: not grouped), compared without copying it.
-    func isInGroup(_ group: [UInt8]?) -> Bool
-    /// Its measures.
-    var measures: TaskMeasures { get }
 }
 
 /// The measures of a task (those of its record), nil when the record does not carry them.

@@ -144,9 +144,14 @@ extension SQLiteTables: TaskTables {
         while try select.step() { try body(select) }
     }
 
+    /// The rows come in the table's order, a version's (and mostly a group's) one after another, so a row's group
+    /// is first compared with the previous row's; making a string of every one of a million rows' groups cost
+    /// more than the rest.
+    @discardableResult
     func forEachMeasuredTask(
-        _ filter: TaskFilter, groupedBy group: String?, _ body: (any MeasuredTask) throws -> Void
-    ) throws {
+        _ filter: TaskFilter, groupedBy group: String?,
+        _ body: (_ version: Int64, _ group: Int, _ measures: TaskMeasures) throws -> Void
+    ) throws -> [String] {
         var conditions = [
             "(?1 IS NULL OR env = ?1)", "(?2 IS NULL OR started_at >= ?2)", "(?3 IS NULL OR started_at < ?3)",
         ]
@@ -154,18 +159,50 @@ extension SQLiteTables: TaskTables {
             let ids = filter.versions.indices.map { "?\($0 + 4)" }.joined(separator: ", ")
             conditions.append("version IN (SELECT seq FROM \(schema).versions WHERE id IN (\(ids)))")
         }
-        let select = try connection.prepare(
+        let row = try connection.prepare(
             """
             SELECT version, \(group.map { "coalesce(\($0), '')" } ?? "NULL"), duration_ms, completed, error,
                 input_tokens, output_tokens, cost_usd, tool_calls, tool_errors, tool_latency_ms, quality
             FROM \(schema).tasks WHERE \(conditions.joined(separator: " AND "))
             """)
-        if let env = filter.env { try select.bind(1, env) }
-        if let since = filter.since { try select.bind(2, since) }
-        if let until = filter.until { try select.bind(3, until) }
-        for (index, version) in filter.versions.enumerated() { try select.bind(Int32(index + 4), version) }
-        let task: any MeasuredTask = MeasuredRow(row: select)
-        while try select.step() { try body(task) }
+        if let env = filter.env { try row.bind(1, env) }
+        if let since = filter.since { try row.bind(2, since) }
+        if let until = filter.until { try row.bind(3, until) }
+        for (index, version) in filter.versions.enumerated() { try row.bind(Int32(index + 4), version) }
+        func value(_ column: Int32) -> Double? { row.isNull(column) ? nil : row.double(column) }
+        var names: [String] = []
+        var numbers: [[UInt8]: Int] = [:]
+        var last: (bytes: [UInt8], number: Int)?
+        while try row.step() {
+            var number = 0
+            if group != nil {
+                let sameAsLast =
+                    last.map { last in
+                        row.withBlob(1) { bytes in
+                            last.bytes.count == bytes.count && last.bytes.withUnsafeBytes { $0.elementsEqual(bytes) }
+                        }
+                    } ?? false
+                if sameAsLast {
+                    number = last!.number
+                } else {
+                    let bytes = row.bytes(1)
+                    if let known = numbers[bytes] {
+                        number = known
+                    } else {
+                        number = names.count
+                        numbers[bytes] = number
+                        names.append(String(decoding: bytes, as: UTF8.self))
+                    }
+                    last = (bytes, number)
+                }
+            }
+            let measures = TaskMeasures(
+                durationMS: row.double(2), completed: row.int64(3) != 0, error: row.int64(4) != 0,
+                inputTokens: value(5), outputTokens: value(6), costUSD: value(7), toolCalls: value(8),
+                toolErrors: value(9), toolLatencyMS: value(10), quality: value(11))
+            try body(row.int64(0), number, measures)
+        }
+        return names
     }
 
     func versionIDs(keys: [Int64]) throws -> [Int64: String] {
@@ -205,30 +242,5 @@ extension SQLiteTables: TaskTables {
 extension Statement: TaskRow {
     func number(_ position: Int) -> Double? {
         isNull(Int32(position)) ? nil : double(Int32(position))
-    }
-}
-
-/// A row of `forEachMeasuredTask`'s query: the version key, the group, then the measures in the order of
-/// `TaskMeasures`.
-private struct MeasuredRow: MeasuredTask {
-    let row: Statement
-
-    var versionKey: Int64 { row.int64(0) }
-
-    var group: [UInt8]? { row.isNull(1) ? nil : row.bytes(1) }
-
-    func isInGroup(_ group: [UInt8]?) -> Bool {
-        row.withBlob(1) { bytes in
-            guard let group else { return row.isNull(1) }
-            return group.count == bytes.count && group.withUnsafeBytes { $0.elementsEqual(bytes) }
-        }
-    }
-
-    var measures: TaskMeasures {
-        func number(_ column: Int32) -> Double? { row.isNull(column) ? nil : row.double(column) }
-        return TaskMeasures(
-            durationMS: row.double(2), completed: row.int64(3) != 0, error: row.int64(4) != 0, inputTokens: number(5),
-            outputTokens: number(6), costUSD: number(7), toolCalls: number(8), toolErrors: number(9),
-            toolLatencyMS: number(10), quality: number(11))
     }
 }
