@@ -45,19 +45,11 @@ public final class Releases {
         }
     }
 
-    /// Checks a change against the current projections, appends its entries and applies them, all in one
-    /// transaction. `body` returns the events to append and a result; nothing is written if it throws.
+    /// `Ledger.record`, for the features not yet types of their own.
     func record<T>(
         _ body: (Ledger.WriteTransaction, Projection) throws -> (events: [Event], result: T)
     ) throws(LedgerError) -> (result: T, entries: [Entry]) {
-        try ledger.write { transaction in
-            let projection = Projection(ledger, transaction.tables)
-            try projection.catchUp(skippingUnreplayable: true)
-            let (events, result) = try body(transaction, projection)
-            let entries = try transaction.append(events)
-            try projection.catchUp()
-            return (result, entries)
-        }
+        try ledger.record(body)
     }
 
     /// Rebuilds every projection table from the entries. Needs no up-to-date projection to start from
@@ -72,6 +64,23 @@ public final class Releases {
             try tables.createTables()
             try Projection(ledger, tables).catchUp(skippingUnreplayable: true, progress: progress)
             return try ledger.size()
+        }
+    }
+}
+
+extension Ledger {
+    /// Checks a change against the current query tables, appends its entries and applies them, all in one
+    /// transaction. `body` returns the events to append and a result; nothing is written if it throws.
+    func record<T>(
+        _ body: (Ledger.WriteTransaction, Projection) throws -> (events: [Event], result: T)
+    ) throws(LedgerError) -> (result: T, entries: [Entry]) {
+        try write { transaction in
+            let projection = Projection(self, transaction.tables)
+            try projection.catchUp(skippingUnreplayable: true)
+            let (events, result) = try body(transaction, projection)
+            let entries = try transaction.append(events)
+            try projection.catchUp()
+            return (result, entries)
         }
     }
 }
