@@ -1,6 +1,12 @@
 internal import Foundation
 internal import PurserLedger
 
+#if canImport(Glibc)
+    internal import Glibc
+#elseif canImport(Darwin)
+    internal import Darwin
+#endif
+
 extension TrafficState {
     /// The entry kinds that change an environment's traffic.
     static let changeKinds: Set<String> = [
@@ -29,15 +35,23 @@ extension TrafficState {
         return replayed
     }
 
-    /// Whether `needle` (not empty) occurs in `bytes`.
+    /// Whether `needle` (not empty) occurs in `bytes`: each place `memchr` finds its first byte at is compared.
     private static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first, bytes.count >= needle.count else { return false }
-        let last = bytes.count - needle.count
-        var start = 0
-        while start <= last, let found = bytes[start...last].firstIndex(of: first) {
-            if bytes[found..<found + needle.count].elementsEqual(needle) { return true }
-            start = found + 1
+        bytes.withUnsafeBytes { haystack in
+            needle.withUnsafeBytes { needle in
+                guard let base = haystack.baseAddress, let pattern = needle.baseAddress, needle.count > 0 else {
+                    return false
+                }
+                let first = Int32(needle[0])
+                var position = 0
+                while position + needle.count <= haystack.count {
+                    guard let found = memchr(base + position, first, haystack.count - needle.count - position + 1)
+                    else { return false }
+                    if memcmp(found, pattern, needle.count) == 0 { return true }
+                    position = base.distance(to: UnsafeRawPointer(found)) + 1
+                }
+                return false
+            }
         }
-        return false
     }
 }
