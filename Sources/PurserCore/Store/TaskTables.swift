@@ -32,8 +32,8 @@ protocol TaskTables {
         _ body: (_ version: Int64, _ group: Int, _ measures: TaskMeasures) throws -> Void
     ) throws -> [String]
 
-    /// The ids of the versions whose keys in the tasks table are `keys` (as `forEachMeasuredTask` gives them); a key that
-    /// names no version is missing.
+    /// The ids of the versions whose keys in the tasks table are `keys` (as `forEachMeasuredTask` gives them); a
+    /// key that names no version is missing.
     func versionIDs(keys: [Int64]) throws -> [Int64: String]
 
     /// Calls `body` with the version id, start and value of `field` (a number or a flag as 0 or 1) of each task
