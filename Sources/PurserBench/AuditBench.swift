@@ -45,7 +45,7 @@ func benchmarkAudit(in directory: String) throws {
     for _ in 0..<3 {
         var report: AuditReport?
         let cpu = processCPUSeconds()
-        let collect = try seconds { report = try releases.audit(AuditScope(signingKey: key)) }
+        let collect = try seconds { report = try releases.audit.report(AuditScope(signingKey: key)) }
         let render = try seconds { bytes = try templates.render(report!, format: .html) }
         if let fault = report!.verification.fault { Options.fail("the bench ledger did not verify: \(fault)") }
         runs.append((collect, render, processCPUSeconds() - cpu))

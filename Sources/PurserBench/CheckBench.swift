@@ -20,12 +20,12 @@ func benchmarkCheck(in directory: String, purser: String?) throws {
     let ledger = try Ledger.create(at: ledgerPath, origin: "bench.example/check", keyPath: folder + "/ledger.key")
     let releases = try Releases(ledger: ledger)
     let templates = folder + "/templates"
-    let v1 = try releases.recordVersion(Manifest.load(at: templates + "/agent.yaml"), label: "support-agent@1.0.0")
+    let v1 = try releases.versions.record(Manifest.load(at: templates + "/agent.yaml"), label: "support-agent@1.0.0")
     _ = try releases.deploy(
         v1.id, env: "prod", strategy: .blueGreen, breakGlass: BreakGlass(reason: "benchmark", approver: "bench"))
     try Data("A slightly different prompt.\n".utf8).write(
         to: URL(fileURLWithPath: templates + "/agent/system-prompt.md"))
-    let v2 = try releases.recordVersion(Manifest.load(at: templates + "/agent.yaml"), label: "support-agent@1.1.0")
+    let v2 = try releases.versions.record(Manifest.load(at: templates + "/agent.yaml"), label: "support-agent@1.1.0")
     for version in [v1.id, v2.id] {
         _ = try releases.recordEvaluation(
             version: version, results: templates + "/evidence/eval-results.json", format: .json)

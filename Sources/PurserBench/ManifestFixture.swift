@@ -52,7 +52,7 @@ struct ManifestFixture {
     ) throws -> [String] {
         try (0..<count).map { variant in
             try writePrompt(variant: variant)
-            return try releases.recordVersion(Manifest.load(at: manifestPath), label: label(variant)).id
+            return try releases.versions.record(Manifest.load(at: manifestPath), label: label(variant)).id
         }
     }
 

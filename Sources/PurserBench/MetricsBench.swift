@@ -13,7 +13,7 @@ func benchmarkMetrics(in directory: String) throws {
     let fixture = try ManifestFixture(folder: folder + "/manifest", promptBytes: 4 * 1024, tools: 20)
     let versions = try (0..<2).map { index in
         try fixture.writePrompt(variant: index)
-        return try releases.recordVersion(Manifest.load(at: fixture.manifestPath), label: "agent@1.\(index)").id
+        return try releases.versions.record(Manifest.load(at: fixture.manifestPath), label: "agent@1.\(index)").id
     }
     var generator = SeededGenerator(seed: 42)
     func file(_ number: Int, records: Int) throws -> String {

@@ -22,7 +22,7 @@ func benchmarkVersionRecording(in directory: String) throws {
         var version: BehavioralVersion?
         var outcome: RecordOutcome?
         let load = try seconds { version = try Manifest.load(at: fixture.manifestPath) }
-        let record = try seconds { outcome = try releases.recordVersion(version!, label: "support-agent@1.0.\(run)") }
+        let record = try seconds { outcome = try releases.versions.record(version!, label: "support-agent@1.0.\(run)") }
         precondition(outcome?.isNew == true, "run \(run) did not record a new version")
         guard run > 0 else { continue }
         loadTimes.append(load)
@@ -44,7 +44,7 @@ func benchmarkVersionRecording(in directory: String) throws {
         var outcome: RecordOutcome?
         sameTimes.append(
             try seconds {
-                outcome = try releases.recordVersion(try Manifest.load(at: fixture.manifestPath), label: nil)
+                outcome = try releases.versions.record(try Manifest.load(at: fixture.manifestPath), label: nil)
             })
         precondition(outcome?.isNew == false && outcome?.seq == nil, "re-recording the same manifest wrote an entry")
     }

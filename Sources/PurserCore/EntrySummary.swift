@@ -13,7 +13,7 @@ public enum EntrySummary {
 
     /// The line for `entry`.
     /// - Parameters:
-    ///   - labels: each version id's first label (`Releases.versionLabels()`), to name versions by.
+    ///   - labels: each version id's first label (`Versions.labels()`), to name versions by.
     ///   - seqWidth: the digits of the largest seq of the ledger (`seqWidth(ledgerSize:)`): seqs are padded to it,
     ///     so that the times and kinds of all lines line up.
     public static func line(_ entry: Entry, labels: [String: String], seqWidth: Int) -> String {
@@ -118,18 +118,6 @@ public enum EntrySummary {
             }
         }
         return facts.joined(separator: " ")
-    }
-}
-
-extension Releases {
-    /// Each recorded version id's first label (that of its oldest labelling entry), for naming versions in
-    /// `purser log`; ids without a label are absent.
-    public func versionLabels() throws(LedgerError) -> [String: String] {
-        try ledger.readTables { tables in
-            var labels: [String: String] = [:]
-            for (id, label) in try tables.labelsNewestFirst() { labels[id] = label }
-            return labels
-        }
     }
 }
 

@@ -214,7 +214,7 @@ extension ChecklistTests {
         func versionRecorded() throws {
             let bench = try Bench()
             let id = try bench.ready("one")
-            let version = try bench.releases.version(id)
+            let version = try bench.releases.versions.find(id)
             expect(try bench.run(id), "version-recorded", .pass, mentions: ["seq \(version.seq)", "5 components"])
 
             let prompt = try #require(version.components.first { $0.name == "prompt" })
@@ -314,7 +314,7 @@ extension ChecklistTests {
         @Test("components-pinned: the model pins table, through a policy", arguments: PinCase.all)
         func componentsPinned(_ pin: PinCase) throws {
             let bench = try Bench()
-            let id = try bench.releases.recordVersion(
+            let id = try bench.releases.versions.record(
                 pinningVersion(model: pin.model, judge: pin.judge, commit: pin.commit), label: nil
             ).id
             var policy = PolicyText()

@@ -21,7 +21,7 @@ final class TestReleases {
     /// Records a small version whose prompt is `prompt`, labelled `label`; returns its id.
     @discardableResult
     func record(prompt: String, label: String? = nil) throws -> String {
-        try releases.recordVersion(makeVersion(prompt: prompt), label: label).id
+        try releases.versions.record(makeVersion(prompt: prompt), label: label).id
     }
 }
 

@@ -151,7 +151,7 @@ struct TrafficTests {
             for event in try releases.history() {
                 text += "\(event.seq) \(event.kind) \(event.effectiveAt) \(event.before) \(event.after)\n"
             }
-            for version in try releases.versions() { text += "\(version.id) \(version.labels) \(version.seq)\n" }
+            for version in try releases.versions.list() { text += "\(version.id) \(version.labels) \(version.seq)\n" }
             let now = Timestamp.format(Date())
             text += "\(try releases.traffic(at: now).map { "\($0.env) \($0.state.shares)" })"
             return text
@@ -206,7 +206,7 @@ struct TrafficTests {
     func hostileFileName() throws {
         let test = try TestReleases()
         let version = makeVersion(prompt: "x")
-        _ = try test.releases.recordVersion(version, label: nil)
+        _ = try test.releases.versions.record(version, label: nil)
         let components: [JSONValue] = version.components.map { component in
             .object([
                 "name": .string(component.name), "kind": .string(component.kind.rawValue),
@@ -249,7 +249,7 @@ struct TrafficTests {
     func lyingVersionID() throws {
         let test = try TestReleases()
         let version = makeVersion(prompt: "honest")
-        _ = try test.releases.recordVersion(version, label: nil)
+        _ = try test.releases.versions.record(version, label: nil)
         let forged = try test.ledger.append(
             Event(
                 kind: "version.recorded",

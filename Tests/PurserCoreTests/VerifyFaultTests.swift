@@ -22,9 +22,9 @@ import Testing
 
         // Opening, recording and reading go on without the two entries.
         let releases = try Releases(ledger: test.ledger)
-        let v2 = try releases.recordVersion(makeVersion(prompt: "two"), label: "agent@2").id
+        let v2 = try releases.versions.record(makeVersion(prompt: "two"), label: "agent@2").id
         _ = try releases.deploy(v2, env: "staging", strategy: .blueGreen, breakGlass: .test)
-        #expect(try releases.versions().map(\.id).contains(v2))
+        #expect(try releases.versions.list().map(\.id).contains(v2))
         #expect(try releases.status(env: "staging").first?.state.shares.first?.version == v2)
         #expect(try releases.status(env: "prod").first?.state.shares.first?.version == v1)
 

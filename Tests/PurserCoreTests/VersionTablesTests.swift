@@ -12,7 +12,7 @@ struct VersionTablesTests {
     ) throws -> (a: String, b: String, c: String, seqs: [String: Int64]) {
         var seqs: [String: Int64] = [:]
         func record(_ prompt: String, _ label: String?) throws -> String {
-            let outcome = try test.releases.recordVersion(makeVersion(prompt: prompt), label: label)
+            let outcome = try test.releases.versions.record(makeVersion(prompt: prompt), label: label)
             seqs[label ?? outcome.id] = Int64(try #require(outcome.seq))
             return outcome.id
         }

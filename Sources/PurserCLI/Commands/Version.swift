@@ -212,7 +212,7 @@ struct VersionCommand: ParsableCommand {
                 files.append(InputFile(source: name, bytes: Array(bytes)))
             }
             let id = reply.json["id"]?.stringValue ?? version
-            let paths = try Releases.write(files, to: out)
+            let paths = try Versions.write(files, to: out)
             if json {
                 Output.json(.object(["id": .string(id), "files": .array(paths.map(JSONValue.string))]))
             } else {

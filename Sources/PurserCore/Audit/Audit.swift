@@ -54,13 +54,19 @@ public enum FindingKind: String, Sendable, CaseIterable {
     case backdated
 }
 
-extension Releases {
+/// Compliance reports (`purser audit`): the ledger verified, then read once for everything in a scope. Reads the
+/// entries and the files they name, never the query tables.
+public struct Audit {
+    let ledger: Ledger
+
+    init(_ ledger: Ledger) { self.ledger = ledger }
+
     /// Verifies the ledger and reports everything in `scope`: every deployment with the version it
     /// shipped, the checklist run that allowed it, waivers, overrides, canary judgements and drills;
     /// rollbacks; findings; and what ran when. Reads only; a tampered ledger still gets a report, whose
-    /// `verification` says so. The report is made at `now`, the ledger's clock.
-    public func audit(_ scope: AuditScope) throws(LedgerError) -> AuditReport {
-        let now = self.now
+    /// `verification` says so. The report is made at `ledger.clock()`.
+    public func report(_ scope: AuditScope) throws(LedgerError) -> AuditReport {
+        let now = ledger.clock()
         var verification = try Ledger.verify(at: ledger.path, checkpoints: scope.checkpoints)
         var collector = AuditCollector(scope: scope, now: Timestamp.format(now))
         var artifacts = ArtifactReferences()
@@ -126,17 +132,20 @@ extension Releases {
             ledger: ledger, verification: verification, checkpoint: checkpoint, timelines: timelines)
         return AuditReport(document: document, timelines: timelines, verification: verification)
     }
-}
 
-extension Releases {
     /// The `bad` direction of each metric of the canary configuration stored under `digest`, in its order; empty
     /// when it is not stored (verification reports that) or no longer reads as a configuration.
-    fileprivate func directions(ofConfig digest: String) throws(LedgerError) -> [String] {
+    private func directions(ofConfig digest: String) throws(LedgerError) -> [String] {
         guard let hash = Hash(hex: digest), let bytes = try ledger.artifact(hash),
             let config = try? CanaryConfig(bytes: bytes, source: "canary configuration \(digest.prefix(12))")
         else { return [] }
         return config.metrics.map(\.bad.rawValue)
     }
+}
+
+extension Releases {
+    /// Compliance reports (`Audit`).
+    public var audit: Audit { Audit(ledger) }
 }
 
 /// A batch of entries whose bodies are being parsed on a queue of their own.

@@ -43,10 +43,11 @@ extension Releases {
         try Releases.checkTraffic(of: env, stored: stored.map { ($0.state, $0.effectiveAt) }, ledger: ledger)
         let state = stored?.state
         let rollout = state?.rollout?.strategy == .canary ? state?.rollout : nil
+        let versions = Versions(ledger)
         guard
-            let baselineID = try baseline.map({ (reference) throws(LedgerError) in try version(reference).id })
+            let baselineID = try baseline.map({ (reference) throws(LedgerError) in try versions.find(reference).id })
                 ?? rollout?.baseline,
-            let canaryID = try canary.map({ (reference) throws(LedgerError) in try version(reference).id })
+            let canaryID = try canary.map({ (reference) throws(LedgerError) in try versions.find(reference).id })
                 ?? rollout?.candidate
         else {
             throw LedgerError(

@@ -132,7 +132,7 @@ extension Releases {
     ) throws(LedgerError) -> ShadowComparison {
         try Releases.checkEnvironment(env)
         let margins = try ShadowMargin.parse(settings)
-        let (primaryID, shadowID) = (try version(primary).id, try version(shadow).id)
+        let (primaryID, shadowID) = (try Versions(ledger).find(primary).id, try Versions(ledger).find(shadow).id)
         guard primaryID != shadowID else {
             throw LedgerError(.usage, "the primary and the shadow are the same version (\(primaryID.prefix(12)))")
         }

@@ -53,7 +53,7 @@ extension Releases {
             throw LedgerError(
                 .invalidInput, "\(file.source): the run's time \(observed) is in the future; check the clock")
         }
-        let version = try self.version(reference)
+        let version = try Versions(ledger).find(reference)
         let suiteName = suite ?? run.suite ?? file.stem ?? "results"
         var perCase: [String: (runs: Int, passed: Int)] = [:]
         for result in run.cases {
@@ -109,7 +109,7 @@ extension Releases {
             throw LedgerError(
                 .usage, naming: "a waiver needs \(parameter: name): who approved it and why stay in the ledger")
         }
-        let version = try self.version(reference)
+        let version = try Versions(ledger).find(reference)
         let (_, entries) = try record { (transaction, _) throws -> ([Event], Void) in
             guard expires > transaction.now else {
                 throw LedgerError(
@@ -139,7 +139,7 @@ extension Releases {
         -> ChecklistRun
     {
         try Releases.checkEnvironment(env)
-        let version = try self.version(reference)
+        let version = try Versions(ledger).find(reference)
         return try runChecklist(
             version: version.id, env: env, policy: policy,
             gathered: policy.gather(version: version.id, label: version.labels.first, env: env, now: now))
@@ -156,9 +156,9 @@ extension Releases {
             throw LedgerError(
                 .usage, "a checklist run needs the queue's and the dashboard's evidence, got \(gathered.count)")
         }
-        let version = try self.version(reference)
+        let version = try Versions(ledger).find(reference)
         let now = self.now
-        let recorded = try versions()
+        let recorded = try Versions(ledger).list()
         var checks = [
             try versionRecorded(version),
             componentsPinned(version, policy: policy),
@@ -201,7 +201,7 @@ extension Releases {
         }
         for component in version.components {
             do {
-                _ = try contents(of: component, in: version)
+                _ = try Versions(ledger).contents(of: component, in: version)
             } catch {
                 return CheckResult(id: id, verdict: .fail, reason: error.message, evidence: evidence)
             }
@@ -276,7 +276,7 @@ extension Releases {
                 reason: "runbook present; no other version serves \(env), so there is nothing to roll back to yet",
                 evidence: [runbookEvidence])
         }
-        let servingName = try recorded(serving)?.shortName ?? String(serving.prefix(12))
+        let servingName = try Versions(ledger).recorded(serving)?.shortName ?? String(serving.prefix(12))
         let since = Timestamp.format(now.addingTimeInterval(-policy.maxAge))
         var pairDrills: [Entry] = []
         var otherPairs: [String] = []

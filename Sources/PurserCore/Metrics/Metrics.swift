@@ -69,7 +69,7 @@ extension Releases {
             try MetricsFile.forEachPiece(file.bytes, format: format, source: source) { piece in
                 for (line, record) in piece where resolved[record.version] == nil {
                     do throws(LedgerError) {
-                        resolved[record.version] = try version(record.version).id
+                        resolved[record.version] = try Versions(ledger).find(record.version).id
                     } catch {
                         let code: LedgerError.Code =
                             error.code == .notFound || error.code == .usage ? .invalidInput : error.code

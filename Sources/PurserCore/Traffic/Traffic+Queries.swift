@@ -93,7 +93,7 @@ extension Releases {
         env: String? = nil, version: String? = nil, since: String? = nil, until: String? = nil, offset: Int = 0,
         limit: Int? = nil
     ) throws(LedgerError) -> [TrafficEvent] {
-        let versionID = try version.map { (reference) throws(LedgerError) in try self.version(reference).id }
+        let versionID = try version.map { (reference) throws(LedgerError) in try Versions(ledger).find(reference).id }
         let rows: [(seq: UInt64, env: String, effectiveAt: String, kind: String, state: TrafficState)] =
             try ledger.readTables { tables in
                 try tables.trafficEvents(env: env).map { (row) throws(LedgerError) in

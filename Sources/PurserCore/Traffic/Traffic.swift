@@ -28,7 +28,7 @@ extension Releases {
         _ version: String, env: String, strategy: Strategy, weight: Int? = nil, effectiveAt: Date? = nil,
         breakGlass: BreakGlass? = nil
     ) throws(LedgerError) -> LifecycleOutcome {
-        let target = try self.version(version)
+        let target = try Versions(ledger).find(version)
         let defaultWeight = [Strategy.blueGreen: 100, .canary: 5, .shadow: 0][strategy]!
         if let weight, strategy != .canary, weight != defaultWeight {
             throw LedgerError(
@@ -82,7 +82,7 @@ extension Releases {
     /// Records that `version` finished its in-flight tasks in `env` and is decommissioned there.
     public func drained(env: String, version: String, effectiveAt: Date? = nil) throws(LedgerError) -> LifecycleOutcome
     {
-        let target = try self.version(version)
+        let target = try Versions(ledger).find(version)
         return try change(env: env, effectiveAt: effectiveAt) { _ in
             (.drained(version: target.id), ["version": .string(target.id)])
         }
@@ -101,7 +101,7 @@ extension Releases {
         guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw LedgerError(.usage, "a rollback needs a --reason a reader can understand later")
         }
-        let target = try version.map { (reference) throws(LedgerError) in try self.version(reference).id }
+        let target = try version.map { (reference) throws(LedgerError) in try Versions(ledger).find(reference).id }
         return try change(env: env, effectiveAt: effectiveAt) { state in
             guard let to = target ?? state.defaultRollbackTarget else {
                 throw LedgerError(
@@ -130,7 +130,7 @@ extension Releases {
         env: String, from: String, to: String, result: DrillResult, evidence: InputFile?, duration: Double? = nil
     ) throws(LedgerError) -> UInt64 {
         try Releases.checkEnvironment(env)
-        let (fromVersion, toVersion) = (try version(from), try version(to))
+        let (fromVersion, toVersion) = (try Versions(ledger).find(from), try Versions(ledger).find(to))
         guard fromVersion.id != toVersion.id else {
             throw LedgerError(.invalidInput, "a drill rolls back from one version to another; both are \(from)")
         }

@@ -20,7 +20,7 @@ public struct RecordedVersion: Sendable {
     }
 }
 
-/// What `recordVersion` did.
+/// What `Versions.record` did.
 public struct RecordOutcome: Sendable {
     public let id: String
     public let label: String?
@@ -40,16 +40,22 @@ public struct ComponentChange: Sendable {
     public let textDiff: String?
 }
 
-extension Releases {
+/// Behavioral versions: recording them, finding them by id, prefix or label, listing them, their labels, diffing
+/// two, reading and materializing their components. Reaches only the versions tables (`VersionTables`).
+public struct Versions {
+    let ledger: Ledger
+
+    init(_ ledger: Ledger) { self.ledger = ledger }
+
     /// Records `version` (and `label`, if given) unless the ledger already holds it: stores each
     /// component's bytes once as an artifact and appends `version.recorded`.
     /// - Throws: `.usage` for a malformed label; `.invalidInput` for one that already names another version, or
     ///   for a version replay or `verify` would reject (`BehavioralVersion.checkRecordable`).
-    public func recordVersion(_ version: BehavioralVersion, label: String?) throws(LedgerError) -> RecordOutcome {
+    public func record(_ version: BehavioralVersion, label: String?) throws(LedgerError) -> RecordOutcome {
         try version.checkRecordable()
-        if let label { try Releases.checkLabel(label) }
+        if let label { try Versions.checkLabel(label) }
         let id = version.id
-        let (isNew, entries) = try record { (transaction, _) throws -> ([Event], Bool) in
+        let (isNew, entries) = try ledger.record { (transaction, _) throws -> ([Event], Bool) in
             let tables = transaction.tables
             let exists = try tables.hasVersion(id)
             var labelIsNew = false
@@ -92,7 +98,7 @@ extension Releases {
     /// Finds a recorded version by full id, unique id prefix of 8+ hex characters, or label.
     /// - Throws: `.notFound` if nothing matches; `.usage` for a short or ambiguous prefix (listing the
     ///   candidates) or a reference that is neither.
-    public func version(_ reference: String) throws(LedgerError) -> RecordedVersion {
+    public func find(_ reference: String) throws(LedgerError) -> RecordedVersion {
         let ids: [String] = try ledger.readTables { tables in
             if reference.contains("@") {
                 guard let (id, seq) = try tables.labelled(reference) else { return [] }
@@ -161,14 +167,33 @@ extension Releases {
     }
 
     /// Every recorded version, in the order they were first recorded.
-    public func versions() throws(LedgerError) -> [RecordedVersion] {
+    public func list() throws(LedgerError) -> [RecordedVersion] {
         try versions(id: nil)
     }
 
     /// At most `limit` recorded versions from the one recorded at `seq` on, in the order they were first recorded:
-    /// a page of `versions()`.
-    public func versions(from seq: UInt64, limit: Int) throws(LedgerError) -> [RecordedVersion] {
+    /// a page of `list()`.
+    public func page(from seq: UInt64, limit: Int) throws(LedgerError) -> [RecordedVersion] {
         try versions(id: nil, from: seq, limit: limit)
+    }
+
+    /// Each recorded version id's first label (that of its oldest labelling entry), for naming versions in
+    /// `purser log`; ids without a label are absent.
+    public func labels() throws(LedgerError) -> [String: String] {
+        try ledger.readTables { tables in
+            var labels: [String: String] = [:]
+            for (id, label) in try tables.labelsNewestFirst() { labels[id] = label }
+            return labels
+        }
+    }
+
+    /// The first label of each of `ids` that has one.
+    public func labels(of ids: some Sequence<String>) throws(LedgerError) -> [String: String] {
+        try ledger.readTables { tables in
+            var labels: [String: String] = [:]
+            for id in Set(ids) { labels[id] = try tables.firstLabel(of: id) }
+            return labels
+        }
     }
 
     /// The recorded versions from the one recorded at `seq` on (only that of `id`, if given), in the order they were
@@ -222,7 +247,7 @@ extension Releases {
     /// - Throws: `.alreadyExists` if `directory` exists and is not empty.
     @discardableResult
     public func materialize(_ version: RecordedVersion, to directory: String) throws(LedgerError) -> [String] {
-        try Releases.write(materializedFiles(of: version), to: directory)
+        try Versions.write(materializedFiles(of: version), to: directory)
     }
 
     /// The files `materialize` writes: every component under its file name, and `version.json`.
@@ -290,4 +315,9 @@ extension Releases {
         }
         return changes
     }
+}
+
+extension Releases {
+    /// Behavioral versions (`Versions`).
+    public var versions: Versions { Versions(ledger) }
 }

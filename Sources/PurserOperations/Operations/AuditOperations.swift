@@ -42,7 +42,7 @@ public struct AuditLedger: SigningLedgerOperation {
                 try ModelPins(table: YAML.parse(file.bytes, source: file.source), source: file.source)
             } ?? .builtIn,
             signingKey: signingKey)
-        let report = try releases.audit(scope)
+        let report = try releases.audit.report(scope)
         let fault = report.verification.fault
         return Reply(
             json: .object([

@@ -19,7 +19,7 @@ public struct ResolveVersion: LedgerOperation {
     public init(version: String) { self.version = version }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let version = try releases.version(version)
+        let version = try releases.versions.find(version)
         return Reply(
             json: .object(["id": .string(version.id), "labels": .array(version.labels.map(JSONValue.string))]),
             text: [version.shortName])
@@ -62,7 +62,7 @@ public struct RunChecklist: LedgerOperation {
                 .usage, "a checklist run needs the queue's and the dashboard's evidence, got \(gathered.count)")
         }
         // The client gathered the evidence: it is judged again here, as `gather` judges it.
-        let resolved = try releases.version(version)
+        let resolved = try releases.versions.find(version)
         let substitutions = ["version": resolved.id, "label": resolved.labels.first ?? resolved.id, "env": env.name]
         let now = releases.now
         var evidence: [Result<Evidence, LedgerError>] = []

@@ -30,7 +30,7 @@ public struct MetricsReportQuery: LedgerOperation {
         let since = try ledgerTimestamp(since, parameter: "since")
         let until = try ledgerTimestamp(until, parameter: "until")
         var ids: [String] = []
-        for version in versions { ids.append(try releases.version(version).id) }
+        for version in versions { ids.append(try releases.versions.find(version).id) }
         let rows = try releases.metricsReport(env: env?.name, versions: ids, since: since, until: until, by: by)
         let labels = try releases.labels(of: rows.map(\.version))
         let json: JSONValue = .object(["versions": .array(rows.map { Self.json($0, label: labels[$0.version]) })])
@@ -148,7 +148,7 @@ public struct MetricsDriftQuery: LedgerOperation {
         }
         let end = try parseTime(until, parameter: "until") ?? releases.now
         var ids: [String] = []
-        for version in versions { ids.append(try releases.version(version).id) }
+        for version in versions { ids.append(try releases.versions.find(version).id) }
         let reports = try releases.metricsDrift(
             metric: metric, env: env?.name, versions: ids, window: window, period: period, until: end)
         let labels = try releases.labels(of: reports.map(\.version))

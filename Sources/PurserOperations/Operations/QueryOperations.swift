@@ -16,7 +16,7 @@ public struct VersionQuery: LedgerOperation {
     public init(version: String) { self.version = version }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let version = try releases.version(version)
+        let version = try releases.versions.find(version)
         return Reply(
             json: versionJSON(version),
             text: [
@@ -45,10 +45,10 @@ public struct VersionListQuery: PagedOperation {
         var next: UInt64?
         if let page {
             // One more than the page holds tells whether another page follows.
-            versions = try releases.versions(from: from ?? 0, limit: page + 1)
+            versions = try releases.versions.page(from: from ?? 0, limit: page + 1)
             if versions.count > page { next = versions.removeLast().seq }
         } else {
-            versions = try releases.versions()
+            versions = try releases.versions.list()
         }
         var text = versions.isEmpty ? ["no versions recorded (see purser version record --help)"] : []
         for version in versions {
@@ -78,8 +78,8 @@ public struct VersionDiffQuery: LedgerOperation {
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let (old, new) = (try releases.version(old), try releases.version(new))
-        let changes = try releases.diff(old, new)
+        let (old, new) = (try releases.versions.find(old), try releases.versions.find(new))
+        let changes = try releases.versions.diff(old, new)
         let json: JSONValue = .object([
             "old": .string(old.id), "new": .string(new.id),
             "changes": .array(
@@ -154,7 +154,7 @@ public struct LogQuery: PagedOperation {
     public func forEachEntry(
         in ledger: Ledger, _ body: (_ json: JSONValue, _ line: () -> String) -> Void
     ) throws(LedgerError) {
-        let labels = (try? Releases(ledger: ledger).versionLabels()) ?? [:]
+        let labels = (try? Releases(ledger: ledger).versions.labels()) ?? [:]
         let seqWidth = try EntrySummary.seqWidth(ledgerSize: ledger.size())
         try entries(in: ledger, rows: limit) { entry in
             body(Self.json(of: entry)) { EntrySummary.line(entry, labels: labels, seqWidth: seqWidth) }
@@ -166,7 +166,7 @@ public struct LogQuery: PagedOperation {
         var entries: [JSONValue] = []
         var text: [String] = []
         guard let page else {
-            let labels = try releases.versionLabels()
+            let labels = try releases.versions.labels()
             let seqWidth = try EntrySummary.seqWidth(ledgerSize: releases.ledger.size())
             try self.entries(in: releases.ledger, rows: limit) { entry in
                 entries.append(Self.json(of: entry))
@@ -179,7 +179,7 @@ public struct LogQuery: PagedOperation {
         let wanted = min(page, limit ?? .max)
         var next: UInt64?
         var bytes = 0
-        let labels = try releases.versionLabels()
+        let labels = try releases.versions.labels()
         let seqWidth = try EntrySummary.seqWidth(ledgerSize: releases.ledger.size())
         try self.entries(in: releases.ledger, rows: wanted == limit ? wanted : wanted + 1) { entry in
             guard entries.count < wanted, bytes < Paging.maximumBytes else {
@@ -232,8 +232,8 @@ public struct MaterializeVersion: LedgerOperation {
 
     /// The reply's JSON is `{"id":"…","short_name":"…","files":[{"name":"…","base64":"…"}]}`.
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let version = try releases.version(version)
-        let files = try releases.materializedFiles(of: version)
+        let version = try releases.versions.find(version)
+        let files = try releases.versions.materializedFiles(of: version)
         return Reply(
             json: .object([
                 "id": .string(version.id), "short_name": .string(version.shortName),

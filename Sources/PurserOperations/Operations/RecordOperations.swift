@@ -79,7 +79,7 @@ public struct RecordVersion: LedgerOperation {
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let outcome = try releases.recordVersion(version(), label: label)
+        let outcome = try releases.versions.record(version(), label: label)
         let what = outcome.isNew ? "recorded" : outcome.seq != nil ? "labelled" : "already recorded"
         return Reply(
             json: .object([
@@ -194,7 +194,7 @@ public struct RecordDrill: LedgerOperation {
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let (fromVersion, toVersion) = (try releases.version(from), try releases.version(to))
+        let (fromVersion, toVersion) = (try releases.versions.find(from), try releases.versions.find(to))
         let seq = try releases.recordDrill(
             env: env.name, from: fromVersion.id, to: toVersion.id, result: result, evidence: evidence,
             duration: duration)
