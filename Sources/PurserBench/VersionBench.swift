@@ -3,7 +3,7 @@ import PurserCore
 import PurserLedger
 
 /// 7. Recording a behavioral version from a manifest (100 KB prompt, 200 tools) as a library call:
-/// `Manifest.load` then `recordVersion`, each run a new version; then re-recording an identical one.
+/// `Manifest.load` then `Versions.record`, each run a new version; then re-recording an identical one.
 func benchmarkVersionRecording(in directory: String) throws {
     let fixture = try ManifestFixture(folder: directory + "/manifest", promptBytes: 100 * 1024, tools: 200)
     let toolsSize =
@@ -35,7 +35,7 @@ func benchmarkVersionRecording(in directory: String) throws {
         "record a version (100 KB prompt, 200 tools)", "median \(format(median, 1)) ms",
         target: "target < 50 ms: \(verdict(median < 50)) (\(runs) new versions, p90 \(format(p90, 1)) ms)")
     report(
-        "  of which Manifest.load / recordVersion",
+        "  of which Manifest.load / Versions.record",
         "\(format(percentile(loadTimes, 0.5) * 1000, 1)) / \(format(percentile(recordTimes, 0.5) * 1000, 1)) ms",
         target: "(tools.json \(toolsSize / 1024) KB)")
 

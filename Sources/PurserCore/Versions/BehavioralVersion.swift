@@ -55,7 +55,7 @@ public struct BehavioralVersion: Sendable {
 
     /// Checks what replay, `verify` and every reader need of a recorded version, whoever records it: unique
     /// component names of lowercase letters, digits, '-' and '_', file names `materialize` may write, and each
-    /// component's digest and size those of its bytes. `Releases.recordVersion` runs it.
+    /// component's digest and size those of its bytes. `Versions.record` runs it.
     /// - Throws: `.invalidInput` naming the component.
     public func checkRecordable() throws(LedgerError) {
         let names = components.map(\.name)
