@@ -22,7 +22,13 @@ public struct CanaryJudgement: Sendable {
     public let rollbackSeq: UInt64?
 }
 
-extension Releases {
+/// Canary judgements: a new version judged against the one it would replace in an environment, metric by metric,
+/// from their tasks, and recorded; with an automatic rollback when the configuration asks for one.
+public struct Canary {
+    let ledger: Ledger
+
+    init(_ ledger: Ledger) { self.ledger = ledger }
+
     /// Judges a canary against its baseline in `env` from their tasks, and records the judgement
     /// (`canary.judged`) with every metric's statistics. With `auto-rollback` on and a rollback verdict,
     /// the rollback is recorded in the same transaction. Each judgement of a rollout is a look: look k tests at
@@ -33,14 +39,14 @@ extension Releases {
     ///   - since: only tasks started at or after it (default: when the rollout of the current canary
     ///     version started, so that samples of an earlier canary version do not count).
     ///   - configSource: how the entry names the configuration (its file), recorded with its digest.
-    public func judgeCanary(
-        env: String, baseline: String? = nil, canary: String? = nil, config: CanaryConfig,
+    public func judge(
+        env environment: EnvironmentName, baseline: String? = nil, canary: String? = nil, config: CanaryConfig,
         configBytes: [UInt8], configSource: String, since: String? = nil
     ) throws(LedgerError) -> CanaryJudgement {
-        try Releases.checkEnvironment(env)
+        let env = environment.name
         // The rollout (and an automatic rollback) is decided on the environments row: checked against the entries.
-        let stored = try status(env: env).first
-        try Releases.checkTraffic(of: env, stored: stored.map { ($0.state, $0.effectiveAt) }, ledger: ledger)
+        let stored = try Traffic(ledger).status(env: environment).first
+        try Traffic.checkTraffic(of: environment, stored: stored.map { ($0.state, $0.effectiveAt) }, ledger: ledger)
         let state = stored?.state
         let rollout = state?.rollout?.strategy == .canary ? state?.rollout : nil
         let versions = Versions(ledger)
@@ -61,7 +67,7 @@ extension Releases {
             throw LedgerError(.invalidInput, "\(configSource): \(problems.joined(separator: " "))")
         }
         let start: String
-        if let since { start = since } else { start = try rolloutStart(env: env, candidate: canaryID) }
+        if let since { start = since } else { start = try rolloutStart(env: environment, candidate: canaryID) }
         let samples = try canarySamples(
             env: env, versions: [baselineID, canaryID], since: start, metrics: config.metrics)
         let look = try CanaryLooks.next(ledger, env: env, canary: canaryID)
@@ -71,7 +77,7 @@ extension Releases {
         let rollingBack =
             verdict == .rollback && config.autoRollback && rollout?.candidate == canaryID
             && rollout?.baseline == baselineID
-        let (_, entries) = try record { (transaction, projection) throws -> ([Event], Void) in
+        let (_, entries) = try ledger.record { (transaction, projection) throws -> ([Event], Void) in
             // Another judgement of this rollout recorded meanwhile would make this look's number and level wrong.
             let now = try CanaryLooks.next(ledger, env: env, canary: canaryID)
             guard now == look else {
@@ -118,33 +124,10 @@ extension Releases {
             rollbackSeq: entries.count > 1 ? entries[1].seq : nil)
     }
 
-    /// When the latest deployment of `candidate` in `env` took effect.
-    private func rolloutStart(env: String, candidate: String) throws(LedgerError) -> String {
-        let start: String? = try ledger.readTables { tables in
-            let kind = "deployment.started"
-            // Each row is checked against its entry, and a later start of the candidate may not be missing: the
-            // start decides which tasks are judged.
-            func isStart(_ body: JSONValue) -> Bool {
-                body["env"]?.stringValue == env && body["version"]?.stringValue == candidate
-            }
-            for (seq, effectiveAt) in try tables.latestStarts(in: env) {
-                let row = "traffic_events row \(seq)"
-                let source = try SourceEntry(seq, kinds: [kind], row: row, ledger: ledger)
-                try source.require("env", env, equals: source.body["env"]?.stringValue)
-                try source.require(
-                    "effective_at", effectiveAt, equals: source.body["effective_at"]?.stringValue ?? source.at)
-                guard isStart(source.body) else { continue }
-                try SourceEntry.requireNoLater(
-                    kind, after: seq, row: row, what: "a start of \(candidate.prefix(12)) in \(env)",
-                    ledger: ledger, isStart)
-                return effectiveAt
-            }
-            try SourceEntry.requireNoLater(
-                kind, after: -1, row: "the traffic_events table", what: "a start of \(candidate.prefix(12)) in \(env)",
-                ledger: ledger, isStart)
-            return nil
-        }
-        guard let start else {
+    /// When the latest deployment of `candidate` in `env` took effect: the start of its rollout.
+    private func rolloutStart(env: EnvironmentName, candidate: String) throws(LedgerError) -> String {
+        // The start decides which tasks are judged: `Traffic` checks it against its entry.
+        guard let start = try Traffic(ledger).latestStart(of: candidate, in: env) else {
             throw LedgerError(.invalidInput, "\(candidate.prefix(12)) was never deployed to \(env); pass --since")
         }
         return start
@@ -160,85 +143,9 @@ extension Releases {
     }
 }
 
-/// The baseline's and the canary's counts for the proportions and values for the continuous metrics, of
-/// only the columns the judged metrics need.
-struct CanarySamples {
-    struct Arm {
-        var tasks = 0
-        var errors = 0
-        var completed = 0
-        var toolCalls = 0.0
-        var toolSuccesses = 0.0
-        /// Per continuous column, in `continuousColumns` order (empty for columns not read).
-        var values: [[Double]] = Array(repeating: [], count: CanarySamples.continuousColumns.count)
-    }
-
-    static let continuousColumns = [
-        "quality", "duration_ms", "cost_usd", "input_tokens", "output_tokens", "tool_calls", "tool_latency_ms",
-    ]
-    /// The baseline's arm, then the canary's.
-    var arms = [Arm(), Arm()]
-    /// The columns to select.
-    private(set) var columns: [String] = []
-    /// Positions in `columns` of what the proportions need, when a metric needs it.
-    private var error: Int?
-    private var completed: Int?
-    private var tools: (calls: Int, errors: Int)?
-    /// Per continuous column read: its index in `continuousColumns` and its position in `columns`.
-    private var continuous: [(index: Int, column: Int)] = []
-
-    init(metrics: [CanaryConfig.Metric]) {
-        func position(_ column: String) -> Int {
-            if let found = columns.firstIndex(of: column) { return Int(found) }
-            columns.append(column)
-            return Int(columns.count - 1)
-        }
-        let names = Set(metrics.map(\.name))
-        if names.contains("error_rate") { error = position("error") }
-        if names.contains("completion_rate") { completed = position("completed") }
-        if names.contains("tool_success_rate") { tools = (position("tool_calls"), position("tool_errors")) }
-        for (index, name) in Self.continuousColumns.enumerated() where names.contains(name) {
-            continuous.append((index, position(name)))
-        }
-    }
-
-    /// Adds a task row of the arm `arm` (0 baseline, 1 canary), in place: a copy of the arm per row would
-    /// copy its growing arrays every time.
-    mutating func add(_ row: any TaskRow, arm: Int) {
-        arms[arm].tasks += 1
-        if let error, row.number(error) ?? 0 != 0 { arms[arm].errors += 1 }
-        if let completed, row.number(completed) ?? 0 != 0 { arms[arm].completed += 1 }
-        if let tools {
-            let calls = row.number(tools.calls) ?? 0
-            arms[arm].toolCalls += calls
-            arms[arm].toolSuccesses += calls - (row.number(tools.errors) ?? 0)
-        }
-        for (index, column) in continuous {
-            if let value = row.number(column) { arms[arm].values[index].append(value) }
-        }
-    }
-
-    /// A sum of counts as an Int, clamped far below overflow.
-    private func count(_ sum: Double) -> Int { Int(min(sum, 1e18)) }
-
-    func metric(_ metric: CanaryConfig.Metric) -> MetricSamples {
-        let (b, c) = (arms[0], arms[1])
-        switch metric.name {
-        case "error_rate":
-            return .proportion(baseline: (b.errors, b.tasks), canary: (c.errors, c.tasks))
-        case "completion_rate":
-            return .proportion(baseline: (b.completed, b.tasks), canary: (c.completed, c.tasks))
-        case "tool_success_rate":
-            return .proportion(
-                baseline: (count(b.toolSuccesses), count(b.toolCalls)),
-                canary: (count(c.toolSuccesses), count(c.toolCalls)))
-        default:
-            guard let index = Self.continuousColumns.firstIndex(of: metric.name) else {
-                return .continuous(baseline: [], canary: [])
-            }
-            return .continuous(baseline: b.values[index], canary: c.values[index])
-        }
-    }
+extension Releases {
+    /// Canary judgements (`Canary`).
+    public var canary: Canary { Canary(ledger) }
 }
 
 extension MetricJudgement {

@@ -80,7 +80,7 @@ public struct ShadowMargin: Sendable, Hashable {
                 throw LedgerError(
                     .usage,
                     naming:
-                        "\(parameter: "margins") \(setting): unknown metric \(parts[0]); expected \(Releases.shadowMetrics.map(\.name).joined(separator: ", "))"
+                        "\(parameter: "margins") \(setting): unknown metric \(parts[0]); expected \(Shadow.metrics.map(\.name).joined(separator: ", "))"
                 )
             }
             guard seen.insert(parts[0]).inserted else {
@@ -103,9 +103,15 @@ public struct ShadowComparison: Sendable {
     public let seq: UInt64
 }
 
-extension Releases {
+/// Shadow comparisons: a shadow version compared with the primary one on paired results of the same requests, and
+/// recorded.
+public struct Shadow {
+    let ledger: Ledger
+
+    init(_ ledger: Ledger) { self.ledger = ledger }
+
     /// The metrics a shadow comparison reads from each side of a pair, and whether higher is better.
-    static let shadowMetrics: [(name: String, higherIsBetter: Bool)] = [
+    static let metrics: [(name: String, higherIsBetter: Bool)] = [
         ("quality", true), ("passed", true), ("cost_usd", false), ("duration_ms", false),
     ]
 
@@ -119,18 +125,19 @@ extension Releases {
     /// The pairs file is JSON Lines: `{"request_id": …, "primary": {"quality", "passed", "cost_usd",
     /// "duration_ms"}, "shadow": {…}}`, every member of a side optional.
     /// - Throws: `.invalidInput` naming the line and field of a bad pair; nothing is recorded then.
-    public func compareShadow(
-        env: String, primary: String, shadow: String, pairs path: String, margins: [String] = []
+    public func compare(
+        env: EnvironmentName, primary: String, shadow: String, pairs path: String, margins: [String] = []
     ) throws(LedgerError) -> ShadowComparison {
-        try compareShadow(env: env, primary: primary, shadow: shadow, pairs: InputFile.read(path), margins: margins)
+        try compare(env: env, primary: primary, shadow: shadow, pairs: InputFile.read(path), margins: margins)
     }
 
     /// Compares a shadow version with the primary one on a pairs file already read.
     /// - Parameter margins: `NAME=MARGIN` settings over `ShadowMargin.defaults`.
-    public func compareShadow(
-        env: String, primary: String, shadow: String, pairs file: InputFile, margins settings: [String] = []
+    public func compare(
+        env environment: EnvironmentName, primary: String, shadow: String, pairs file: InputFile,
+        margins settings: [String] = []
     ) throws(LedgerError) -> ShadowComparison {
-        try Releases.checkEnvironment(env)
+        let env = environment.name
         let margins = try ShadowMargin.parse(settings)
         let (primaryID, shadowID) = (try Versions(ledger).find(primary).id, try Versions(ledger).find(shadow).id)
         guard primaryID != shadowID else {
@@ -152,7 +159,7 @@ extension Releases {
             guard case .object = pair["primary"] ?? .null, case .object = pair["shadow"] ?? .null else {
                 throw LedgerError(.invalidInput, "\(line): expected objects primary and shadow")
             }
-            for (name, _) in Self.shadowMetrics {
+            for (name, _) in Self.metrics {
                 let valid: (JSONValue) -> Bool =
                     name == "passed"
                     ? { if case .bool = $0 { true } else { false } }
@@ -173,12 +180,12 @@ extension Releases {
             }
         }.count
         guard count > 0 else { throw LedgerError(.invalidInput, "\(source): no pairs") }
-        let metrics = Self.shadowMetrics.map { metric in
+        let metrics = Self.metrics.map { metric in
             Self.compare(
                 metric.name, higherIsBetter: metric.higherIsBetter, sides[metric.name] ?? [],
                 margin: margins[metric.name]!)
         }
-        let (_, entries) = try record { (transaction, _) throws -> ([Event], Void) in
+        let (_, entries) = try ledger.record { (transaction, _) throws -> ([Event], Void) in
             let digest = try transaction.storeArtifact(bytes)
             let body: JSONValue = .object([
                 "env": .string(env), "primary": .string(primaryID), "shadow": .string(shadowID),
@@ -194,6 +201,7 @@ extension Releases {
             env: env, primary: primaryID, shadow: shadowID, pairs: count, metrics: metrics, seq: entries[0].seq)
     }
 
+    /// One metric's comparison over the pairs that report it on both sides, with `margin` of equivalence.
     static func compare(
         _ name: String, higherIsBetter: Bool, _ pairs: [(primary: JSONValue, shadow: JSONValue)], margin: ShadowMargin
     ) -> ShadowMetric {
@@ -258,6 +266,11 @@ extension Releases {
             metric: name, method: method, pairs: pairs.count, meanDifference: difference, margin: width, pValue: p,
             equivalenceP: equivalence, verdict: verdict)
     }
+}
+
+extension Releases {
+    /// Shadow comparisons (`Shadow`).
+    public var shadow: Shadow { Shadow(ledger) }
 }
 
 extension ShadowMetric {

@@ -32,10 +32,10 @@ public struct JudgeCanary: LedgerOperation {
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
         let since = try ledgerTimestamp(since, parameter: "since")
         let configuration = try CanaryConfig(bytes: config.bytes, source: config.source)
-        let judgement = try releases.judgeCanary(
-            env: env.name, baseline: baseline, canary: canary, config: configuration, configBytes: config.bytes,
+        let judgement = try releases.canary.judge(
+            env: env, baseline: baseline, canary: canary, config: configuration, configBytes: config.bytes,
             configSource: config.fileName, since: since)
-        let labels = try releases.labels(of: [judgement.baseline, judgement.canary])
+        let labels = try releases.versions.labels(of: [judgement.baseline, judgement.canary])
         func name(_ id: String) -> String { "\(id.prefix(12))\(labels[id].map { " (\($0))" } ?? "")" }
         var text = [
             "canary \(name(judgement.canary)) against \(name(judgement.baseline)) in \(env), tasks since \(judgement.since)",
@@ -124,8 +124,8 @@ public struct CompareShadow: LedgerOperation {
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let comparison = try releases.compareShadow(
-            env: env.name, primary: primary, shadow: shadow, pairs: pairs, margins: margins ?? [])
+        let comparison = try releases.shadow.compare(
+            env: env, primary: primary, shadow: shadow, pairs: pairs, margins: margins ?? [])
         var text: [String] = []
         for metric in comparison.metrics {
             // `passed` is a rate: its differences are in percentage points.
