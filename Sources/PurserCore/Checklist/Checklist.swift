@@ -1,7 +1,7 @@
 public import Foundation
 public import PurserLedger
 
-/// What `recordEvaluation` recorded.
+/// What `Checklist.recordEvaluation` recorded.
 public struct EvaluationSummary: Sendable {
     public let seq: UInt64
     public let version: String
@@ -23,7 +23,13 @@ public struct BreakGlass: Sendable {
     }
 }
 
-extension Releases {
+/// The release checklist: the evaluations and waivers it judges by, its runs (`checklist.evaluated`), and the gate
+/// that refuses a deployment no allowing run covers.
+public struct Checklist {
+    let ledger: Ledger
+
+    init(_ ledger: Ledger) { self.ledger = ledger }
+
     // MARK: Evaluations and waivers
 
     /// Records an evaluation run of `version` (`evaluation.recorded`): per-case runs and passes, with the
@@ -49,7 +55,9 @@ extension Releases {
         } else {
             run = try EvaluationResults.parse(bytes, format: format, source: file.source)
         }
-        if let observed = run.observedAt, let date = Timestamp.parse(observed), date > now.addingTimeInterval(300) {
+        if let observed = run.observedAt, let date = Timestamp.parse(observed),
+            date > ledger.clock().addingTimeInterval(300)
+        {
             throw LedgerError(
                 .invalidInput, "\(file.source): the run's time \(observed) is in the future; check the clock")
         }
@@ -61,7 +69,7 @@ extension Releases {
             if result.passed { perCase[result.name, default: (0, 0)].passed += 1 }
         }
         let passed = run.cases.filter(\.passed).count
-        let (_, entries) = try record { (transaction, _) throws -> ([Event], Void) in
+        let (_, entries) = try ledger.record { (transaction, _) throws -> ([Event], Void) in
             let digest = try transaction.storeArtifact(bytes)
             var body: [String: JSONValue] = [
                 "version": .string(version.id), "suite": .string(suiteName), "format": .string(format.rawValue),
@@ -110,7 +118,7 @@ extension Releases {
                 .usage, naming: "a waiver needs \(parameter: name): who approved it and why stay in the ledger")
         }
         let version = try Versions(ledger).find(reference)
-        let (_, entries) = try record { (transaction, _) throws -> ([Event], Void) in
+        let (_, entries) = try ledger.record { (transaction, _) throws -> ([Event], Void) in
             guard expires > transaction.now else {
                 throw LedgerError(
                     .invalidInput,
@@ -133,32 +141,33 @@ extension Releases {
     /// allowed or not, with the digest of every piece of evidence. File, command and HTTP evidence is
     /// gathered in parallel first.
     /// - Throws: `.notFound` for an unrecorded version; never for a failing check, which is a verdict.
-    public func runChecklist(
-        version reference: String, env: String, policy: ChecklistPolicy
+    public func run(
+        version reference: String, env: EnvironmentName, policy: ChecklistPolicy
     ) throws(LedgerError)
         -> ChecklistRun
     {
-        try Releases.checkEnvironment(env)
         let version = try Versions(ledger).find(reference)
-        return try runChecklist(
+        return try run(
             version: version.id, env: env, policy: policy,
-            gathered: policy.gather(version: version.id, label: version.labels.first, env: env, now: now))
+            gathered: policy.gather(
+                version: version.id, label: version.labels.first, env: env.name, now: ledger.clock()))
     }
 
     /// Runs the checklist on evidence already gathered (`ChecklistPolicy.gather`, where the policy is: a runner
     /// of `purser serve` gathers it and sends it).
     /// - Parameter gathered: the queue's evidence and the dashboard's, in that order.
-    public func runChecklist(
-        version reference: String, env: String, policy: ChecklistPolicy, gathered: [Result<Evidence, LedgerError>]
+    public func run(
+        version reference: String, env: EnvironmentName, policy: ChecklistPolicy,
+        gathered: [Result<Evidence, LedgerError>]
     ) throws(LedgerError) -> ChecklistRun {
-        try Releases.checkEnvironment(env)
         guard gathered.count == 2 else {
             throw LedgerError(
                 .usage, "a checklist run needs the queue's and the dashboard's evidence, got \(gathered.count)")
         }
-        let version = try Versions(ledger).find(reference)
-        let now = self.now
-        let recorded = try Versions(ledger).list()
+        let versions = Versions(ledger)
+        let version = try versions.find(reference)
+        let now = ledger.clock()
+        let recorded = try versions.list()
         var checks = [
             try versionRecorded(version),
             componentsPinned(version, policy: policy),
@@ -170,10 +179,10 @@ extension Releases {
         ]
         try applyWaivers(to: &checks, version: version.id, now: now)
         let allowed = checks.allSatisfy { $0.verdict == .pass || $0.verdict == .waived }
-        let (_, entries) = try record { (transaction, _) throws -> ([Event], Void) in
+        let (_, entries) = try ledger.record { (transaction, _) throws -> ([Event], Void) in
             let digest = try transaction.storeArtifact(policy.bytes)
             let body: JSONValue = .object([
-                "version": .string(version.id), "env": .string(env), "allowed": .bool(allowed),
+                "version": .string(version.id), "env": .string(env.name), "allowed": .bool(allowed),
                 "policy": .object([
                     "file": .string(URL(fileURLWithPath: policy.source).lastPathComponent),
                     "digest": .string(digest.hex), "max_age_s": .number(policy.maxAge),
@@ -182,7 +191,7 @@ extension Releases {
             ])
             return ([try Event(kind: "checklist.evaluated", body: body)], ())
         }
-        return ChecklistRun(version: version, env: env, checks: checks, seq: entries[0].seq)
+        return ChecklistRun(version: version, env: env.name, checks: checks, seq: entries[0].seq)
     }
 
     private func versionRecorded(_ version: RecordedVersion) throws(LedgerError) -> CheckResult {
@@ -249,15 +258,15 @@ extension Releases {
 
     /// The version now serving `env` (the stable one, or a rollout's baseline), if any.
     /// Checked against the environment's entries (`checkTraffic`): the checks that depend on it decide on it.
-    private func servingVersion(_ env: String) throws(LedgerError) -> String? {
-        let stored = try status(env: env).first
-        try Releases.checkTraffic(of: env, stored: stored.map { ($0.state, $0.effectiveAt) }, ledger: ledger)
+    private func servingVersion(_ env: EnvironmentName) throws(LedgerError) -> String? {
+        let stored = try Traffic(ledger).status(env: env).first
+        try Traffic.checkTraffic(of: env, stored: stored.map { ($0.state, $0.effectiveAt) }, ledger: ledger)
         guard let state = stored?.state else { return nil }
         return state.rollout?.baseline ?? state.serving.first?.version
     }
 
     private func rollbackTested(
-        _ version: RecordedVersion, env: String, policy whole: ChecklistPolicy, now: Date
+        _ version: RecordedVersion, env: EnvironmentName, policy whole: ChecklistPolicy, now: Date
     ) throws(LedgerError) -> CheckResult {
         let id = "rollback-tested"
         let policy = whole.rollback
@@ -343,7 +352,7 @@ extension Releases {
     }
 
     private func evaluationPassed(
-        _ version: RecordedVersion, env: String, policy: ChecklistPolicy.Evaluation, now: Date
+        _ version: RecordedVersion, env: EnvironmentName, policy: ChecklistPolicy.Evaluation, now: Date
     ) throws(LedgerError) -> CheckResult {
         let id = "eval-passed"
         let suiteText = policy.suite.map { " of suite \($0)" } ?? ""
@@ -365,7 +374,7 @@ extension Releases {
                     "the latest evaluation (seq \(entry.seq), suite \(suite)) ran at \(observed), older than the limit of \(PolicyDuration.describe(policy.maxAge)); evaluate this version again",
                 evidence: evidence)
         }
-        let cases = Releases.evaluationCases(body)
+        let cases = Checklist.evaluationCases(body)
         let (overall, perCase) = Checks.rates(cases)
         var problems: [String] = []
         if overall < policy.minPassRate {
@@ -385,7 +394,7 @@ extension Releases {
         {
             allEvidence.append(EvidenceReference(baseline))
             let names = Set(cases.map(\.name))
-            let missing = Releases.evaluationCases(try baseline.body).map(\.name).filter { !names.contains($0) }
+            let missing = Checklist.evaluationCases(try baseline.body).map(\.name).filter { !names.contains($0) }
             if !missing.isEmpty {
                 problems.append(
                     "\(missing.count) case(s) of the baseline's suite (seq \(baseline.seq)) were not run: \(missing.prefix(5).joined(separator: ", "))\(missing.count > 5 ? ", …" : "")"
@@ -402,7 +411,7 @@ extension Releases {
             evidence: allEvidence)
     }
 
-    static func evaluationCases(_ body: JSONValue) -> [(name: String, runs: Int, passed: Int)] {
+    private static func evaluationCases(_ body: JSONValue) -> [(name: String, runs: Int, passed: Int)] {
         guard case .array(let items) = body["cases"] ?? .null else { return [] }
         return items.compactMap { item in
             guard let name = item["name"]?.stringValue, let runs = item["runs"]?.numberValue,
@@ -487,11 +496,11 @@ extension Releases {
     /// environment must be allowed and younger than its policy's `max-age`. The row decided on is checked against
     /// its entry first (`.integrity` if they differ).
     /// - Parameter tables: the query tables of the transaction that records the deployment.
-    func checkGate(version: String, env: String, now: Date, tables: any ChecklistTables) throws {
+    func checkGate(version: String, env: EnvironmentName, now: Date, tables: any ChecklistTables) throws {
         let short = String(version.prefix(12))
         let hint =
             "run `purser check --version \(short) --env \(env) --policy checklist.yaml` (or your policy's path), or deploy with --break-glass --reason --approver"
-        guard let run = try tables.latestChecklistRun(version: version, env: env) else {
+        guard let run = try tables.latestChecklistRun(version: version, env: env.name) else {
             throw LedgerError(.blocked, "no checklist run allows \(short) in \(env); \(hint)")
         }
         try checkRun(run)
@@ -507,6 +516,11 @@ extension Releases {
             )
         }
     }
+}
+
+extension Releases {
+    /// The release checklist (`Checklist`).
+    public var checklist: Checklist { Checklist(ledger) }
 }
 
 extension Result where Success == CheckResult, Failure == LedgerError {

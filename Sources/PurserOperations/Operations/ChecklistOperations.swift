@@ -70,7 +70,7 @@ public struct RunChecklist: LedgerOperation {
             evidence.append(
                 try item.result(from: source, substitutions: substitutions, now: now, field: "gathered[\(index)]"))
         }
-        let run = try releases.runChecklist(version: version, env: env.name, policy: policy, gathered: evidence)
+        let run = try releases.checklist.run(version: version, env: env, policy: policy, gathered: evidence)
         var text: [String] = []
         for check in run.checks {
             text.append("\(padded(check.verdict.rawValue.uppercased(), 7)) \(padded(check.id, 19)) \(check.reason)")
