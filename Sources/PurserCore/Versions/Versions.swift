@@ -56,7 +56,7 @@ public struct Versions {
         if let label { try Versions.checkLabel(label) }
         let id = version.id
         let (isNew, entries) = try ledger.record { (transaction, _) throws -> ([Event], Bool) in
-            let tables = transaction.tables
+            let tables: any VersionTables = transaction.tables
             let exists = try tables.hasVersion(id)
             var labelIsNew = false
             if let label {
@@ -99,7 +99,7 @@ public struct Versions {
     /// - Throws: `.notFound` if nothing matches; `.usage` for a short or ambiguous prefix (listing the
     ///   candidates) or a reference that is neither.
     public func find(_ reference: String) throws(LedgerError) -> RecordedVersion {
-        let ids: [String] = try ledger.readTables { tables in
+        let ids: [String] = try ledger.readTables { (tables: any VersionTables) in
             if reference.contains("@") {
                 guard let (id, seq) = try tables.labelled(reference) else { return [] }
                 let source = try SourceEntry(
@@ -137,7 +137,7 @@ public struct Versions {
     /// and each of its `version_labels` rows against theirs.
     /// - Throws: `.integrity` if they differ.
     private func checkRow(of version: RecordedVersion) throws(LedgerError) {
-        try ledger.readTables { tables in
+        try ledger.readTables { (tables: any VersionTables) in
             let source = try SourceEntry(
                 Int64(version.seq), kinds: ["version.recorded"], row: "versions row \(version.id.prefix(12))",
                 ledger: ledger)
@@ -180,7 +180,7 @@ public struct Versions {
     /// Each recorded version id's first label (that of its oldest labelling entry), for naming versions in
     /// `purser log`; ids without a label are absent.
     public func labels() throws(LedgerError) -> [String: String] {
-        try ledger.readTables { tables in
+        try ledger.readTables { (tables: any VersionTables) in
             var labels: [String: String] = [:]
             for (id, label) in try tables.labelsNewestFirst() { labels[id] = label }
             return labels
@@ -189,7 +189,7 @@ public struct Versions {
 
     /// The first label of each of `ids` that has one.
     public func labels(of ids: some Sequence<String>) throws(LedgerError) -> [String: String] {
-        try ledger.readTables { tables in
+        try ledger.readTables { (tables: any VersionTables) in
             var labels: [String: String] = [:]
             for id in Set(ids) { labels[id] = try tables.firstLabel(of: id) }
             return labels
@@ -201,7 +201,7 @@ public struct Versions {
     private func versions(
         id: String?, from seq: UInt64 = 0, limit: Int? = nil
     ) throws(LedgerError) -> [RecordedVersion] {
-        try ledger.readTables { tables in
+        try ledger.readTables { (tables: any VersionTables) in
             var found: [RecordedVersion] = []
             for row in try tables.versionRows(id: id, from: Int64(clamping: seq), limit: limit) {
                 guard case .array(let items) = try? JSONValue(parsing: row.components) else {
