@@ -36,7 +36,7 @@ func benchmarkMetrics(in directory: String) throws {
     for number in 0..<10 {
         let path = try file(number, records: records)
         var outcome: IngestOutcome?
-        ingestTimes.append(try seconds { outcome = try releases.ingestMetrics(path: path, format: .jsonl) })
+        ingestTimes.append(try seconds { outcome = try releases.metrics.ingest(path: path, format: .jsonl) })
         precondition(outcome?.new == records, "file \(number) was not ingested whole")
         try FileManager.default.removeItem(atPath: path)
         if number == 1 { try benchmarkJudge(releases, baseline: versions[0], canary: versions[1]) }
@@ -46,7 +46,7 @@ func benchmarkMetrics(in directory: String) throws {
         "ingest 100,000 task records from JSONL", "\(format(rate)) records/s",
         target: "target ≥ 100,000/s: \(verdict(rate >= 100_000)) (median of 10 files)")
     var rows: [VersionMetrics] = []
-    let times = try (0..<5).map { _ in try seconds { rows = try releases.metricsReport() } }
+    let times = try (0..<5).map { _ in try seconds { rows = try releases.metrics.report() } }
     precondition(rows.map(\.tasks).reduce(0, +) == 10 * records)
     let median = percentile(times, 0.5)
     report(
@@ -75,9 +75,9 @@ func benchmarkJudge(_ releases: Releases, baseline: String, canary: String) thro
     var judgement: CanaryJudgement?
     let times = try (0..<5).map { _ in
         try seconds {
-            judgement = try releases.judgeCanary(
-                env: "prod", baseline: baseline, canary: canary, config: config, configBytes: Array("bench".utf8),
-                configSource: "bench.yaml", since: "2026-01-01T00:00:00.000Z")
+            judgement = try releases.canary.judge(
+                env: EnvironmentName("prod"), baseline: baseline, canary: canary, config: config,
+                configBytes: Array("bench".utf8), configSource: "bench.yaml", since: "2026-01-01T00:00:00.000Z")
         }
     }
     precondition(judgement?.metrics.first?.baselineCount == 100_000, "the judge did not see 100,000 tasks per arm")

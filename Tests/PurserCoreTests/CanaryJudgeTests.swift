@@ -113,7 +113,7 @@ struct CanaryJudgeTests {
         }
         let path = test.directory + "/tasks.jsonl"
         try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
-        _ = try test.releases.ingestMetrics(path: path, format: .jsonl)
+        _ = try test.releases.metrics.ingest(path: path, format: .jsonl)
         let config = CanaryConfig(
             steps: [10, 100], minSampleSize: 100, metrics: [Self.errorRate, Self.quality], pass: 0.9, marginal: 0.5,
             autoRollback: true)
@@ -146,7 +146,7 @@ struct CanaryJudgeTests {
         }
         let path = test.directory + "/tasks.jsonl"
         try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
-        _ = try test.releases.ingestMetrics(path: path, format: .jsonl)
+        _ = try test.releases.metrics.ingest(path: path, format: .jsonl)
         let config = CanaryConfig(
             steps: [10, 100], minSampleSize: 100, metrics: [Self.errorRate, Self.quality], pass: 0.9, marginal: 0.5,
             autoRollback: true)

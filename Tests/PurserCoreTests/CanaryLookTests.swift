@@ -34,7 +34,7 @@ struct CanaryLookTests {
         }
         let path = test.directory + "/tasks.jsonl"
         try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
-        _ = try test.releases.ingestMetrics(path: path, format: .jsonl)
+        _ = try test.releases.metrics.ingest(path: path, format: .jsonl)
         return (v1, v2)
     }
 

@@ -21,9 +21,10 @@ struct DriftSlopeTests {
         }
         let path = test.directory + "/weekdays.jsonl"
         try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
-        _ = try test.releases.ingestMetrics(path: path, format: .jsonl)
+        _ = try test.releases.metrics.ingest(path: path, format: .jsonl)
         let report = try #require(
-            try test.releases.metricsDrift(until: start.addingTimeInterval(28 * 86_400)).first { $0.version == version }
+            try test.releases.metrics.drift(until: start.addingTimeInterval(28 * 86_400))
+                .first { $0.version == version }
         )
         #expect(report.periods.count == 20)
         #expect(abs(report.slopePerWeek! + 0.07) < 1e-9, "\(report.slopePerWeek!)")

@@ -28,13 +28,13 @@ struct MetricsTests {
             #"{"task_id":"d","version":"\#(v2)","env":"staging","started_at":"2026-11-27T12:00:00Z","duration_ms":50,"completed":true,"error":false,"tool_calls":2}"#,
         ]
         let path = try write(test, "tasks.jsonl", records)
-        let first = try test.releases.ingestMetrics(path: path, format: .jsonl)
+        let first = try test.releases.metrics.ingest(path: path, format: .jsonl)
         #expect(first.records == 4 && first.new == 4)
         #expect(first.versions == [v1: 3, v2: 1])
-        let again = try test.releases.ingestMetrics(path: path, format: .jsonl)
+        let again = try test.releases.metrics.ingest(path: path, format: .jsonl)
         #expect(again.new == 0 && again.seq == first.seq + 1, "re-ingesting records an entry and counts nothing")
 
-        let report = try test.releases.metricsReport()
+        let report = try test.releases.metrics.report()
         #expect(report.map(\.version) == [v1, v2])
         let one = report[0]
         #expect(one.tasks == 3)
@@ -49,15 +49,15 @@ struct MetricsTests {
         #expect(abs(one.qualityInterval!.lowerBound - (0.9 - spread)) < 1e-12)
         #expect(report[1].toolSuccessRate == 1 && report[1].quality == nil)
 
-        #expect(try test.releases.metricsReport(env: "staging").map(\.version) == [v2])
-        #expect(try test.releases.metricsReport(versions: [v2]).map(\.tasks) == [1])
-        #expect(try test.releases.metricsReport(since: "2026-11-27T11:00:00.000Z").map(\.tasks) == [2, 1])
+        #expect(try test.releases.metrics.report(env: EnvironmentName("staging")).map(\.version) == [v2])
+        #expect(try test.releases.metrics.report(versions: [v2]).map(\.tasks) == [1])
+        #expect(try test.releases.metrics.report(since: "2026-11-27T11:00:00.000Z").map(\.tasks) == [2, 1])
 
         #expect(try Releases.verifyDerived(test.ledger) == nil)
         try test.ledger.write { try $0.connection.execute("DELETE FROM main.tasks") }
         #expect(try Releases.verifyDerived(test.ledger)?.kind == .projection)
         try Releases.reindex(test.ledger)
-        #expect(try test.releases.metricsReport().map(\.tasks) == [3, 1])
+        #expect(try test.releases.metrics.report().map(\.tasks) == [3, 1])
 
         // A stored metrics file that no longer hashes to its digest is a fault; reindex leaves its tasks out.
         try test.ledger.write { transaction in
@@ -96,12 +96,12 @@ struct MetricsTests {
                 Self.line("a", "agent@1", #","quality":0.2"#), Self.line("b", "agent@1"),
                 Self.line("a", "agent@1", #","quality":0.9"#),
             ])
-        let outcome = try test.releases.ingestMetrics(path: first, format: .jsonl)
+        let outcome = try test.releases.metrics.ingest(path: first, format: .jsonl)
         #expect(outcome.records == 3 && outcome.new == 2 && outcome.versions == [v1: 2])
         let second = try write(test, "second.jsonl", [Self.line("b", "agent@1"), Self.line("c", "agent@1")])
-        let overlap = try test.releases.ingestMetrics(path: second, format: .jsonl)
+        let overlap = try test.releases.metrics.ingest(path: second, format: .jsonl)
         #expect(overlap.records == 2 && overlap.new == 1 && overlap.versions == [v1: 1])
-        let report = try test.releases.metricsReport()
+        let report = try test.releases.metrics.report()
         #expect(report.map(\.tasks) == [3])
         #expect(report.first?.quality == 0.2, "the first record of task a is kept")
         #expect(try Releases.verifyDerived(test.ledger) == nil, "a rebuild from the stored files gives the same rows")
@@ -114,14 +114,14 @@ struct MetricsTests {
         let path = try write(test, "bad.jsonl", lines)
         let size = try test.ledger.size()
         do {
-            _ = try test.releases.ingestMetrics(path: path, format: .jsonl)
+            _ = try test.releases.metrics.ingest(path: path, format: .jsonl)
             Issue.record("\(name) was ingested")
         } catch {
             #expect(error.message.contains(message), "\(name): \(error.message)")
             #expect(error.message.contains("bad.jsonl") && error.message.contains("nothing was ingested"))
         }
         #expect(try test.ledger.size() == size)
-        #expect(try test.releases.metricsReport().isEmpty)
+        #expect(try test.releases.metrics.report().isEmpty)
     }
 
     @Test("a file of several MiB, read a piece at a time, keeps every record's order and line number")
@@ -170,15 +170,15 @@ struct MetricsTests {
             broken[line - 1] = text
             let path = try write(test, "late.jsonl", broken)
             do {
-                _ = try test.releases.ingestMetrics(path: path, format: .jsonl)
+                _ = try test.releases.metrics.ingest(path: path, format: .jsonl)
                 Issue.record("a file with a bad line \(line) was ingested")
             } catch {
                 #expect(error.message.contains(message) && error.message.contains("nothing was ingested"), "\(error)")
             }
             #expect(try test.ledger.size() == size)
-            #expect(try test.releases.metricsReport().isEmpty)
+            #expect(try test.releases.metrics.report().isEmpty)
         }
-        let good = try test.releases.ingestMetrics(path: try write(test, "good.jsonl", lines), format: .jsonl)
+        let good = try test.releases.metrics.ingest(path: try write(test, "good.jsonl", lines), format: .jsonl)
         #expect(good.records == 24_000 && good.new == 24_000)
         #expect(try Releases.verifyDerived(test.ledger) == nil, "a rebuild reads the file in the same pieces")
     }
@@ -194,15 +194,15 @@ struct MetricsTests {
             "b,agent@1,prod,\"multi\nline\",2026-11-27T10:00:00Z,80,1,false,\r\n\n",
         ].joined()
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        let outcome = try test.releases.ingestMetrics(path: path, format: .csv)
+        let outcome = try test.releases.metrics.ingest(path: path, format: .csv)
         #expect(outcome.records == 2)
-        let groups = try test.releases.metricsReport(by: .taskType)
+        let groups = try test.releases.metrics.report(by: .taskType)
         #expect(Set(groups.compactMap(\.group)) == ["refund \"partial\"", "multi\nline"])
         #expect(groups.first { $0.group == "refund \"partial\"" }?.quality == 0.5)
         #expect(groups.first { $0.group == "multi\nline" }?.quality == nil)
 
         try Data("task_id,version,colour\n".utf8).write(to: URL(fileURLWithPath: path))
-        #expect(throws: LedgerError.self) { try test.releases.ingestMetrics(path: path, format: .csv) }
+        #expect(throws: LedgerError.self) { try test.releases.metrics.ingest(path: path, format: .csv) }
     }
 
     @Test(
@@ -223,17 +223,18 @@ struct MetricsTests {
                 task("d", "agent@2", "prod", 10, #","model":"m2","cost_usd":5"#),
                 task("e", "agent@1", "prod", 13, ""),
             ])
-        _ = try test.releases.ingestMetrics(path: path, format: .jsonl)
+        _ = try test.releases.metrics.ingest(path: path, format: .jsonl)
 
-        #expect(try test.releases.metricsReport(until: "2026-11-27T11:00:00.000Z").map(\.tasks) == [1, 1])
+        #expect(try test.releases.metrics.report(until: "2026-11-27T11:00:00.000Z").map(\.tasks) == [1, 1])
         func rows(_ report: [VersionMetrics]) -> [String] {
             report.map { "\($0.version == v1 ? "v1" : "v2") \($0.group ?? "-") \($0.tasks)" }
         }
-        #expect(try rows(test.releases.metricsReport()) == ["v1 - 4", "v2 - 1"])
-        #expect(try rows(test.releases.metricsReport(by: .model)) == ["v1  2", "v1 m1 2", "v2 m2 1"])
+        #expect(try rows(test.releases.metrics.report()) == ["v1 - 4", "v2 - 1"])
+        #expect(try rows(test.releases.metrics.report(by: .model)) == ["v1  2", "v1 m1 2", "v2 m2 1"])
         #expect(
             try rows(
-                test.releases.metricsReport(env: "prod", versions: [v1], since: "2026-11-27T10:30:00.000Z", by: .model))
+                test.releases.metrics.report(
+                    env: EnvironmentName("prod"), versions: [v1], since: "2026-11-27T10:30:00.000Z", by: .model))
                 == ["v1  2"])
 
         let until = try #require(Timestamp.parse("2026-11-28T00:00:00Z"))
@@ -244,22 +245,22 @@ struct MetricsTests {
             }.sorted()
         }
         #expect(
-            try periods(test.releases.metricsDrift(metric: "cost_usd", window: 2 * 86_400, until: until)) == [
+            try periods(test.releases.metrics.drift(metric: "cost_usd", window: 2 * 86_400, until: until)) == [
                 "v1: 2026-11-27T00:00:00.000Z \(14.0 / 3) 3", "v2: 2026-11-27T00:00:00.000Z 5.0 1",
             ], "only the tasks that carry a cost, in the day they started")
         #expect(
             try periods(
-                test.releases.metricsDrift(
-                    metric: "cost_usd", env: "prod", versions: [v1], window: 2 * 86_400, until: until)
+                test.releases.metrics.drift(
+                    metric: "cost_usd", env: EnvironmentName("prod"), versions: [v1], window: 2 * 86_400, until: until)
             ) == ["v1: 2026-11-27T00:00:00.000Z 2.0 2"])
         #expect(
-            try test.releases.metricsDrift(metric: "cost_usd", window: 86_400, until: until.addingTimeInterval(86_400))
+            try test.releases.metrics.drift(metric: "cost_usd", window: 86_400, until: until.addingTimeInterval(86_400))
                 .isEmpty, "no task in the window")
 
         // Task rows whose version row is gone: the report names the version's seq and refuses.
         try test.ledger.write { try $0.connection.execute("DELETE FROM main.versions WHERE id = '\(v2)'") }
         #expect {
-            try test.releases.metricsReport()
+            try test.releases.metrics.report()
         } throws: { error in
             let error = error as? LedgerError
             return error?.code == .integrity
@@ -293,7 +294,7 @@ struct DriftTests {
         }
         let path = test.directory + "/drift-\(seed).jsonl"
         try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
-        _ = try test.releases.ingestMetrics(path: path, format: .jsonl)
+        _ = try test.releases.metrics.ingest(path: path, format: .jsonl)
         return start.addingTimeInterval(28 * 86_400)
     }
 
@@ -303,7 +304,7 @@ struct DriftTests {
         let flat = try test.record(prompt: "flat", label: "agent@2")
         _ = try ingest(test, version: declining, declinePerWeek: 0.02, seed: 3)
         let until = try ingest(test, version: flat, declinePerWeek: 0, seed: 4)
-        let reports = try test.releases.metricsDrift(until: until)
+        let reports = try test.releases.metrics.drift(until: until)
         let byVersion = Dictionary(uniqueKeysWithValues: reports.map { ($0.version, $0) })
         let down = try #require(byVersion[declining])
         #expect(down.periods.count == 28)
@@ -311,6 +312,6 @@ struct DriftTests {
         #expect(abs(down.relativeSlopePerWeek! + 0.02) < 0.01, "about −2% a week: \(down.relativeSlopePerWeek!)")
         let level = try #require(byVersion[flat])
         #expect(!level.flagged, "p = \(String(describing: level.p))")
-        #expect(throws: LedgerError.self) { try test.releases.metricsDrift(metric: "happiness") }
+        #expect(throws: LedgerError.self) { try test.releases.metrics.drift(metric: "happiness") }
     }
 }

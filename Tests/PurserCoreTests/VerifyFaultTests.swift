@@ -55,7 +55,7 @@ import Testing
                     "records": .number(71), "new": .number(71), "versions": .object(["agent@1": .string(v1)]),
                 ])))
         let releases = try Releases(ledger: test.ledger)
-        #expect(try releases.metricsReport().isEmpty, "none of its rows stay")
+        #expect(try releases.metrics.report().isEmpty, "none of its rows stay")
         let faults = try Releases.derivedFaults(test.ledger)
         #expect(faults.map(\.kind) == [.replay] && faults.first?.seq == bad.seq, "\(faults)")
     }
@@ -97,7 +97,7 @@ import Testing
         }
         let path = test.directory + "/tasks.jsonl"
         try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
-        _ = try test.releases.ingestMetrics(path: path, format: .jsonl)
+        _ = try test.releases.metrics.ingest(path: path, format: .jsonl)
     }
 
     private func judge(_ test: TestReleases) throws -> CanaryJudgement {
@@ -136,7 +136,7 @@ import Testing
         }
         let path = test.directory + "/later.jsonl"
         try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
-        _ = try test.releases.ingestMetrics(path: path, format: .jsonl)
+        _ = try test.releases.metrics.ingest(path: path, format: .jsonl)
         #expect(try Releases.derivedFaults(test.ledger).isEmpty)
     }
 }

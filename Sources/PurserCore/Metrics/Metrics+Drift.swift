@@ -17,8 +17,8 @@ public struct DriftReport: Sendable {
     public let flagged: Bool
 }
 
-extension Releases {
-    /// The metrics `metricsDrift` follows, with the direction that is bad and how a task contributes.
+extension Metrics {
+    /// The metrics `drift` follows, with the direction that is bad and how a task contributes.
     public static let driftMetrics: [String: (column: String, badDirection: CanaryConfig.Direction)] = [
         "quality": ("quality", .decrease), "error_rate": ("error", .increase),
         "completion_rate": ("completed", .decrease), "duration_ms": ("duration_ms", .increase),
@@ -26,18 +26,18 @@ extension Releases {
         "output_tokens": ("output_tokens", .increase), "tool_latency_ms": ("tool_latency_ms", .increase),
     ]
 
-    /// Detects drift of `metric` per version over `window` seconds ending at `until` (default `now`), in periods
-    /// of `period` seconds (daily by default).
+    /// Detects drift of `metric` per version over `window` seconds ending at `until` (default: now, by the ledger's
+    /// clock), in periods of `period` seconds (daily by default).
     /// - Throws: `.usage` for an unknown metric, or a window that is not 1 to 100,000 periods long.
-    public func metricsDrift(
-        metric: String = "quality", env: String? = nil, versions: [String] = [], window: Double = 28 * 86_400,
+    public func drift(
+        metric: String = "quality", env: EnvironmentName? = nil, versions: [String] = [], window: Double = 28 * 86_400,
         period: Double = 86_400, until: Date? = nil
     ) throws(LedgerError) -> [DriftReport] {
-        let until = until ?? now
-        guard let (column, bad) = Releases.driftMetrics[metric] else {
+        let until = until ?? ledger.clock()
+        guard let (column, bad) = Metrics.driftMetrics[metric] else {
             throw LedgerError(
                 .usage,
-                "unknown metric \(metric); drift follows \(Releases.driftMetrics.keys.sorted().joined(separator: ", "))"
+                "unknown metric \(metric); drift follows \(Metrics.driftMetrics.keys.sorted().joined(separator: ", "))"
             )
         }
         guard window.isFinite, period.isFinite, period > 0, window >= period, window / period <= 100_000 else {
@@ -48,7 +48,8 @@ extension Releases {
         let sums: [String: [Int: (sum: Double, count: Int)]] = try ledger.readTables { tables in
             var sums: [String: [Int: (sum: Double, count: Int)]] = [:]
             try tables.forEachTaskValue(
-                of: column, since: Timestamp.format(start), until: Timestamp.format(until), env: env, versions: versions
+                of: column, since: Timestamp.format(start), until: Timestamp.format(until), env: env?.name,
+                versions: versions
             ) { version, startedAt, value in
                 guard let time = Timestamp.parse(startedAt) else { return }
                 let index = Int(time.timeIntervalSince(start) / period)

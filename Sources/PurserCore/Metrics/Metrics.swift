@@ -2,7 +2,7 @@ internal import Foundation
 public import PurserLedger
 internal import PurserStatistics
 
-/// What `ingestMetrics` recorded.
+/// What `Metrics.ingest` recorded.
 public struct IngestOutcome: Sendable {
     public let seq: UInt64
     public let records: Int
@@ -12,7 +12,7 @@ public struct IngestOutcome: Sendable {
     public let versions: [String: Int]
 }
 
-/// A grouping of `metricsReport` beyond the version.
+/// A grouping of `Metrics.report` beyond the version.
 public enum MetricsDimension: String, NamedChoice {
     case taskType = "task-type"
     case model
@@ -43,25 +43,30 @@ public struct VersionMetrics: Sendable {
     public let qualityTasks: Int
 }
 
-extension Releases {
+/// Agent metrics: ingesting per-task records, reporting them per behavioral version, and following a metric's
+/// drift over time (`Metrics+Drift.swift`). Reaches only the tasks table; asks `Versions` to resolve versions.
+public struct Metrics {
+    let ledger: Ledger
+
+    init(_ ledger: Ledger) { self.ledger = ledger }
+
     /// Ingests per-task records (`metrics.summarized`): every line is checked and every version resolved
     /// before anything is committed; the file is stored as an artifact, and records whose task id is already
     /// known are not counted again (re-ingesting a file adds nothing but the entry saying so).
     /// - Throws: `.invalidInput` naming the first bad line and field, or an unknown version.
-    public func ingestMetrics(path: String, format: MetricsFormat) throws(LedgerError) -> IngestOutcome {
-        try ingestMetrics(InputFile.read(path, limit: MetricsFile.maximumSize), format: format)
+    public func ingest(path: String, format: MetricsFormat) throws(LedgerError) -> IngestOutcome {
+        try ingest(InputFile.read(path, limit: MetricsFile.maximumSize), format: format)
     }
 
     /// Ingests a metrics file already read.
-    public func ingestMetrics(_ file: InputFile, format: MetricsFormat) throws(LedgerError) -> IngestOutcome {
+    public func ingest(_ file: InputFile, format: MetricsFormat) throws(LedgerError) -> IngestOutcome {
         let source = file.source
-        // As `record` does, but the task rows are inserted before the entry is appended, as rows of the seq it
-        // will get, so that inserting them counts the new ones for its body; applying it then inserts nothing.
-        // They are inserted a piece of the file at a time while the next is read; a bad line or an unknown
-        // version anywhere undoes the transaction.
-        return try ledger.write { transaction in
-            let projection = Projection(ledger, transaction.tables)
-            try projection.catchUp(skippingUnreplayable: true)
+        let versions = Versions(ledger)
+        // The task rows are inserted before the entry is appended, as rows of the seq it will get (the size of
+        // the ledger in this transaction), so that inserting them counts the new ones for its body; applying it
+        // then inserts nothing. They are inserted a piece of the file at a time while the next is read; a bad
+        // line or an unknown version anywhere undoes the transaction.
+        return try ledger.record { transaction, projection in
             let seq = try ledger.size()
             var resolved: [String: String] = [:]
             var records = 0
@@ -69,7 +74,7 @@ extension Releases {
             try MetricsFile.forEachPiece(file.bytes, format: format, source: source) { piece in
                 for (line, record) in piece where resolved[record.version] == nil {
                     do throws(LedgerError) {
-                        resolved[record.version] = try Versions(ledger).find(record.version).id
+                        resolved[record.version] = try versions.find(record.version).id
                     } catch {
                         let code: LedgerError.Code =
                             error.code == .notFound || error.code == .usage ? .invalidInput : error.code
@@ -91,22 +96,20 @@ extension Releases {
                 "new": .number(Double(perVersion.values.reduce(0, +))),
                 "versions": .object(resolved.mapValues(JSONValue.string)),
             ])
-            let entries = try transaction.append([try Event(kind: "metrics.summarized", body: body)])
-            guard entries[0].seq == seq else {
-                throw LedgerError(.internal, "metrics.summarized was appended as seq \(entries[0].seq), not \(seq)")
-            }
-            try projection.catchUp()
-            return IngestOutcome(seq: seq, records: records, new: perVersion.values.reduce(0, +), versions: perVersion)
-        }
+            return (
+                [try Event(kind: "metrics.summarized", body: body)],
+                IngestOutcome(seq: seq, records: records, new: perVersion.values.reduce(0, +), versions: perVersion)
+            )
+        }.result
     }
 
     /// The agent metrics per behavioral version (and `dimension`), over the tasks that match: an
     /// environment, versions (ids), and a window of `started_at` (`since` inclusive, `until` exclusive).
-    public func metricsReport(
-        env: String? = nil, versions: [String] = [], since: String? = nil, until: String? = nil,
+    public func report(
+        env: EnvironmentName? = nil, versions: [String] = [], since: String? = nil, until: String? = nil,
         by dimension: MetricsDimension? = nil
     ) throws(LedgerError) -> [VersionMetrics] {
-        let filter = TaskFilter(env: env, versions: versions, since: since, until: until)
+        let filter = TaskFilter(env: env?.name, versions: versions, since: since, until: until)
         return try ledger.readTables { tables in
             var groups = MetricsGroups()
             let names = try tables.forEachMeasuredTask(filter, groupedBy: dimension?.column) { version, group, task in
@@ -131,6 +134,11 @@ extension Releases {
             }
         }
     }
+}
+
+extension Releases {
+    /// Agent metrics (`Metrics`).
+    public var metrics: Metrics { Metrics(ledger) }
 }
 
 /// The accumulators of a report, found by a task's version key and group number. The tasks come mostly a

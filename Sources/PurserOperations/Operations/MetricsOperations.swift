@@ -31,8 +31,8 @@ public struct MetricsReportQuery: LedgerOperation {
         let until = try ledgerTimestamp(until, parameter: "until")
         var ids: [String] = []
         for version in versions { ids.append(try releases.versions.find(version).id) }
-        let rows = try releases.metricsReport(env: env?.name, versions: ids, since: since, until: until, by: by)
-        let labels = try releases.labels(of: rows.map(\.version))
+        let rows = try releases.metrics.report(env: env, versions: ids, since: since, until: until, by: by)
+        let labels = try releases.versions.labels(of: rows.map(\.version))
         let json: JSONValue = .object(["versions": .array(rows.map { Self.json($0, label: labels[$0.version]) })])
         guard !rows.isEmpty else {
             return Reply(json: json, text: ["no task records match (see purser metrics ingest --help)"])
@@ -149,9 +149,9 @@ public struct MetricsDriftQuery: LedgerOperation {
         let end = try parseTime(until, parameter: "until") ?? releases.now
         var ids: [String] = []
         for version in versions { ids.append(try releases.versions.find(version).id) }
-        let reports = try releases.metricsDrift(
-            metric: metric, env: env?.name, versions: ids, window: window, period: period, until: end)
-        let labels = try releases.labels(of: reports.map(\.version))
+        let reports = try releases.metrics.drift(
+            metric: metric, env: env, versions: ids, window: window, period: period, until: end)
+        let labels = try releases.versions.labels(of: reports.map(\.version))
         func number(_ value: Double?) -> JSONValue { value.map(JSONValue.number) ?? .null }
         let json: JSONValue = .object([
             "metric": .string(metric),

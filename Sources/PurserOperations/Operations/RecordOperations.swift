@@ -257,7 +257,7 @@ public struct IngestMetrics: LedgerOperation {
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let outcome = try releases.ingestMetrics(file, format: format)
+        let outcome = try releases.metrics.ingest(file, format: format)
         return Reply(
             json: .object([
                 "seq": .int(outcome.seq), "records": .number(Double(outcome.records)),
