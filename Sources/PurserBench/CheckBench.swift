@@ -27,7 +27,7 @@ func benchmarkCheck(in directory: String, purser: String?) throws {
         to: URL(fileURLWithPath: templates + "/agent/system-prompt.md"))
     let v2 = try releases.versions.record(Manifest.load(at: templates + "/agent.yaml"), label: "support-agent@1.1.0")
     for version in [v1.id, v2.id] {
-        _ = try releases.recordEvaluation(
+        _ = try releases.checklist.recordEvaluation(
             version: version, results: templates + "/evidence/eval-results.json", format: .json)
     }
     _ = try releases.recordDrill(env: "staging", from: v2.id, to: v1.id, result: .passed)

@@ -110,7 +110,7 @@ private final class Bench {
         let time = observedAt.map { #""observed_at": "\#($0)", "# } ?? ""
         let name = "results-\(UUID().uuidString).json"
         try write(name, #"{"suite": "\#(suite)", \#(time)"cases": [\#(list)]}"#)
-        return try releases.recordEvaluation(version: version, results: path(name), format: .json)
+        return try releases.checklist.recordEvaluation(version: version, results: path(name), format: .json)
     }
 
     /// Records a version that passes every check with the default policy, evaluated and on the dashboard (which
@@ -129,7 +129,7 @@ private final class Bench {
     }
 
     func run(_ version: String, env: String = "prod", policy: PolicyText = PolicyText()) throws -> ChecklistRun {
-        try releases.runChecklist(version: version, env: env, policy: self.policy(policy))
+        try releases.checklist.run(version: version, env: EnvironmentName(env), policy: self.policy(policy))
     }
 
     /// Puts `version` in service in `env` without a checklist run.
@@ -188,7 +188,7 @@ private func pinningVersion(
     return BehavioralVersion(agent: "pinning", components: components)
 }
 
-/// The release checklist engine (`runChecklist`), its evidence, waivers, recording and the deploy gate.
+/// The release checklist engine (`Checklist.run`), its evidence, waivers, recording and the deploy gate.
 @Suite("Checklist") struct ChecklistTests {}
 
 // MARK: - The checks
@@ -713,7 +713,7 @@ extension ChecklistTests {
             try bench.dashboard(referencing: "nothing in particular")
             #expect(try !bench.run(id).allowed)
 
-            let seq = try bench.releases.grantWaiver(
+            let seq = try bench.releases.checklist.grantWaiver(
                 version: id, check: "dashboards-updated", reason: "dashboard migration OPS-88",
                 approver: "dana@example.com", expires: Date().addingTimeInterval(3600))
             let run = try bench.run(id)
@@ -731,10 +731,10 @@ extension ChecklistTests {
             let id = try bench.ready("one")
             let other = try bench.ready("two")
             try bench.dashboard(referencing: "nothing in particular")
-            _ = try bench.releases.grantWaiver(
+            _ = try bench.releases.checklist.grantWaiver(
                 version: other, check: "dashboards-updated", reason: "r", approver: "a",
                 expires: Date().addingTimeInterval(3600))
-            _ = try bench.releases.grantWaiver(
+            _ = try bench.releases.checklist.grantWaiver(
                 version: id, check: "eval-passed", reason: "r", approver: "a", expires: Date().addingTimeInterval(3600))
             expect(try bench.run(id), "dashboards-updated", .fail)
         }
@@ -746,7 +746,7 @@ extension ChecklistTests {
             bench.setClock(start)
             let id = try bench.ready("one")
             try bench.dashboard(referencing: "nothing in particular")
-            _ = try bench.releases.grantWaiver(
+            _ = try bench.releases.checklist.grantWaiver(
                 version: id, check: "dashboards-updated", reason: "migration", approver: "dana",
                 expires: start.addingTimeInterval(3600))
             expect(try bench.run(id), "dashboards-updated", .waived)
@@ -761,7 +761,7 @@ extension ChecklistTests {
             let bench = try Bench()
             let id = try bench.ready("one")
             try bench.queue(capacity: nil)
-            _ = try bench.releases.grantWaiver(
+            _ = try bench.releases.checklist.grantWaiver(
                 version: id, check: "queue-healthy", reason: "queue metrics broken", approver: "dana",
                 expires: Date().addingTimeInterval(3600))
             expect(try bench.run(id), "queue-healthy", .error, mentions: ["capacity is missing"])
@@ -779,7 +779,7 @@ extension ChecklistTests {
                 check: String = "dashboards-updated", reason: String = "why", approver: String = "who", expires: Date
             ) -> LedgerError? {
                 do {
-                    _ = try bench.releases.grantWaiver(
+                    _ = try bench.releases.checklist.grantWaiver(
                         version: id, check: check, reason: reason, approver: approver, expires: expires)
                     return nil
                 } catch {

@@ -155,7 +155,7 @@ public struct RecordEvaluation: LedgerOperation {
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
         let run = try prepared().parsed!
-        let summary = try releases.recordEvaluation(
+        let summary = try releases.checklist.recordEvaluation(
             version: version, results: results, format: format, suite: suite, parsed: run)
         return Reply(
             json: .object([
@@ -234,7 +234,7 @@ public struct GrantWaiver: LedgerOperation {
         guard let expiry = try parseTime(expires, parameter: "expires") else {
             throw LedgerError(.usage, naming: "\(parameter: "expires") is missing")
         }
-        let seq = try releases.grantWaiver(
+        let seq = try releases.checklist.grantWaiver(
             version: version, check: check, reason: reason, approver: approver, expires: expiry)
         return Reply(
             json: .object(["seq": .int(seq)]),
