@@ -47,7 +47,7 @@ struct Check: ParsableCommand {
         let resolved = try ledgerOptions.reply(ResolveVersion(version: version)).json
         let id = resolved["id"]?.stringValue ?? version
         let gathered = policy.gather(
-            version: id, label: resolved["labels"]?.arrayValue?.first?.stringValue, env: env.name,
+            version: id, label: resolved["labels"]?.arrayValue?.first?.stringValue, env: env,
             now: try CommandClock.now())
         let reply = try ledgerOptions.reply(RunChecklist(version: id, env: env, policy: policy, gathered: gathered))
         if let junit { try OutputFile.write(Array(junitXML(reply.json).utf8), to: junit) }

@@ -150,7 +150,7 @@ public struct Checklist {
         return try run(
             version: version.id, env: env, policy: policy,
             gathered: policy.gather(
-                version: version.id, label: version.labels.first, env: env.name, now: ledger.clock()))
+                version: version.id, label: version.labels.first, env: env, now: ledger.clock()))
     }
 
     /// Runs the checklist on evidence already gathered (`ChecklistPolicy.gather`, where the policy is: a runner

@@ -170,9 +170,12 @@ public struct ChecklistPolicy: Sendable {
     /// Gathers the queue's and the dashboard's evidence (files, commands, HTTP probes, in parallel), where the
     /// policy is: `{version}`, `{label}` and `{env}` in their names are replaced first.
     /// - Parameter label: the version's first label, if it has one (else `{label}` is its id).
-    public func gather(version: String, label: String?, env: String, now: Date) -> [Result<Evidence, LedgerError>] {
+    public func gather(
+        version: String, label: String?, env: EnvironmentName, now: Date
+    ) -> [Result<Evidence, LedgerError>] {
         gatherAll(
-            [queue.evidence, dashboard], substitutions: ["version": version, "label": label ?? version, "env": env],
+            [queue.evidence, dashboard],
+            substitutions: ["version": version, "label": label ?? version, "env": env.name],
             baseDirectory: baseDirectory, now: now)
     }
 
