@@ -37,11 +37,11 @@ func benchmarkTrafficAt(in directory: String, purser: String?) throws {
     // Library calls: random instants over the year; every answer checked against the generator's states.
     var random = SeededGenerator(seed: 0xA7)
     let times = (0..<1_000).map { _ in ledgerTime(milliseconds: Int64.random(in: span, using: &random)) }
-    _ = try releases.traffic(at: times[0])
+    _ = try releases.traffic.at(times[0])
     var queryTimes: [Double] = []
     for time in times {
         var found: [EnvironmentTraffic] = []
-        queryTimes.append(try seconds { found = try releases.traffic(at: time, env: nil) })
+        queryTimes.append(try seconds { found = try releases.traffic.at(time, env: nil) })
         let expected = timeline!.expected(at: time)
         precondition(found.count == expected.count, "traffic(at: \(time)) found \(found.count) environments")
         for environment in found {

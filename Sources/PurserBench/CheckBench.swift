@@ -21,8 +21,9 @@ func benchmarkCheck(in directory: String, purser: String?) throws {
     let releases = try Releases(ledger: ledger)
     let templates = folder + "/templates"
     let v1 = try releases.versions.record(Manifest.load(at: templates + "/agent.yaml"), label: "support-agent@1.0.0")
-    _ = try releases.deploy(
-        v1.id, env: "prod", strategy: .blueGreen, breakGlass: BreakGlass(reason: "benchmark", approver: "bench"))
+    _ = try releases.traffic.deploy(
+        v1.id, env: EnvironmentName("prod"), strategy: .blueGreen,
+        breakGlass: BreakGlass(reason: "benchmark", approver: "bench"))
     try Data("A slightly different prompt.\n".utf8).write(
         to: URL(fileURLWithPath: templates + "/agent/system-prompt.md"))
     let v2 = try releases.versions.record(Manifest.load(at: templates + "/agent.yaml"), label: "support-agent@1.1.0")
@@ -30,7 +31,8 @@ func benchmarkCheck(in directory: String, purser: String?) throws {
         _ = try releases.checklist.recordEvaluation(
             version: version, results: templates + "/evidence/eval-results.json", format: .json)
     }
-    _ = try releases.recordDrill(env: "staging", from: v2.id, to: v1.id, result: .passed)
+    _ = try releases.traffic.recordDrill(
+        env: EnvironmentName("staging"), from: v2.id, to: v1.id, result: .passed)
     let dashboard = try String(contentsOfFile: templates + "/evidence/dashboard.json", encoding: .utf8)
     try Data(dashboard.replacingOccurrences(of: "support-agent@1.0.0", with: "support-agent@1.1.0").utf8).write(
         to: URL(fileURLWithPath: templates + "/evidence/dashboard.json"))

@@ -70,19 +70,19 @@ extension EnvironmentTraffic {
     }
 }
 
-extension Releases {
+extension Traffic {
     /// Each environment's current traffic (or only `env`'s), by name.
-    public func status(env: String? = nil) throws(LedgerError) -> [EnvironmentTraffic] {
+    public func status(env: EnvironmentName? = nil) throws(LedgerError) -> [EnvironmentTraffic] {
         try ledger.readTables { tables in
-            try tables.currentTraffic(env: env).map(EnvironmentTraffic.init)
+            try tables.currentTraffic(env: env?.name).map(EnvironmentTraffic.init)
         }
     }
 
     /// The traffic in force at `time` (ledger timestamp form) in each environment that had any by then:
     /// the state after the last change that took effect at or before `time`.
-    public func traffic(at time: String, env: String? = nil) throws(LedgerError) -> [EnvironmentTraffic] {
+    public func at(_ time: String, env: EnvironmentName? = nil) throws(LedgerError) -> [EnvironmentTraffic] {
         try ledger.readTables { tables in
-            try tables.traffic(at: time, env: env).map(EnvironmentTraffic.init)
+            try tables.traffic(at: time, env: env?.name).map(EnvironmentTraffic.init)
         }
     }
 
@@ -90,13 +90,14 @@ extension Releases {
     /// version taking part before or after the change, and by effective time (`since` inclusive, `until`
     /// exclusive). `offset` and `limit` choose a page of that list; only its events' entries are read.
     public func history(
-        env: String? = nil, version: String? = nil, since: String? = nil, until: String? = nil, offset: Int = 0,
+        env: EnvironmentName? = nil, version: String? = nil, since: String? = nil, until: String? = nil,
+        offset: Int = 0,
         limit: Int? = nil
     ) throws(LedgerError) -> [TrafficEvent] {
         let versionID = try version.map { (reference) throws(LedgerError) in try Versions(ledger).find(reference).id }
         let rows: [(seq: UInt64, env: String, effectiveAt: String, kind: String, state: TrafficState)] =
             try ledger.readTables { tables in
-                try tables.trafficEvents(env: env).map { (row) throws(LedgerError) in
+                try tables.trafficEvents(env: env?.name).map { (row) throws(LedgerError) in
                     (
                         UInt64(row.seq), row.env, row.effectiveAt, row.kind,
                         try TrafficState(stored: row.state, what: row.env)
@@ -133,12 +134,31 @@ extension Releases {
         return events
     }
 
-    /// The first label of each of `ids` that has one.
-    public func labels(of ids: some Sequence<String>) throws(LedgerError) -> [String: String] {
-        try ledger.readTables { tables in
-            var labels: [String: String] = [:]
-            for id in Set(ids) { labels[id] = try tables.firstLabel(of: id) }
-            return labels
+    /// When the latest deployment of `candidate` (an id) in `env` took effect, or nil if it was never deployed
+    /// there. Each row read is checked against its entry, and a later start of the candidate may not be missing.
+    func latestStart(of candidate: String, in env: EnvironmentName) throws(LedgerError) -> String? {
+        let env = env.name
+        return try ledger.readTables { tables in
+            let kind = "deployment.started"
+            func isStart(_ body: JSONValue) -> Bool {
+                body["env"]?.stringValue == env && body["version"]?.stringValue == candidate
+            }
+            for (seq, effectiveAt) in try tables.latestStarts(in: env) {
+                let row = "traffic_events row \(seq)"
+                let source = try SourceEntry(seq, kinds: [kind], row: row, ledger: ledger)
+                try source.require("env", env, equals: source.body["env"]?.stringValue)
+                try source.require(
+                    "effective_at", effectiveAt, equals: source.body["effective_at"]?.stringValue ?? source.at)
+                guard isStart(source.body) else { continue }
+                try SourceEntry.requireNoLater(
+                    kind, after: seq, row: row, what: "a start of \(candidate.prefix(12)) in \(env)",
+                    ledger: ledger, isStart)
+                return effectiveAt
+            }
+            try SourceEntry.requireNoLater(
+                kind, after: -1, row: "the traffic_events table", what: "a start of \(candidate.prefix(12)) in \(env)",
+                ledger: ledger, isStart)
+            return nil
         }
     }
 }

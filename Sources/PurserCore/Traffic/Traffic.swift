@@ -17,7 +17,14 @@ public enum DrillResult: String, NamedChoice {
     case passed, failed
 }
 
-extension Releases {
+/// Environments and their traffic: deployments and the changes of a rollout (shift, promote, drained, abort),
+/// rollbacks and their drills. Each change is checked against the environment's current traffic and recorded as one
+/// entry; what ran when is answered by `status`, `at` and `history`. Reaches only the traffic tables
+/// (`TrafficTables`); asks `Versions` to resolve version references and `Checklist` for the deployment gate.
+public struct Traffic {
+    let ledger: Ledger
+
+    init(_ ledger: Ledger) { self.ledger = ledger }
     /// Starts deploying `version` to `env`. A blue-green or canary deployment needs an allowing
     /// checklist run for this version and environment (the gate) unless `breakGlass` overrides it, which is
     /// recorded; a shadow serves no traffic and needs none.
@@ -25,7 +32,7 @@ extension Releases {
     ///   shadow 0, and refuse any other weight.
     /// - Throws: `.blocked` when the gate refuses.
     public func deploy(
-        _ version: String, env: String, strategy: Strategy, weight: Int? = nil, effectiveAt: Date? = nil,
+        _ version: String, env: EnvironmentName, strategy: Strategy, weight: Int? = nil, effectiveAt: Date? = nil,
         breakGlass: BreakGlass? = nil
     ) throws(LedgerError) -> LifecycleOutcome {
         let target = try Versions(ledger).find(version)
@@ -50,7 +57,7 @@ extension Releases {
             env: env, effectiveAt: effectiveAt,
             gate: gated
                 ? { transaction in
-                    try self.checkGate(
+                    try Checklist(ledger).checkGate(
                         version: target.id, env: env, now: transaction.now, tables: transaction.tables)
                 } : nil
         ) { _ in
@@ -68,20 +75,23 @@ extension Releases {
     }
 
     /// Moves the canary in progress in `env` to `weight` percent.
-    public func shift(env: String, weight: Int, effectiveAt: Date? = nil) throws(LedgerError) -> LifecycleOutcome {
+    public func shift(
+        env: EnvironmentName, weight: Int, effectiveAt: Date? = nil
+    ) throws(LedgerError) -> LifecycleOutcome {
         try change(env: env, effectiveAt: effectiveAt) { state in
             (.shift(weight: weight), ["version": candidate(state), "weight": .number(Double(weight))])
         }
     }
 
     /// Gives the canary in progress all traffic; the baseline starts draining.
-    public func promote(env: String, effectiveAt: Date? = nil) throws(LedgerError) -> LifecycleOutcome {
+    public func promote(env: EnvironmentName, effectiveAt: Date? = nil) throws(LedgerError) -> LifecycleOutcome {
         try change(env: env, effectiveAt: effectiveAt) { state in (.promote, ["version": candidate(state)]) }
     }
 
     /// Records that `version` finished its in-flight tasks in `env` and is decommissioned there.
-    public func drained(env: String, version: String, effectiveAt: Date? = nil) throws(LedgerError) -> LifecycleOutcome
-    {
+    public func drained(
+        env: EnvironmentName, version: String, effectiveAt: Date? = nil
+    ) throws(LedgerError) -> LifecycleOutcome {
         let target = try Versions(ledger).find(version)
         return try change(env: env, effectiveAt: effectiveAt) { _ in
             (.drained(version: target.id), ["version": .string(target.id)])
@@ -89,14 +99,14 @@ extension Releases {
     }
 
     /// Ends the rollout in progress: a canary's baseline takes all traffic back; a shadow stops.
-    public func abort(env: String, effectiveAt: Date? = nil) throws(LedgerError) -> LifecycleOutcome {
+    public func abort(env: EnvironmentName, effectiveAt: Date? = nil) throws(LedgerError) -> LifecycleOutcome {
         try change(env: env, effectiveAt: effectiveAt) { state in (.abort, ["version": candidate(state)]) }
     }
 
     /// Rolls `env` back to a whole behavioral version: by default the one that last had all traffic
     /// before the current rollout.
     public func rollback(
-        env: String, to version: String? = nil, reason: String, effectiveAt: Date? = nil
+        env: EnvironmentName, to version: String? = nil, reason: String, effectiveAt: Date? = nil
     ) throws(LedgerError) -> LifecycleOutcome {
         guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw LedgerError(.usage, "a rollback needs a --reason a reader can understand later")
@@ -118,7 +128,8 @@ extension Releases {
     /// Records a rehearsal of rolling `env` back from one version to another (`rollback.drilled`). The
     /// evidence file, if any, is stored as an artifact.
     public func recordDrill(
-        env: String, from: String, to: String, result: DrillResult, evidence: String? = nil, duration: Double? = nil
+        env: EnvironmentName, from: String, to: String, result: DrillResult, evidence: String? = nil,
+        duration: Double? = nil
     ) throws(LedgerError) -> UInt64 {
         try recordDrill(
             env: env, from: from, to: to, result: result,
@@ -127,9 +138,9 @@ extension Releases {
 
     /// Records a drill with an evidence file already read.
     public func recordDrill(
-        env: String, from: String, to: String, result: DrillResult, evidence: InputFile?, duration: Double? = nil
+        env: EnvironmentName, from: String, to: String, result: DrillResult, evidence: InputFile?,
+        duration: Double? = nil
     ) throws(LedgerError) -> UInt64 {
-        try Releases.checkEnvironment(env)
         let (fromVersion, toVersion) = (try Versions(ledger).find(from), try Versions(ledger).find(to))
         guard fromVersion.id != toVersion.id else {
             throw LedgerError(.invalidInput, "a drill rolls back from one version to another; both are \(from)")
@@ -137,9 +148,9 @@ extension Releases {
         if let duration, !(duration >= 0 && duration.isFinite) {
             throw LedgerError(.usage, "--duration must be a number of seconds ≥ 0, not \(duration)")
         }
-        let (_, entries) = try record { (transaction, _) throws -> ([Event], Void) in
+        let (_, entries) = try ledger.record { (transaction, _) throws -> ([Event], Void) in
             var body: [String: JSONValue] = [
-                "env": .string(env), "from": .string(fromVersion.id), "to": .string(toVersion.id),
+                "env": .string(env.name), "from": .string(fromVersion.id), "to": .string(toVersion.id),
                 "result": .string(result.rawValue),
             ]
             if let duration { body["duration_s"] = .number(duration) }
@@ -155,12 +166,6 @@ extension Releases {
         return entries[0].seq
     }
 
-    /// Refuses an environment name that breaks `EnvironmentName`'s rule: `Releases` takes names as strings, and a
-    /// caller of this library may pass any string.
-    static func checkEnvironment(_ env: String) throws(LedgerError) {
-        _ = try EnvironmentName(env)
-    }
-
     private func candidate(_ state: TrafficState) -> JSONValue {
         state.rollout.map { .string($0.candidate) } ?? .null
     }
@@ -168,14 +173,13 @@ extension Releases {
     /// Checks `make`'s change against `env`'s current traffic, then `gate` (if any), and records it, in
     /// one transaction: an invalid change is reported as such before the gate is asked.
     private func change(
-        env: String, effectiveAt: Date?, gate: ((Ledger.WriteTransaction) throws -> Void)? = nil,
+        env: EnvironmentName, effectiveAt: Date?, gate: ((Ledger.WriteTransaction) throws -> Void)? = nil,
         _ make: (TrafficState) throws -> (change: TrafficChange, body: [String: JSONValue])
     ) throws(LedgerError) -> LifecycleOutcome {
-        try Releases.checkEnvironment(env)
         let effective = effectiveAt.map(Timestamp.format)
-        let (after, entries) = try record { (transaction, projection) throws -> ([Event], TrafficState) in
-            let stored = try projection.state(of: env)
-            try Releases.checkTraffic(of: env, stored: stored, ledger: ledger)
+        let (after, entries) = try ledger.record { (transaction, projection) throws -> ([Event], TrafficState) in
+            let stored = try projection.state(of: env.name)
+            try Traffic.checkTraffic(of: env, stored: stored, ledger: ledger)
             let (state, previous) = stored ?? (TrafficState(), "")
             let (change, fields) = try make(state)
             var next = state
@@ -185,7 +189,7 @@ extension Releases {
                 throw LedgerError(error.code, "\(env): \(error.message)")
             }
             var body = fields
-            body["env"] = .string(env)
+            body["env"] = .string(env.name)
             if let effective {
                 let now = Timestamp.format(transaction.now)
                 guard effective <= now else {
@@ -204,16 +208,16 @@ extension Releases {
         }
         let entry = entries[0]
         return LifecycleOutcome(
-            seq: entry.seq, kind: entry.kind, env: env, effectiveAt: effective ?? entry.at, state: after)
+            seq: entry.seq, kind: entry.kind, env: env.name, effectiveAt: effective ?? entry.at, state: after)
     }
 
     /// Checks the `environments` row of `env` (its traffic and when it last changed) against the traffic its
     /// entries give, so that a change is never judged, nor its entry written, against an edited row.
     /// - Throws: `.integrity` if they differ.
     static func checkTraffic(
-        of env: String, stored: (state: TrafficState, effectiveAt: String)?, ledger: Ledger
+        of env: EnvironmentName, stored: (state: TrafficState, effectiveAt: String)?, ledger: Ledger
     ) throws(LedgerError) {
-        let replayed = try TrafficState.replayed(env: env, ledger: ledger)
+        let replayed = try TrafficState.replayed(env: env.name, ledger: ledger)
         guard replayed?.effectiveAt == stored?.effectiveAt,
             replayed.map({ CanonicalJSON.encode($0.state.json) }) == stored.map({ CanonicalJSON.encode($0.state.json) })
         else {
@@ -228,4 +232,9 @@ extension Releases {
         let label = try? tables.firstLabel(of: id)
         return label.flatMap { $0 }.map { "\(id.prefix(12)) (\($0))" } ?? String(id.prefix(12))
     }
+}
+
+extension Releases {
+    /// Environments and their traffic (`Traffic`).
+    public var traffic: Traffic { Traffic(ledger) }
 }

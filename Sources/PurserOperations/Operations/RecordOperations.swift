@@ -195,8 +195,8 @@ public struct RecordDrill: LedgerOperation {
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
         let (fromVersion, toVersion) = (try releases.versions.find(from), try releases.versions.find(to))
-        let seq = try releases.recordDrill(
-            env: env.name, from: fromVersion.id, to: toVersion.id, result: result, evidence: evidence,
+        let seq = try releases.traffic.recordDrill(
+            env: env, from: fromVersion.id, to: toVersion.id, result: result, evidence: evidence,
             duration: duration)
         return Reply(
             json: .object([

@@ -43,8 +43,8 @@ public struct DeployStart: LedgerOperation {
                     "a break-glass override needs both \(parameter: "breakGlassReason") and \(parameter: "breakGlassApprover")"
             )
         }
-        let outcome = try releases.deploy(
-            version, env: env.name, strategy: strategy, weight: weight,
+        let outcome = try releases.traffic.deploy(
+            version, env: env, strategy: strategy, weight: weight,
             effectiveAt: parseTime(effectiveAt, parameter: "effectiveAt"), breakGlass: breakGlass)
         return try lifecycleReply(outcome, releases: releases)
     }
@@ -94,15 +94,15 @@ public struct LifecycleChange: LedgerOperation {
         let outcome: LifecycleOutcome
         switch change {
         case .shift:
-            outcome = try releases.shift(env: env.name, weight: required(weight, "weight"), effectiveAt: effective)
-        case .promote: outcome = try releases.promote(env: env.name, effectiveAt: effective)
+            outcome = try releases.traffic.shift(env: env, weight: required(weight, "weight"), effectiveAt: effective)
+        case .promote: outcome = try releases.traffic.promote(env: env, effectiveAt: effective)
         case .drained:
-            outcome = try releases.drained(
-                env: env.name, version: required(version, "version"), effectiveAt: effective)
-        case .abort: outcome = try releases.abort(env: env.name, effectiveAt: effective)
+            outcome = try releases.traffic.drained(
+                env: env, version: required(version, "version"), effectiveAt: effective)
+        case .abort: outcome = try releases.traffic.abort(env: env, effectiveAt: effective)
         case .rollback:
-            outcome = try releases.rollback(
-                env: env.name, to: version, reason: required(reason, "reason"), effectiveAt: effective)
+            outcome = try releases.traffic.rollback(
+                env: env, to: version, reason: required(reason, "reason"), effectiveAt: effective)
         }
         return try lifecycleReply(outcome, releases: releases)
     }
@@ -110,7 +110,7 @@ public struct LifecycleChange: LedgerOperation {
 
 /// What every lifecycle command prints.
 func lifecycleReply(_ outcome: LifecycleOutcome, releases: Releases) throws(LedgerError) -> Reply {
-    let labels = try releases.labels(of: outcome.state.versions)
+    let labels = try releases.versions.labels(of: outcome.state.versions)
     var members = environmentJSON(
         env: outcome.env, state: outcome.state, effectiveAt: outcome.effectiveAt, seq: outcome.seq, labels: labels)
     members["kind"] = .string(outcome.kind)
@@ -132,7 +132,7 @@ public struct StatusQuery: LedgerOperation {
     public init(env: EnvironmentName?) { self.env = env }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let environments = try releases.status(env: env?.name)
+        let environments = try releases.traffic.status(env: env)
         if let env, environments.isEmpty {
             throw LedgerError(.notFound, "environment \(env) has no deployments (see purser status)")
         }
@@ -164,9 +164,9 @@ public struct AtQuery: LedgerOperation {
             )
         }
         let at = time == "now" ? Timestamp.format(releases.now) : try ledgerTimestamp(time, parameter: "time")!
-        let environments = try releases.traffic(at: at, env: env?.name)
+        let environments = try releases.traffic.at(at, env: env)
         // An environment with traffic at that time exists; only an empty answer needs the question.
-        if let env, environments.isEmpty, try releases.status(env: env.name).isEmpty {
+        if let env, environments.isEmpty, try releases.traffic.status(env: env).isEmpty {
             throw LedgerError(.notFound, "environment \(env) has no deployments (see purser status)")
         }
         return try environmentsReply(
@@ -179,7 +179,7 @@ func environmentsReply(
     _ environments: [EnvironmentTraffic], releases: Releases, extra: [String: JSONValue], heading: [String],
     empty: String = "no deployments recorded (see purser deploy --help)"
 ) throws(LedgerError) -> Reply {
-    let labels = try releases.labels(of: environments.flatMap(\.state.versions))
+    let labels = try releases.versions.labels(of: environments.flatMap(\.state.versions))
     var members = extra
     members["environments"] = .array(
         environments.map {
@@ -221,15 +221,15 @@ public struct HistoryQuery: PagedOperation {
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
         let offset = Int(clamping: from ?? 0)
         // One more than the page holds tells whether another page follows.
-        var events = try releases.history(
-            env: env?.name, version: version, since: ledgerTimestamp(since, parameter: "since"),
+        var events = try releases.traffic.history(
+            env: env, version: version, since: ledgerTimestamp(since, parameter: "since"),
             until: ledgerTimestamp(until, parameter: "until"), offset: offset, limit: page.map { $0 + 1 })
         var next: UInt64?
         if let page, events.count > page {
             events.removeLast()
             next = UInt64(offset + page)
         }
-        let labels = try releases.labels(of: events.flatMap { $0.after.versions.union($0.before.versions) })
+        let labels = try releases.versions.labels(of: events.flatMap { $0.after.versions.union($0.before.versions) })
         var json: [String: JSONValue] = [
             "events": .array(
                 events.map { event in
@@ -246,7 +246,7 @@ public struct HistoryQuery: PagedOperation {
         var text: [String] = events.isEmpty ? ["no traffic changes match"] : []
         // Widths of the whole ledger, not of this page, so that the kinds line up on every page, here and through a
         // server alike: every environment's name, and the largest seq (as `purser log` pads it).
-        let envWidth = try releases.status().map(\.env.count).max() ?? 0
+        let envWidth = try releases.traffic.status().map(\.env.count).max() ?? 0
         let seqWidth = try EntrySummary.seqWidth(ledgerSize: releases.ledger.size())
         for event in events {
             var what = event.kind
