@@ -94,12 +94,13 @@ struct CanaryJudgeTests {
         let v2 = try test.record(prompt: "two", label: "agent@2")
         let now = Date()
         func at(_ hoursAgo: Double) -> Date { now.addingTimeInterval(-hoursAgo * 3600) }
-        _ = try test.releases.deploy(v1, env: "prod", strategy: .blueGreen, effectiveAt: at(3), breakGlass: .test)
-        _ = try test.releases.deploy(
-            v2, env: "prod", strategy: .canary, weight: 10, effectiveAt: at(2), breakGlass: .test)
-        _ = try test.releases.abort(env: "prod", effectiveAt: at(1.5))
-        let restart = try test.releases.deploy(
-            v2, env: "prod", strategy: .canary, weight: 10, effectiveAt: at(1), breakGlass: .test)
+        _ = try test.releases.traffic.deploy(
+            v1, env: .prod, strategy: .blueGreen, effectiveAt: at(3), breakGlass: .test)
+        _ = try test.releases.traffic.deploy(
+            v2, env: .prod, strategy: .canary, weight: 10, effectiveAt: at(2), breakGlass: .test)
+        _ = try test.releases.traffic.abort(env: .prod, effectiveAt: at(1.5))
+        let restart = try test.releases.traffic.deploy(
+            v2, env: .prod, strategy: .canary, weight: 10, effectiveAt: at(1), breakGlass: .test)
         var lines: [String] = []
         for index in 0..<2000 {
             let early = index < 1000
@@ -117,13 +118,13 @@ struct CanaryJudgeTests {
         let config = CanaryConfig(
             steps: [10, 100], minSampleSize: 100, metrics: [Self.errorRate, Self.quality], pass: 0.9, marginal: 0.5,
             autoRollback: true)
-        let judgement = try test.releases.judgeCanary(
-            env: "prod", config: config, configBytes: [], configSource: "canary.yaml")
+        let judgement = try test.releases.canary.judge(
+            env: .prod, config: config, configBytes: [], configSource: "canary.yaml")
         #expect(judgement.since == restart.effectiveAt)
         #expect(judgement.metrics[0].baselineCount == 500 && judgement.metrics[0].canaryCount == 500)
         #expect(judgement.verdict == .promote)
-        let everything = try test.releases.judgeCanary(
-            env: "prod", config: config, configBytes: [], configSource: "canary.yaml",
+        let everything = try test.releases.canary.judge(
+            env: .prod, config: config, configBytes: [], configSource: "canary.yaml",
             since: Timestamp.format(at(2)))
         #expect(everything.verdict == .rollback, "with the samples from before the restart it would roll back")
     }
@@ -133,8 +134,8 @@ struct CanaryJudgeTests {
         let test = try TestReleases()
         let v1 = try test.record(prompt: "one", label: "agent@1")
         let v2 = try test.record(prompt: "two", label: "agent@2")
-        _ = try test.releases.deploy(v1, env: "prod", strategy: .blueGreen, breakGlass: .test)
-        _ = try test.releases.deploy(v2, env: "prod", strategy: .canary, weight: 10, breakGlass: .test)
+        _ = try test.releases.traffic.deploy(v1, env: .prod, strategy: .blueGreen, breakGlass: .test)
+        _ = try test.releases.traffic.deploy(v2, env: .prod, strategy: .canary, weight: 10, breakGlass: .test)
         var lines: [String] = []
         for index in 0..<1000 {
             let version = index % 2 == 0 ? "agent@1" : "agent@2"
@@ -161,13 +162,13 @@ struct CanaryJudgeTests {
             scoring: {pass: 0.9, marginal: 0.5}
             auto-rollback: true
             """
-        let judgement = try test.releases.judgeCanary(
-            env: "prod", config: config, configBytes: Array(yaml.utf8), configSource: "canary.yaml")
+        let judgement = try test.releases.canary.judge(
+            env: .prod, config: config, configBytes: Array(yaml.utf8), configSource: "canary.yaml")
         #expect(judgement.verdict == .rollback)
         #expect(judgement.metrics[0].baselineCount == 500 && judgement.metrics[0].canaryCount == 500)
         #expect(judgement.rollbackSeq == judgement.seq + 1)
         #expect(try test.ledger.size() == size + 2)
-        let state = try #require(try test.releases.status(env: "prod").first).state
+        let state = try #require(try test.releases.traffic.status(env: .prod).first).state
         #expect(state.shares.first == TrafficShare(version: v1, weight: 100, role: .serving))
         #expect(state.rollout == nil)
 
@@ -181,12 +182,14 @@ struct CanaryJudgeTests {
         // A configuration the checklist would refuse is refused here too, and the same version cannot be both arms.
         let empty = CanaryConfig(steps: [10], minSampleSize: 1, metrics: [], pass: 0, marginal: 0, autoRollback: true)
         #expect(throws: LedgerError.self) {
-            try test.releases.judgeCanary(
-                env: "prod", baseline: v1, canary: v2, config: empty, configBytes: [], configSource: "empty.yaml")
+            try test.releases.canary.judge(
+                env: .prod, baseline: v1, canary: v2, config: empty, configBytes: [],
+                configSource: "empty.yaml")
         }
         #expect(throws: LedgerError.self) {
-            try test.releases.judgeCanary(
-                env: "prod", baseline: v2, canary: v2, config: config, configBytes: [], configSource: "canary.yaml")
+            try test.releases.canary.judge(
+                env: .prod, baseline: v2, canary: v2, config: config, configBytes: [],
+                configSource: "canary.yaml")
         }
     }
 }
@@ -208,7 +211,8 @@ struct ShadowComparisonTests {
         }
         let path = test.directory + "/pairs.jsonl"
         try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
-        let comparison = try test.releases.compareShadow(env: "prod", primary: primary, shadow: shadow, pairs: path)
+        let comparison = try test.releases.shadow.compare(
+            env: .prod, primary: primary, shadow: shadow, pairs: path)
         let verdicts = Dictionary(uniqueKeysWithValues: comparison.metrics.map { ($0.metric, $0.verdict) })
         #expect(verdicts == ["quality": .better, "passed": .better, "cost_usd": .worse, "duration_ms": .equivalent])
         #expect(comparison.pairs == 60)
@@ -218,7 +222,8 @@ struct ShadowComparisonTests {
             to: URL(fileURLWithPath: path))
         let size = try test.ledger.size()
         #expect(throws: LedgerError.self) {
-            try test.releases.compareShadow(env: "prod", primary: primary, shadow: shadow, pairs: path)
+            try test.releases.shadow.compare(
+                env: .prod, primary: primary, shadow: shadow, pairs: path)
         }
         #expect(try test.ledger.size() == size)
     }
@@ -234,8 +239,8 @@ struct ShadowComparisonTests {
         let path = test.directory + "/pairs.jsonl"
         try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
         // A margin of 1% (about 10 ms): the shadow's 10 to 39 ms gain is more than it, so not equivalent.
-        let comparison = try test.releases.compareShadow(
-            env: "prod", primary: primary, shadow: shadow, pairs: path, margins: ["duration_ms=1%"])
+        let comparison = try test.releases.shadow.compare(
+            env: .prod, primary: primary, shadow: shadow, pairs: path, margins: ["duration_ms=1%"])
         let duration = try #require(comparison.metrics.first { $0.metric == "duration_ms" })
         #expect(duration.meanDifference! > 0, "the one slow request outweighs the mean")
         #expect(duration.verdict == .better, "but the shadow was faster on 30 of 31 requests")
@@ -243,10 +248,12 @@ struct ShadowComparisonTests {
         try Data(#"{"request_id":"x","primary":{"quality":"abc"},"shadow":{}}"#.utf8).write(
             to: URL(fileURLWithPath: path))
         #expect(throws: LedgerError.self) {
-            try test.releases.compareShadow(env: "prod", primary: primary, shadow: shadow, pairs: path)
+            try test.releases.shadow.compare(
+                env: .prod, primary: primary, shadow: shadow, pairs: path)
         }
         #expect(throws: LedgerError.self) {
-            try test.releases.compareShadow(env: "prod", primary: primary, shadow: primary, pairs: path)
+            try test.releases.shadow.compare(
+                env: .prod, primary: primary, shadow: primary, pairs: path)
         }
     }
 }

@@ -23,8 +23,8 @@ struct CanaryLookTests {
     private func setUp(_ test: TestReleases, incomplete: Int) throws -> (v1: String, v2: String) {
         let v1 = try test.record(prompt: "one", label: "agent@1")
         let v2 = try test.record(prompt: "two", label: "agent@2")
-        _ = try test.releases.deploy(v1, env: "prod", strategy: .blueGreen, breakGlass: .test)
-        _ = try test.releases.deploy(v2, env: "prod", strategy: .canary, weight: 10, breakGlass: .test)
+        _ = try test.releases.traffic.deploy(v1, env: .prod, strategy: .blueGreen, breakGlass: .test)
+        _ = try test.releases.traffic.deploy(v2, env: .prod, strategy: .canary, weight: 10, breakGlass: .test)
         let started = Timestamp.format(Date())
         let lines = (0..<1000).map { index in
             let canary = index % 2 == 1
@@ -43,8 +43,8 @@ struct CanaryLookTests {
         since: String? = nil
     ) throws -> CanaryJudgement {
         let bytes = Array(Self.config.utf8)
-        return try test.releases.judgeCanary(
-            env: env, baseline: baseline, canary: canary,
+        return try test.releases.canary.judge(
+            env: EnvironmentName(env), baseline: baseline, canary: canary,
             config: try CanaryConfig(bytes: bytes, source: "canary.yaml"), configBytes: bytes,
             configSource: "canary.yaml", since: since)
     }
@@ -62,8 +62,8 @@ struct CanaryLookTests {
         #expect(third.look == 3)
         #expect(third.plan == .spend)
         #expect(third.alpha == 0.05 / 12)
-        _ = try test.releases.abort(env: "prod")
-        _ = try test.releases.deploy(v2, env: "prod", strategy: .canary, weight: 10, breakGlass: .test)
+        _ = try test.releases.traffic.abort(env: .prod)
+        _ = try test.releases.traffic.deploy(v2, env: .prod, strategy: .canary, weight: 10, breakGlass: .test)
         #expect(try judge(test, since: "2000-01-01T00:00:00Z").look == 1)
         #expect(try Releases.derivedFaults(test.ledger).isEmpty)
     }

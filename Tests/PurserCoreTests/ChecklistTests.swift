@@ -134,7 +134,7 @@ private final class Bench {
 
     /// Puts `version` in service in `env` without a checklist run.
     func serve(_ version: String, env: String = "prod") throws {
-        _ = try releases.deploy(version, env: env, strategy: .blueGreen, breakGlass: .test)
+        _ = try releases.traffic.deploy(version, env: EnvironmentName(env), strategy: .blueGreen, breakGlass: .test)
     }
 
     func short(_ id: String) -> String { String(id.prefix(12)) }
@@ -453,18 +453,21 @@ extension ChecklistTests {
                 try bench.run(candidate), "rollback-tested", .fail,
                 mentions: ["no passed drill rolling back from \(bench.short(candidate))", "to \(bench.short(serving))"])
 
-            let wrongPair = try bench.releases.recordDrill(env: "staging", from: candidate, to: other, result: .passed)
+            let wrongPair = try bench.releases.traffic.recordDrill(
+                env: .staging, from: candidate, to: other, result: .passed)
             expect(
                 try bench.run(candidate), "rollback-tested", .fail,
                 mentions: ["drills of other pairs do not count", "to \(bench.short(other)) (seq \(wrongPair))"])
 
-            _ = try bench.releases.recordDrill(env: "staging", from: serving, to: candidate, result: .passed)
+            _ = try bench.releases.traffic.recordDrill(env: .staging, from: serving, to: candidate, result: .passed)
             expect(try bench.run(candidate), "rollback-tested", .fail, mentions: ["no passed drill"])
 
-            let failed = try bench.releases.recordDrill(env: "staging", from: candidate, to: serving, result: .failed)
+            let failed = try bench.releases.traffic.recordDrill(
+                env: .staging, from: candidate, to: serving, result: .failed)
             expect(try bench.run(candidate), "rollback-tested", .fail, mentions: ["(seq \(failed)) failed"])
 
-            let passed = try bench.releases.recordDrill(env: "staging", from: candidate, to: serving, result: .passed)
+            let passed = try bench.releases.traffic.recordDrill(
+                env: .staging, from: candidate, to: serving, result: .passed)
             expect(try bench.run(candidate), "rollback-tested", .pass, mentions: ["(seq \(passed))"])
         }
 
@@ -478,7 +481,8 @@ extension ChecklistTests {
             let serving = try bench.ready("one")
             let candidate = try bench.ready("two")
             try bench.serve(serving)
-            let drill = try bench.releases.recordDrill(env: "staging", from: candidate, to: serving, result: .passed)
+            let drill = try bench.releases.traffic.recordDrill(
+                env: .staging, from: candidate, to: serving, result: .passed)
             let fresh = try bench.run(candidate)
             expect(fresh, "rollback-tested", .pass)
             expect(fresh, "eval-passed", .pass)
@@ -886,7 +890,7 @@ extension ChecklistTests {
             let candidate = try bench.ready("two")
             var size = try bench.ledger.size()
             let blueGreen = Self.refusal { () throws(LedgerError) in
-                try bench.releases.deploy(serving, env: "prod", strategy: .blueGreen)
+                try bench.releases.traffic.deploy(serving, env: .prod, strategy: .blueGreen)
             }
             #expect(blueGreen?.code == .blocked)
             #expect(blueGreen?.message.contains("no checklist run allows \(bench.short(serving)) in prod") == true)
@@ -895,7 +899,7 @@ extension ChecklistTests {
             try bench.serve(serving)
             size = try bench.ledger.size()
             let canary = Self.refusal { () throws(LedgerError) in
-                try bench.releases.deploy(candidate, env: "prod", strategy: .canary, weight: 10)
+                try bench.releases.traffic.deploy(candidate, env: .prod, strategy: .canary, weight: 10)
             }
             #expect(canary?.code == .blocked)
             #expect(canary?.message.contains("no checklist run allows \(bench.short(candidate))") == true)
@@ -911,7 +915,7 @@ extension ChecklistTests {
             #expect(!run.allowed)
             let size = try bench.ledger.size()
             let error = Self.refusal { () throws(LedgerError) in
-                try bench.releases.deploy(id, env: "prod", strategy: .blueGreen)
+                try bench.releases.traffic.deploy(id, env: .prod, strategy: .blueGreen)
             }
             #expect(error?.code == .blocked)
             #expect(
@@ -928,15 +932,15 @@ extension ChecklistTests {
             try #require(run.allowed, "\(run.checks.filter { $0.verdict != .pass })")
 
             let staging = Self.refusal { () throws(LedgerError) in
-                try bench.releases.deploy(id, env: "staging", strategy: .blueGreen)
+                try bench.releases.traffic.deploy(id, env: .staging, strategy: .blueGreen)
             }
             #expect(staging?.code == .blocked, "a run for prod does not allow staging")
             let otherVersion = Self.refusal { () throws(LedgerError) in
-                try bench.releases.deploy(other, env: "prod", strategy: .blueGreen)
+                try bench.releases.traffic.deploy(other, env: .prod, strategy: .blueGreen)
             }
             #expect(otherVersion?.code == .blocked, "a run for one version does not allow another")
 
-            let outcome = try bench.releases.deploy(id, env: "prod", strategy: .blueGreen)
+            let outcome = try bench.releases.traffic.deploy(id, env: .prod, strategy: .blueGreen)
             #expect(outcome.kind == "deployment.started")
             let body = try #require(try bench.ledger.entry(outcome.seq)).body
             #expect(body["version"] == .string(id) && body["break_glass"] == nil)
@@ -954,13 +958,14 @@ extension ChecklistTests {
             bench.setClock(start.addingTimeInterval(86_400 + 1))
             let size = try bench.ledger.size()
             let error = Self.refusal { () throws(LedgerError) in
-                try bench.releases.deploy(id, env: "prod", strategy: .blueGreen)
+                try bench.releases.traffic.deploy(id, env: .prod, strategy: .blueGreen)
             }
             #expect(error?.code == .blocked)
             #expect(error?.message.contains("(seq \(run.seq)") == true && error?.message.contains("expired at") == true)
             #expect(try bench.ledger.size() == size)
             bench.setClock(start.addingTimeInterval(86_400 - 1))
-            #expect(try bench.releases.deploy(id, env: "prod", strategy: .blueGreen).kind == "deployment.started")
+            let deployed = try bench.releases.traffic.deploy(id, env: .prod, strategy: .blueGreen)
+            #expect(deployed.kind == "deployment.started")
         }
 
         @Test("break-glass deploys without a run and records who and why; it needs both")
@@ -969,14 +974,14 @@ extension ChecklistTests {
             let id = try bench.ready("one")
             let size = try bench.ledger.size()
             let empty = Self.refusal { () throws(LedgerError) in
-                try bench.releases.deploy(
-                    id, env: "prod", strategy: .blueGreen, breakGlass: BreakGlass(reason: "hotfix", approver: " "))
+                try bench.releases.traffic.deploy(
+                    id, env: .prod, strategy: .blueGreen, breakGlass: BreakGlass(reason: "hotfix", approver: " "))
             }
             #expect(empty?.code == .usage && empty?.message.contains("--approver") == true)
             #expect(try bench.ledger.size() == size)
 
-            let outcome = try bench.releases.deploy(
-                id, env: "prod", strategy: .blueGreen,
+            let outcome = try bench.releases.traffic.deploy(
+                id, env: .prod, strategy: .blueGreen,
                 breakGlass: BreakGlass(reason: "hotfix for incident 42", approver: "dana@example.com"))
             let body = try #require(try bench.ledger.entry(outcome.seq)).body
             #expect(
@@ -992,12 +997,12 @@ extension ChecklistTests {
             try bench.serve(serving)
             let size = try bench.ledger.size()
             let overridden = Self.refusal { () throws(LedgerError) in
-                try bench.releases.deploy(shadow, env: "prod", strategy: .shadow, breakGlass: .test)
+                try bench.releases.traffic.deploy(shadow, env: .prod, strategy: .shadow, breakGlass: .test)
             }
             #expect(overridden?.code == .usage && overridden?.message.contains("a shadow is not gated") == true)
             #expect(try bench.ledger.size() == size)
 
-            let outcome = try bench.releases.deploy(shadow, env: "prod", strategy: .shadow)
+            let outcome = try bench.releases.traffic.deploy(shadow, env: .prod, strategy: .shadow)
             #expect(outcome.kind == "deployment.started")
             #expect(try bench.ledger.entry(outcome.seq)?.body["break_glass"] == nil)
         }

@@ -55,3 +55,9 @@ extension BreakGlass {
     /// For tests about traffic, not about the checklist gate.
     static let test = BreakGlass(reason: "a test of traffic, not of the checklist", approver: "tests")
 }
+
+extension EnvironmentName {
+    /// The environments most tests deploy to; the names follow the rule, so these never trap.
+    static let prod = try! EnvironmentName("prod")
+    static let staging = try! EnvironmentName("staging")
+}

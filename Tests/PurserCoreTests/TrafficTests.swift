@@ -15,9 +15,9 @@ struct TrafficTests {
     /// One step of a scripted history: what to do, in which environment, when it took effect (minutes
     /// after the base time), and the traffic it should leave.
     struct Step {
-        let env: String
+        let env: EnvironmentName
         let minute: Int
-        let action: (Releases, Date) throws -> LifecycleOutcome
+        let action: (Traffic, Date) throws -> LifecycleOutcome
         let expected: Expected
     }
 
@@ -33,69 +33,69 @@ struct TrafficTests {
         let v3 = try test.record(prompt: "v3")
         let steps: [Step] = [
             Step(
-                env: "prod", minute: 1,
-                action: { try $0.deploy(v1, env: "prod", strategy: .blueGreen, effectiveAt: $1, breakGlass: .test) },
+                env: .prod, minute: 1,
+                action: { try $0.deploy(v1, env: .prod, strategy: .blueGreen, effectiveAt: $1, breakGlass: .test) },
                 expected: [(v1, 100, .serving)]),
             Step(
-                env: "prod", minute: 2,
+                env: .prod, minute: 2,
                 action: {
-                    try $0.deploy("agent@2", env: "prod", strategy: .canary, effectiveAt: $1, breakGlass: .test)
+                    try $0.deploy("agent@2", env: .prod, strategy: .canary, effectiveAt: $1, breakGlass: .test)
                 },
                 expected: [(v1, 95, .serving), (v2, 5, .serving)]),
             Step(
-                env: "staging", minute: 2,
-                action: { try $0.deploy(v2, env: "staging", strategy: .blueGreen, effectiveAt: $1, breakGlass: .test) },
+                env: .staging, minute: 2,
+                action: { try $0.deploy(v2, env: .staging, strategy: .blueGreen, effectiveAt: $1, breakGlass: .test) },
                 expected: [(v2, 100, .serving)]),
             Step(
-                env: "prod", minute: 3, action: { try $0.shift(env: "prod", weight: 25, effectiveAt: $1) },
+                env: .prod, minute: 3, action: { try $0.shift(env: .prod, weight: 25, effectiveAt: $1) },
                 expected: [(v1, 75, .serving), (v2, 25, .serving)]),
             // Two changes at the same instant: the later entry is in force at that instant.
             Step(
-                env: "prod", minute: 3, action: { try $0.shift(env: "prod", weight: 50, effectiveAt: $1) },
+                env: .prod, minute: 3, action: { try $0.shift(env: .prod, weight: 50, effectiveAt: $1) },
                 expected: [(v1, 50, .serving), (v2, 50, .serving)]),
             Step(
-                env: "prod", minute: 5, action: { try $0.promote(env: "prod", effectiveAt: $1) },
+                env: .prod, minute: 5, action: { try $0.promote(env: .prod, effectiveAt: $1) },
                 expected: [(v2, 100, .serving), (v1, 0, .draining)]),
             Step(
-                env: "prod", minute: 6, action: { try $0.drained(env: "prod", version: "agent@1", effectiveAt: $1) },
+                env: .prod, minute: 6, action: { try $0.drained(env: .prod, version: "agent@1", effectiveAt: $1) },
                 expected: [(v2, 100, .serving)]),
             Step(
-                env: "prod", minute: 8,
-                action: { try $0.deploy(v3, env: "prod", strategy: .shadow, effectiveAt: $1) },
+                env: .prod, minute: 8,
+                action: { try $0.deploy(v3, env: .prod, strategy: .shadow, effectiveAt: $1) },
                 expected: [(v2, 100, .serving), (v3, 0, .shadow)]),
             Step(
-                env: "staging", minute: 9,
-                action: { try $0.deploy(v3, env: "staging", strategy: .blueGreen, effectiveAt: $1, breakGlass: .test) },
+                env: .staging, minute: 9,
+                action: { try $0.deploy(v3, env: .staging, strategy: .blueGreen, effectiveAt: $1, breakGlass: .test) },
                 expected: [(v3, 100, .serving), (v2, 0, .draining)]),
             Step(
-                env: "prod", minute: 10, action: { try $0.abort(env: "prod", effectiveAt: $1) },
+                env: .prod, minute: 10, action: { try $0.abort(env: .prod, effectiveAt: $1) },
                 expected: [(v2, 100, .serving)]),
             Step(
-                env: "prod", minute: 12,
+                env: .prod, minute: 12,
                 action: {
-                    try $0.deploy(v3, env: "prod", strategy: .canary, weight: 10, effectiveAt: $1, breakGlass: .test)
+                    try $0.deploy(v3, env: .prod, strategy: .canary, weight: 10, effectiveAt: $1, breakGlass: .test)
                 },
                 expected: [(v2, 90, .serving), (v3, 10, .serving)]),
             Step(
-                env: "prod", minute: 13,
-                action: { try $0.rollback(env: "prod", reason: "quality fell", effectiveAt: $1) },
+                env: .prod, minute: 13,
+                action: { try $0.rollback(env: .prod, reason: "quality fell", effectiveAt: $1) },
                 expected: [(v2, 100, .serving), (v3, 0, .draining)]),
             Step(
-                env: "prod", minute: 13, action: { try $0.drained(env: "prod", version: v3, effectiveAt: $1) },
+                env: .prod, minute: 13, action: { try $0.drained(env: .prod, version: v3, effectiveAt: $1) },
                 expected: [(v2, 100, .serving)]),
             Step(
-                env: "prod", minute: 20,
-                action: { try $0.deploy(v3, env: "prod", strategy: .blueGreen, effectiveAt: $1, breakGlass: .test) },
+                env: .prod, minute: 20,
+                action: { try $0.deploy(v3, env: .prod, strategy: .blueGreen, effectiveAt: $1, breakGlass: .test) },
                 expected: [(v3, 100, .serving), (v2, 0, .draining)]),
             // No rollout in progress: back to the version that had all traffic before v3.
             Step(
-                env: "prod", minute: 21,
-                action: { try $0.rollback(env: "prod", reason: "incident 42", effectiveAt: $1) },
+                env: .prod, minute: 21,
+                action: { try $0.rollback(env: .prod, reason: "incident 42", effectiveAt: $1) },
                 expected: [(v2, 100, .serving), (v3, 0, .draining)]),
         ]
         for step in steps {
-            let outcome = try step.action(test.releases, Self.time(step.minute))
-            #expect(outcome.env == step.env)
+            let outcome = try step.action(test.releases.traffic, Self.time(step.minute))
+            #expect(outcome.env == step.env.name)
             #expect(outcome.effectiveAt == Timestamp.format(Self.time(step.minute)))
             #expect(outcome.state.shares == shares(step.expected), "after the step at minute \(step.minute)")
         }
@@ -103,7 +103,7 @@ struct TrafficTests {
         // The answer at any instant: per environment, the state after its last step at or before it.
         func expectedAt(_ instant: Date) -> [String: [TrafficShare]] {
             var state: [String: [TrafficShare]] = [:]
-            for step in steps where Self.time(step.minute) <= instant { state[step.env] = shares(step.expected) }
+            for step in steps where Self.time(step.minute) <= instant { state[step.env.name] = shares(step.expected) }
             return state
         }
         var instants: [Date] = [Self.time(0)]
@@ -114,21 +114,21 @@ struct TrafficTests {
             ]
         }
         for instant in instants {
-            let answer = try test.releases.traffic(at: Timestamp.format(instant))
+            let answer = try test.releases.traffic.at(Timestamp.format(instant))
             let actual = Dictionary(uniqueKeysWithValues: answer.map { ($0.env, $0.state.shares) })
             #expect(actual == expectedAt(instant), "at \(Timestamp.format(instant))")
-            let prod = try test.releases.traffic(at: Timestamp.format(instant), env: "prod")
+            let prod = try test.releases.traffic.at(Timestamp.format(instant), env: .prod)
             #expect(prod.map(\.state.shares) == [expectedAt(instant)["prod"]].compactMap { $0 })
         }
 
-        let history = try test.releases.history(env: "prod")
-        #expect(history.count == steps.filter { $0.env == "prod" }.count)
+        let history = try test.releases.traffic.history(env: .prod)
+        #expect(history.count == steps.filter { $0.env == .prod }.count)
         #expect(history.last?.kind == "rollback.performed")
         #expect(history.last?.body["reason"]?.stringValue == "incident 42")
-        let window = try test.releases.history(
+        let window = try test.releases.traffic.history(
             since: Timestamp.format(Self.time(3)), until: Timestamp.format(Self.time(6)))
         #expect(window.map(\.effectiveAt) == [3, 3, 5].map { Timestamp.format(Self.time($0)) })
-        let v1History = try test.releases.history(version: "agent@1")
+        let v1History = try test.releases.traffic.history(version: "agent@1")
         #expect(v1History.map(\.seq).count == 6, "v1 takes part from its deployment until it has drained")
     }
 
@@ -137,23 +137,23 @@ struct TrafficTests {
         let test = try TestReleases()
         let v1 = try test.record(prompt: "one", label: "agent@1")
         let v2 = try test.record(prompt: "two", label: "agent@2")
-        _ = try test.releases.deploy(v1, env: "prod", strategy: .blueGreen, breakGlass: .test)
-        _ = try test.releases.deploy(v2, env: "prod", strategy: .canary, weight: 20, breakGlass: .test)
-        _ = try test.releases.deploy(v2, env: "staging", strategy: .blueGreen, breakGlass: .test)
-        _ = try test.releases.promote(env: "prod")
-        _ = try test.releases.recordDrill(env: "staging", from: v2, to: v1, result: .passed)
+        _ = try test.releases.traffic.deploy(v1, env: .prod, strategy: .blueGreen, breakGlass: .test)
+        _ = try test.releases.traffic.deploy(v2, env: .prod, strategy: .canary, weight: 20, breakGlass: .test)
+        _ = try test.releases.traffic.deploy(v2, env: .staging, strategy: .blueGreen, breakGlass: .test)
+        _ = try test.releases.traffic.promote(env: .prod)
+        _ = try test.releases.traffic.recordDrill(env: .staging, from: v2, to: v1, result: .passed)
 
         func answers(_ releases: Releases) throws -> String {
             var text = ""
-            for environment in try releases.status() {
+            for environment in try releases.traffic.status() {
                 text += "\(environment.env) \(environment.seq) \(environment.effectiveAt) \(environment.state)\n"
             }
-            for event in try releases.history() {
+            for event in try releases.traffic.history() {
                 text += "\(event.seq) \(event.kind) \(event.effectiveAt) \(event.before) \(event.after)\n"
             }
             for version in try releases.versions.list() { text += "\(version.id) \(version.labels) \(version.seq)\n" }
             let now = Timestamp.format(Date())
-            text += "\(try releases.traffic(at: now).map { "\($0.env) \($0.state.shares)" })"
+            text += "\(try releases.traffic.at(now).map { "\($0.env) \($0.state.shares)" })"
             return text
         }
         let before = try answers(test.releases)
@@ -184,7 +184,7 @@ struct TrafficTests {
     func derivedFaults() throws {
         let test = try TestReleases()
         let v1 = try test.record(prompt: "one")
-        _ = try test.releases.deploy(v1, env: "prod", strategy: .blueGreen, breakGlass: .test)
+        _ = try test.releases.traffic.deploy(v1, env: .prod, strategy: .blueGreen, breakGlass: .test)
         #expect(try Releases.verifyDerived(test.ledger) == nil)
 
         try test.ledger.write { try $0.connection.execute("DROP TABLE main.rollback_drills") }
@@ -233,16 +233,16 @@ struct TrafficTests {
         let test = try TestReleases()
         let v1 = try test.record(prompt: "one")
         let v2 = try test.record(prompt: "two")
-        _ = try test.releases.deploy(v1, env: "prod", strategy: .blueGreen, breakGlass: .test)
-        _ = try test.releases.deploy(
-            v1, env: "imported", strategy: .blueGreen, effectiveAt: Self.time(0), breakGlass: .test)
-        let history = try test.releases.history()
+        _ = try test.releases.traffic.deploy(v1, env: .prod, strategy: .blueGreen, breakGlass: .test)
+        _ = try test.releases.traffic.deploy(
+            v1, env: EnvironmentName("imported"), strategy: .blueGreen, effectiveAt: Self.time(0), breakGlass: .test)
+        let history = try test.releases.traffic.history()
         #expect(history.map(\.env) == ["imported", "prod"])
 
-        _ = try test.releases.deploy(v2, env: "prod", strategy: .blueGreen, breakGlass: .test)
-        let back = try test.releases.rollback(env: "prod", reason: "bad")
+        _ = try test.releases.traffic.deploy(v2, env: .prod, strategy: .blueGreen, breakGlass: .test)
+        let back = try test.releases.traffic.rollback(env: .prod, reason: "bad")
         #expect(back.state.shares.first == TrafficShare(version: v1, weight: 100, role: .serving))
-        #expect(throws: LedgerError.self) { try test.releases.rollback(env: "prod", reason: "again") }
+        #expect(throws: LedgerError.self) { try test.releases.traffic.rollback(env: .prod, reason: "again") }
     }
 
     @Test("verify finds a version.recorded entry whose id is not the hash of its component digests")
@@ -277,8 +277,8 @@ struct TrafficTests {
         let v2 = try test.record(prompt: "two")
         let evidence = test.directory + "/drill.log"
         try Data("rolled back in 212 s\n".utf8).write(to: URL(fileURLWithPath: evidence))
-        let seq = try test.releases.recordDrill(
-            env: "staging", from: v2, to: v1, result: .passed, evidence: evidence, duration: 212)
+        let seq = try test.releases.traffic.recordDrill(
+            env: .staging, from: v2, to: v1, result: .passed, evidence: evidence, duration: 212)
         let body = try #require(try test.ledger.entry(seq)).body
         #expect(body["duration_s"] == .number(212))
         let digest = try #require(body["evidence"]?["digest"]?.stringValue.flatMap { Hash(hex: $0) })

@@ -16,17 +16,17 @@ import Testing
     @Test func replayGoesOnPastEntriesItCannotApplyAndCommandsKeepWorking() throws {
         let test = try TestReleases()
         let v1 = try test.record(prompt: "one")
-        _ = try test.releases.deploy(v1, env: "prod", strategy: .blueGreen, breakGlass: .test)
+        _ = try test.releases.traffic.deploy(v1, env: .prod, strategy: .blueGreen, breakGlass: .test)
         let first = try appendUnreplayable(test.ledger, env: "prod")
         let second = try appendUnreplayable(test.ledger, env: "prod")
 
         // Opening, recording and reading go on without the two entries.
         let releases = try Releases(ledger: test.ledger)
         let v2 = try releases.versions.record(makeVersion(prompt: "two"), label: "agent@2").id
-        _ = try releases.deploy(v2, env: "staging", strategy: .blueGreen, breakGlass: .test)
+        _ = try releases.traffic.deploy(v2, env: .staging, strategy: .blueGreen, breakGlass: .test)
         #expect(try releases.versions.list().map(\.id).contains(v2))
-        #expect(try releases.status(env: "staging").first?.state.shares.first?.version == v2)
-        #expect(try releases.status(env: "prod").first?.state.shares.first?.version == v1)
+        #expect(try releases.traffic.status(env: .staging).first?.state.shares.first?.version == v2)
+        #expect(try releases.traffic.status(env: .prod).first?.state.shares.first?.version == v1)
 
         let faults = try Releases.derivedFaults(test.ledger)
         #expect(faults.map(\.kind) == [.replay, .replay], "\(faults)")
@@ -68,7 +68,7 @@ import Testing
             try $0.connection.execute("UPDATE main.projection_meta SET value = 1000 WHERE key = 'applied_seq'")
         }
         // Every later change would now be left out of the tables.
-        _ = try test.releases.deploy(v1, env: "prod", strategy: .blueGreen, breakGlass: .test)
+        _ = try test.releases.traffic.deploy(v1, env: .prod, strategy: .blueGreen, breakGlass: .test)
         let faults = try Releases.derivedFaults(test.ledger)
         #expect(faults.contains { $0.kind == .projection && $0.detail.contains("projection_meta") }, "\(faults)")
     }
@@ -87,8 +87,8 @@ import Testing
     private func canary(_ test: TestReleases) throws {
         let v1 = try test.record(prompt: "one", label: "agent@1")
         let v2 = try test.record(prompt: "two", label: "agent@2")
-        _ = try test.releases.deploy(v1, env: "prod", strategy: .blueGreen, breakGlass: .test)
-        _ = try test.releases.deploy(v2, env: "prod", strategy: .canary, weight: 10, breakGlass: .test)
+        _ = try test.releases.traffic.deploy(v1, env: .prod, strategy: .blueGreen, breakGlass: .test)
+        _ = try test.releases.traffic.deploy(v2, env: .prod, strategy: .canary, weight: 10, breakGlass: .test)
         let started = Timestamp.format(Date())
         let lines = (0..<1000).map { index in
             let error = index % 2 == 0 ? index % 100 < 4 : index % 100 > 83
@@ -102,9 +102,9 @@ import Testing
 
     private func judge(_ test: TestReleases) throws -> CanaryJudgement {
         let bytes = Array(Self.config.utf8)
-        return try test.releases.judgeCanary(
-            env: "prod", config: try CanaryConfig(bytes: bytes, source: "canary.yaml"), configBytes: bytes,
-            configSource: "canary.yaml")
+        return try test.releases.canary.judge(
+            env: .prod, config: try CanaryConfig(bytes: bytes, source: "canary.yaml"),
+            configBytes: bytes, configSource: "canary.yaml")
     }
 
     @Test func aJudgementMadeOnEditedTasksIsFoundAfterReindex() throws {
