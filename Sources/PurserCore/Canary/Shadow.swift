@@ -139,7 +139,8 @@ public struct Shadow {
     ) throws(LedgerError) -> ShadowComparison {
         let env = environment.name
         let margins = try ShadowMargin.parse(settings)
-        let (primaryID, shadowID) = (try Versions(ledger).find(primary).id, try Versions(ledger).find(shadow).id)
+        let versions = Versions(ledger)
+        let (primaryID, shadowID) = (try versions.find(primary).id, try versions.find(shadow).id)
         guard primaryID != shadowID else {
             throw LedgerError(.usage, "the primary and the shadow are the same version (\(primaryID.prefix(12)))")
         }
