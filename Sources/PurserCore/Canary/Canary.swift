@@ -45,8 +45,7 @@ public struct Canary {
     ) throws(LedgerError) -> CanaryJudgement {
         let env = environment.name
         // The rollout (and an automatic rollback) is decided on the environments row: checked against the entries.
-        let stored = try Traffic(ledger).status(env: environment).first
-        try Traffic.checkTraffic(of: environment, stored: stored.map { ($0.state, $0.effectiveAt) }, ledger: ledger)
+        let stored = try Traffic(ledger).checkedStatus(of: environment)
         let state = stored?.state
         let rollout = state?.rollout?.strategy == .canary ? state?.rollout : nil
         let versions = Versions(ledger)

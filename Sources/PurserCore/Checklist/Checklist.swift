@@ -257,10 +257,9 @@ public struct Checklist {
     }
 
     /// The version now serving `env` (the stable one, or a rollout's baseline), if any.
-    /// Checked against the environment's entries (`checkTraffic`): the checks that depend on it decide on it.
+    /// Checked against the environment's entries (`Traffic.checkedStatus`): the checks that depend on it decide on it.
     private func servingVersion(_ env: EnvironmentName) throws(LedgerError) -> String? {
-        let stored = try Traffic(ledger).status(env: env).first
-        try Traffic.checkTraffic(of: env, stored: stored.map { ($0.state, $0.effectiveAt) }, ledger: ledger)
+        let stored = try Traffic(ledger).checkedStatus(of: env)
         guard let state = stored?.state else { return nil }
         return state.rollout?.baseline ?? state.serving.first?.version
     }

@@ -184,7 +184,7 @@ public struct Traffic {
             let (change, fields) = try make(state)
             var next = state
             do {
-                try next.apply(change, short: { self.shortName($0, tables: transaction.tables) })
+                try next.apply(change, short: shortName)
             } catch let error as LedgerError {
                 throw LedgerError(error.code, "\(env): \(error.message)")
             }
@@ -211,13 +211,22 @@ public struct Traffic {
             seq: entry.seq, kind: entry.kind, env: env.name, effectiveAt: effective ?? entry.at, state: after)
     }
 
+    /// The current traffic of `env` (nil if it never had any), checked against the entries that made it: what a
+    /// decision that depends on it (a checklist check, a canary judgement) rests on.
+    /// - Throws: `.integrity` if the `environments` row is not the traffic its entries give.
+    func checkedStatus(of env: EnvironmentName) throws(LedgerError) -> EnvironmentTraffic? {
+        let stored = try status(env: env).first
+        try Traffic.checkTraffic(of: env, stored: stored.map { ($0.state, $0.effectiveAt) }, ledger: ledger)
+        return stored
+    }
+
     /// Checks the `environments` row of `env` (its traffic and when it last changed) against the traffic its
     /// entries give, so that a change is never judged, nor its entry written, against an edited row.
     /// - Throws: `.integrity` if they differ.
-    static func checkTraffic(
+    private static func checkTraffic(
         of env: EnvironmentName, stored: (state: TrafficState, effectiveAt: String)?, ledger: Ledger
     ) throws(LedgerError) {
-        let replayed = try TrafficState.replayed(env: env.name, ledger: ledger)
+        let replayed = try TrafficState.replayed(env: env, ledger: ledger)
         guard replayed?.effectiveAt == stored?.effectiveAt,
             replayed.map({ CanonicalJSON.encode($0.state.json) }) == stored.map({ CanonicalJSON.encode($0.state.json) })
         else {
@@ -227,10 +236,11 @@ public struct Traffic {
         }
     }
 
-    /// A version id as messages show it: 12 hex characters and its first label.
-    func shortName(_ id: String, tables: some VersionTables) -> String {
-        let label = try? tables.firstLabel(of: id)
-        return label.flatMap { $0 }.map { "\(id.prefix(12)) (\($0))" } ?? String(id.prefix(12))
+    /// A version id as messages show it: 12 hex characters and its first label (`Versions.labels(of:)`, which
+    /// inside a write transaction reads what it sees).
+    private func shortName(_ id: String) -> String {
+        let label = (try? Versions(ledger).labels(of: [id]))?[id]
+        return label.map { "\(id.prefix(12)) (\($0))" } ?? String(id.prefix(12))
     }
 }
 

@@ -18,8 +18,10 @@ extension TrafficState {
     /// none. Only the lifecycle entries naming `env` are parsed (found through the kind index and the canonical
     /// `"env":"<env>"` in their bytes). An entry replay cannot apply (unreadable, an invalid change, or taking
     /// effect before the previous one) is passed over, as the query tables pass over it.
-    static func replayed(env: String, ledger: Ledger) throws(LedgerError) -> (state: TrafficState, effectiveAt: String)?
-    {
+    static func replayed(
+        env: EnvironmentName, ledger: Ledger
+    ) throws(LedgerError) -> (state: TrafficState, effectiveAt: String)? {
+        let env = env.name
         let needle = Array(CanonicalJSON.encode(.object(["env": .string(env)])).dropFirst().dropLast())
         var replayed: (state: TrafficState, effectiveAt: String)?
         try ledger.forEachEntry(kinds: changeKinds) { row in
