@@ -2,7 +2,7 @@ import Foundation
 import PurserCore
 import PurserLedger
 
-/// 8. What ran when: `traffic(at:)` over 100,000 lifecycle events in 20 environments spread over a year,
+/// 8. What ran when: `releases.traffic.at(_:)` over 100,000 lifecycle events in 20 environments spread over a year,
 /// as a library call and as `purser at` processes.
 func benchmarkTrafficAt(in directory: String, purser: String?) throws {
     let path = directory + "/at.sqlite"
@@ -43,12 +43,12 @@ func benchmarkTrafficAt(in directory: String, purser: String?) throws {
         var found: [EnvironmentTraffic] = []
         queryTimes.append(try seconds { found = try releases.traffic.at(time, env: nil) })
         let expected = timeline!.expected(at: time)
-        precondition(found.count == expected.count, "traffic(at: \(time)) found \(found.count) environments")
+        precondition(found.count == expected.count, "traffic.at(\(time)) found \(found.count) environments")
         for environment in found {
             let want = expected[environment.env]
             precondition(
                 want?.state == environment.state && want?.effectiveAt == environment.effectiveAt,
-                "traffic(at: \(time)) in \(environment.env) differs from the generated timeline")
+                "traffic.at(\(time)) in \(environment.env) differs from the generated timeline")
         }
     }
     let median = percentile(queryTimes, 0.5) * 1000

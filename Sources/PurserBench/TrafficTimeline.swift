@@ -23,7 +23,7 @@ func lastYear() -> ClosedRange<Int64> {
 struct TrafficTimeline {
     /// The events to append, in effective-time order across environments.
     private(set) var events: [Event] = []
-    /// Each environment's traffic after each of its changes, oldest first: what `traffic(at:)` must find.
+    /// Each environment's traffic after each of its changes, oldest first: what `Traffic.at(_:)` must find.
     private(set) var states: [String: [(effectiveAt: String, state: TrafficState)]] = [:]
     let environments: [String]
 
@@ -61,7 +61,7 @@ struct TrafficTimeline {
         }
     }
 
-    /// What `traffic(at: time)` must answer: each environment that had any change by `time`, by name.
+    /// What `Traffic.at(time)` must answer: each environment that had any change by `time`, by name.
     func expected(at time: String) -> [String: (effectiveAt: String, state: TrafficState)] {
         var found: [String: (effectiveAt: String, state: TrafficState)] = [:]
         for (env, history) in states {
