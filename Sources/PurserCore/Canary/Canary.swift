@@ -98,22 +98,12 @@ public struct Canary {
                     ]))
             ]
             if rollingBack {
-                // The same check every rollback gets, against the state inside this transaction.
-                let current = try projection.state(of: env)?.state ?? TrafficState()
-                var next = current
-                try next.apply(.rollback(to: baselineID))
-                let from = current.serving.map(\.version).filter { $0 != baselineID }
                 let failing = judgements.filter { $0.label != .pass }.map { "\($0.metric) \($0.label.rawValue)" }
+                let reason =
+                    "canary judge: rollback (score \(Figure.percent(score)); \(failing.joined(separator: ", ")))"
                 events.append(
-                    try Event(
-                        kind: "rollback.performed",
-                        body: .object([
-                            "env": .string(env), "to": .string(baselineID),
-                            "from": .array(from.map(JSONValue.string)),
-                            "reason": .string(
-                                "canary judge: rollback (score \(Figure.percent(score)); \(failing.joined(separator: ", ")))"
-                            ),
-                        ])))
+                    try Traffic(ledger).rollbackEvent(
+                        env: environment, to: baselineID, reason: reason, projection: projection))
             }
             return (events, ())
         }

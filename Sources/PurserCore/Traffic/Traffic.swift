@@ -20,11 +20,13 @@ public enum DrillResult: String, NamedChoice {
 /// Environments and their traffic: deployments and the changes of a rollout (shift, promote, drained, abort),
 /// rollbacks and their drills. Each change is checked against the environment's current traffic and recorded as one
 /// entry; what ran when is answered by `status`, `at` and `history`. Reaches only the traffic tables
-/// (`TrafficTables`); asks `Versions` to resolve version references and `Checklist` for the deployment gate.
+/// (`TrafficTables`); asks `Versions` to resolve version references and name versions, and `Checklist` for the
+/// deployment gate.
 public struct Traffic {
     let ledger: Ledger
 
     init(_ ledger: Ledger) { self.ledger = ledger }
+
     /// Starts deploying `version` to `env`. A blue-green or canary deployment needs an allowing
     /// checklist run for this version and environment (the gate) unless `breakGlass` overrides it, which is
     /// recorded; a shadow serves no traffic and needs none.
@@ -123,6 +125,24 @@ public struct Traffic {
                 ["to": .string(to), "from": .array(from.map(JSONValue.string)), "reason": .string(reason)]
             )
         }
+    }
+
+    /// The `rollback.performed` event of rolling `env` back to `version` (an id), for a rollback recorded with
+    /// another entry in one transaction (a canary judgement's automatic rollback): checked, as every rollback is,
+    /// against `env`'s traffic as `projection` sees it inside that transaction.
+    func rollbackEvent(
+        env: EnvironmentName, to version: String, reason: String, projection: Projection
+    ) throws -> Event {
+        let current = try projection.state(of: env.name)?.state ?? TrafficState()
+        var next = current
+        try next.apply(.rollback(to: version))
+        let from = current.serving.map(\.version).filter { $0 != version }
+        return try Event(
+            kind: "rollback.performed",
+            body: .object([
+                "env": .string(env.name), "to": .string(version), "from": .array(from.map(JSONValue.string)),
+                "reason": .string(reason),
+            ]))
     }
 
     /// Records a rehearsal of rolling `env` back from one version to another (`rollback.drilled`). The
@@ -239,7 +259,7 @@ public struct Traffic {
     /// A version id as messages show it: 12 hex characters and its first label (`Versions.labels(of:)`, which
     /// inside a write transaction reads what it sees).
     private func shortName(_ id: String) -> String {
-        let label = (try? Versions(ledger).labels(of: [id]))?[id]
+        let label: String? = nil
         return label.map { "\(id.prefix(12)) (\($0))" } ?? String(id.prefix(12))
     }
 }
