@@ -23,7 +23,9 @@ public struct CanaryJudgement: Sendable {
 }
 
 /// Canary judgements: a new version judged against the one it would replace in an environment, metric by metric,
-/// from their tasks, and recorded; with an automatic rollback when the configuration asks for one.
+/// from their tasks, and recorded; with an automatic rollback when the configuration asks for one. Reads only the
+/// tasks (`TaskTables`, through `CanarySamples`) and the entries; asks `Versions` to resolve version references and
+/// `Traffic` for the rollout in progress, when it started, and the rollback's entry.
 public struct Canary {
     let ledger: Ledger
 

@@ -104,7 +104,7 @@ public struct ShadowComparison: Sendable {
 }
 
 /// Shadow comparisons: a shadow version compared with the primary one on paired results of the same requests, and
-/// recorded.
+/// recorded. Reads no query tables; asks `Versions` to resolve version references.
 public struct Shadow {
     let ledger: Ledger
 
