@@ -245,6 +245,24 @@ struct TrafficTests {
         #expect(throws: LedgerError.self) { try test.releases.traffic.rollback(env: .prod, reason: "again") }
     }
 
+    @Test("a refused change names the versions by id and label, and writes nothing")
+    func refusalNamesVersions() throws {
+        let test = try TestReleases()
+        let v1 = try test.record(prompt: "one", label: "agent@1")
+        let v2 = try test.record(prompt: "two")
+        _ = try test.releases.traffic.deploy(v1, env: .prod, strategy: .blueGreen, breakGlass: .test)
+        let size = try test.ledger.size()
+        let serving = #expect(throws: LedgerError.self) {
+            try test.releases.traffic.rollback(env: .prod, to: "agent@1", reason: "bad")
+        }
+        #expect(serving?.message == "prod: \(v1.prefix(12)) (agent@1) already serves all traffic")
+        let notDraining = #expect(throws: LedgerError.self) {
+            try test.releases.traffic.drained(env: .prod, version: v2)
+        }
+        #expect(notDraining?.message == "prod: \(v2.prefix(12)) is not draining (draining now: none)")
+        #expect(try test.ledger.size() == size)
+    }
+
     @Test("verify finds a version.recorded entry whose id is not the hash of its component digests")
     func lyingVersionID() throws {
         let test = try TestReleases()

@@ -259,7 +259,7 @@ public struct Traffic {
     /// A version id as messages show it: 12 hex characters and its first label (`Versions.labels(of:)`, which
     /// inside a write transaction reads what it sees).
     private func shortName(_ id: String) -> String {
-        let label: String? = nil
+        let label = (try? Versions(ledger).labels(of: [id]))?[id]
         return label.map { "\(id.prefix(12)) (\($0))" } ?? String(id.prefix(12))
     }
 }
