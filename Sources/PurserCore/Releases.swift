@@ -1,11 +1,26 @@
 public import Foundation
 public import PurserLedger
 
-/// The release domain over one ledger: behavioral versions, environments and their traffic, rollbacks
-/// and drills. Every change is checked against the current state and recorded as one entry, in the same
-/// transaction that updates the projection tables that answer queries.
+/// The release domain over one ledger, one feature per type: each checks a change against the current state and
+/// records it as entries (`Ledger.record`), in the same transaction that updates the query tables that answer
+/// queries, and reads only its own group of those tables (`Store/`), asking the other features for the rest.
 public final class Releases {
     public let ledger: Ledger
+
+    /// Behavioral versions: recording, finding by id, prefix or label, listing, diffing, materializing.
+    public var versions: Versions { Versions(ledger) }
+    /// Environments and their traffic: deployments, shifts, promotions, rollbacks, drills; what ran when.
+    public var traffic: Traffic { Traffic(ledger) }
+    /// The release checklist: evaluations, waivers, checklist runs and the deploy gate.
+    public var checklist: Checklist { Checklist(ledger) }
+    /// Agent metrics: ingesting task records, reports per version, drift.
+    public var metrics: Metrics { Metrics(ledger) }
+    /// Canary judgements, with the automatic rollback.
+    public var canary: Canary { Canary(ledger) }
+    /// Shadow comparisons.
+    public var shadow: Shadow { Shadow(ledger) }
+    /// Compliance reports.
+    public var audit: Audit { Audit(ledger) }
 
     /// The time the release domain judges by: the ledger's clock (`Ledger.clock`), the one that dates its entries.
     /// Expiries, freshness limits, "now" in queries and the verifier's time all read it, so that a test sets the
@@ -43,13 +58,6 @@ public final class Releases {
             try tables.createTables()
             try Projection(ledger, tables).catchUp(skippingUnreplayable: true)
         }
-    }
-
-    /// `Ledger.record`, for the features not yet types of their own.
-    func record<T>(
-        _ body: (Ledger.WriteTransaction, Projection) throws -> (events: [Event], result: T)
-    ) throws(LedgerError) -> (result: T, entries: [Entry]) {
-        try ledger.record(body)
     }
 
     /// Rebuilds every projection table from the entries. Needs no up-to-date projection to start from

@@ -393,9 +393,11 @@ public final class Ledger {
     ///   - since: entries with `at` ≥ this timestamp (ledger form).
     ///   - until: entries with `at` < this timestamp.
     ///   - kinds: entries of any of these kinds (found through the kind index, so a few among many are cheap).
+    ///   - containing: entries whose bytes hold these bytes somewhere (SQLite looks, so entries without them are
+    ///     never read into Swift): a canonical `"env":"prod"`, to find the entries of one environment.
     public func forEachEntry(
         from seq: UInt64 = 0, kind: String? = nil, kinds: Set<String>? = nil, since: String? = nil,
-        until: String? = nil, limit: Int? = nil, _ body: (Entry) throws -> Void
+        until: String? = nil, containing needle: [UInt8]? = nil, limit: Int? = nil, _ body: (Entry) throws -> Void
     ) throws(LedgerError) {
         try run {
             let kinds = kinds.map { $0.sorted() }
@@ -408,6 +410,8 @@ public final class Ledger {
                 let list = kinds.indices.map { "?\($0 + 7)" }.joined(separator: ", ")
                 conditions.append("seq IN (SELECT seq FROM entries WHERE kind IN (\(list)) AND seq >= ?1 AND seq < ?6)")
             }
+            let needleIndex = Int32(7 + (kinds?.count ?? 0))
+            if needle != nil { conditions.append("instr(entry, ?\(needleIndex)) > 0") }
             if since != nil { conditions.append("at >= ?3") }
             if until != nil { conditions.append("at < ?4") }
             let statement = try connection.prepare(
@@ -420,6 +424,7 @@ public final class Ledger {
             try statement.bind(6, Int64(end))
             if let kind { try statement.bind(2, kind) }
             for (index, kind) in (kinds ?? []).enumerated() { try statement.bind(Int32(index + 7), kind) }
+            if let needle { try statement.bind(needleIndex, bytes: needle) }
             if let since { try statement.bind(3, since) }
             if let until { try statement.bind(4, until) }
             try statement.bind(5, Int64(limit ?? -1))

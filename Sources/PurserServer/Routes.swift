@@ -300,7 +300,10 @@ struct Routes: Sendable {
     static let openAPI: JSONValue = {
         var paths: [String: [String: JSONValue]] = [:]
         for route in table {
-            let error: JSONValue = .object(["description": .string("{\"error\":{\"code\",\"message\"}}")])
+            let error: JSONValue = .object([
+                "description": .string(
+                    "{\"error\":{\"code\",\"message\"}}, and \"template\" when the message names request fields")
+            ])
             var operation: [String: JSONValue] = [
                 "summary": .string(route.summary),
                 "responses": .object(

@@ -977,7 +977,8 @@ extension ChecklistTests {
                 try bench.releases.traffic.deploy(
                     id, env: .prod, strategy: .blueGreen, breakGlass: BreakGlass(reason: "hotfix", approver: " "))
             }
-            #expect(empty?.code == .usage && empty?.message.contains("--approver") == true)
+            // The request's field; the command line names it as its flag.
+            #expect(empty?.code == .usage && empty?.message.contains("needs breakGlassApprover") == true)
             #expect(try bench.ledger.size() == size)
 
             let outcome = try bench.releases.traffic.deploy(

@@ -141,6 +141,17 @@ import Testing
         var all = 0
         try ledger.forEachEntry(until: Timestamp.format(Date(timeIntervalSinceNow: 3600))) { _ in all += 1 }
         #expect(all == 6)
+        // Bytes an entry holds somewhere, alone and with kinds (their parameters are numbered after the kinds').
+        var holding: [UInt64] = []
+        try ledger.forEachEntry(containing: Array("\"note\":\"entry 3\"".utf8)) { holding.append($0.seq) }
+        #expect(holding == [3])
+        holding = []
+        try ledger.forEachEntry(kinds: ["custom.other", "custom.test"], containing: Array("entry 9".utf8)) {
+            holding.append($0.seq)
+        }
+        #expect(holding == [5])
+        try ledger.forEachEntry(kinds: ["custom.test"], containing: Array("entry 9".utf8)) { _ in none += 1 }
+        #expect(none == 0)
     }
 
     @Test func proofsFromTheLedgerVerify() throws {

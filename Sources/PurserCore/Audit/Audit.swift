@@ -143,11 +143,6 @@ public struct Audit {
     }
 }
 
-extension Releases {
-    /// Compliance reports (`Audit`).
-    public var audit: Audit { Audit(ledger) }
-}
-
 /// A batch of entries whose bodies are being parsed on a queue of their own.
 private final class ParsedBatch: @unchecked Sendable {
     let entries: [Entry]

@@ -58,7 +58,10 @@ public struct Canary {
                 ?? rollout?.candidate
         else {
             throw LedgerError(
-                .invalidInput, "no canary rollout in progress in \(env); name --baseline and --canary versions")
+                .invalidInput,
+                naming:
+                    "no canary rollout in progress in \(env); name \(parameter: "baseline") and \(parameter: "canary") versions"
+            )
         }
         guard baselineID != canaryID else {
             throw LedgerError(.usage, "the baseline and the canary are the same version (\(canaryID.prefix(12)))")
@@ -119,7 +122,9 @@ public struct Canary {
     private func rolloutStart(env: EnvironmentName, candidate: String) throws(LedgerError) -> String {
         // The start decides which tasks are judged: `Traffic` checks it against its entry.
         guard let start = try Traffic(ledger).latestStart(of: candidate, in: env) else {
-            throw LedgerError(.invalidInput, "\(candidate.prefix(12)) was never deployed to \(env); pass --since")
+            throw LedgerError(
+                .invalidInput,
+                naming: "\(candidate.prefix(12)) was never deployed to \(env); pass \(parameter: "since")")
         }
         return start
     }
@@ -132,11 +137,6 @@ public struct Canary {
             try CanarySamples.read(tables, env: env, versions: versions, since: start, metrics: metrics)
         }
     }
-}
-
-extension Releases {
-    /// Canary judgements (`Canary`).
-    public var canary: Canary { Canary(ledger) }
 }
 
 extension MetricJudgement {

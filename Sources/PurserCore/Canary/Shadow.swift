@@ -269,11 +269,6 @@ public struct Shadow {
     }
 }
 
-extension Releases {
-    /// Shadow comparisons (`Shadow`).
-    public var shadow: Shadow { Shadow(ledger) }
-}
-
 extension ShadowMetric {
     /// The metric as `shadow.compared` records it and `shadow compare --json` prints it.
     public var json: JSONValue {

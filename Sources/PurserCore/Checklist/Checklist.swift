@@ -517,11 +517,6 @@ public struct Checklist {
     }
 }
 
-extension Releases {
-    /// The release checklist (`Checklist`).
-    public var checklist: Checklist { Checklist(ledger) }
-}
-
 extension Result where Success == CheckResult, Failure == LedgerError {
     /// The check's result, or an `error` verdict with the reason the evidence could not be gathered.
     fileprivate func recover(_ id: String) -> CheckResult {

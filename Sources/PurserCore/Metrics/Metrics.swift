@@ -136,11 +136,6 @@ public struct Metrics {
     }
 }
 
-extension Releases {
-    /// Agent metrics (`Metrics`).
-    public var metrics: Metrics { Metrics(ledger) }
-}
-
 /// The accumulators of a report, found by a task's version key and group number. The tasks come mostly a
 /// version's (and a group's) one after another, so the previous task's accumulator is tried first.
 private struct MetricsGroups {

@@ -42,16 +42,19 @@ public struct Traffic {
         if let weight, strategy != .canary, weight != defaultWeight {
             throw LedgerError(
                 .usage,
-                "--weight applies to canary deployments; a \(strategy.rawValue) deployment takes \(defaultWeight)")
+                naming:
+                    "\(parameter: "weight") applies to canary deployments; a \(strategy.rawValue) deployment takes \(defaultWeight)"
+            )
         }
         let weight = weight ?? defaultWeight
         if let breakGlass {
             guard strategy != .shadow else {
-                throw LedgerError(.usage, "--break-glass overrides the checklist gate, and a shadow is not gated")
+                throw LedgerError(.usage, "break-glass overrides the checklist gate, and a shadow is not gated")
             }
-            for (name, value) in [("--reason", breakGlass.reason), ("--approver", breakGlass.approver)]
+            for (name, value) in [("breakGlassReason", breakGlass.reason), ("breakGlassApprover", breakGlass.approver)]
             where value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                throw LedgerError(.usage, "--break-glass needs \(name): an override must say who and why")
+                throw LedgerError(
+                    .usage, naming: "a break-glass override needs \(parameter: name): it must say who and why")
             }
         }
         let gated = breakGlass == nil && strategy != .shadow
@@ -111,13 +114,16 @@ public struct Traffic {
         env: EnvironmentName, to version: String? = nil, reason: String, effectiveAt: Date? = nil
     ) throws(LedgerError) -> LifecycleOutcome {
         guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw LedgerError(.usage, "a rollback needs a --reason a reader can understand later")
+            throw LedgerError(.usage, naming: "a rollback needs a \(parameter: "reason") a reader can understand later")
         }
         let target = try version.map { (reference) throws(LedgerError) in try Versions(ledger).find(reference).id }
         return try change(env: env, effectiveAt: effectiveAt) { state in
             guard let to = target ?? state.defaultRollbackTarget else {
                 throw LedgerError(
-                    .invalidInput, "\(env) has no earlier version that had all traffic; pass --to VERSION")
+                    .invalidInput,
+                    naming:
+                        "\(env) has no earlier version that had all traffic; name the version to go back to (\(parameter: "version"))"
+                )
             }
             let from = state.serving.map(\.version).filter { $0 != to }
             return (
@@ -166,7 +172,8 @@ public struct Traffic {
             throw LedgerError(.invalidInput, "a drill rolls back from one version to another; both are \(from)")
         }
         if let duration, !(duration >= 0 && duration.isFinite) {
-            throw LedgerError(.usage, "--duration must be a number of seconds ≥ 0, not \(duration)")
+            throw LedgerError(
+                .usage, naming: "\(parameter: "duration") must be a number of seconds ≥ 0, not \(duration)")
         }
         let (_, entries) = try ledger.record { (transaction, _) throws -> ([Event], Void) in
             var body: [String: JSONValue] = [
@@ -213,12 +220,14 @@ public struct Traffic {
             if let effective {
                 let now = Timestamp.format(transaction.now)
                 guard effective <= now else {
-                    throw LedgerError(.invalidInput, "--effective-at \(effective) is in the future (now \(now))")
+                    throw LedgerError(
+                        .invalidInput, naming: "\(parameter: "effectiveAt") \(effective) is in the future (now \(now))")
                 }
                 guard effective >= previous else {
                     throw LedgerError(
                         .invalidInput,
-                        "--effective-at \(effective) precedes the previous event in \(env), which took effect at \(previous)"
+                        naming:
+                            "\(parameter: "effectiveAt") \(effective) precedes the previous event in \(env), which took effect at \(previous)"
                     )
                 }
                 body["effective_at"] = .string(effective)
@@ -262,9 +271,4 @@ public struct Traffic {
         let label = (try? Versions(ledger).labels(of: [id]))?[id]
         return label.map { "\(id.prefix(12)) (\($0))" } ?? String(id.prefix(12))
     }
-}
-
-extension Releases {
-    /// Environments and their traffic (`Traffic`).
-    public var traffic: Traffic { Traffic(ledger) }
 }

@@ -1,12 +1,6 @@
 internal import Foundation
 internal import PurserLedger
 
-#if canImport(Glibc)
-    internal import Glibc
-#elseif canImport(Darwin)
-    internal import Darwin
-#endif
-
 extension TrafficState {
     /// The entry kinds that change an environment's traffic.
     static let changeKinds: Set<String> = [
@@ -24,8 +18,8 @@ extension TrafficState {
         let env = env.name
         let needle = Array(CanonicalJSON.encode(.object(["env": .string(env)])).dropFirst().dropLast())
         var replayed: (state: TrafficState, effectiveAt: String)?
-        try ledger.forEachEntry(kinds: changeKinds) { row in
-            guard contains(row.bytes, needle), let entry = try? JSONValue(parsing: row.bytes),
+        try ledger.forEachEntry(kinds: changeKinds, containing: needle) { row in
+            guard let entry = try? JSONValue(parsing: row.bytes),
                 let kind = entry["kind"]?.stringValue, let at = entry["at"]?.stringValue, let body = entry["body"],
                 body["env"]?.stringValue == env, let change = try? TrafficChange(kind: kind, body: body, seq: row.seq)
             else { return }
@@ -35,25 +29,5 @@ extension TrafficState {
             replayed = (state, effectiveAt)
         }
         return replayed
-    }
-
-    /// Whether `needle` (not empty) occurs in `bytes`: each place `memchr` finds its first byte at is compared.
-    private static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
-        bytes.withUnsafeBytes { haystack in
-            needle.withUnsafeBytes { needle in
-                guard let base = haystack.baseAddress, let pattern = needle.baseAddress, needle.count > 0 else {
-                    return false
-                }
-                let first = Int32(needle[0])
-                var position = 0
-                while position + needle.count <= haystack.count {
-                    guard let found = memchr(base + position, first, haystack.count - needle.count - position + 1)
-                    else { return false }
-                    if memcmp(found, pattern, needle.count) == 0 { return true }
-                    position = base.distance(to: UnsafeRawPointer(found)) + 1
-                }
-                return false
-            }
-        }
     }
 }

@@ -316,8 +316,3 @@ public struct Versions {
         return changes
     }
 }
-
-extension Releases {
-    /// Behavioral versions (`Versions`).
-    public var versions: Versions { Versions(ledger) }
-}
