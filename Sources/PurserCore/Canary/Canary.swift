@@ -133,7 +133,7 @@ public struct Canary {
     private func canarySamples(
         env: String, versions: [String], since start: String, metrics: [CanaryConfig.Metric]
     ) throws(LedgerError) -> CanarySamples {
-        try ledger.readTables { tables in
+        try ledger.readTables { (tables: any TaskTables) in
             try CanarySamples.read(tables, env: env, versions: versions, since: start, metrics: metrics)
         }
     }

@@ -328,7 +328,7 @@ public struct Checklist {
     /// Its `evaluations` row is checked against the entry, and no later evaluation of the version (and suite) may be
     /// missing from the table (`.integrity` otherwise).
     private func latestEvaluation(_ version: String, suite: String?) throws(LedgerError) -> Entry? {
-        try ledger.readTables { tables in
+        try ledger.readTables { (tables: any ChecklistTables) in
             let kind = "evaluation.recorded"
             func matches(_ body: JSONValue) -> Bool {
                 body["version"]?.stringValue == version && (suite == nil || body["suite"]?.stringValue == suite)
@@ -446,7 +446,7 @@ public struct Checklist {
 
     /// Turns failures into `waived` where an unexpired waiver for that check and version exists.
     private func applyWaivers(to checks: inout [CheckResult], version: String, now: Date) throws(LedgerError) {
-        try ledger.readTables { tables in
+        try ledger.readTables { (tables: any ChecklistTables) in
             let active = try tables.activeWaivers(version: version, now: Timestamp.format(now))
             for index in checks.indices where checks[index].verdict == .fail {
                 guard let seq = active[checks[index].id], let entry = try ledger.entry(UInt64(seq)) else { continue }

@@ -45,7 +45,7 @@ extension Metrics {
                 .usage, "the window must be at least one period and at most 100,000 periods long, with both finite")
         }
         let start = until.addingTimeInterval(-window)
-        let sums: [String: [Int: (sum: Double, count: Int)]] = try ledger.readTables { tables in
+        let sums: [String: [Int: (sum: Double, count: Int)]] = try ledger.readTables { (tables: any TaskTables) in
             var sums: [String: [Int: (sum: Double, count: Int)]] = [:]
             try tables.forEachTaskValue(
                 of: column, since: Timestamp.format(start), until: Timestamp.format(until), env: env?.name,

@@ -110,7 +110,7 @@ public struct Metrics {
         by dimension: MetricsDimension? = nil
     ) throws(LedgerError) -> [VersionMetrics] {
         let filter = TaskFilter(env: env?.name, versions: versions, since: since, until: until)
-        return try ledger.readTables { tables in
+        return try ledger.readTables { (tables: any TaskTables) in
             var groups = MetricsGroups()
             let names = try tables.forEachMeasuredTask(filter, groupedBy: dimension?.column) { version, group, task in
                 groups.add(task, version: version, group: group)

@@ -73,7 +73,7 @@ extension EnvironmentTraffic {
 extension Traffic {
     /// Each environment's current traffic (or only `env`'s), by name.
     public func status(env: EnvironmentName? = nil) throws(LedgerError) -> [EnvironmentTraffic] {
-        try ledger.readTables { tables in
+        try ledger.readTables { (tables: any TrafficTables) in
             try tables.currentTraffic(env: env?.name).map(EnvironmentTraffic.init)
         }
     }
@@ -81,7 +81,7 @@ extension Traffic {
     /// The traffic in force at `time` (ledger timestamp form) in each environment that had any by then:
     /// the state after the last change that took effect at or before `time`.
     public func at(_ time: String, env: EnvironmentName? = nil) throws(LedgerError) -> [EnvironmentTraffic] {
-        try ledger.readTables { tables in
+        try ledger.readTables { (tables: any TrafficTables) in
             try tables.traffic(at: time, env: env?.name).map(EnvironmentTraffic.init)
         }
     }
@@ -96,7 +96,7 @@ extension Traffic {
     ) throws(LedgerError) -> [TrafficEvent] {
         let versionID = try version.map { (reference) throws(LedgerError) in try Versions(ledger).find(reference).id }
         let rows: [(seq: UInt64, env: String, effectiveAt: String, kind: String, state: TrafficState)] =
-            try ledger.readTables { tables in
+            try ledger.readTables { (tables: any TrafficTables) in
                 try tables.trafficEvents(env: env?.name).map { (row) throws(LedgerError) in
                     (
                         UInt64(row.seq), row.env, row.effectiveAt, row.kind,
@@ -138,7 +138,7 @@ extension Traffic {
     /// there. Each row read is checked against its entry, and a later start of the candidate may not be missing.
     func latestStart(of candidate: String, in env: EnvironmentName) throws(LedgerError) -> String? {
         let env = env.name
-        return try ledger.readTables { tables in
+        return try ledger.readTables { (tables: any TrafficTables) in
             let kind = "deployment.started"
             func isStart(_ body: JSONValue) -> Bool {
                 body["env"]?.stringValue == env && body["version"]?.stringValue == candidate
