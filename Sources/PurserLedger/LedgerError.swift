@@ -58,7 +58,7 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 
     /// A message: text, and the parameters it names, kept apart until a transport names them.
-    public struct Message: Sendable, Hashable, ExpressibleByStringInterpolation {
+    public struct Message: Sendable, Hashable, ExpressibleByStringInterpolation, CustomStringConvertible {
         enum Segment: Sendable, Hashable {
             case text(String)
             case parameter(String)
@@ -91,11 +91,19 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
                 segments.append(.text("\(value)"))
             }
 
+            /// Another message, its parameters kept.
+            public mutating func appendInterpolation(_ message: Message) {
+                segments += message.segments
+            }
+
             /// A parameter of the request, by the name of its field in the request's JSON.
             public mutating func appendInterpolation(parameter name: String) {
                 segments.append(.parameter(name))
             }
         }
+
+        /// The text with each parameter named by its field, as `LedgerError.message` says it.
+        public var description: String { rendered { $0 } }
 
         /// Whether the message names a parameter.
         public var namesParameters: Bool {
@@ -117,41 +125,49 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
         public var template: String {
             segments.map { segment in
                 switch segment {
-                case .text(let text): String(text.flatMap { $0 == "{" || $0 == "}" ? [$0, $0] : [$0] })
+                // By scalar, not by character: a brace with a combining mark after it is one character, and any
+                // reader but Swift's sees the brace alone.
+                case .text(let text):
+                    String(
+                        String.UnicodeScalarView(
+                            text.unicodeScalars.flatMap { $0 == "{" || $0 == "}" ? [$0, $0] : [$0] }))
                 case .parameter(let parameter): "{\(parameter)}"
                 }
             }.joined()
         }
 
-        /// Reads a `template`; nil unless every single brace encloses a parameter name (letters and digits).
+        /// Reads a `template`, scalar by scalar; nil unless every single brace encloses a parameter name (ASCII
+        /// letters and digits).
         public init?(template: String) {
             var segments: [Segment] = []
-            var text = ""
-            var characters = template[...]
-            while let first = characters.popFirst() {
+            var text = String.UnicodeScalarView()
+            var scalars = template.unicodeScalars[...]
+            while let first = scalars.popFirst() {
                 if first == "}" {
-                    guard characters.popFirst() == "}" else { return nil }
+                    guard scalars.popFirst() == "}" else { return nil }
                     text.append("}")
                 } else if first == "{" {
-                    if characters.first == "{" {
-                        characters.removeFirst()
+                    if scalars.first == "{" {
+                        scalars.removeFirst()
                         text.append("{")
                         continue
                     }
-                    guard let end = characters.firstIndex(of: "}") else { return nil }
-                    let name = characters[..<end]
-                    guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
-                        return nil
-                    }
-                    if !text.isEmpty { segments.append(.text(text)) }
-                    text = ""
-                    segments.append(.parameter(String(name)))
-                    characters = characters[characters.index(after: end)...]
+                    guard let end = scalars.firstIndex(of: "}") else { return nil }
+                    let name = scalars[..<end]
+                    guard !name.isEmpty,
+                        name.allSatisfy({
+                            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                        })
+                    else { return nil }
+                    if !text.isEmpty { segments.append(.text(String(text))) }
+                    text = String.UnicodeScalarView()
+                    segments.append(.parameter(String(String.UnicodeScalarView(name))))
+                    scalars = scalars[scalars.index(after: end)...]
                 } else {
                     text.append(first)
                 }
             }
-            if !text.isEmpty || segments.isEmpty { segments.append(.text(text)) }
+            if !text.isEmpty || segments.isEmpty { segments.append(.text(String(text))) }
             self.segments = segments
         }
     }

@@ -300,7 +300,7 @@ struct CheckCommandTests {
         #expect(refused.status == 1, "\(refused.stderr)")
         expectOneErrorLine(refused)
         #expect(refused.stderr.contains("no checklist run allows"), "\(refused.stderr)")
-        #expect(refused.stderr.contains("--break-glass"))
+        #expect(refused.stderr.contains("saying why and who approved (--break-glass --reason, --approver)"))
 
         let noApprover = try workspace.run(deploy + ["--break-glass", "--reason", "hotfix"])
         #expect(noApprover.status == 64, "\(noApprover.stderr)")

@@ -59,6 +59,9 @@ import Testing
         let demo = try workspace.run(["demo", "--ledger", "story/purser.sqlite"])
         #expect(demo.status == 0, "the demo failed:\n\(demo.stdout)\n\(demo.stderr)")
         #expect(!demo.stdout.lowercased().contains("article"))
+        // Each step's heading on a line of its own after a blank one, not an escaped line break.
+        #expect(!demo.stdout.contains("\\n"), "\(demo.stdout.prefix(400))")
+        #expect(demo.stdout.hasPrefix("\n==> 1. ") && demo.stdout.contains("\n\n==> 2. "))
 
         let tryNext = try #require(demo.stdout.components(separatedBy: "\nTry next:\n").last)
         let commands = tryNext.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }

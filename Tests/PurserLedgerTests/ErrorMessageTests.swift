@@ -23,6 +23,15 @@ struct ErrorMessageTests {
         #expect(LedgerError.Message(template: "")?.rendered { $0 } == "")
     }
 
+    @Test("a brace with a combining mark after it is still doubled: readers other than Swift see scalars")
+    func combiningMark() throws {
+        let error = LedgerError(.usage, naming: "\(parameter: "margins") {\u{301}quality=x}\u{301}: unknown metric")
+        #expect(Array(error.text.template.unicodeScalars.prefix(13)) == Array("{margins} {{\u{301}".unicodeScalars))
+        let read = try #require(LedgerError.Message(template: error.text.template))
+        #expect(read.rendered { _ in "--margin" } == "--margin {\u{301}quality=x}\u{301}: unknown metric")
+        #expect(LedgerError.Message(template: "{\u{301}x}") == nil, "a single brace, then a mark, is no parameter")
+    }
+
     @Test(
         "a template with a lone brace or a name that is not a field is refused",
         arguments: [

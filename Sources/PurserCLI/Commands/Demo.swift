@@ -361,7 +361,8 @@ struct DemoStory {
     }
 
     func perform(_ step: DemoStep, number: Int) throws {
-        Output.line("\n==> \(number). \(step.title)")
+        Output.line("")
+        Output.line("==> \(number). \(step.title)")
         if !step.why.isEmpty { Output.line("    \(step.why)") }
         switch step.action {
         case .files(let shown, let change):

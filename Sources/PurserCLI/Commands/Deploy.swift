@@ -55,7 +55,9 @@ struct Deploy: ParsableCommand {
         }
     }
 
-    struct Start: ParsableCommand {
+    struct Start: ParsableCommand, RenamesParameters {
+        /// The override's reason goes with --break-glass.
+        static let flags = ["breakGlassReason": "--break-glass --reason"]
         static let configuration = CommandConfiguration(
             commandName: "start",
             abstract: "Start deploying a recorded version (deployment.started).",

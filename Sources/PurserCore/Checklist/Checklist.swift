@@ -497,21 +497,22 @@ public struct Checklist {
     /// - Parameter tables: the query tables of the transaction that records the deployment.
     func checkGate(version: String, env: EnvironmentName, now: Date, tables: any ChecklistTables) throws {
         let short = String(version.prefix(12))
-        let hint =
-            "run `purser check --version \(short) --env \(env) --policy checklist.yaml` (or your policy's path), or deploy with --break-glass --reason --approver"
+        let hint: LedgerError.Message =
+            "run `purser check --version \(short) --env \(env) --policy checklist.yaml` (or your policy's path), or deploy with break-glass, saying why and who approved (\(parameter: "breakGlassReason"), \(parameter: "breakGlassApprover"))"
         guard let run = try tables.latestChecklistRun(version: version, env: env.name) else {
-            throw LedgerError(.blocked, "no checklist run allows \(short) in \(env); \(hint)")
+            throw LedgerError(.blocked, naming: "no checklist run allows \(short) in \(env); \(hint)")
         }
         try checkRun(run)
         guard run.allowed else {
             throw LedgerError(
                 .blocked,
-                "the latest checklist run for \(short) in \(env) (seq \(run.seq)) blocked the release; \(hint)")
+                naming: "the latest checklist run for \(short) in \(env) (seq \(run.seq)) blocked the release; \(hint)")
         }
         guard run.validUntil > Timestamp.format(now) else {
             throw LedgerError(
                 .blocked,
-                "the allowing checklist run for \(short) in \(env) (seq \(run.seq), \(run.at)) expired at \(run.validUntil); \(hint)"
+                naming:
+                    "the allowing checklist run for \(short) in \(env) (seq \(run.seq), \(run.at)) expired at \(run.validUntil); \(hint)"
             )
         }
     }

@@ -163,7 +163,7 @@ extension Releases {
             for (was, now) in zip(recorded, metrics) where was["metric"] != now["metric"] || was["n"] != now["n"] {
                 let name = now["metric"]?.stringValue ?? "?"
                 return fault(
-                    "metric \(name) records tasks \(was["n"].map { "\($0)" } ?? "none"), but the tasks ingested before it give \(now["n"].map { "\($0)" } ?? "none"): the tasks table was edited when it was judged"
+                    "metric \(name) records tasks \(text(was["n"])), but the tasks ingested before it give \(text(now["n"])): the tasks table was edited when it was judged"
                 )
             }
             let sameMethods = zip(recorded, metrics).allSatisfy { $0["method"] == $1["method"] }
