@@ -4,10 +4,11 @@ internal import PurserLedger
 /// the seam between the domain and the database that keeps them.
 ///
 /// Each group of tables is a protocol of its own in this folder (`VersionTables`, `TrafficTables`,
-/// `ChecklistTables`, `TaskTables`), owning its rows' writes and reads and returning Swift values; a feature
-/// asks only for the group it needs (`some VersionTables`). `Store/SQLite/` implements them all over the ledger's
-/// SQLite file, one file per group with its `CREATE TABLE`. A second store implements the same protocols in a
-/// folder of its own. The entries themselves are read through `Ledger`, never here.
+/// `ChecklistTables`, `TaskTables`), owning its rows' writes and reads and returning Swift values; a feature's
+/// reads name only the group it owns (`readTables { (tables: any VersionTables) in … }`). `Store/SQLite/`
+/// implements them all over the ledger's SQLite file, one file per group with its `CREATE TABLE`. A second store
+/// implements the same protocols in a folder of its own. The entries themselves are read through `Ledger`, never
+/// here.
 protocol QueryTables: VersionTables, TrafficTables, ChecklistTables, TaskTables {
     /// Creates the tables and their progress row, if missing.
     func createTables() throws
