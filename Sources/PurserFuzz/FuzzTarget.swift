@@ -33,6 +33,9 @@ enum FuzzTarget: String, CaseIterable {
     /// `LedgerError.Message(template:)`, which reads the `template` of a server's error: a template it accepts is
     /// the template of what it read, and names the same text.
     case template
+    /// `OTLPJSON.spans` and `OTLPTasks.assemble`: OTLP/JSON traces into agent tasks. Every task is unique by its id,
+    /// and no more spans go unattributed than were read.
+    case otlp
 
     /// The target the first argument names; a static, for the fuzzer's callback, which can capture nothing.
     static let chosen = CommandLine.arguments.count > 1 ? FuzzTarget(rawValue: CommandLine.arguments[1]) : nil
@@ -50,7 +53,16 @@ enum FuzzTarget: String, CaseIterable {
         case .http: LoopbackAnswer.shared.fetch(answering: bytes)
         case .terminal: Self.terminal(bytes)
         case .template: Self.template(bytes)
+        case .otlp: Self.otlp(bytes)
         }
+    }
+
+    private static func otlp(_ bytes: [UInt8]) {
+        guard let spans = try? OTLPJSON.spans(bytes, source: "fuzz.json"),
+            let (tasks, unattributed) = try? OTLPTasks.assemble(spans)
+        else { return }
+        precondition(Set(tasks.map(\.taskID)).count == tasks.count, "two tasks with one id")
+        precondition(unattributed >= 0 && unattributed + tasks.count <= spans.count, "more spans counted than read")
     }
 
     private static func template(_ bytes: [UInt8]) {

@@ -1,0 +1,125 @@
+internal import Foundation
+package import PurserLedger
+
+/// Agent tasks assembled from OpenTelemetry spans that follow the GenAI semantic conventions (v1.37): a task is an
+/// agent invocation span (`gen_ai.operation.name` `invoke_agent`) and the spans beneath it, down to the next
+/// invocation (a sub-agent is a task of its own).
+///
+/// - version: the attribute `purser.version` of the span or its resource (an id, a prefix or a label), else
+///   `gen_ai.agent.name` `@` `gen_ai.agent.version` as a label (`gen_ai.agent.version` alone if it holds an `@`);
+///   environment: `deployment.environment.name`.
+/// - start and duration: the invocation span's; error: its status is ERROR or it carries `error.type`;
+///   completed: not an error.
+/// - tokens: the sums of `gen_ai.usage.input_tokens` and `gen_ai.usage.output_tokens` over the model calls beneath
+///   it (`chat`, `text_completion`, `generate_content`); model: the first model call's `gen_ai.response.model`,
+///   else its `gen_ai.request.model`, else the invocation's.
+/// - tool calls: the `execute_tool` spans beneath it; tool errors: those that failed as above; tool latency: their
+///   mean duration.
+/// - quality: the mean `gen_ai.evaluation.score.value` of the `gen_ai.evaluation.result` events of its spans.
+/// - cost: the sum of `purser.cost_usd` over its spans, when any carries it.
+/// Every task must then be a valid task record (§15.2), as a line of a metrics file must.
+/// - task id: `<trace id>/<span id>`; task type: `gen_ai.agent.name`, else the span's name.
+///
+/// A span sent twice (an exporter's retry) counts once. A span that belongs to no task (no invocation above it, or
+/// a parent never received) or to a task without a version or an environment is not dropped silently: it is
+/// counted in `unattributed`.
+package enum OTLPTasks {
+    static let modelCalls: Set<String> = ["chat", "text_completion", "generate_content"]
+
+    /// - Throws: `.invalidInput` naming the task, for one whose values a task record may not hold (§15.2): a
+    ///   score above 1, a negative token count.
+    package static func assemble(_ received: [OTLPSpan]) throws(LedgerError) -> (tasks: [TaskRecord], unattributed: Int)
+    {
+        var seen = Set<String>()
+        let spans = received.filter { seen.insert($0.traceID + $0.spanID).inserted }
+        var byID: [String: OTLPSpan] = [:]
+        for span in spans { byID[span.traceID + span.spanID] = span }
+        // The invocation each span belongs to (its own id for an invocation), nil when none is above it.
+        var owners: [String: String?] = [:]
+        func owner(_ span: OTLPSpan) -> String? {
+            let key = span.traceID + span.spanID
+            if let known = owners[key] { return known }
+            var found: String?
+            if operation(span) == "invoke_agent" {
+                found = key
+            } else if let parent = span.parentSpanID.flatMap({ byID[span.traceID + $0] }) {
+                owners[key] = .some(nil)  // a cycle of parents ends here
+                found = owner(parent)
+            }
+            owners[key] = .some(found)
+            return found
+        }
+        var members: [String: [OTLPSpan]] = [:]
+        var unattributed = 0
+        for span in spans {
+            if let task = owner(span) { members[task, default: []].append(span) } else { unattributed += 1 }
+        }
+        var tasks: [TaskRecord] = []
+        for (key, owned) in members {
+            guard let invocation = byID[key], let record = try record(invocation, owned) else {
+                unattributed += owned.count
+                continue
+            }
+            tasks.append(record)
+        }
+        tasks.sort { ($0.startedAt, $0.taskID) < ($1.startedAt, $1.taskID) }
+        return (tasks, unattributed)
+    }
+
+    private static func operation(_ span: OTLPSpan) -> String? {
+        span.attributes["gen_ai.operation.name"]?.string
+    }
+
+    private static func failed(_ span: OTLPSpan) -> Bool {
+        span.failed || span.attributes["error.type"] != nil
+    }
+
+    private static func milliseconds(_ span: OTLPSpan) -> Double {
+        Double(span.endNanos - span.startNanos) / 1_000_000
+    }
+
+    /// The task of `invocation` and the spans it owns (itself among them); nil without a version or environment.
+    /// - Throws: `.invalidInput` naming the task, for values a task record may not hold (§15.2).
+    private static func record(_ invocation: OTLPSpan, _ owned: [OTLPSpan]) throws(LedgerError) -> TaskRecord? {
+        let agent = invocation.attribute("gen_ai.agent.name")?.string
+        var version = invocation.attribute("purser.version")?.string
+        if version == nil, let number = invocation.attribute("gen_ai.agent.version")?.string {
+            version = number.contains("@") ? number : agent.map { "\($0)@\(number)" }
+        }
+        guard let version, let env = invocation.attribute("deployment.environment.name")?.string else { return nil }
+        let beneath = owned.filter { $0.spanID != invocation.spanID }.sorted { $0.startNanos < $1.startNanos }
+        let calls = beneath.filter { operation($0).map(modelCalls.contains) ?? false }
+        let tools = beneath.filter { operation($0) == "execute_tool" }
+        func sum(_ key: String, over spans: [OTLPSpan]) -> Double? {
+            let values = spans.compactMap { $0.attributes[key]?.number }
+            return values.isEmpty ? nil : values.reduce(0, +)
+        }
+        func model(_ span: OTLPSpan) -> String? {
+            span.attributes["gen_ai.response.model"]?.string ?? span.attributes["gen_ai.request.model"]?.string
+        }
+        let scores = owned.flatMap(\.events).filter { $0.name == "gen_ai.evaluation.result" }.compactMap {
+            $0.attributes["gen_ai.evaluation.score.value"]?.number
+        }
+        let error = failed(invocation)
+        var values: [String: JSONValue] = [
+            "task_id": .string("\(invocation.traceID)/\(invocation.spanID)"), "version": .string(version),
+            "env": .string(env), "task_type": .string(agent ?? invocation.name),
+            "started_at": .string(Timestamp.format(Date(timeIntervalSince1970: Double(invocation.startNanos) / 1e9))),
+            "duration_ms": .number(milliseconds(invocation)), "completed": .bool(!error), "error": .bool(error),
+            "tool_calls": .number(Double(tools.count)), "tool_errors": .number(Double(tools.filter(failed).count)),
+        ]
+        values["model"] = (calls.lazy.compactMap(model).first ?? model(invocation)).map(JSONValue.string)
+        values["input_tokens"] = sum("gen_ai.usage.input_tokens", over: calls).map(JSONValue.number)
+        values["output_tokens"] = sum("gen_ai.usage.output_tokens", over: calls).map(JSONValue.number)
+        values["cost_usd"] = sum("purser.cost_usd", over: owned).map(JSONValue.number)
+        if !tools.isEmpty {
+            values["tool_latency_ms"] = .number(tools.map(milliseconds).reduce(0, +) / Double(tools.count))
+        }
+        if !scores.isEmpty { values["quality"] = .number(scores.reduce(0, +) / Double(scores.count)) }
+        do {
+            return try TaskRecord(values)
+        } catch {
+            throw LedgerError(.invalidInput, "task \(invocation.traceID)/\(invocation.spanID): \(error.message)")
+        }
+    }
+}
