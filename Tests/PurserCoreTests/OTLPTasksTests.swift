@@ -155,6 +155,30 @@ struct OTLPTasksTests {
         }
     }
 
+    @Test("a chain of 20,000 spans under one invocation, and a loop of parents, end without exhausting the stack")
+    func deepChain() throws {
+        func id(_ n: Int) -> String {
+            String(String(n + 1, radix: 16).reversed()).padding(toLength: 16, withPad: "0", startingAt: 0)
+        }
+        var spans = [
+            Self.span(
+                id(0), name: "invoke_agent", start: 0, end: 9,
+                attributes: [
+                    Self.attribute("gen_ai.operation.name", "invoke_agent"), Self.attribute("purser.version", "a@1"),
+                ])
+        ]
+        for n in 1...20_000 {
+            spans.append(Self.span(id(n), parent: id(n - 1), name: "step", start: 1, end: 2))
+        }
+        // Two spans of another trace, each the other's parent.
+        let other = String(repeating: "b", count: 32)
+        spans.append(Self.span(id(1), parent: id(2), name: "loop", start: 0, end: 1, trace: other))
+        spans.append(Self.span(id(2), parent: id(1), name: "loop", start: 0, end: 1, trace: other))
+        let read = try OTLPJSON.spans(Array(Self.request(spans, resource: Self.resource).utf8), source: "t.json")
+        let (tasks, unattributed) = try OTLPTasks.assemble(read)
+        #expect(tasks.count == 1 && unattributed == 2)
+    }
+
     @Test("a task whose values no task record may hold is refused, naming the task")
     func invalidTask() throws {
         let span = Self.span(

@@ -34,19 +34,29 @@ package enum OTLPTasks {
         let spans = received.filter { seen.insert($0.traceID + $0.spanID).inserted }
         var byID: [String: OTLPSpan] = [:]
         for span in spans { byID[span.traceID + span.spanID] = span }
-        // The invocation each span belongs to (its own id for an invocation), nil when none is above it.
+        // The invocation each span belongs to (its own id for an invocation), nil when none is above it: found by
+        // walking up the parents (a loop, not a recursion: a chain of spans can be as long as a file), and kept for
+        // every span on the way.
         var owners: [String: String?] = [:]
         func owner(_ span: OTLPSpan) -> String? {
-            let key = span.traceID + span.spanID
-            if let known = owners[key] { return known }
+            var path: [String] = []
+            var current: OTLPSpan? = span
             var found: String?
-            if operation(span) == "invoke_agent" {
-                found = key
-            } else if let parent = span.parentSpanID.flatMap({ byID[span.traceID + $0] }) {
-                owners[key] = .some(nil)  // a cycle of parents ends here
-                found = owner(parent)
+            while let at = current {
+                let key = at.traceID + at.spanID
+                if let known = owners[key] {
+                    found = known
+                    break
+                }
+                if operation(at) == "invoke_agent" {
+                    found = key
+                    break
+                }
+                path.append(key)
+                owners[key] = .some(nil)  // a cycle of parents ends here, with no owner
+                current = at.parentSpanID.flatMap { byID[at.traceID + $0] }
             }
-            owners[key] = .some(found)
+            for key in path { owners[key] = .some(found) }
             return found
         }
         var members: [String: [OTLPSpan]] = [:]
