@@ -61,7 +61,7 @@ enum FuzzTarget: String, CaseIterable {
         guard let spans = try? OTLPJSON.spans(bytes, source: "fuzz.json"),
             let (tasks, unattributed) = try? OTLPTasks.assemble(spans)
         else { return }
-        precondition(Set(tasks.map(\.taskID)).count == tasks.count, "two tasks with one id")
+        precondition(Set(tasks.map(\.record.taskID)).count == tasks.count, "two tasks with one id")
         precondition(unattributed >= 0 && unattributed + tasks.count <= spans.count, "more spans counted than read")
     }
 

@@ -5,7 +5,12 @@ public import Foundation
 public enum Timestamp {
     /// Formats `date` as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     public static func format(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        format(milliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
+    }
+
+    /// Formats the time `milliseconds` after 1970 (before it, when negative), exactly: a time given in integer
+    /// units (an OpenTelemetry span's nanoseconds) need not pass through a floating-point `Date`.
+    public static func format(milliseconds: Int64) -> String {
         // Floor division: before 1970 the remainder must still be 0…999.
         let (quotient, remainder) = milliseconds.quotientAndRemainder(dividingBy: 1000)
         var seconds = time_t(remainder < 0 ? quotient - 1 : quotient)

@@ -19,7 +19,7 @@ import Testing
             ["eval", "record", "--version", "a@1", "--results", "results.json", "--format", "csv"],
             "--format <format>", ["json", "junit", "promptfoo"]
         ),
-        (["metrics", "ingest", "tasks.jsonl", "--format", "xml"], "--format <format>", ["jsonl", "csv"]),
+        (["metrics", "ingest", "tasks.jsonl", "--format", "xml"], "--format <format>", ["jsonl", "csv", "otlp"]),
         (["metrics", "report", "--by", "colour"], "--by <dimension>", ["task-type", "model"]),
         (["audit", "--format", "pdf"], "--format <format>", ["md", "html", "json"]),
         (["token", "create", "--role", "root", "--name", "x"], "--role <role>", ["reader", "writer", "admin"]),
@@ -56,7 +56,7 @@ import Testing
             #"{"version":"a@1","results":{"source":"r.json","base64":""},"format":"bogus"}"#,
             ["json", "junit", "promptfoo"]
         ),
-        ("metrics/ingest", "format", #"{"file":{"source":"t.jsonl","base64":""},"format":"bogus"}"#, ["jsonl", "csv"]),
+        ("metrics/ingest", "format", #"{"file":{"source":"t.jsonl","base64":""},"format":"bogus"}"#, ["jsonl", "csv", "otlp"]),
         ("metrics/report", "by", #"{"versions":[],"by":"bogus"}"#, ["task-type", "model"]),
         (
             "deployments/change", "change", #"{"change":"bogus","env":"prod"}"#,

@@ -32,6 +32,6 @@ import Testing
     func allowedNames() {
         #expect(Strategy.allowedNames == "blue-green, canary or shadow")
         #expect(DrillResult.allowedNames == "passed or failed")
-        #expect(MetricsFormat.allowedNames == "jsonl or csv")
+        #expect(MetricsFormat.allowedNames == "jsonl, csv or otlp")
     }
 }

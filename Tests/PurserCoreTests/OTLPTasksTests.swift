@@ -77,7 +77,8 @@ struct OTLPTasksTests {
         let (tasks, unattributed) = try OTLPTasks.assemble(spans)
         #expect(unattributed == 0)
         try #require(tasks.count == 1)
-        let task = tasks[0]
+        #expect(tasks[0].line == 2, "the line of the invocation span")
+        let task = tasks[0].record
         #expect(task.taskID == "\(Self.trace)/00f067aa0ba902b7")
         #expect(task.version == "support-agent@1.4.0" && task.env == "prod" && task.taskType == "support")
         #expect(task.startedAt == "2026-12-07T10:00:00.000Z" && task.durationMS == 4_000)
@@ -120,7 +121,8 @@ struct OTLPTasksTests {
                 Self.request([outer, inner, innerChat, orphan], resource: resource),
                 Self.request([homeless], resource: [Self.attribute("purser.version", "x@1")]),
             ].joined(separator: "\r\n") + "\n\n"
-        let (tasks, unattributed) = try OTLPTasks.assemble(try OTLPJSON.spans(Array(file.utf8), source: "t.json"))
+        let (assembled, unattributed) = try OTLPTasks.assemble(try OTLPJSON.spans(Array(file.utf8), source: "t.json"))
+        let tasks = assembled.map(\.record)
         #expect(unattributed == 2)
         #expect(tasks.map(\.taskType) == ["planner", "coder"])
         #expect(tasks.map(\.version) == ["planner@2.0.0", "coder@2.0.0"])

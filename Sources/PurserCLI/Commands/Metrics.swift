@@ -13,7 +13,8 @@ struct Metrics: ParsableCommand {
     struct Ingest: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "ingest",
-            abstract: "Ingest per-task records from JSON Lines or CSV (metrics.summarized).",
+            abstract:
+                "Ingest per-task records from JSON Lines or CSV, or agent traces from OTLP/JSON (metrics.summarized).",
             discussion: reflowed(
                 """
                 Fields: task_id, version (id, prefix or label), env, started_at, duration_ms, completed, error (required);
@@ -22,17 +23,26 @@ struct Metrics: ParsableCommand {
                 version resolved first: one bad line means nothing is ingested, and the error names the line and field.
                 Tasks already ingested (by task_id) are not counted again. The file is stored by digest.
 
-                --json prints: {"seq":N,"records":N,"new":N,"versions":{"<id>":N}}.
+                --format otlp reads OpenTelemetry traces, one OTLP/JSON export request per line (the Collector's file
+                exporter): each invoke_agent span is a task, with its version from purser.version (or
+                gen_ai.agent.name@gen_ai.agent.version), its environment from deployment.environment.name, and tokens,
+                tools and quality from the GenAI spans and events beneath it. Spans that belong to no task are counted
+                and reported, never dropped silently.
+
+                --json prints: {"seq":N,"records":N,"new":N,"versions":{"<id>":N}}, and "unattributed":N for otlp.
 
                 Examples:
                   purser metrics ingest tasks-2026-11-27.jsonl
                   purser metrics ingest export.csv --json
+                  purser metrics ingest traces.jsonl --format otlp
                 """))
 
         @OptionGroup var ledgerOptions: LedgerOptions
         @Argument(help: ArgumentHelp("The records file, or - for standard input.", valueName: "file")) var file: String
         @Option(
-            help: ArgumentHelp("The file's format (default: csv for a .csv file, else jsonl).", valueName: "format"))
+            help: ArgumentHelp(
+                "The file's format: jsonl, csv or otlp (default: csv for a .csv file, else jsonl).", valueName: "format"
+            ))
         var format: MetricsFormat?
         @Flag(help: "Print the result as JSON.") var json = false
 

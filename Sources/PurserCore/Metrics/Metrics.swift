@@ -10,6 +10,9 @@ public struct IngestOutcome: Sendable {
     public let new: Int
     /// New records per version id.
     public let versions: [String: Int]
+    /// For OTLP: the spans no task took (no agent invocation above them, or one without a version or an
+    /// environment).
+    public let unattributed: Int
 }
 
 /// A grouping of `Metrics.report` beyond the version.
@@ -71,7 +74,7 @@ public struct Metrics {
             var resolved: [String: String] = [:]
             var records = 0
             var groups = Set<TaskGroup>()
-            try MetricsFile.forEachPiece(file.bytes, format: format, source: source) { piece in
+            let unattributed = try MetricsFile.forEachPiece(file.bytes, format: format, source: source) { piece in
                 for (line, record) in piece where resolved[record.version] == nil {
                     do throws(LedgerError) {
                         resolved[record.version] = try versions.find(record.version).id
@@ -89,16 +92,19 @@ public struct Metrics {
             let perVersion = try projection.tables.countTasks(seq: seq, in: groups)
             projection.insertedTasks = seq
             let digest = try transaction.storeArtifact(file.bytes)
-            let body: JSONValue = .object([
+            var body: [String: JSONValue] = [
                 "file": .string(file.fileName),
                 "digest": .string(digest.hex), "format": .string(format.rawValue),
                 "records": .number(Double(records)),
                 "new": .number(Double(perVersion.values.reduce(0, +))),
                 "versions": .object(resolved.mapValues(JSONValue.string)),
-            ])
+            ]
+            if format == .otlp { body["unattributed"] = .number(Double(unattributed)) }
             return (
-                [try Event(kind: "metrics.summarized", body: body)],
-                IngestOutcome(seq: seq, records: records, new: perVersion.values.reduce(0, +), versions: perVersion)
+                [try Event(kind: "metrics.summarized", body: .object(body))],
+                IngestOutcome(
+                    seq: seq, records: records, new: perVersion.values.reduce(0, +), versions: perVersion,
+                    unattributed: unattributed)
             )
         }.result
     }

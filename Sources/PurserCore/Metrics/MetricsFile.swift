@@ -3,9 +3,10 @@ public import PurserLedger
 internal import Synchronization
 
 /// A file of per-task records: JSON Lines (one object per line) or CSV (a header row naming the fields,
-/// RFC 4180 quoting).
+/// RFC 4180 quoting); or OpenTelemetry traces as OTLP/JSON, one request per line, whose agent tasks are assembled
+/// from their spans (`OTLPTasks`).
 public enum MetricsFormat: String, NamedChoice {
-    case jsonl, csv
+    case jsonl, csv, otlp
 }
 
 public enum MetricsFile {
@@ -37,10 +38,13 @@ public enum MetricsFile {
     /// handed over, but every line is still read, so that the error names them all.
     /// - Throws: `.invalidInput` naming the first bad line and field, and how many other lines are bad; else
     ///   what `body` threw.
+    /// - Returns: for OTLP, how many spans no task took (`OTLPTasks`); 0 otherwise.
+    @discardableResult
     static func forEachPiece(
         _ bytes: [UInt8], format: MetricsFormat, source: String,
         _ body: ([(line: Int, record: TaskRecord)]) throws -> Void
-    ) throws {
+    ) throws -> Int {
+        var unattributed = 0
         var problems: [(line: Int, message: String)] = []
         var records = 0
         var failure: (any Error)?
@@ -64,6 +68,10 @@ public enum MetricsFile {
         case .csv:
             let (csvRecords, csvProblems) = try csv(bytes, source: source)
             take(csvRecords, csvProblems)
+        case .otlp:
+            let (tasks, left) = try OTLPTasks.assemble(OTLPJSON.spans(bytes, source: source))
+            unattributed = left
+            take(tasks, [])
         }
         if let first = problems.first {
             let more =
@@ -74,7 +82,14 @@ public enum MetricsFile {
                 .invalidInput, "\(source) line \(first.line): \(first.message)\(more); nothing was ingested")
         }
         if let failure { throw failure }
-        guard records > 0 else { throw LedgerError(.invalidInput, "\(source): no task records") }
+        guard records > 0 else {
+            throw LedgerError(
+                .invalidInput,
+                format == .otlp
+                    ? "\(source): no agent tasks (invoke_agent spans with a version and an environment) among its \(unattributed) span(s)"
+                    : "\(source): no task records")
+        }
+        return unattributed
     }
 
     /// The records and the problems of a CSV file.

@@ -258,15 +258,23 @@ public struct IngestMetrics: LedgerOperation {
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
         let outcome = try releases.metrics.ingest(file, format: format)
-        return Reply(
-            json: .object([
-                "seq": .int(outcome.seq), "records": .number(Double(outcome.records)),
-                "new": .number(Double(outcome.new)),
-                "versions": .object(outcome.versions.mapValues { .number(Double($0)) }),
-            ]),
-            text: [
-                "ingested \(outcome.records) task records (\(outcome.new) new, \(outcome.records - outcome.new) already known) as seq \(outcome.seq)"
-            ])
+        var json: [String: JSONValue] = [
+            "seq": .int(outcome.seq), "records": .number(Double(outcome.records)),
+            "new": .number(Double(outcome.new)),
+            "versions": .object(outcome.versions.mapValues { .number(Double($0)) }),
+        ]
+        var text = [
+            "ingested \(outcome.records) task records (\(outcome.new) new, \(outcome.records - outcome.new) already known) as seq \(outcome.seq)"
+        ]
+        if format == .otlp {
+            json["unattributed"] = .number(Double(outcome.unattributed))
+            if outcome.unattributed > 0 {
+                text.append(
+                    "\(outcome.unattributed) span(s) belong to no task: no invoke_agent span above them, or one without a version or an environment"
+                )
+            }
+        }
+        return Reply(json: .object(json), text: text)
     }
 }
 

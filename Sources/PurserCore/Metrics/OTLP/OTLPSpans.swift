@@ -4,6 +4,8 @@ package import PurserLedger
 /// A span as OTLP carries it, with the attributes of the resource that sent it: what task assembly
 /// (`OTLPTasks`) needs of OpenTelemetry's trace model (opentelemetry-proto v1.11.0, `trace.proto`).
 package struct OTLPSpan {
+    /// The line of the input it came on, from 1.
+    let line: Int
     /// 32 lowercase hex digits.
     let traceID: String
     /// 16 lowercase hex digits.
@@ -71,7 +73,7 @@ package enum OTLPJSON {
             guard !trimmed.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) else { continue }
             do {
                 let request = try JSONValue(parsing: Array(trimmed))
-                try read(request, into: &spans)
+                try read(request, line: number, into: &spans)
             } catch let error as Problem {
                 throw LedgerError(.invalidInput, "\(source) line \(number): \(error.path): \(error.reason)")
             } catch {
@@ -87,20 +89,23 @@ package enum OTLPJSON {
         let reason: String
     }
 
-    private static func read(_ request: JSONValue, into spans: inout [OTLPSpan]) throws(Problem) {
+    private static func read(_ request: JSONValue, line: Int, into spans: inout [OTLPSpan]) throws(Problem) {
         guard case .object = request else { throw Problem(path: "the line", reason: "expected an object") }
         for (r, resourceSpans) in try list(request["resourceSpans"], "resourceSpans").enumerated() {
             let at = "resourceSpans[\(r)]"
             let resource = try attributes(resourceSpans["resource"]?["attributes"], "\(at).resource.attributes")
             for (s, scopeSpans) in try list(resourceSpans["scopeSpans"], "\(at).scopeSpans").enumerated() {
                 for (n, span) in try list(scopeSpans["spans"], "\(at).scopeSpans[\(s)].spans").enumerated() {
-                    spans.append(try read(span, resource: resource, at: "\(at).scopeSpans[\(s)].spans[\(n)]"))
+                    spans.append(
+                        try read(span, resource: resource, line: line, at: "\(at).scopeSpans[\(s)].spans[\(n)]"))
                 }
             }
         }
     }
 
-    private static func read(_ span: JSONValue, resource: [String: OTLPValue], at: String) throws(Problem) -> OTLPSpan {
+    private static func read(
+        _ span: JSONValue, resource: [String: OTLPValue], line: Int, at: String
+    ) throws(Problem) -> OTLPSpan {
         guard case .object = span else { throw Problem(path: at, reason: "expected an object") }
         let parent = span["parentSpanId"]?.stringValue ?? ""
         var failed = false
@@ -126,7 +131,7 @@ package enum OTLPJSON {
                     attributes: try attributes(event["attributes"], "\(at).events[\(e)].attributes")))
         }
         return OTLPSpan(
-            traceID: try hex(span["traceId"], digits: 32, "\(at).traceId"),
+            line: line, traceID: try hex(span["traceId"], digits: 32, "\(at).traceId"),
             spanID: try hex(span["spanId"], digits: 16, "\(at).spanId"),
             parentSpanID: parent.isEmpty ? nil : try hex(.string(parent), digits: 16, "\(at).parentSpanId"),
             name: span["name"]?.stringValue ?? "", startNanos: start, endNanos: end, failed: failed,

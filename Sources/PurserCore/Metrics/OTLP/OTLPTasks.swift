@@ -1,7 +1,7 @@
 internal import Foundation
 package import PurserLedger
 
-/// Agent tasks assembled from OpenTelemetry spans that follow the GenAI semantic conventions (v1.37): a task is an
+/// Agent tasks assembled from OpenTelemetry spans that follow the GenAI semantic conventions (v1.38; these attributes are of development stability): a task is an
 /// agent invocation span (`gen_ai.operation.name` `invoke_agent`) and the spans beneath it, down to the next
 /// invocation (a sub-agent is a task of its own).
 ///
@@ -28,8 +28,11 @@ package enum OTLPTasks {
 
     /// - Throws: `.invalidInput` naming the task, for one whose values a task record may not hold (§15.2): a
     ///   score above 1, a negative token count.
-    package static func assemble(_ received: [OTLPSpan]) throws(LedgerError) -> (tasks: [TaskRecord], unattributed: Int)
-    {
+    /// - Returns: the tasks, each with the line its invocation span came on, in the order they started; and how
+    ///   many spans no task took.
+    package static func assemble(
+        _ received: [OTLPSpan]
+    ) throws(LedgerError) -> (tasks: [(line: Int, record: TaskRecord)], unattributed: Int) {
         var seen = Set<String>()
         let spans = received.filter { seen.insert($0.traceID + $0.spanID).inserted }
         var byID: [String: OTLPSpan] = [:]
@@ -64,15 +67,15 @@ package enum OTLPTasks {
         for span in spans {
             if let task = owner(span) { members[task, default: []].append(span) } else { unattributed += 1 }
         }
-        var tasks: [TaskRecord] = []
+        var tasks: [(line: Int, record: TaskRecord)] = []
         for (key, owned) in members {
             guard let invocation = byID[key], let record = try record(invocation, owned) else {
                 unattributed += owned.count
                 continue
             }
-            tasks.append(record)
+            tasks.append((invocation.line, record))
         }
-        tasks.sort { ($0.startedAt, $0.taskID) < ($1.startedAt, $1.taskID) }
+        tasks.sort { ($0.record.startedAt, $0.record.taskID) < ($1.record.startedAt, $1.record.taskID) }
         return (tasks, unattributed)
     }
 
@@ -114,7 +117,7 @@ package enum OTLPTasks {
         var values: [String: JSONValue] = [
             "task_id": .string("\(invocation.traceID)/\(invocation.spanID)"), "version": .string(version),
             "env": .string(env), "task_type": .string(agent ?? invocation.name),
-            "started_at": .string(Timestamp.format(Date(timeIntervalSince1970: Double(invocation.startNanos) / 1e9))),
+            "started_at": .string(Timestamp.format(milliseconds: Int64(invocation.startNanos / 1_000_000))),
             "duration_ms": .number(milliseconds(invocation)), "completed": .bool(!error), "error": .bool(error),
             "tool_calls": .number(Double(tools.count)), "tool_errors": .number(Double(tools.filter(failed).count)),
         ]
