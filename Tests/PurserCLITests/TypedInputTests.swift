@@ -56,7 +56,10 @@ import Testing
             #"{"version":"a@1","results":{"source":"r.json","base64":""},"format":"bogus"}"#,
             ["json", "junit", "promptfoo"]
         ),
-        ("metrics/ingest", "format", #"{"file":{"source":"t.jsonl","base64":""},"format":"bogus"}"#, ["jsonl", "csv", "otlp"]),
+        (
+            "metrics/ingest", "format", #"{"file":{"source":"t.jsonl","base64":""},"format":"bogus"}"#,
+            ["jsonl", "csv", "otlp"]
+        ),
         ("metrics/report", "by", #"{"versions":[],"by":"bogus"}"#, ["task-type", "model"]),
         (
             "deployments/change", "change", #"{"change":"bogus","env":"prod"}"#,
