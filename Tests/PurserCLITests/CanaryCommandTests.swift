@@ -119,7 +119,10 @@ import Testing
         (["metrics", "drift", "--window", "2x"], 64, "--window"),
         (["metrics", "drift", "--metric", "happiness"], 64, "unknown metric happiness"),
         (["metrics", "report", "--by", "colour"], 64, "Please provide one of 'task-type' and 'model'"),
-        (["metrics", "ingest", "tasks.jsonl", "--format", "xml"], 64, "Please provide one of 'jsonl' and 'csv'"),
+        (
+            ["metrics", "ingest", "tasks.jsonl", "--format", "xml"], 64,
+            "Please provide one of 'jsonl', 'csv' or 'otlp'"
+        ),
     ]
 
     @Test(
