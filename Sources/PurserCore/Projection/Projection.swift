@@ -195,7 +195,7 @@ final class Projection {
     /// The current traffic of `env` and when its last change took effect, or nil if it never had any.
     func state(of env: String) throws -> (state: TrafficState, effectiveAt: String)? {
         if let cached = states[env] { return cached }
-        guard let stored = try tables.environment(env) else { return nil }
+        guard let stored = try tables.currentTraffic(env: env).first else { return nil }
         let state = try TrafficState(stored: stored.state, what: "environment \(env)")
         let found = (state, stored.effectiveAt)
         states[env] = found

@@ -4,15 +4,13 @@ protocol VersionTables {
     func insertVersion(id: String, seq: Int64, at: String, agent: String, components: [UInt8]) throws
     /// Adds `label` for version `id`, recorded by entry `seq`, unless the label exists.
     func insertLabel(_ label: String, id: String, seq: Int64) throws
-    /// The first label recorded for version `id`, or nil.
-    func firstLabel(of id: String) throws -> String?
     /// Whether a version with exactly this id is recorded.
     func hasVersion(_ id: String) throws -> Bool
     /// The version id `label` names and the entry that recorded the label, or nil if no version has it.
     func labelled(_ label: String) throws -> (id: String, seq: Int64)?
     /// The recorded ids that start with `prefix` (lowercase hex), in id order, at most `limit` of them.
     func versionIDs(prefix: String, limit: Int) throws -> [String]
-    /// The labels of version `id`, each with the entry that recorded it.
+    /// The labels of version `id`, each with the entry that recorded it, oldest first (by seq, then label).
     func labels(of id: String) throws -> [(label: String, seq: Int64)]
     /// The versions recorded from entry `seq` on (only the one of id `id`, if given), in the order they were first
     /// recorded, at most `limit` of them (all if nil).

@@ -191,7 +191,7 @@ public struct Versions {
     public func labels(of ids: some Sequence<String>) throws(LedgerError) -> [String: String] {
         try ledger.readTables { (tables: any VersionTables) in
             var labels: [String: String] = [:]
-            for id in Set(ids) { labels[id] = try tables.firstLabel(of: id) }
+            for id in Set(ids) { labels[id] = try tables.labels(of: id).first?.label }
             return labels
         }
     }

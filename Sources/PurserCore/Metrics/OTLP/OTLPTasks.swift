@@ -33,10 +33,13 @@ package enum OTLPTasks {
     package static func assemble(
         _ received: [OTLPSpan]
     ) throws(LedgerError) -> (tasks: [(line: Int, record: TaskRecord)], unattributed: Int) {
-        var seen = Set<String>()
-        let spans = received.filter { seen.insert($0.traceID + $0.spanID).inserted }
+        // A span sent again counts once: its first copy.
+        var spans: [OTLPSpan] = []
         var byID: [String: OTLPSpan] = [:]
-        for span in spans { byID[span.traceID + span.spanID] = span }
+        for span in received where byID[span.traceID + span.spanID] == nil {
+            byID[span.traceID + span.spanID] = span
+            spans.append(span)
+        }
         // The invocation each span belongs to (its own id for an invocation), nil when none is above it: found by
         // walking up the parents (a loop, not a recursion: a chain of spans can be as long as a file), and kept for
         // every span on the way.

@@ -18,12 +18,6 @@ extension SQLiteTables: TrafficTables {
         """
     }
 
-    func environment(_ env: String) throws -> (state: [UInt8], effectiveAt: String)? {
-        let select = try query("SELECT state, effective_at FROM \(schema).environments WHERE env = ?", .text(env))
-        guard try select.step() else { return nil }
-        return (select.bytes(0), select.string(1))
-    }
-
     func insertTrafficEvent(seq: Int64, env: String, effectiveAt: String, kind: String, state: [UInt8]) throws {
         try run(
             "INSERT INTO \(schema).traffic_events VALUES (?, ?, ?, ?, ?)", .int(seq), .text(env), .text(effectiveAt),

@@ -24,12 +24,6 @@ extension SQLiteTables: VersionTables {
         try run("INSERT OR IGNORE INTO \(schema).version_labels VALUES (?, ?, ?)", .text(label), .text(id), .int(seq))
     }
 
-    func firstLabel(of id: String) throws -> String? {
-        let select = try query(
-            "SELECT label FROM \(schema).version_labels WHERE id = ? ORDER BY seq, label LIMIT 1", .text(id))
-        return try select.step() ? select.string(0) : nil
-    }
-
     func hasVersion(_ id: String) throws -> Bool {
         try query("SELECT id FROM \(schema).versions WHERE id = ?", .text(id)).step()
     }
@@ -49,7 +43,8 @@ extension SQLiteTables: VersionTables {
     }
 
     func labels(of id: String) throws -> [(label: String, seq: Int64)] {
-        let select = try query("SELECT label, seq FROM \(schema).version_labels WHERE id = ?", .text(id))
+        let select = try query(
+            "SELECT label, seq FROM \(schema).version_labels WHERE id = ? ORDER BY seq, label", .text(id))
         var labels: [(label: String, seq: Int64)] = []
         while try select.step() { labels.append((select.string(0), select.int64(1))) }
         return labels
