@@ -12,6 +12,8 @@ extension LedgerError.Code {
     /// A request the server refused as HTTP (a malformed request, an unknown path); the server answers these with
     /// the status that fits each, not this code's.
     public static let http = LedgerError.Code(name: "http")
+    /// The server holds as much as it can and refuses more for now (429, with Retry-After): retry later.
+    public static let overloaded = LedgerError.Code(name: "overloaded")
 
     /// What this code means to each transport (`ErrorStatus.table`).
     public var status: ErrorStatus { ErrorStatus.table[self] ?? .unlisted }
@@ -39,6 +41,7 @@ public struct ErrorStatus: Sendable, Hashable, CustomStringConvertible {
         .forbidden: ErrorStatus(exit: ExitCodes.usage, http: 403),
         .unsupportedMediaType: ErrorStatus(exit: ExitCodes.usage, http: 415),
         .http: ErrorStatus(exit: ExitCodes.usage, http: 400),
+        .overloaded: ErrorStatus(exit: ExitCodes.internal, http: 429),
         .invalidInput: ErrorStatus(exit: ExitCodes.badInput, http: 422),
         .alreadyExists: ErrorStatus(exit: ExitCodes.badInput, http: 409),
         .tooLarge: ErrorStatus(exit: ExitCodes.badInput, http: 413),

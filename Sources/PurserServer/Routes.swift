@@ -63,6 +63,11 @@ struct Routes: Sendable {
                 query: [("time", false), ("env", false)]),
             Route(
                 method: .get, path: "/v1/status", summary: StatusQuery.summary, role: .reader, query: [("env", false)]),
+            Route(
+                method: .post, path: "/v1/traces",
+                summary:
+                    "OTLP/HTTP traces (ExportTraceServiceRequest, application/x-protobuf or application/json, gzip or not): agent tasks, summarized in batches.",
+                role: .writer),
         ]
         + operations.map {
             Route(
@@ -75,6 +80,7 @@ struct Routes: Sendable {
     let configuration: Server.Configuration
     let registry: PrometheusCollectorRegistry
     let metrics: ServerMetrics
+    let receiver: OTLPReceiver
 
     /// Refuses a request whose token's role is below `role`, before anything is read or written: 401 without a
     /// valid token, 403 with one whose role is too low. An auditor's endpoint needs none with `--public-audit`.
@@ -156,6 +162,7 @@ struct Routes: Sendable {
         for operation in Self.operations {
             registerOperation(operation, on: router)
         }
+        registerOTLP(on: router)
     }
 
     /// `GET path`, with the role (and audit flag) its row in `table` gives: the table is the one place they are set.
@@ -225,7 +232,7 @@ struct Routes: Sendable {
     static let decodedInPlace = 64 << 10
 
     /// `work`, on one of the `preparing` threads.
-    private static func offTheLoop<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    static func offTheLoop<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             preparing.async { continuation.resume(with: Result(catching: work)) }
         }

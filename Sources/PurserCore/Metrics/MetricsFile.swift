@@ -38,10 +38,12 @@ public enum MetricsFile {
     /// handed over, but every line is still read, so that the error names them all.
     /// - Throws: `.invalidInput` naming the first bad line and field, and how many other lines are bad; else
     ///   what `body` threw.
+    /// - Parameter received: the file is a batch of the OTLP receiver (`Metrics.summarize`): a task a task record
+    ///   cannot hold counts among the spans no task took, and a batch without tasks is no error.
     /// - Returns: for OTLP, how many spans no task took (`OTLPTasks`); 0 otherwise.
     @discardableResult
     static func forEachPiece(
-        _ bytes: [UInt8], format: MetricsFormat, source: String,
+        _ bytes: [UInt8], format: MetricsFormat, source: String, received: Bool = false,
         _ body: ([(line: Int, record: TaskRecord)]) throws -> Void
     ) throws -> Int {
         var unattributed = 0
@@ -69,7 +71,8 @@ public enum MetricsFile {
             let (csvRecords, csvProblems) = try csv(bytes, source: source)
             take(csvRecords, csvProblems)
         case .otlp:
-            let (tasks, left) = try OTLPTasks.assemble(OTLPJSON.spans(bytes, source: source))
+            let (tasks, left) = try OTLPTasks.assemble(
+                OTLPJSON.spans(bytes, source: source), lenient: received)
             unattributed = left
             take(tasks, [])
         }
@@ -82,7 +85,7 @@ public enum MetricsFile {
                 .invalidInput, "\(source) line \(first.line): \(first.message)\(more); nothing was ingested")
         }
         if let failure { throw failure }
-        guard records > 0 else {
+        guard records > 0 || received else {
             throw LedgerError(
                 .invalidInput,
                 format == .otlp

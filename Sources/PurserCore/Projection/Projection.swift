@@ -185,10 +185,14 @@ final class Projection {
             )
         }
         let ids = versions.compactMapValues(\.stringValue)
+        // A batch of the OTLP receiver leaves out the tasks of versions it could not resolve (`unresolved`).
+        let received = body["batch"] != nil
         var records = 0
-        try MetricsFile.forEachPiece(bytes, format: format, source: "entry \(entry.seq)") { piece in
-            try tables.insertTasks(piece.map(\.record), seq: entry.seq, from: records, versions: ids)
-            records += piece.count
+        try MetricsFile.forEachPiece(bytes, format: format, source: "entry \(entry.seq)", received: received) {
+            piece in
+            let taken = received ? piece.map(\.record).filter { ids[$0.version] != nil } : piece.map(\.record)
+            try tables.insertTasks(taken, seq: entry.seq, from: records, versions: ids)
+            records += taken.count
         }
     }
 

@@ -40,11 +40,18 @@ struct TableDifference {
 extension Ledger.WriteTransaction {
     /// The query tables as this transaction sees them: they commit with its entries.
     var tables: any QueryTables { SQLiteTables(connection) }
+    /// The OTLP receiver's inbox, as this transaction sees it.
+    var inbox: any InboxTables { SQLiteTables(connection) }
 }
 
 extension Ledger {
     /// Runs `body` on the query tables in one read transaction, so that they and the entries are one snapshot.
     func readTables<T>(_ body: (any QueryTables) throws -> T) throws(LedgerError) -> T {
+        try read { connection in try body(SQLiteTables(connection)) }
+    }
+
+    /// Runs `body` on the OTLP receiver's inbox in one read transaction.
+    func readInbox<T>(_ body: (any InboxTables) throws -> T) throws(LedgerError) -> T {
         try read { connection in try body(SQLiteTables(connection)) }
     }
 }

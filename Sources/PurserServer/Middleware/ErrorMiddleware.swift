@@ -50,6 +50,7 @@ struct ErrorMiddleware: RouterMiddleware {
     ) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        if status == .tooManyRequests { headers[.retryAfter] = "1" }
         var error: [String: JSONValue] = ["code": .string(code), "message": .string(message)]
         if let template { error["template"] = .string(template) }
         let body = CanonicalJSON.encode(.object(["error": .object(error)]))
@@ -65,6 +66,6 @@ struct ErrorMiddleware: RouterMiddleware {
     /// The statuses `ErrorStatus.table` names, with HTTPTypes' reason phrases.
     static let knownStatuses: [HTTPResponse.Status] = [
         .badRequest, .unauthorized, .forbidden, .notFound, .conflict, .contentTooLarge, .unsupportedMediaType,
-        .unprocessableContent, .internalServerError,
+        .unprocessableContent, .tooManyRequests, .internalServerError,
     ]
 }

@@ -26,12 +26,14 @@ package import PurserLedger
 package enum OTLPTasks {
     static let modelCalls: Set<String> = ["chat", "text_completion", "generate_content"]
 
+    /// - Parameter lenient: count the spans of a task whose values a task record may not hold among those no task
+    ///   took, instead of throwing (for the receiver's batches, which are never refused).
     /// - Throws: `.invalidInput` naming the task, for one whose values a task record may not hold (§15.2): a
     ///   score above 1, a negative token count.
     /// - Returns: the tasks, each with the line its invocation span came on, in the order they started; and how
     ///   many spans no task took.
     package static func assemble(
-        _ received: [OTLPSpan]
+        _ received: [OTLPSpan], lenient: Bool = false
     ) throws(LedgerError) -> (tasks: [(line: Int, record: TaskRecord)], unattributed: Int) {
         // A span sent again counts once: its first copy.
         var spans: [OTLPSpan] = []
@@ -72,11 +74,18 @@ package enum OTLPTasks {
         }
         var tasks: [(line: Int, record: TaskRecord)] = []
         for (key, owned) in members {
-            guard let invocation = byID[key], let record = try record(invocation, owned) else {
+            let invocation = byID[key]!
+            let found: TaskRecord?
+            do {
+                found = try record(invocation, owned)
+            } catch where lenient {
+                found = nil
+            }
+            guard let found else {
                 unattributed += owned.count
                 continue
             }
-            tasks.append((invocation.line, record))
+            tasks.append((invocation.line, found))
         }
         tasks.sort { ($0.record.startedAt, $0.record.taskID) < ($1.record.startedAt, $1.record.taskID) }
         return (tasks, unattributed)

@@ -1,0 +1,104 @@
+internal import Foundation
+package import PurserLedger
+
+/// Spans the OTLP receiver (`purser serve`'s `POST /v1/traces`) has gathered into one batch: whole traces, none of
+/// whose spans arrived within the late-span window, and the inbox requests they came in.
+package struct ReceivedBatch: Sendable {
+    package var spans: [OTLPSpan] = []
+    /// Inbox requests all of whose spans are in this batch or an earlier one.
+    package var done: [Int64] = []
+    /// Traces of this batch from inbox requests that still hold spans of other traces.
+    package var taken: [(request: Int64, trace: String)] = []
+    /// When the first and the last of the batch's requests were received.
+    package var firstReceived = ""
+    package var lastReceived = ""
+    /// How many requests the batch's spans came in, and the names of the tokens they came with.
+    package var requests = 0
+    package var senders: Set<String> = []
+    /// Spans received again (an exporter's retry) since the last batch, counted once.
+    package var duplicates = 0
+
+    package init() {}
+}
+
+extension Metrics {
+    /// Creates the OTLP receiver's inbox, if missing (`purser serve` does, before it listens).
+    package func prepareInbox() throws(LedgerError) {
+        try ledger.write { transaction in try transaction.inbox.createInbox() }
+    }
+
+    /// Keeps a request's body in the inbox until its spans are summarized; once this returns, the request may be
+    /// acknowledged. No entry is appended.
+    /// - Returns: the request's number in the inbox and when it was received.
+    package func keep(
+        _ payload: [UInt8], encoding: String, sender: String
+    ) throws(LedgerError) -> (request: Int64, receivedAt: String) {
+        try ledger.write { transaction in
+            let receivedAt = Timestamp.format(transaction.now)
+            let id = try transaction.inbox.insertInbox(
+                receivedAt: receivedAt, sender: sender, encoding: encoding, payload: payload)
+            return (id, receivedAt)
+        }
+    }
+
+    /// The requests in the inbox, in the order received: those a server acknowledged and had not yet summarized
+    /// when it stopped.
+    package func keptRequests() throws(LedgerError) -> [InboxPayload] {
+        try ledger.readInbox { inbox in
+            var requests: [InboxPayload] = []
+            try inbox.forEachInboxPayload { requests.append($0) }
+            return requests
+        }
+    }
+
+    /// Summarizes a batch of received spans (`metrics.summarized`): the spans are kept as one OTLP/JSON file (an
+    /// artifact), their tasks are assembled from that file as `purser reindex` will assemble them, and the
+    /// inbox requests the batch empties are deleted, all in one transaction.
+    ///
+    /// Unlike a file, a batch is never refused for what its senders sent: a task whose version is not recorded is
+    /// counted in `unresolved` (per version named), and a task a task record cannot hold (§15.2) in
+    /// `unattributed`, with the spans of no task.
+    package func summarize(_ batch: ReceivedBatch) throws(LedgerError) -> IngestOutcome {
+        let file = OTLPJSON.encode(batch.spans)
+        let versions = Versions(ledger)
+        return try ledger.record { transaction, projection in
+            let seq = try ledger.size()
+            // The tasks as `reindex` will read them from the stored file.
+            var tasks: [(line: Int, record: TaskRecord)] = []
+            let unattributed = try MetricsFile.forEachPiece(file, format: .otlp, source: "the batch", received: true) {
+                tasks += $0
+            }
+            var resolved: [String: String] = [:]
+            var unresolved: [String: Int] = [:]
+            for (_, record) in tasks where resolved[record.version] == nil {
+                if let id = try? versions.find(record.version).id { resolved[record.version] = id }
+            }
+            let attributed = tasks.map(\.record).filter { resolved[$0.version] != nil }
+            for (_, record) in tasks where resolved[record.version] == nil { unresolved[record.version, default: 0] += 1 }
+            let groups = try projection.tables.insertTasks(attributed, seq: seq, from: 0, versions: resolved)
+            let perVersion = try projection.tables.countTasks(seq: seq, in: groups)
+            projection.insertedTasks = seq
+            try transaction.inbox.finishInbox(done: batch.done, taken: batch.taken)
+            let digest = try transaction.storeArtifact(file)
+            let new = perVersion.values.reduce(0, +)
+            let body: [String: JSONValue] = [
+                "file": .string("otlp-batch.jsonl"), "digest": .string(digest.hex), "format": .string("otlp"),
+                "records": .number(Double(attributed.count)), "new": .number(Double(new)),
+                "versions": .object(resolved.mapValues(JSONValue.string)),
+                "unattributed": .number(Double(unattributed)),
+                "unresolved": .object(unresolved.mapValues { .number(Double($0)) }),
+                "batch": .object([
+                    "received_from": .string(batch.firstReceived), "received_until": .string(batch.lastReceived),
+                    "requests": .number(Double(batch.requests)), "spans": .number(Double(batch.spans.count)),
+                    "duplicates": .number(Double(batch.duplicates)),
+                    "senders": .array(batch.senders.sorted().map(JSONValue.string)),
+                ]),
+            ]
+            return (
+                [try Event(kind: "metrics.summarized", body: .object(body))],
+                IngestOutcome(
+                    seq: seq, records: attributed.count, new: new, versions: perVersion, unattributed: unattributed)
+            )
+        }.result
+    }
+}

@@ -1,0 +1,284 @@
+import Foundation
+import Logging
+import Metrics
+import PurserCore
+import PurserLedger
+import PurserOperations
+import ServiceLifecycle
+
+/// The OTLP receiver's spans between their request's acknowledgement and their batch's entry.
+///
+/// A request is kept in the ledger file's inbox before it is acknowledged (`Metrics.keep`), so that nothing
+/// acknowledged is lost if the server stops. Its spans wait here, by trace, until no span of their trace has arrived
+/// for the late-span window: children may come before or after their parent, in other requests. Every batch
+/// interval, the traces whose window has passed are summarized into one `metrics.summarized` entry, which empties
+/// their inbox requests in the same transaction; at start-up, what the inbox still holds waits here again.
+final class OTLPReceiver: Service, @unchecked Sendable {
+    struct Settings: Sendable {
+        /// How long a trace waits for more spans after its last one arrived, in seconds.
+        var window = 3.0
+        /// How often the traces whose window has passed are summarized, in seconds.
+        var interval = 1.0
+        /// The most spans waiting at once; a request that would pass it is refused with 429.
+        var maximumPending = 500_000
+        /// The most spans one entry summarizes.
+        var maximumBatch = 100_000
+    }
+
+    /// A trace's spans waiting for their window to pass.
+    private struct Trace {
+        var spans: [OTLPSpan] = []
+        var keys: Set<UInt64> = []
+        var last: ContinuousClock.Instant
+        var requests: Set<Int64> = []
+    }
+
+    /// An inbox request whose spans are not all summarized yet.
+    private struct Request {
+        let receivedAt: String
+        let sender: String
+        var traces: Set<String>
+    }
+
+    private let access: LedgerAccess
+    private let settings: Settings
+    private let logger: Logger
+    private let lock = NSLock()
+    private var traces: [String: Trace] = [:]
+    private var requests: [Int64: Request] = [:]
+    /// Requests none of whose spans wait (all were sent before): deleted from the inbox with the next batch.
+    private var emptied: [Int64] = []
+    private var waiting = 0
+    private var duplicates = 0
+    private var recent = RecentSpans(capacity: 1 << 19)
+
+    private let received = Counter(label: "purser_otlp_spans_received_total")
+    private let repeated = Counter(label: "purser_otlp_spans_duplicate_total")
+    private let unattributed = Counter(label: "purser_otlp_spans_unattributed_total")
+    private let batches = Counter(label: "purser_otlp_batches_total")
+    private let pending = Gauge(label: "purser_otlp_spans_waiting")
+
+    init(access: LedgerAccess, settings: Settings, logger: Logger) {
+        self.access = access
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Makes the inbox, if missing, and takes back what it holds: requests acknowledged before the server last
+    /// stopped, less the traces already summarized. Before serving starts.
+    func restore() throws {
+        let kept = try access.writerReleases { releases throws(LedgerError) in
+            try releases.metrics.prepareInbox()
+            return try releases.metrics.keptRequests()
+        }
+        for request in kept {
+            let decoded = try Self.decode(request.payload, encoding: request.encoding)
+            accept(
+                decoded.spans.filter { !request.taken.contains($0.traceID) }, request: request.id,
+                receivedAt: request.receivedAt, sender: request.sender)
+        }
+        if !kept.isEmpty {
+            logger.info("OTLP: \(kept.count) request(s) acknowledged earlier and not yet summarized wait again")
+        }
+    }
+
+    /// The spans of a request body, with how many were refused and why.
+    /// - Throws: `.invalidInput` for a body that is not an `ExportTraceServiceRequest` in that encoding.
+    static func decode(
+        _ body: [UInt8], encoding: String
+    ) throws(LedgerError) -> (spans: [OTLPSpan], rejected: Int, problems: [String]) {
+        if encoding == "protobuf" { return try OTLPProtobuf.spans(body) }
+        return (try OTLPJSON.spans(body, source: "the request body"), 0, [])
+    }
+
+    /// Refuses `count` more spans while as many wait as the receiver holds: the sender retries later.
+    func admit(_ count: Int) throws(LedgerError) {
+        let full = lock.withLock { waiting + count > settings.maximumPending && waiting > 0 }
+        if full {
+            throw LedgerError(
+                .overloaded,
+                "\(settings.maximumPending) spans are waiting to be summarized; retry after a second (purser serve --otlp-max-pending)"
+            )
+        }
+    }
+
+    /// Takes the spans of inbox request `request` to wait for their batch.
+    func accept(
+        _ spans: [OTLPSpan], request: Int64, receivedAt: String, sender: String,
+        now: ContinuousClock.Instant = .now
+    ) {
+        lock.withLock {
+            var entry = Request(receivedAt: receivedAt, sender: sender, traces: [])
+            var added = 0
+            for span in spans {
+                let key = RecentSpans.key(span)
+                if recent.contains(key) {
+                    duplicates += 1
+                    continue
+                }
+                let inserted = traces[span.traceID, default: Trace(last: now)].keys.insert(key).inserted
+                guard inserted else {
+                    duplicates += 1
+                    continue
+                }
+                traces[span.traceID]!.spans.append(span)
+                traces[span.traceID]!.last = now
+                traces[span.traceID]!.requests.insert(request)
+                entry.traces.insert(span.traceID)
+                added += 1
+            }
+            waiting += added
+            if entry.traces.isEmpty { emptied.append(request) } else { requests[request] = entry }
+            received.increment(by: Int64(spans.count))
+            repeated.increment(by: Int64(spans.count - added))
+            pending.record(waiting)
+        }
+    }
+
+    /// Summarizes batches every interval until the server stops. What waits stays in the inbox for the next start.
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(settings.interval))
+            await summarizeReady()
+        }
+    }
+
+    /// Summarizes the traces whose window has passed by `now` (every trace, with `all`), a batch at a time.
+    /// - Returns: the entries' outcomes.
+    @discardableResult
+    func summarizeReady(all: Bool = false, now: ContinuousClock.Instant = .now) async -> [IngestOutcome] {
+        var outcomes: [IngestOutcome] = []
+        while let (batch, taken) = take(all: all, now: now) {
+            do {
+                let outcome = try await access.write(actor: "purser serve (OTLP)") { releases in
+                    try releases.metrics.summarize(batch)
+                }
+                lock.withLock {
+                    for key in taken.keys { recent.insert(key) }
+                    unattributed.increment(by: Int64(outcome.unattributed))
+                    batches.increment()
+                }
+                outcomes.append(outcome)
+            } catch {
+                logger.error("OTLP: a batch of \(batch.spans.count) spans was not summarized, retrying: \(error)")
+                putBack(taken, batch)
+                break
+            }
+        }
+        return outcomes
+    }
+
+    /// What `take` removed, to put back if its batch is not recorded.
+    private struct Taken {
+        var traces: [String: Trace] = [:]
+        var requests: [Int64: Request] = [:]
+        var emptied: [Int64] = []
+        var duplicates = 0
+        var keys: [UInt64] { traces.values.flatMap(\.keys) }
+    }
+
+    /// Removes the traces whose window has passed (up to a batch's worth) and makes their batch.
+    private func take(all: Bool, now: ContinuousClock.Instant) -> (ReceivedBatch, Taken)? {
+        let window = Duration.seconds(settings.window)
+        return lock.withLock {
+            var batch = ReceivedBatch()
+            var taken = Taken()
+            var sources: Set<Int64> = []
+            for (id, trace) in traces where all || now - trace.last >= window {
+                if !batch.spans.isEmpty && batch.spans.count + trace.spans.count > settings.maximumBatch { break }
+                traces[id] = nil
+                taken.traces[id] = trace
+                batch.spans += trace.spans
+                for request in trace.requests {
+                    if taken.requests[request] == nil { taken.requests[request] = requests[request] }
+                    sources.insert(request)
+                    requests[request]!.traces.remove(id)
+                    if requests[request]!.traces.isEmpty {
+                        requests[request] = nil
+                        batch.done.append(request)
+                    }
+                }
+            }
+            guard !batch.spans.isEmpty else { return nil }
+            for (id, trace) in taken.traces {
+                for request in trace.requests where requests[request] != nil { batch.taken.append((request, id)) }
+            }
+            batch.done += emptied
+            taken.emptied = emptied
+            emptied = []
+            let sent = sources.compactMap { taken.requests[$0] }
+            batch.firstReceived = sent.map(\.receivedAt).min() ?? ""
+            batch.lastReceived = sent.map(\.receivedAt).max() ?? ""
+            batch.requests = sources.count
+            batch.senders = Set(sent.map(\.sender))
+            batch.duplicates = duplicates
+            taken.duplicates = duplicates
+            duplicates = 0
+            waiting -= batch.spans.count
+            pending.record(waiting)
+            return (batch, taken)
+        }
+    }
+
+    /// Puts back what `take` removed, for the next batch to try again; spans of the same traces that arrived
+    /// meanwhile join them.
+    private func putBack(_ taken: Taken, _ batch: ReceivedBatch) {
+        lock.withLock {
+            for (id, trace) in taken.traces {
+                guard var merged = traces[id] else {
+                    traces[id] = trace
+                    continue
+                }
+                for (span, key) in zip(trace.spans, trace.spans.map(RecentSpans.key))
+                where merged.keys.insert(key).inserted {
+                    merged.spans.append(span)
+                }
+                merged.requests.formUnion(trace.requests)
+                traces[id] = merged
+            }
+            for (request, entry) in taken.requests {
+                var restored = requests[request] ?? Request(receivedAt: entry.receivedAt, sender: entry.sender, traces: [])
+                restored.traces.formUnion(taken.traces.filter { $0.value.requests.contains(request) }.keys)
+                requests[request] = restored
+            }
+            emptied += taken.emptied
+            duplicates += taken.duplicates
+            waiting += batch.spans.count
+            pending.record(waiting)
+        }
+    }
+}
+
+/// The spans summarized lately, so that an exporter's retry of a request already summarized counts its spans once;
+/// the oldest are forgotten first.
+private struct RecentSpans {
+    private var keys: [UInt64]
+    private var set: Set<UInt64> = []
+    private var next = 0
+
+    init(capacity: Int) {
+        keys = []
+        keys.reserveCapacity(capacity)
+    }
+
+    /// A span's trace and span ids, hashed: 64 bits, so that half a million of them take a few megabytes.
+    static func key(_ span: OTLPSpan) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in span.traceID.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        for byte in span.spanID.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
+    }
+
+    func contains(_ key: UInt64) -> Bool { set.contains(key) }
+
+    mutating func insert(_ key: UInt64) {
+        guard set.insert(key).inserted else { return }
+        if keys.count < keys.capacity {
+            keys.append(key)
+        } else {
+            set.remove(keys[next])
+            keys[next] = key
+            next = (next + 1) % keys.count
+        }
+    }
+}

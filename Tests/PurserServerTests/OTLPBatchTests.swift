@@ -1,0 +1,166 @@
+import Foundation
+import Logging
+import PurserCore
+import PurserLedger
+import Testing
+
+@testable import PurserServer
+
+/// The OTLP receiver's batches over a real ledger file: spans wait by trace for the late-span window, are summarized
+/// into `metrics.summarized` entries that `verify` rebuilds exactly, and each acknowledged span is summarized once,
+/// also across a restart.
+@Suite("OTLP receiver batches")
+struct OTLPBatchTests {
+    /// A ledger with versions `support@1` and `support@2` recorded, and the writer's connections to it.
+    final class Fixture {
+        let folder = NSTemporaryDirectory() + "purser-otlp-" + UUID().uuidString
+        var path: String { folder + "/ledger.sqlite" }
+
+        init() throws {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let releases = try Releases(ledger: Ledger.create(at: path, origin: "test.example/otlp", keyPath: folder + "/ledger.key"))
+            for label in ["support@1", "support@2"] {
+                let prompt = Array("You help with \(label).".utf8)
+                let version = BehavioralVersion(
+                    agent: "support",
+                    components: [
+                        (
+                            Component(
+                                name: "prompt", kind: .text, digest: Hash.sha256(prompt), size: prompt.count,
+                                source: nil, fileName: "prompt.md", value: nil), prompt
+                        )
+                    ])
+                _ = try releases.versions.record(version, label: label)
+            }
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: folder) }
+
+        func receiver(window: Double = 0) throws -> OTLPReceiver {
+            let access = try LedgerAccess(path: path, readers: 1) { _, _ in }
+            let receiver = OTLPReceiver(
+                access: access, settings: .init(window: window, interval: 0.05), logger: Logger(label: "test"))
+            try receiver.restore()
+            return receiver
+        }
+
+        /// The `metrics.summarized` entries' bodies.
+        func batches() throws -> [JSONValue] {
+            var bodies: [JSONValue] = []
+            try Ledger(openingAt: path).forEachEntry(from: 0, kind: "metrics.summarized") { bodies.append(try $0.body) }
+            return bodies
+        }
+
+        func tasks(version: String) throws -> Int {
+            let releases = try Releases(ledger: Ledger(openingAt: path))
+            let id = try releases.versions.find(version).id
+            return try releases.metrics.report(versions: [id]).first?.tasks ?? 0
+        }
+
+        /// Keeps `request` in the inbox and gives its spans to `receiver`, as the route does.
+        func send(_ request: String, to receiver: OTLPReceiver, at now: ContinuousClock.Instant = .now) throws {
+            let bytes = Array(request.utf8)
+            let spans = try OTLPReceiver.decode(bytes, encoding: "json").spans
+            let kept = try Releases(ledger: Ledger(openingAt: path)).metrics.keep(bytes, encoding: "json", sender: "ci")
+            receiver.accept(spans, request: kept.request, receivedAt: kept.receivedAt, sender: "ci", now: now)
+        }
+    }
+
+    static func attribute(_ key: String, _ value: String) -> String {
+        #"{"key":"\#(key)","value":{"stringValue":"\#(value)"}}"#
+    }
+
+    /// A span of trace `trace` (a hex digit repeated), 1 s long.
+    static func span(_ trace: Character, _ id: String, parent: String? = nil, invoke: Bool = false, version: String? = nil)
+        -> String
+    {
+        var attributes = [attribute("gen_ai.operation.name", invoke ? "invoke_agent" : "chat")]
+        if let version { attributes.append(attribute("purser.version", version)) }
+        return """
+            {"traceId":"\(String(repeating: trace, count: 32))","spanId":"\(id)","parentSpanId":"\(parent ?? "")",\
+            "name":"\(invoke ? "invoke_agent support" : "chat")","startTimeUnixNano":"1796637600000000000",\
+            "endTimeUnixNano":"1796637601000000000","attributes":[\(attributes.joined(separator: ","))]}
+            """
+    }
+
+    static func request(_ spans: [String]) -> String {
+        #"{"resourceSpans":[{"resource":{"attributes":[\#(attribute("deployment.environment.name", "prod"))]},"scopeSpans":[{"spans":[\#(spans.joined(separator: ","))]}]}]}"#
+    }
+
+    @Test("children before their parent, in other requests, sent twice: one task, duplicates counted, inbox emptied")
+    func lateParentAndRetry() async throws {
+        let fixture = try Fixture()
+        let receiver = try fixture.receiver()
+        let child = Self.request([Self.span("a", "00000000000000a2", parent: "00000000000000a1")])
+        try fixture.send(child, to: receiver)
+        try fixture.send(child, to: receiver)
+        try fixture.send(
+            Self.request([Self.span("a", "00000000000000a1", invoke: true, version: "support@1")]), to: receiver)
+        let outcomes = await receiver.summarizeReady()
+        #expect(outcomes.map(\.records) == [1])
+        let body = try #require(try fixture.batches().last)
+        #expect(body["batch"]?["spans"]?.numberValue == 2)
+        #expect(body["batch"]?["duplicates"]?.numberValue == 1)
+        #expect(body["batch"]?["requests"]?.numberValue == 2)
+        #expect(body["unattributed"]?.numberValue == 0)
+        #expect(try fixture.tasks(version: "support@1") == 1)
+        #expect(try Releases(ledger: Ledger(openingAt: fixture.path)).metrics.keptRequests().isEmpty)
+        // The retried request went with the batch too: nothing is left to summarize again after a restart.
+        #expect(await (try fixture.receiver()).summarizeReady(all: true).isEmpty)
+        #expect(try Releases.verifyDerived(Ledger(openingAt: fixture.path)) == nil)
+    }
+
+    @Test("a trace waits for its window; spans without a version or of an unknown one are counted, not dropped")
+    func windowAndUnattributed() async throws {
+        let fixture = try Fixture()
+        let waiting = try fixture.receiver(window: 3_600)
+        try fixture.send(Self.request([Self.span("b", "00000000000000b1", invoke: true, version: "support@2")]), to: waiting)
+        #expect(await waiting.summarizeReady().isEmpty)
+        #expect(try fixture.batches().isEmpty)
+
+        let receiver = try fixture.receiver()
+        try fixture.send(
+            Self.request([
+                Self.span("c", "00000000000000c1", invoke: true),
+                Self.span("c", "00000000000000c2", parent: "00000000000000c1"),
+                Self.span("d", "00000000000000d1", invoke: true, version: "support@9"),
+                Self.span("e", "00000000000000e2", parent: "00000000000000e1"),
+            ]), to: receiver)
+        let outcomes = await receiver.summarizeReady()
+        // The restarted receiver took back trace b from the inbox: its window has passed for this one.
+        #expect(outcomes.map(\.records) == [1])
+        let body = try #require(try fixture.batches().last)
+        #expect(body["unattributed"]?.numberValue == 3)
+        #expect(body["unresolved"]?["support@9"]?.numberValue == 1)
+        #expect(try fixture.tasks(version: "support@2") == 1)
+        #expect(try Releases.verifyDerived(Ledger(openingAt: fixture.path)) == nil)
+        try Releases.reindex(Ledger(openingAt: fixture.path))
+        #expect(try fixture.tasks(version: "support@2") == 1)
+    }
+
+    @Test("a request whose traces end in different batches: after a restart only the waiting trace comes back")
+    func restartAfterPartOfARequest() async throws {
+        let fixture = try Fixture()
+        let start = ContinuousClock.now
+        let first = try fixture.receiver(window: 5)
+        // One request holds trace 9, whole, and the parent of trace 8, whose child comes 10 s later.
+        try fixture.send(
+            Self.request([
+                Self.span("9", "0000000000000091", invoke: true, version: "support@1"),
+                Self.span("8", "0000000000000081", invoke: true, version: "support@1"),
+            ]), to: first, at: start)
+        try fixture.send(
+            Self.request([Self.span("8", "0000000000000082", parent: "0000000000000081")]), to: first,
+            at: start + .seconds(10))
+        // At 6 s, trace 9's window has passed, trace 8's has not.
+        #expect(await first.summarizeReady(now: start + .seconds(6)).map(\.records) == [1])
+        #expect(try fixture.batches().last?["batch"]?["spans"]?.numberValue == 1)
+        // The server stops; a new one takes back trace 8 only, and summarizes it once.
+        let second = try fixture.receiver()
+        #expect(await second.summarizeReady().map(\.records) == [1])
+        #expect(try fixture.batches().last?["batch"]?["spans"]?.numberValue == 2)
+        #expect(try fixture.tasks(version: "support@1") == 2)
+        #expect(try Releases(ledger: Ledger(openingAt: fixture.path)).metrics.keptRequests().isEmpty)
+        #expect(try Releases.verifyDerived(Ledger(openingAt: fixture.path)) == nil)
+    }
+}
