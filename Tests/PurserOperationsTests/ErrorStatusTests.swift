@@ -11,6 +11,7 @@ let everyCode: [(code: LedgerError.Code, exit: Int32, http: Int)] = [
     (.forbidden, 64, 403),
     (.unsupportedMediaType, 64, 415),
     (.http, 64, 400),
+    (.overloaded, 70, 429),
     (.invalidInput, 65, 422),
     (.alreadyExists, 65, 409),
     (.tooLarge, 65, 413),
