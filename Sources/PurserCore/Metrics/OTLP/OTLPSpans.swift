@@ -1,25 +1,57 @@
 internal import Foundation
 package import PurserLedger
 
-/// A span as OTLP carries it, with the attributes of the resource that sent it: what task assembly
-/// (`OTLPTasks`) needs of OpenTelemetry's trace model (opentelemetry-proto v1.11.0, `trace.proto`).
-package struct OTLPSpan {
-    /// The line of the input it came on, from 1.
-    let line: Int
+/// A span as OTLP carries it, with the resource and the instrumentation scope that sent it: what task assembly
+/// (`OTLPTasks`) needs of OpenTelemetry's trace model (opentelemetry-proto v1.11.0, `trace.proto`), and what
+/// `OTLPJSON.encode` needs to write it again. Links, `trace_state`, `flags`, schema URLs, scope attributes and
+/// dropped counts are not kept.
+package struct OTLPSpan: Equatable, Sendable {
+    /// The line of the input it came on, from 1 (one request: 1). `OTLPJSON.encode` starts a new line where it
+    /// changes.
+    package let line: Int
     /// 32 lowercase hex digits.
-    let traceID: String
+    package let traceID: String
     /// 16 lowercase hex digits.
-    let spanID: String
+    package let spanID: String
     /// nil for a root span.
-    let parentSpanID: String?
-    let name: String
-    let startNanos: UInt64
-    let endNanos: UInt64
+    package let parentSpanID: String?
+    package let name: String
+    /// `SpanKind`: 0 unspecified, 1 internal, 2 server, 3 client, 4 producer, 5 consumer.
+    package let kind: Int32
+    package let startNanos: UInt64
+    package let endNanos: UInt64
+    /// `Status.code`: 0 unset, 1 ok, 2 error.
+    package let statusCode: Int32
+    package let statusMessage: String
+    package let attributes: [String: OTLPValue]
+    package let resource: [String: OTLPValue]
+    package let scope: OTLPScope
+    package let events: [OTLPEvent]
+
+    package init(
+        line: Int, traceID: String, spanID: String, parentSpanID: String?, name: String, kind: Int32 = 0,
+        startNanos: UInt64, endNanos: UInt64, statusCode: Int32 = 0, statusMessage: String = "",
+        attributes: [String: OTLPValue], resource: [String: OTLPValue], scope: OTLPScope = OTLPScope(),
+        events: [OTLPEvent] = []
+    ) {
+        self.line = line
+        self.traceID = traceID
+        self.spanID = spanID
+        self.parentSpanID = parentSpanID
+        self.name = name
+        self.kind = kind
+        self.startNanos = startNanos
+        self.endNanos = endNanos
+        self.statusCode = statusCode
+        self.statusMessage = statusMessage
+        self.attributes = attributes
+        self.resource = resource
+        self.scope = scope
+        self.events = events
+    }
+
     /// The span's status is ERROR.
-    let failed: Bool
-    let attributes: [String: OTLPValue]
-    let resource: [String: OTLPValue]
-    let events: [OTLPEvent]
+    package var failed: Bool { statusCode == 2 }
 
     /// The attribute `key` of the span, else of its resource.
     func attribute(_ key: String) -> OTLPValue? {
@@ -27,45 +59,123 @@ package struct OTLPSpan {
     }
 }
 
-/// A span event (`gen_ai.evaluation.result`, an exception): its name and attributes.
-struct OTLPEvent {
-    let name: String
-    let attributes: [String: OTLPValue]
+/// The instrumentation scope (library) that made a span.
+package struct OTLPScope: Equatable, Sendable {
+    package let name: String
+    package let version: String
+
+    package init(name: String = "", version: String = "") {
+        self.name = name
+        self.version = version
+    }
 }
 
-/// An attribute's value (`AnyValue`); arrays, key-value lists and bytes are kept as `other`, since no mapping reads
-/// them.
-enum OTLPValue: Equatable {
+/// A span event (`gen_ai.evaluation.result`, an exception): its time, name and attributes.
+package struct OTLPEvent: Equatable, Sendable {
+    package let timeNanos: UInt64
+    package let name: String
+    package let attributes: [String: OTLPValue]
+
+    package init(timeNanos: UInt64 = 0, name: String, attributes: [String: OTLPValue]) {
+        self.timeNanos = timeNanos
+        self.name = name
+        self.attributes = attributes
+    }
+}
+
+/// A `gen_ai.evaluation.result` event sent as an OTLP log record (`/v1/logs`): the evaluation of the span it names.
+package struct OTLPEvaluation: Equatable, Sendable {
+    /// 32 lowercase hex digits.
+    package let traceID: String
+    /// 16 lowercase hex digits.
+    package let spanID: String
+    /// `gen_ai.evaluation.name`.
+    package let name: String?
+    /// `gen_ai.evaluation.score.value`.
+    package let score: Double?
+    /// The record's `time_unix_nano`, else its `observed_time_unix_nano`.
+    package let timeNanos: UInt64
+
+    package init(traceID: String, spanID: String, name: String?, score: Double?, timeNanos: UInt64) {
+        self.traceID = traceID
+        self.spanID = spanID
+        self.name = name
+        self.score = score
+        self.timeNanos = timeNanos
+    }
+}
+
+/// An attribute's value (`AnyValue`). Arrays, key-value lists, bytes and the empty value are kept as `other`, in
+/// their OTLP/JSON form as `OTLPValue.array`, `.kvlist`, `.bytes` and `.empty` make it, since no mapping reads them
+/// but a faithful copy must write them again.
+package enum OTLPValue: Equatable, Sendable {
     case string(String)
     case int(Int64)
     case double(Double)
     case bool(Bool)
-    case other
+    /// The OTLP/JSON `AnyValue` object: `{"arrayValue":{"values":[…]}}`, `{"kvlistValue":{"values":[…]}}`,
+    /// `{"bytesValue":"<base64>"}` or `{}`.
+    case other(JSONValue)
 
-    var string: String? {
+    package var string: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 
     /// An integer or a double as a number.
-    var number: Double? {
+    package var number: Double? {
         switch self {
         case .int(let value): Double(value)
         case .double(let value): value
         default: nil
         }
     }
+
+    /// An `ArrayValue`.
+    package static func array(_ values: [OTLPValue]) -> OTLPValue {
+        .other(.object(["arrayValue": .object(values.isEmpty ? [:] : ["values": .array(values.map(\.json))])]))
+    }
+
+    /// A `KeyValueList`, its pairs in their order.
+    package static func kvlist(_ pairs: [(key: String, value: OTLPValue)]) -> OTLPValue {
+        let values = pairs.map { JSONValue.object(["key": .string($0.key), "value": $0.value.json]) }
+        return .other(.object(["kvlistValue": .object(values.isEmpty ? [:] : ["values": .array(values)])]))
+    }
+
+    /// Bytes, as base64 (proto3 JSON).
+    package static func bytes(_ bytes: [UInt8]) -> OTLPValue {
+        .other(.object(["bytesValue": .string(Data(bytes).base64EncodedString())]))
+    }
+
+    /// An `AnyValue` with no value set.
+    package static let empty = OTLPValue.other(.object([:]))
+
+    /// The OTLP/JSON `AnyValue` object: 64-bit integers as decimal strings, NaN and the infinities as the strings
+    /// `NaN`, `Infinity`, `-Infinity` (proto3 JSON).
+    package var json: JSONValue {
+        switch self {
+        case .string(let value): .object(["stringValue": .string(value)])
+        case .int(let value): .object(["intValue": .string(String(value))])
+        case .bool(let value): .object(["boolValue": .bool(value)])
+        case .double(let value) where value.isNaN: .object(["doubleValue": .string("NaN")])
+        case .double(let value) where value.isInfinite:
+            .object(["doubleValue": .string(value < 0 ? "-Infinity" : "Infinity")])
+        case .double(let value): .object(["doubleValue": .number(value)])
+        case .other(let value): value
+        }
+    }
 }
 
-/// Reads OTLP/JSON: the `ExportTraceServiceRequest` of the OTLP/HTTP JSON encoding, one per line as the
+/// Reads and writes OTLP/JSON: the `ExportTraceServiceRequest` of the OTLP/HTTP JSON encoding, one per line as the
 /// Collector's file exporter writes them (field names in lowerCamelCase; trace and span ids in hex; 64-bit
-/// integers as strings or numbers; status codes as numbers or their enum names).
+/// integers as strings or numbers; enums as numbers or their names).
 package enum OTLPJSON {
     /// The spans of every request in `bytes`, in the order they come.
     /// - Parameter source: how messages name the input (`traces.jsonl`).
-    /// - Throws: `.invalidInput` naming the line and the field, for a line that is not such a request.
+    /// - Throws: `.invalidInput` naming the line and the field, for a line that is not such a request, or a span
+    ///   that is unusable (ids, times, status).
     package static func spans(_ bytes: [UInt8], source: String) throws(LedgerError) -> [OTLPSpan] {
-        var spans: [OTLPSpan] = []
+        var reader = Reader(rejecting: false)
         var number = 0
         for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
             number += 1
@@ -73,15 +183,37 @@ package enum OTLPJSON {
             guard !trimmed.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) else { continue }
             do {
                 let request = try JSONValue(parsing: Array(trimmed))
-                try read(request, line: number, into: &spans)
+                try reader.read(request, line: number)
             } catch let error as Problem {
                 throw LedgerError(.invalidInput, "\(source) line \(number): \(error.path): \(error.reason)")
             } catch {
                 throw LedgerError(.invalidInput, "\(source) line \(number): not JSON: \(error)")
             }
         }
-        return spans
+        return reader.spans
     }
+
+    /// The spans of one request as the OTLP/HTTP receiver takes it (`Content-Type: application/json`, a JSON object
+    /// over any number of lines). A span that is unusable (a trace id that is not 32 hex digits, a span id that is
+    /// not 16, an end before its start, an unknown status code, a malformed attribute) is not kept: it is counted in
+    /// `rejected`, and `problems` says why for the first few.
+    /// - Throws: `.invalidInput` naming the field, for a body that is not such a request.
+    package static func request(
+        _ bytes: [UInt8]
+    ) throws(LedgerError) -> (spans: [OTLPSpan], rejected: Int, problems: [String]) {
+        var reader = Reader(rejecting: true)
+        do {
+            try reader.read(try JSONValue(parsing: bytes), line: 1)
+        } catch let error as Problem {
+            throw LedgerError(.invalidInput, "the OTLP/JSON request: \(error.path): \(error.reason)")
+        } catch {
+            throw LedgerError(.invalidInput, "the OTLP/JSON request is not JSON: \(error)")
+        }
+        return (reader.spans, reader.rejected, reader.problems)
+    }
+
+    /// How many problems a receiver's answer names; the rest are counted only.
+    package static let problemsNamed = 10
 
     /// What is wrong, and where in the request.
     private struct Problem: Error {
@@ -89,35 +221,52 @@ package enum OTLPJSON {
         let reason: String
     }
 
-    private static func read(_ request: JSONValue, line: Int, into spans: inout [OTLPSpan]) throws(Problem) {
-        guard case .object = request else { throw Problem(path: "the line", reason: "expected an object") }
-        for (r, resourceSpans) in try list(request["resourceSpans"], "resourceSpans").enumerated() {
-            let at = "resourceSpans[\(r)]"
-            let resource = try attributes(resourceSpans["resource"]?["attributes"], "\(at).resource.attributes")
-            for (s, scopeSpans) in try list(resourceSpans["scopeSpans"], "\(at).scopeSpans").enumerated() {
-                for (n, span) in try list(scopeSpans["spans"], "\(at).scopeSpans[\(s)].spans").enumerated() {
-                    spans.append(
-                        try read(span, resource: resource, line: line, at: "\(at).scopeSpans[\(s)].spans[\(n)]"))
+    /// Collects the spans of requests; when `rejecting`, a problem within a span rejects that span alone.
+    private struct Reader {
+        let rejecting: Bool
+        var spans: [OTLPSpan] = []
+        var rejected = 0
+        var problems: [String] = []
+
+        mutating func read(_ request: JSONValue, line: Int) throws(Problem) {
+            guard case .object = request else { throw Problem(path: "the line", reason: "expected an object") }
+            for (r, resourceSpans) in try list(request["resourceSpans"], "resourceSpans").enumerated() {
+                let at = "resourceSpans[\(r)]"
+                let resource = try attributes(resourceSpans["resource"]?["attributes"], "\(at).resource.attributes")
+                for (s, scopeSpans) in try list(resourceSpans["scopeSpans"], "\(at).scopeSpans").enumerated() {
+                    let scope = try OTLPJSON.scope(scopeSpans["scope"], "\(at).scopeSpans[\(s)].scope")
+                    for (n, span) in try list(scopeSpans["spans"], "\(at).scopeSpans[\(s)].spans").enumerated() {
+                        do {
+                            spans.append(
+                                try OTLPJSON.span(
+                                    span, resource: resource, scope: scope, line: line,
+                                    at: "\(at).scopeSpans[\(s)].spans[\(n)]"))
+                        } catch {
+                            guard rejecting else { throw error }
+                            rejected += 1
+                            if problems.count < problemsNamed { problems.append("\(error.path): \(error.reason)") }
+                        }
+                    }
                 }
             }
         }
     }
 
-    private static func read(
-        _ span: JSONValue, resource: [String: OTLPValue], line: Int, at: String
+    private static func scope(_ value: JSONValue?, _ path: String) throws(Problem) -> OTLPScope {
+        guard let value, value != .null else { return OTLPScope() }
+        guard case .object = value else { throw Problem(path: path, reason: "expected an object") }
+        return OTLPScope(
+            name: try string(value["name"], "\(path).name"), version: try string(value["version"], "\(path).version"))
+    }
+
+    private static func span(
+        _ span: JSONValue, resource: [String: OTLPValue], scope: OTLPScope, line: Int, at: String
     ) throws(Problem) -> OTLPSpan {
         guard case .object = span else { throw Problem(path: at, reason: "expected an object") }
         let parent = span["parentSpanId"]?.stringValue ?? ""
-        var failed = false
-        if let code = span["status"]?["code"] {
-            switch code {
-            case .number(2), .string("STATUS_CODE_ERROR"): failed = true
-            case .number(0), .number(1), .string("STATUS_CODE_UNSET"), .string("STATUS_CODE_OK"): break
-            default:
-                let text = String(decoding: CanonicalJSON.encode(code), as: UTF8.self)
-                throw Problem(path: "\(at).status.code", reason: "expected 0, 1 or 2, not \(text)")
-            }
-        }
+        let statusCode = try enumeration(
+            span["status"]?["code"], "\(at).status.code",
+            names: ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"], others: nil)
         let start = try nanos(span["startTimeUnixNano"], "\(at).startTimeUnixNano")
         let end = try nanos(span["endTimeUnixNano"], "\(at).endTimeUnixNano")
         guard end >= start else {
@@ -127,15 +276,25 @@ package enum OTLPJSON {
         for (e, event) in try list(span["events"], "\(at).events").enumerated() {
             events.append(
                 OTLPEvent(
-                    name: event["name"]?.stringValue ?? "",
+                    timeNanos: try nanos(event["timeUnixNano"], "\(at).events[\(e)].timeUnixNano", absent: 0),
+                    name: try string(event["name"], "\(at).events[\(e)].name"),
                     attributes: try attributes(event["attributes"], "\(at).events[\(e)].attributes")))
         }
         return OTLPSpan(
             line: line, traceID: try hex(span["traceId"], digits: 32, "\(at).traceId"),
             spanID: try hex(span["spanId"], digits: 16, "\(at).spanId"),
             parentSpanID: parent.isEmpty ? nil : try hex(.string(parent), digits: 16, "\(at).parentSpanId"),
-            name: span["name"]?.stringValue ?? "", startNanos: start, endNanos: end, failed: failed,
-            attributes: try attributes(span["attributes"], "\(at).attributes"), resource: resource, events: events)
+            name: try string(span["name"], "\(at).name"),
+            kind: try enumeration(
+                span["kind"], "\(at).kind",
+                names: [
+                    "SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT",
+                    "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER",
+                ], others: "a 32-bit integer"),
+            startNanos: start, endNanos: end, statusCode: statusCode,
+            statusMessage: try string(span["status"]?["message"], "\(at).status.message"),
+            attributes: try attributes(span["attributes"], "\(at).attributes"), resource: resource, scope: scope,
+            events: events)
     }
 
     /// An array, or none when absent.
@@ -145,34 +304,110 @@ package enum OTLPJSON {
         return items
     }
 
+    /// A string, or "" when absent (proto3's default).
+    private static func string(_ value: JSONValue?, _ path: String) throws(Problem) -> String {
+        guard let value, value != .null else { return "" }
+        guard let text = value.stringValue else { throw Problem(path: path, reason: "expected a string") }
+        return text
+    }
+
+    /// An enum as its number or its name (`names[n]` is n); 0 when absent. A number without a name is kept when
+    /// `others` describes the numbers allowed (proto3 keeps unknown enum values).
+    private static func enumeration(
+        _ value: JSONValue?, _ path: String, names: [String], others: String?
+    ) throws(Problem) -> Int32 {
+        guard let value, value != .null else { return 0 }
+        if let name = value.stringValue, let number = names.firstIndex(of: name) { return Int32(number) }
+        if let number = value.numberValue.flatMap(Int32.init(exactly:)),
+            others != nil || names.indices.contains(Int(number))
+        {
+            return number
+        }
+        let text = String(decoding: CanonicalJSON.encode(value), as: UTF8.self)
+        let numbers = names.indices.map(String.init)
+        let expected = others ?? numbers.dropLast().joined(separator: ", ") + " or " + numbers[numbers.count - 1]
+        throw Problem(path: path, reason: "expected \(expected), not \(text)")
+    }
+
     private static func attributes(_ value: JSONValue?, _ path: String) throws(Problem) -> [String: OTLPValue] {
         var attributes: [String: OTLPValue] = [:]
         for (index, pair) in try list(value, path).enumerated() {
             guard let key = pair["key"]?.stringValue else {
                 throw Problem(path: "\(path)[\(index)].key", reason: "expected a string")
             }
-            let value = pair["value"]
-            if let text = value?["stringValue"]?.stringValue {
-                attributes[key] = .string(text)
-            } else if case .bool(let flag) = value?["boolValue"] ?? .null {
-                attributes[key] = .bool(flag)
-            } else if let integer = value?["intValue"] {
-                guard
-                    let number = integer.stringValue.flatMap({ Int64($0) })
-                        ?? integer.numberValue.flatMap(Int64.init(exactly:))
-                else { throw Problem(path: "\(path)[\(index)].value.intValue", reason: "expected a 64-bit integer") }
-                attributes[key] = .int(number)
-            } else if let number = value?["doubleValue"]?.numberValue {
-                attributes[key] = .double(number)
-            } else {
-                attributes[key] = .other
-            }
+            attributes[key] = try anyValue(pair["value"], "\(path)[\(index)].value")
         }
         return attributes
     }
 
-    /// Nanoseconds since 1970: a decimal string (proto3 JSON's int64) or a number.
-    private static func nanos(_ value: JSONValue?, _ path: String) throws(Problem) -> UInt64 {
+    /// An `AnyValue`; absent, or with no field this reader knows, is the empty value.
+    private static func anyValue(_ value: JSONValue?, _ path: String) throws(Problem) -> OTLPValue {
+        guard let value, value != .null else { return .empty }
+        guard case .object = value else { throw Problem(path: path, reason: "expected an object") }
+        if let text = value["stringValue"], text != .null {
+            guard let text = text.stringValue else {
+                throw Problem(path: "\(path).stringValue", reason: "expected a string")
+            }
+            return .string(text)
+        }
+        if let flag = value["boolValue"], flag != .null {
+            guard case .bool(let flag) = flag else {
+                throw Problem(path: "\(path).boolValue", reason: "expected true or false")
+            }
+            return .bool(flag)
+        }
+        if let integer = value["intValue"], integer != .null {
+            guard
+                let number = integer.stringValue.flatMap({ Int64($0) })
+                    ?? integer.numberValue.flatMap(Int64.init(exactly:))
+            else { throw Problem(path: "\(path).intValue", reason: "expected a 64-bit integer") }
+            return .int(number)
+        }
+        if let double = value["doubleValue"], double != .null {
+            if let number = double.numberValue { return .double(number) }
+            switch double.stringValue {
+            case "NaN": return .double(.nan)
+            case "Infinity": return .double(.infinity)
+            case "-Infinity": return .double(-.infinity)
+            case let text?: if let number = Double(text), number.isFinite { return .double(number) }
+            case nil: break
+            }
+            throw Problem(path: "\(path).doubleValue", reason: "expected a number")
+        }
+        if let bytes = value["bytesValue"], bytes != .null {
+            guard let text = bytes.stringValue, let data = Data(base64Encoded: text) else {
+                throw Problem(path: "\(path).bytesValue", reason: "expected base64")
+            }
+            return .bytes(Array(data))
+        }
+        if let array = value["arrayValue"], array != .null {
+            guard case .object = array else { throw Problem(path: "\(path).arrayValue", reason: "expected an object") }
+            var values: [OTLPValue] = []
+            for (index, item) in try list(array["values"], "\(path).arrayValue.values").enumerated() {
+                values.append(try anyValue(item, "\(path).arrayValue.values[\(index)]"))
+            }
+            return .array(values)
+        }
+        if let kvlist = value["kvlistValue"], kvlist != .null {
+            guard case .object = kvlist else {
+                throw Problem(path: "\(path).kvlistValue", reason: "expected an object")
+            }
+            var pairs: [(key: String, value: OTLPValue)] = []
+            for (index, pair) in try list(kvlist["values"], "\(path).kvlistValue.values").enumerated() {
+                let at = "\(path).kvlistValue.values[\(index)]"
+                guard let key = pair["key"]?.stringValue else {
+                    throw Problem(path: "\(at).key", reason: "expected a string")
+                }
+                pairs.append((key, try anyValue(pair["value"], "\(at).value")))
+            }
+            return .kvlist(pairs)
+        }
+        return .empty
+    }
+
+    /// Nanoseconds since 1970: a decimal string (proto3 JSON's int64) or a number; `absent` when absent, if given.
+    private static func nanos(_ value: JSONValue?, _ path: String, absent: UInt64? = nil) throws(Problem) -> UInt64 {
+        if let absent, value == nil || value == .null { return absent }
         if let text = value?.stringValue, let nanos = UInt64(text) { return nanos }
         if let number = value?.numberValue, let nanos = UInt64(exactly: number) { return nanos }
         throw Problem(path: path, reason: "expected nanoseconds since 1970 as a decimal string")
@@ -186,5 +421,84 @@ package enum OTLPJSON {
             text.utf8.contains(where: { $0 != 0x30 })
         else { throw Problem(path: path, reason: "expected \(digits) hex digits, not all zero") }
         return text.lowercased()
+    }
+}
+
+extension OTLPJSON {
+    /// `spans` as OTLP/JSON lines that `spans(_:source:)` reads back into the same spans: a line (one
+    /// `ExportTraceServiceRequest`) for each run of spans with the same `line`, a `resourceSpans` for each run of
+    /// the same resource in it, a `scopeSpans` for each run of the same scope in that; the spans in their order.
+    /// Ids in lowercase hex, 64-bit integers as decimal strings, enums as numbers, fields with proto3's default
+    /// value left out, members in canonical (RFC 8785) order: the same spans give the same bytes.
+    package static func encode(_ spans: [OTLPSpan]) -> [UInt8] {
+        var output: [UInt8] = []
+        for request in runs(spans[...], by: { $0.line == $1.line }) {
+            var resourceSpans: [JSONValue] = []
+            for byResource in runs(request, by: { $0.resource == $1.resource }) {
+                var scopeSpans: [JSONValue] = []
+                for byScope in runs(byResource, by: { $0.scope == $1.scope }) {
+                    var members: [String: JSONValue] = ["spans": .array(byScope.map(json))]
+                    let scope = byScope[byScope.startIndex].scope
+                    var scopeMembers: [String: JSONValue] = [:]
+                    if !scope.name.isEmpty { scopeMembers["name"] = .string(scope.name) }
+                    if !scope.version.isEmpty { scopeMembers["version"] = .string(scope.version) }
+                    if !scopeMembers.isEmpty { members["scope"] = .object(scopeMembers) }
+                    scopeSpans.append(.object(members))
+                }
+                var members: [String: JSONValue] = ["scopeSpans": .array(scopeSpans)]
+                let resource = byResource[byResource.startIndex].resource
+                if !resource.isEmpty { members["resource"] = .object(["attributes": json(resource)]) }
+                resourceSpans.append(.object(members))
+            }
+            CanonicalJSON.write(.object(["resourceSpans": .array(resourceSpans)]), into: &output)
+            output.append(0x0A)
+        }
+        return output
+    }
+
+    /// The maximal runs of neighbours that `same` holds for.
+    private static func runs(
+        _ items: ArraySlice<OTLPSpan>, by same: (OTLPSpan, OTLPSpan) -> Bool
+    ) -> [ArraySlice<OTLPSpan>] {
+        var runs: [ArraySlice<OTLPSpan>] = []
+        var start = items.startIndex
+        for index in items.indices.dropFirst() where !same(items[index - 1], items[index]) {
+            runs.append(items[start..<index])
+            start = index
+        }
+        if start < items.endIndex { runs.append(items[start...]) }
+        return runs
+    }
+
+    private static func json(_ span: OTLPSpan) -> JSONValue {
+        var members: [String: JSONValue] = [
+            "traceId": .string(span.traceID), "spanId": .string(span.spanID),
+            "startTimeUnixNano": .string(String(span.startNanos)), "endTimeUnixNano": .string(String(span.endNanos)),
+        ]
+        if let parent = span.parentSpanID { members["parentSpanId"] = .string(parent) }
+        if !span.name.isEmpty { members["name"] = .string(span.name) }
+        if span.kind != 0 { members["kind"] = .number(Double(span.kind)) }
+        if !span.attributes.isEmpty { members["attributes"] = json(span.attributes) }
+        if !span.events.isEmpty {
+            members["events"] = .array(
+                span.events.map { event in
+                    var members: [String: JSONValue] = [:]
+                    if event.timeNanos != 0 { members["timeUnixNano"] = .string(String(event.timeNanos)) }
+                    if !event.name.isEmpty { members["name"] = .string(event.name) }
+                    if !event.attributes.isEmpty { members["attributes"] = json(event.attributes) }
+                    return .object(members)
+                })
+        }
+        var status: [String: JSONValue] = [:]
+        if span.statusCode != 0 { status["code"] = .number(Double(span.statusCode)) }
+        if !span.statusMessage.isEmpty { status["message"] = .string(span.statusMessage) }
+        if !status.isEmpty { members["status"] = .object(status) }
+        return .object(members)
+    }
+
+    /// Attributes as `KeyValue` objects, in the order of their keys.
+    private static func json(_ attributes: [String: OTLPValue]) -> JSONValue {
+        .array(
+            attributes.sorted { $0.key < $1.key }.map { .object(["key": .string($0.key), "value": $0.value.json]) })
     }
 }

@@ -1,0 +1,143 @@
+import Foundation
+import PurserLedger
+import Testing
+
+@testable import PurserCore
+
+/// OTLP/JSON spans kept faithfully: every attribute type, kinds, scopes, statuses and event times, written again by
+/// `OTLPJSON.encode` so that reading the file again gives the same spans.
+@Suite("OTLP/JSON writer and faithful spans")
+struct OTLPJSONTests {
+    static let trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+    /// Values of every `AnyValue` type, nested arrays and key-value lists among them.
+    static let values: [String: OTLPValue] = [
+        "s": .string("tab\t\"quoted\" é"), "i": .int(-9_223_372_036_854_775_808), "big": .int(9_007_199_254_740_993),
+        "d": .double(0.1), "whole": .double(3), "b": .bool(false), "bytes": .bytes([0, 1, 254, 255]),
+        "empty": .empty, "none": .array([]), "emptyList": .kvlist([]),
+        "list": .array([.string("a"), .int(2), .double(2.5), .bool(true), .array([.bytes([7])]), .empty]),
+        "map": .kvlist([("z", .int(1)), ("a", .kvlist([("inner", .string("x"))])), ("z", .array([.double(-1)]))]),
+    ]
+
+    /// Spans on two lines, from two resources and three scopes, the runs interleaved.
+    static let spans: [OTLPSpan] = {
+        let resourceA: [String: OTLPValue] = ["service.name": .string("support"), "r": .array([.int(1)])]
+        let resourceB: [String: OTLPValue] = [:]
+        let agent = OTLPScope(name: "agent", version: "1.2.0")
+        func span(
+            _ line: Int, _ id: String, parent: String? = nil, kind: Int32 = 0, status: Int32 = 0, message: String = "",
+            resource: [String: OTLPValue], scope: OTLPScope, events: [OTLPEvent] = []
+        ) -> OTLPSpan {
+            OTLPSpan(
+                line: line, traceID: trace, spanID: id, parentSpanID: parent, name: "span \(id)", kind: kind,
+                startNanos: 1_796_637_600_000_000_001, endNanos: 1_796_637_600_123_456_789, statusCode: status,
+                statusMessage: message, attributes: values, resource: resource, scope: scope, events: events)
+        }
+        return [
+            span(
+                1, "00f067aa0ba902b7", kind: 2, resource: resourceA, scope: agent,
+                events: [
+                    OTLPEvent(
+                        timeNanos: 1_796_637_600_000_000_002, name: "gen_ai.evaluation.result", attributes: values),
+                    OTLPEvent(name: "", attributes: [:]),
+                ]),
+            span(1, "00f067aa0ba902b8", parent: "00f067aa0ba902b7", kind: 3, resource: resourceA, scope: agent),
+            span(
+                1, "00f067aa0ba902b9", parent: "00f067aa0ba902b7", kind: 9, status: 2, message: "tool failed",
+                resource: resourceA, scope: OTLPScope(name: "tools")),
+            span(1, "00f067aa0ba902ba", status: 1, resource: resourceB, scope: OTLPScope()),
+            span(1, "00f067aa0ba902bb", resource: resourceA, scope: agent),
+            span(2, "00f067aa0ba902bc", resource: resourceA, scope: agent),
+        ]
+    }()
+
+    @Test("parse(encode(spans)) == spans, over every value type, kind, scope, status and event time")
+    func roundTrip() throws {
+        let bytes = OTLPJSON.encode(Self.spans)
+        #expect(bytes.split(separator: 0x0A).count == 2, "a line for each run of the same line")
+        let read = try OTLPJSON.spans(bytes, source: "batch.jsonl")
+        #expect(read.count == Self.spans.count)
+        for (got, expected) in zip(read, Self.spans) { #expect(got == expected) }
+        #expect(OTLPJSON.encode(read) == bytes, "encode(parse(encode(x))) == encode(x)")
+    }
+
+    @Test("the same spans give the same bytes, however their attributes were inserted; the format is OTLP/JSON")
+    func deterministic() throws {
+        var reordered: [String: OTLPValue] = [:]
+        for key in Self.values.keys.sorted().reversed() { reordered[key] = Self.values[key] }
+        let first = Self.spans[3]
+        let copy = OTLPSpan(
+            line: first.line, traceID: first.traceID, spanID: first.spanID, parentSpanID: nil, name: first.name,
+            kind: first.kind, startNanos: first.startNanos, endNanos: first.endNanos, statusCode: first.statusCode,
+            attributes: reordered, resource: first.resource, scope: first.scope)
+        #expect(OTLPJSON.encode([copy]) == OTLPJSON.encode([first]))
+        let text = String(decoding: OTLPJSON.encode([first]), as: UTF8.self)
+        #expect(text.hasSuffix("\n"))
+        #expect(text.contains(#""startTimeUnixNano":"1796637600000000001""#), "uint64 as a decimal string")
+        #expect(text.contains(#"{"key":"i","value":{"intValue":"-9223372036854775808"}}"#), "int64 as a string")
+        #expect(text.contains(#"{"key":"bytes","value":{"bytesValue":"AAH+/w=="}}"#), "bytes as base64")
+        #expect(text.contains(#""traceId":"4bf92f3577b34da6a3ce929d0e0e4736""#), "ids in lowercase hex")
+        #expect(text.contains(#""status":{"code":1}"#), "status code as a number")
+    }
+
+    @Test("a Collector's file keeps arrays, key-value lists, bytes and the empty value, and reads enum names")
+    func otherValues() throws {
+        let line = """
+            {"resourceSpans":[{"resource":{"attributes":[{"key":"tags","value":{"arrayValue":{"values":[\
+            {"stringValue":"a"},{"intValue":5},{"doubleValue":"Infinity"}]}}}]},"scopeSpans":[{"scope":\
+            {"name":"lib","version":"0.1"},"spans":[{"traceId":"4BF92F3577B34DA6A3CE929D0E0E4736","spanId":\
+            "00F067AA0BA902B7","name":"x","kind":"SPAN_KIND_CLIENT","startTimeUnixNano":1,"endTimeUnixNano":"2",\
+            "status":{"code":"STATUS_CODE_ERROR","message":"no"},"attributes":[{"key":"kv","value":{"kvlistValue":\
+            {"values":[{"key":"k","value":{"boolValue":true}}]}}},{"key":"raw","value":{"bytesValue":"AAH+/w=="}},\
+            {"key":"nothing","value":{}},{"key":"absent"}],"events":[{"timeUnixNano":"7","name":"e"}]}]}]}]}
+            """
+        _ = line
+        let fixed = line.replacingOccurrences(of: #""AAH+/w==""#, with: #""AAH+/w==""#)
+        let spans = try OTLPJSON.spans(Array(fixed.utf8), source: "t.json")
+        try #require(spans.count == 1)
+        let span = spans[0]
+        #expect(span.resource["tags"] == .array([.string("a"), .int(5), .double(.infinity)]))
+        #expect(span.traceID == Self.trace && span.spanID == "00f067aa0ba902b7")
+        #expect(span.kind == 3 && span.statusCode == 2 && span.failed && span.statusMessage == "no")
+        #expect(span.scope == OTLPScope(name: "lib", version: "0.1"))
+        #expect(span.attributes["kv"] == .kvlist([("k", .bool(true))]))
+        #expect(span.attributes["raw"] == .bytes([0, 1, 254, 255]))
+        #expect(span.attributes["nothing"] == .empty && span.attributes["absent"] == .empty)
+        #expect(span.events == [OTLPEvent(timeNanos: 7, name: "e", attributes: [:])])
+        #expect(try OTLPJSON.spans(OTLPJSON.encode(spans), source: "again") == spans)
+    }
+
+    @Test("a receiver's request rejects unusable spans one by one and keeps the rest; a file refuses them whole")
+    func rejecting() throws {
+        func span(_ trace: String, _ id: String, start: Int = 1, end: Int = 2, status: String = "0") -> String {
+            #"{"traceId":"\#(trace)","spanId":"\#(id)","startTimeUnixNano":"\#(start)","endTimeUnixNano":"\#(end)","status":{"code":\#(status)}}"#
+        }
+        let body = """
+            {"resourceSpans":[{"scopeSpans":[{"spans":[
+              \(span(Self.trace, "0000000000000001")),
+              \(span("abc", "0000000000000002")),
+              \(span(Self.trace, "0000000000000003", start: 5, end: 2)),
+              \(span(Self.trace, "0000000000000004", status: "7")),
+              \(span(Self.trace, "0000000000000000"))
+            ]}]}]}
+            """
+        let (spans, rejected, problems) = try OTLPJSON.request(Array(body.utf8))
+        #expect(spans.map(\.spanID) == ["0000000000000001"])
+        #expect(rejected == 4)
+        #expect(
+            problems == [
+                "resourceSpans[0].scopeSpans[0].spans[1].traceId: expected 32 hex digits, not all zero",
+                "resourceSpans[0].scopeSpans[0].spans[2].endTimeUnixNano: 2 is before startTimeUnixNano 5",
+                "resourceSpans[0].scopeSpans[0].spans[3].status.code: expected 0, 1 or 2, not 7",
+                "resourceSpans[0].scopeSpans[0].spans[4].spanId: expected 16 hex digits, not all zero",
+            ])
+        #expect(throws: LedgerError.self) {
+            _ = try OTLPJSON.spans(Array(body.replacingOccurrences(of: "\n", with: "").utf8), source: "t.json")
+        }
+        #expect {
+            _ = try OTLPJSON.request(Array(#"{"resourceSpans":{}}"#.utf8))
+        } throws: { error in
+            (error as? LedgerError)?.message == "the OTLP/JSON request: resourceSpans: expected an array"
+        }
+    }
+}
