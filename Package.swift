@@ -38,6 +38,10 @@ let package = Package(
             name: "CSQLite",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // Generated from opentelemetry-proto v1.11.0 by scripts/generate-otlp (see Sources/OTLPProto/README.md).
         .target(
             name: "OTLPProto",
@@ -74,6 +78,8 @@ let package = Package(
             dependencies: [
                 "PurserCore",
                 "PurserOperations",
+                "OTLPProto",
+                "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -112,7 +118,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "PurserFuzz",
-            dependencies: ["PurserCore", "PurserLedger"],
+            dependencies: ["PurserCore", "PurserLedger", "PurserServer"],
             swiftSettings: upcomingFeatures
         ),
         .testTarget(
@@ -144,7 +150,8 @@ let package = Package(
         .testTarget(
             name: "PurserServerTests",
             dependencies: [
-                "PurserServer", "PurserOperations", "PurserCore", "PurserLedger",
+                "PurserServer", "PurserOperations", "PurserCore", "PurserLedger", "OTLPProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

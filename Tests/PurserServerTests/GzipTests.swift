@@ -1,0 +1,81 @@
+import Foundation
+import PurserLedger
+import PurserOperations
+import Testing
+
+@testable import PurserServer
+
+/// `Content-Encoding: gzip` bodies, made by the system's `gzip` as a sender's would be.
+@Suite("gzip'd request bodies")
+struct GzipTests {
+    /// `bytes` compressed by `/usr/bin/gzip` (or the first `gzip` on PATH).
+    static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gzip-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("body")
+        try Data(bytes).write(to: file)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["gzip", "-9", "-n", file.path]
+        try process.run()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0)
+        return [UInt8](try Data(contentsOf: directory.appendingPathComponent("body.gz")))
+    }
+
+    /// A request's worth of varied bytes: OTLP/JSON-like text with numbers that do not repeat.
+    static let body: [UInt8] = Array(
+        (0..<20_000).map { #"{"traceId":"\#(String($0 * 7_919, radix: 16))","n":\#($0)}"# }.joined(separator: "\n").utf8
+    )
+
+    @Test("what gzip made inflates to the same bytes; two members one after another inflate to both")
+    func roundTrip() throws {
+        let packed = try Self.gzip(Self.body)
+        #expect(packed.count < Self.body.count / 3)
+        #expect(try Gzip.decompress(packed, limit: Self.body.count) == Self.body)
+        let second = try Self.gzip(Array("and more".utf8))
+        #expect(try Gzip.decompress(packed + second, limit: 1 << 30) == Self.body + Array("and more".utf8))
+        #expect(try Gzip.decompress(try Self.gzip([]), limit: 0) == [])
+    }
+
+    @Test("a body that inflates past the limit is refused as too large, a bomb among them")
+    func limit() throws {
+        let packed = try Self.gzip(Self.body)
+        #expect {
+            _ = try Gzip.decompress(packed, limit: Self.body.count - 1)
+        } throws: { error in
+            (error as? LedgerError)?.code == .tooLarge
+                && (error as? LedgerError)?.message.contains("more than \(Self.body.count - 1) bytes") == true
+        }
+        // 64 MiB of zeros is 64 KiB of gzip; the limit stops it long before it is all in memory.
+        let bomb = try Self.gzip([UInt8](repeating: 0, count: 64 << 20))
+        #expect(bomb.count < 100_000)
+        #expect {
+            _ = try Gzip.decompress(bomb, limit: 1 << 20)
+        } throws: { error in
+            (error as? LedgerError)?.code == .tooLarge
+        }
+    }
+
+    @Test("corrupt, cut short, trailed by garbage or not gzip at all: refused as invalid input")
+    func corrupt() throws {
+        let packed = try Self.gzip(Self.body)
+        var flipped = packed
+        flipped[packed.count / 2] ^= 0xFF
+        var badChecksum = packed
+        badChecksum[packed.count - 6] ^= 0x01  // the CRC-32 in the trailer
+        let cases: [(String, [UInt8])] = [
+            ("flipped", flipped), ("checksum", badChecksum), ("cut short", Array(packed.prefix(packed.count / 2))),
+            ("no trailer", Array(packed.dropLast(8))), ("trailing garbage", packed + [0x41, 0x42, 0x43]),
+            ("not gzip", Self.body), ("empty", []),
+        ]
+        for (name, bytes) in cases {
+            #expect("\(name)") {
+                _ = try Gzip.decompress(bytes, limit: 1 << 30)
+            } throws: { error in
+                (error as? LedgerError)?.code == .invalidInput
+            }
+        }
+    }
+}
