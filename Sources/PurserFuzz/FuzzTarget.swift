@@ -1,6 +1,7 @@
 import Foundation
 import PurserCore
 import PurserLedger
+import PurserServer
 
 /// The hand-written parsers purser runs on input it does not control, each as a fuzz target: it takes any
 /// bytes, and crashes (a trap) when the parser crashes or breaks one of its own promises (a value it accepts
@@ -36,6 +37,13 @@ enum FuzzTarget: String, CaseIterable {
     /// `OTLPJSON.spans` and `OTLPTasks.assemble`: OTLP/JSON traces into agent tasks. Every task is unique by its id,
     /// and no more spans go unattributed than were read.
     case otlp
+    /// `OTLPProtobuf.spans` and `.evaluations`: protobuf OTLP requests as the receiver takes them. The spans it
+    /// accepts are written as OTLP/JSON lines (the receiver's batch files) and as protobuf again, and both read back
+    /// to the same spans (compared through their OTLP/JSON bytes, since NaN is no value's equal).
+    case otlpProtobuf = "otlp-protobuf"
+    /// `Gzip.decompress` of a request body: never more bytes than the limit (the first two bytes of the input
+    /// choose it); what it inflates to, it inflates to with a limit of exactly that size, and not one byte less.
+    case gzip
 
     /// The target the first argument names; a static, for the fuzzer's callback, which can capture nothing.
     static let chosen = CommandLine.arguments.count > 1 ? FuzzTarget(rawValue: CommandLine.arguments[1]) : nil
@@ -54,6 +62,8 @@ enum FuzzTarget: String, CaseIterable {
         case .terminal: Self.terminal(bytes)
         case .template: Self.template(bytes)
         case .otlp: Self.otlp(bytes)
+        case .otlpProtobuf: Self.otlpProtobuf(bytes)
+        case .gzip: Self.gzip(bytes)
         }
     }
 
@@ -63,6 +73,35 @@ enum FuzzTarget: String, CaseIterable {
         else { return }
         precondition(Set(tasks.map(\.record.taskID)).count == tasks.count, "two tasks with one id")
         precondition(unattributed >= 0 && unattributed + tasks.count <= spans.count, "more spans counted than read")
+    }
+
+    private static func otlpProtobuf(_ bytes: [UInt8]) {
+        _ = try? OTLPProtobuf.evaluations(bytes)
+        guard let (spans, rejected, problems) = try? OTLPProtobuf.spans(bytes) else { return }
+        precondition(
+            problems.count <= min(rejected, OTLPJSON.problemsNamed), "\(problems.count) problems of \(rejected)")
+        let lines = OTLPJSON.encode(spans)
+        guard let read = try? OTLPJSON.spans(lines, source: "batch.jsonl") else {
+            fatalError("accepted spans written as OTLP/JSON are refused: \(String(decoding: lines, as: UTF8.self))")
+        }
+        precondition(OTLPJSON.encode(read) == lines, "OTLP/JSON lines read back differently")
+        guard let again = try? OTLPProtobuf.spans(OTLPProtobuf.request(spans)), again.rejected == 0 else {
+            fatalError("accepted spans written as protobuf are refused")
+        }
+        precondition(OTLPJSON.encode(again.spans) == lines, "protobuf written again reads back differently")
+    }
+
+    private static func gzip(_ bytes: [UInt8]) {
+        let limit = Int(bytes.first ?? 0) << 8 | Int(bytes.dropFirst().first ?? 0)
+        let body = Array(bytes.dropFirst(2))
+        guard let inflated = try? Gzip.decompress(body, limit: limit) else { return }
+        precondition(inflated.count <= limit, "\(inflated.count) bytes inflated past the limit \(limit)")
+        precondition(
+            (try? Gzip.decompress(body, limit: inflated.count)) == inflated, "refused at a limit of its own size")
+        if !inflated.isEmpty {
+            precondition(
+                (try? Gzip.decompress(body, limit: inflated.count - 1)) == nil, "accepted past a limit one byte less")
+        }
     }
 
     private static func template(_ bytes: [UInt8]) {
