@@ -1,0 +1,155 @@
+import Foundation
+import PurserLedger
+import Testing
+
+/// `purser serve`'s OTLP/HTTP receiver (`POST /v1/traces`) driven by a plain HTTP client: what an OpenTelemetry
+/// exporter may send, and what the ledger makes of it a moment later.
+@Suite("OTLP/HTTP receiver, end to end")
+struct OTLPReceiverTests {
+    typealias Spans = OTLPIngestTests
+
+    /// The spans of task `n` of no version: an invocation with an agent name but neither `purser.version` nor
+    /// `gen_ai.agent.version`.
+    static func versionless(_ n: Int) -> [String] {
+        Spans.task(n, version: "none", tokens: 1).map {
+            $0.replacingOccurrences(
+                of: Spans.attribute("purser.version", "none"), with: Spans.attribute("gen_ai.agent.name", "support"))
+        }
+    }
+
+    @Test("an OTLP/JSON request: its tasks land in the ledger with the figures a file of the same spans gives")
+    func jsonBody() throws {
+        let receiver = try TraceReceiver()
+        let spans =
+            (0..<3).flatMap { Spans.task($0, version: "agent@1", tokens: 1_000 + 100 * $0, fails: $0 == 2) }
+            + Spans.task(3, version: "agent@2", tokens: 500, toolFails: true)
+        let answer = receiver.post(Spans.request(spans))
+        #expect(answer.status == 200, "\(answer.body)")
+        #expect(answer.body.hasPrefix("{"), "an ExportTraceServiceResponse in JSON, as the request was: \(answer.body)")
+        try receiver.wait("4 tasks") { try receiver.taskCount() == 4 }
+        let report = try receiver.report()
+        #expect(report["agent@1"]?["tasks"] == .number(3) && report["agent@1"]?["input_tokens"] == .number(1_100))
+        #expect(report["agent@1"]?["error_rate"] == .number(1.0 / 3))
+        #expect(report["agent@2"]?["tasks"] == .number(1) && report["agent@2"]?["tool_success_rate"] == .number(0))
+        #expect(try receiver.summed("new") == 4 && receiver.summed("unattributed") == 0)
+        // The tasks are rebuilt from what the receiver stored: verify agrees with the table.
+        _ = receiver.server.stop()
+        let verify = try receiver.workspace.run(["verify"])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+    }
+
+    @Test("a gzip'd request (Content-Encoding: gzip) is read as the plain one")
+    func gzipBody() throws {
+        let receiver = try TraceReceiver()
+        let spans = (0..<2).flatMap { Spans.task($0, version: "agent@2", tokens: 700 + $0) }
+        let answer = receiver.post(Spans.request(spans), gzip: true)
+        #expect(answer.status == 200, "\(answer.body)")
+        try receiver.wait("2 tasks") { try receiver.taskCount() == 2 }
+        #expect(try receiver.report()["agent@2"]?["input_tokens"] == .number(700.5))
+    }
+
+    @Test("a task's spans over several requests, the children first and the parent last: one task, all its spans")
+    func childrenBeforeParents() throws {
+        let receiver = try TraceReceiver()
+        let tasks = (0..<3).map { Spans.task($0, version: "agent@1", tokens: 300, toolFails: $0 == 0) }
+        for task in tasks { #expect(receiver.post(Spans.request(Array(task[1...]))).status == 200) }
+        for task in tasks.reversed() { #expect(receiver.post(Spans.request([task[0]])).status == 200) }
+        try receiver.wait("3 tasks") { try receiver.taskCount() == 3 }
+        let row = try receiver.report()["agent@1"]
+        #expect(row?["input_tokens"] == .number(300), "each task has its model call")
+        #expect(row?["tool_success_rate"] == .number(2.0 / 3), "and its tool call")
+        #expect(try receiver.summed("unattributed") == 0)
+    }
+
+    @Test("a request sent twice (an exporter's retry): its tasks are counted once")
+    func retriedRequest() throws {
+        let receiver = try TraceReceiver()
+        let body = Spans.request((0..<2).flatMap { Spans.task($0, version: "agent@1", tokens: 100) })
+        #expect(receiver.post(body).status == 200)
+        #expect(receiver.post(body).status == 200)
+        // A later request: once its task is there, the retry before it has been summarised too.
+        #expect(receiver.post(Spans.request(Spans.task(2, version: "agent@2", tokens: 100))).status == 200)
+        try receiver.wait("the later task") { try receiver.report()["agent@2"]?["tasks"] == .number(1) }
+        #expect(try receiver.report()["agent@1"]?["tasks"] == .number(2))
+        #expect(try receiver.summed("new") == 3)
+    }
+
+    @Test("spans of a task without a version, and a span whose parent never comes, are counted unattributed")
+    func unattributedSpans() throws {
+        let receiver = try TraceReceiver()
+        let orphan = Spans.task(2, version: "agent@1", tokens: 1)[1].replacingOccurrences(
+            of: #""parentSpanId":"0000000000000001""#, with: #""parentSpanId":"00000000000000ff""#)
+        let spans = Spans.task(0, version: "agent@1", tokens: 100) + Self.versionless(1) + [orphan]
+        #expect(receiver.post(Spans.request(spans)).status == 200)
+        try receiver.wait("1 task and 4 unattributed spans") {
+            try receiver.taskCount() == 1 && receiver.summed("unattributed") == 4
+        }
+    }
+
+    @Test("a malformed request is refused with 400 and writes nothing")
+    func malformed() throws {
+        let receiver = try TraceReceiver()
+        let before = try receiver.purser(["log", "--json"])
+        try #require(before.status == 0)
+        let backwards = Spans.task(0, version: "agent@1", tokens: 1)[0].replacingOccurrences(
+            of: #""endTimeUnixNano":"1796637602000000000""#, with: #""endTimeUnixNano":"1796637599000000000""#)
+        #expect(backwards != Spans.task(0, version: "agent@1", tokens: 1)[0])
+        let bad: [(String, Data, String, Bool)] = [
+            ("not JSON", Data("{\"resourceSpans\":[".utf8), "application/json", false),
+            ("a bad traceId", Data(Spans.request([#"{"traceId":"nothex"}"#]).utf8), "application/json", false),
+            ("ending before it starts", Data(Spans.request([backwards]).utf8), "application/json", false),
+            ("not protobuf", Data([0xff, 0xff, 0xff, 0xff]), "application/x-protobuf", false),
+            (
+                "not gzip", Data(Spans.request(Spans.task(1, version: "agent@1", tokens: 1)).utf8), "application/json",
+                true
+            ),
+        ]
+        for (what, body, contentType, gzip) in bad {
+            let answer = receiver.post(body, contentType: contentType, gzip: gzip)
+            #expect(answer.status == 400, "\(what): \(answer.status) \(answer.body)")
+        }
+        // A good request after them: once its task is there, whatever the bad ones could have written would be too.
+        #expect(receiver.post(Spans.request(Spans.task(2, version: "agent@2", tokens: 1))).status == 200)
+        try receiver.wait("the good task") { try receiver.taskCount() == 1 }
+        let after = try receiver.purser(["log", "--json"])
+        #expect(after.stdout.hasPrefix(before.stdout), "the entries before are unchanged")
+        let added = after.stdout.dropFirst(before.stdout.count).split(separator: "\n")
+        #expect(!added.isEmpty && added.allSatisfy { $0.contains(#""kind":"metrics.summarized""#) }, "\(added)")
+        #expect(try receiver.summed("records") == 1 && receiver.summed("unattributed") == 0)
+    }
+
+    @Test("no token is refused with 401, a reader's with 403, and neither writes anything")
+    func tokens() throws {
+        let receiver = try TraceReceiver()
+        let spans = Data(Spans.request(Spans.task(0, version: "agent@1", tokens: 1)).utf8)
+        #expect(receiver.post(spans, token: "").status == 401)
+        #expect(receiver.post(spans, token: receiver.reader).status == 403)
+        #expect(receiver.post(spans, token: receiver.writer + "x").status == 401)
+        #expect(receiver.post(Spans.request(Spans.task(1, version: "agent@2", tokens: 1))).status == 200)
+        try receiver.wait("the writer's task") { try receiver.taskCount() == 1 }
+        #expect(try receiver.report()["agent@1"] == nil)
+    }
+
+    @Test("killed with SIGKILL right after answering 200: after a restart the acknowledged spans' tasks are there")
+    func acknowledgedSurvivesKill() throws {
+        let receiver = try TraceReceiver(options: TraceReceiver.holding)
+        let spans = (0..<3).flatMap { Spans.task($0, version: "agent@1", tokens: 10) }
+        #expect(receiver.post(Spans.request(spans)).status == 200)
+        #expect(try receiver.summaries().isEmpty, "the spans wait for their window")
+        try receiver.restart(after: SIGKILL)
+        try receiver.wait("3 tasks after the restart") { try receiver.taskCount() == 3 }
+        #expect(try receiver.summed("new") == 3)
+        _ = receiver.server.stop()
+        let verify = try receiver.workspace.run(["verify"])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+    }
+
+    @Test("stopped with SIGTERM while spans wait: it exits 0, and after a restart their tasks are there")
+    func waitingSurvivesStop() throws {
+        let receiver = try TraceReceiver(options: TraceReceiver.holding)
+        #expect(receiver.post(Spans.request(Spans.task(0, version: "agent@2", tokens: 10))).status == 200)
+        let status = try receiver.restart(after: SIGTERM)
+        #expect(status == 0, "SIGTERM ends purser serve with 0")
+        try receiver.wait("the task after the restart") { try receiver.taskCount() == 1 }
+    }
+}
