@@ -109,9 +109,10 @@ def emit_task(tracer, plan, i, base):
         {**model, "gen_ai.usage.input_tokens": plan["input_tokens"] + i + 200, "gen_ai.usage.output_tokens": 60},
     )
     if i % 2 == 0:
+        score = plan["quality"] + 0.02 * (i % 5)
         invoke.add_event(
             "gen_ai.evaluation.result",
-            {"gen_ai.evaluation.name": "helpfulness", "gen_ai.evaluation.score.value": plan["quality"] + 0.02 * (i % 5)},
+            {"gen_ai.evaluation.name": "helpfulness", "gen_ai.evaluation.score.value": score},
         )
     error_every = plan.get("error_every", 0)
     if error_every > 0 and (i + 1) % error_every == 0:
