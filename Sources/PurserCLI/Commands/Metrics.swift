@@ -27,7 +27,10 @@ struct Metrics: ParsableCommand {
                 exporter): each invoke_agent span is a task, with its version from purser.version (or
                 gen_ai.agent.name@gen_ai.agent.version), its environment from deployment.environment.name, and tokens,
                 tools and quality from the GenAI spans and events beneath it. Spans that belong to no task are counted
-                and reported, never dropped silently.
+                and reported, never dropped silently. A task's cost is the sum of purser.cost_usd over its spans; without
+                it, --prices FILE (templates/prices.yaml: US dollars per million input and output tokens, per model)
+                prices its model calls' tokens, and is stored with the summary. A call whose model the table lacks
+                leaves the task without a cost.
 
                 --json prints: {"seq":N,"records":N,"new":N,"versions":{"<id>":N}}, and "unattributed":N for otlp.
 
@@ -35,6 +38,7 @@ struct Metrics: ParsableCommand {
                   purser metrics ingest tasks-2026-11-27.jsonl
                   purser metrics ingest export.csv --json
                   purser metrics ingest traces.jsonl --format otlp
+                  purser metrics ingest traces.jsonl --format otlp --prices prices.yaml
                 """))
 
         @OptionGroup var ledgerOptions: LedgerOptions
@@ -44,12 +48,17 @@ struct Metrics: ParsableCommand {
                 "The file's format: jsonl, csv or otlp (default: csv for a .csv file, else jsonl).", valueName: "format"
             ))
         var format: MetricsFormat?
+        @Option(
+            help: ArgumentHelp(
+                "With --format otlp: model prices for tasks whose spans carry no cost (YAML).", valueName: "file"))
+        var prices: String?
         @Flag(help: "Print the result as JSON.") var json = false
 
         func run() throws {
             let chosen = format ?? (file.lowercased().hasSuffix(".csv") ? .csv : .jsonl)
             let input = try InputFile.read(file, limit: MetricsFile.maximumSize)
-            try ledgerOptions.perform(IngestMetrics(file: input, format: chosen), json: json)
+            let table = try prices.map { (path) throws(LedgerError) in try InputFile.read(path, limit: 1 << 20) }
+            try ledgerOptions.perform(IngestMetrics(file: input, format: chosen, prices: table), json: json)
         }
     }
 

@@ -15,6 +15,15 @@ public struct IngestOutcome: Sendable {
     public let unattributed: Int
 }
 
+extension Metrics {
+    /// Stores the price table a summary used, for the entry's `prices` member; nil without one.
+    static func store(_ prices: PriceFile?, in transaction: Ledger.WriteTransaction) throws -> JSONValue? {
+        guard let prices else { return nil }
+        let digest = try transaction.storeArtifact(prices.file.bytes)
+        return .object(["file": .string(prices.file.fileName), "digest": .string(digest.hex)])
+    }
+}
+
 /// A grouping of `Metrics.report` beyond the version.
 public enum MetricsDimension: String, NamedChoice {
     case taskType = "task-type"
@@ -61,8 +70,14 @@ public struct Metrics {
         try ingest(InputFile.read(path, limit: MetricsFile.maximumSize), format: format)
     }
 
-    /// Ingests a metrics file already read.
-    public func ingest(_ file: InputFile, format: MetricsFormat) throws(LedgerError) -> IngestOutcome {
+    /// Ingests a metrics file already read; for OTLP, with the prices that give the cost of tasks whose spans
+    /// carry none, stored with the summary.
+    public func ingest(
+        _ file: InputFile, format: MetricsFormat, prices: PriceFile? = nil
+    ) throws(LedgerError) -> IngestOutcome {
+        if prices != nil && format != .otlp {
+            throw LedgerError(.usage, naming: "\(parameter: "prices") applies to --format otlp: other files carry their cost")
+        }
         let source = file.source
         let versions = Versions(ledger)
         // The task rows are inserted before the entry is appended, as rows of the seq it will get (the size of
@@ -74,7 +89,9 @@ public struct Metrics {
             var resolved: [String: String] = [:]
             var records = 0
             var groups = Set<TaskGroup>()
-            let unattributed = try MetricsFile.forEachPiece(file.bytes, format: format, source: source) { piece in
+            let unattributed = try MetricsFile.forEachPiece(
+                file.bytes, format: format, source: source, prices: prices?.table
+            ) { piece in
                 for (line, record) in piece where resolved[record.version] == nil {
                     do throws(LedgerError) {
                         resolved[record.version] = try versions.find(record.version).id
@@ -100,6 +117,7 @@ public struct Metrics {
                 "versions": .object(resolved.mapValues(JSONValue.string)),
             ]
             if format == .otlp { body["unattributed"] = .number(Double(unattributed)) }
+            body["prices"] = try Self.store(prices, in: transaction)
             return (
                 [try Event(kind: "metrics.summarized", body: .object(body))],
                 IngestOutcome(

@@ -40,10 +40,11 @@ public enum MetricsFile {
     ///   what `body` threw.
     /// - Parameter received: the file is a batch of the OTLP receiver (`Metrics.summarize`): a task a task record
     ///   cannot hold counts among the spans no task took, and a batch without tasks is no error.
+    /// - Parameter prices: for OTLP, the prices that give the cost of tasks whose spans carry none.
     /// - Returns: for OTLP, how many spans no task took (`OTLPTasks`); 0 otherwise.
     @discardableResult
     static func forEachPiece(
-        _ bytes: [UInt8], format: MetricsFormat, source: String, received: Bool = false,
+        _ bytes: [UInt8], format: MetricsFormat, source: String, received: Bool = false, prices: PriceTable? = nil,
         _ body: ([(line: Int, record: TaskRecord)]) throws -> Void
     ) throws -> Int {
         var unattributed = 0
@@ -72,7 +73,7 @@ public enum MetricsFile {
             take(csvRecords, csvProblems)
         case .otlp:
             let (tasks, left) = try OTLPTasks.assemble(
-                OTLPJSON.spans(bytes, source: source), lenient: received)
+                OTLPJSON.spans(bytes, source: source), lenient: received, prices: prices)
             unattributed = left
             take(tasks, [])
         }

@@ -185,10 +185,23 @@ final class Projection {
             )
         }
         let ids = versions.compactMapValues(\.stringValue)
+        var prices: PriceTable?
+        if let hex = body["prices"]?["digest"]?.stringValue {
+            guard let digest = Hash(hex: hex), let stored = try ledger.artifact(digest), Hash.sha256(stored) == digest
+            else {
+                throw LedgerError(
+                    .integrity,
+                    "entry \(entry.seq) (metrics.summarized): its stored price table is missing or no longer hashes to \(hex)"
+                )
+            }
+            prices = try PriceTable(bytes: stored, source: "the price table of entry \(entry.seq)")
+        }
         // A batch of the OTLP receiver leaves out the tasks of versions it could not resolve (`unresolved`).
         let received = body["batch"] != nil
         var records = 0
-        try MetricsFile.forEachPiece(bytes, format: format, source: "entry \(entry.seq)", received: received) {
+        try MetricsFile.forEachPiece(
+            bytes, format: format, source: "entry \(entry.seq)", received: received, prices: prices
+        ) {
             piece in
             let taken = received ? piece.map(\.record).filter { ids[$0.version] != nil } : piece.map(\.record)
             try tables.insertTasks(taken, seq: entry.seq, from: records, versions: ids)

@@ -201,21 +201,24 @@ extension Releases {
 }
 
 /// The artifacts entries refer to by digest (version components, drill evidence, evaluation results,
-/// checklist policies, metrics files, canary configurations, shadow pairs), gathered entry by entry from
+/// checklist policies, metrics files, canary configurations of judgements and deployments, shadow pairs), gathered entry by entry from
 /// bodies already parsed, then checked against the stored bytes.
 struct ArtifactReferences {
     static let kinds: Set<String> = [
         "version.recorded", "rollback.drilled", "evaluation.recorded", "checklist.evaluated", "metrics.summarized",
-        "canary.judged", "shadow.compared",
+        "canary.judged", "shadow.compared", "deployment.started",
     ]
-    /// Where each kind other than `version.recorded` names its file's digest, and what to call it.
-    private static let stored: [String: (path: [String], what: String)] = [
-        "rollback.drilled": (["evidence", "digest"], "the evidence of rollback drill"),
-        "evaluation.recorded": (["results", "digest"], "the results file of evaluation"),
-        "checklist.evaluated": (["policy", "digest"], "the policy of checklist run"),
-        "metrics.summarized": (["digest"], "the metrics file of ingestion"),
-        "canary.judged": (["config", "digest"], "the configuration of canary judgement"),
-        "shadow.compared": (["pairs", "digest"], "the pairs file of shadow comparison"),
+    /// Where each kind other than `version.recorded` names its files' digests, and what to call each.
+    private static let stored: [String: [(path: [String], what: String)]] = [
+        "rollback.drilled": [(["evidence", "digest"], "the evidence of rollback drill")],
+        "evaluation.recorded": [(["results", "digest"], "the results file of evaluation")],
+        "checklist.evaluated": [(["policy", "digest"], "the policy of checklist run")],
+        "metrics.summarized": [
+            (["digest"], "the metrics file of ingestion"), (["prices", "digest"], "the price table of ingestion"),
+        ],
+        "canary.judged": [(["config", "digest"], "the configuration of canary judgement")],
+        "shadow.compared": [(["pairs", "digest"], "the pairs file of shadow comparison")],
+        "deployment.started": [(["canary_config", "digest"], "the canary configuration of deployment")],
     ]
 
     private var references: [(seq: UInt64, what: String, digest: Hash)] = []
@@ -242,11 +245,13 @@ struct ArtifactReferences {
                 references.append(
                     (entry.seq, "component \(component.name) of version \(id.prefix(12))", component.digest))
             }
-        } else if let (path, what) = Self.stored[entry.kind] {
-            var value: JSONValue? = body
-            for key in path { value = value?[key] }
-            if let hex = value?.stringValue, let digest = Hash(hex: hex) {
-                references.append((entry.seq, "\(what) \(entry.seq)", digest))
+        } else {
+            for (path, what) in Self.stored[entry.kind] ?? [] {
+                var value: JSONValue? = body
+                for key in path { value = value?[key] }
+                if let hex = value?.stringValue, let digest = Hash(hex: hex) {
+                    references.append((entry.seq, "\(what) \(entry.seq)", digest))
+                }
             }
         }
     }

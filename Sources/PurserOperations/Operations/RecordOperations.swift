@@ -250,14 +250,17 @@ public struct IngestMetrics: LedgerOperation {
 
     public var file: InputFile
     public var format: MetricsFormat
+    /// For OTLP: model prices for tasks whose spans carry no cost (`PriceTable`).
+    public var prices: InputFile?
 
-    public init(file: InputFile, format: MetricsFormat) {
+    public init(file: InputFile, format: MetricsFormat, prices: InputFile? = nil) {
         self.file = file
         self.format = format
+        self.prices = prices
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let outcome = try releases.metrics.ingest(file, format: format)
+        let outcome = try releases.metrics.ingest(file, format: format, prices: try prices.map(PriceFile.init))
         var json: [String: JSONValue] = [
             "seq": .int(outcome.seq), "records": .number(Double(outcome.records)),
             "new": .number(Double(outcome.new)),

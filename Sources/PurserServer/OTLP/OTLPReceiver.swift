@@ -23,6 +23,8 @@ final class OTLPReceiver: Service, @unchecked Sendable {
         var maximumPending = 500_000
         /// The most spans one entry summarizes.
         var maximumBatch = 100_000
+        /// The prices that give the cost of tasks whose spans carry none (`purser serve --otlp-prices`).
+        var prices: PriceFile?
     }
 
     /// A trace's spans waiting for their window to pass.
@@ -150,8 +152,9 @@ final class OTLPReceiver: Service, @unchecked Sendable {
         var outcomes: [IngestOutcome] = []
         while let (batch, taken) = take(all: all, now: now) {
             do {
+                let prices = settings.prices
                 let outcome = try await access.write(actor: "purser serve (OTLP)") { releases in
-                    try releases.metrics.summarize(batch)
+                    try releases.metrics.summarize(batch, prices: prices)
                 }
                 lock.withLock {
                     for key in taken.keys { recent.insert(key) }

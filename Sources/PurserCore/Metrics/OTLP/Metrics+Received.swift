@@ -58,16 +58,17 @@ extension Metrics {
     /// Unlike a file, a batch is never refused for what its senders sent: a task whose version is not recorded is
     /// counted in `unresolved` (per version named), and a task a task record cannot hold (§15.2) in
     /// `unattributed`, with the spans of no task.
-    package func summarize(_ batch: ReceivedBatch) throws(LedgerError) -> IngestOutcome {
+    /// - Parameter prices: the prices that give the cost of tasks whose spans carry none, stored with the entry.
+    package func summarize(_ batch: ReceivedBatch, prices: PriceFile? = nil) throws(LedgerError) -> IngestOutcome {
         let file = OTLPJSON.encode(batch.spans)
         let versions = Versions(ledger)
         return try ledger.record { transaction, projection in
             let seq = try ledger.size()
             // The tasks as `reindex` will read them from the stored file.
             var tasks: [(line: Int, record: TaskRecord)] = []
-            let unattributed = try MetricsFile.forEachPiece(file, format: .otlp, source: "the batch", received: true) {
-                tasks += $0
-            }
+            let unattributed = try MetricsFile.forEachPiece(
+                file, format: .otlp, source: "the batch", received: true, prices: prices?.table
+            ) { tasks += $0 }
             var resolved: [String: String] = [:]
             var unresolved: [String: Int] = [:]
             for (_, record) in tasks where resolved[record.version] == nil {
@@ -81,7 +82,7 @@ extension Metrics {
             try transaction.inbox.finishInbox(done: batch.done, taken: batch.taken)
             let digest = try transaction.storeArtifact(file)
             let new = perVersion.values.reduce(0, +)
-            let body: [String: JSONValue] = [
+            var body: [String: JSONValue] = [
                 "file": .string("otlp-batch.jsonl"), "digest": .string(digest.hex), "format": .string("otlp"),
                 "records": .number(Double(attributed.count)), "new": .number(Double(new)),
                 "versions": .object(resolved.mapValues(JSONValue.string)),
@@ -94,6 +95,7 @@ extension Metrics {
                     "senders": .array(batch.senders.sorted().map(JSONValue.string)),
                 ]),
             ]
+            body["prices"] = try Self.store(prices, in: transaction)
             return (
                 [try Event(kind: "metrics.summarized", body: .object(body))],
                 IngestOutcome(

@@ -16,7 +16,8 @@ package import PurserLedger
 /// - tool calls: the `execute_tool` spans beneath it; tool errors: those that failed as above; tool latency: their
 ///   mean duration.
 /// - quality: the mean `gen_ai.evaluation.score.value` of the `gen_ai.evaluation.result` events of its spans.
-/// - cost: the sum of `purser.cost_usd` over its spans, when any carries it.
+/// - cost: the sum of `purser.cost_usd` over its spans, when any carries it; else, with a price table, the cost of
+///   its model calls' tokens at their models' prices (`PriceTable`).
 /// Every task must then be a valid task record (§15.2), as a line of a metrics file must.
 /// - task id: `<trace id>/<span id>`; task type: `gen_ai.agent.name`, else the span's name.
 ///
@@ -33,7 +34,7 @@ package enum OTLPTasks {
     /// - Returns: the tasks, each with the line its invocation span came on, in the order they started; and how
     ///   many spans no task took.
     package static func assemble(
-        _ received: [OTLPSpan], lenient: Bool = false
+        _ received: [OTLPSpan], lenient: Bool = false, prices: PriceTable? = nil
     ) throws(LedgerError) -> (tasks: [(line: Int, record: TaskRecord)], unattributed: Int) {
         // A span sent again counts once: its first copy.
         var spans: [OTLPSpan] = []
@@ -77,7 +78,7 @@ package enum OTLPTasks {
             let invocation = byID[key]!
             let found: TaskRecord?
             do {
-                found = try record(invocation, owned)
+                found = try record(invocation, owned, prices: prices)
             } catch where lenient {
                 found = nil
             }
@@ -105,7 +106,9 @@ package enum OTLPTasks {
 
     /// The task of `invocation` and the spans it owns (itself among them); nil without a version or environment.
     /// - Throws: `.invalidInput` naming the task, for values a task record may not hold (§15.2).
-    private static func record(_ invocation: OTLPSpan, _ owned: [OTLPSpan]) throws(LedgerError) -> TaskRecord? {
+    private static func record(
+        _ invocation: OTLPSpan, _ owned: [OTLPSpan], prices: PriceTable?
+    ) throws(LedgerError) -> TaskRecord? {
         let agent = invocation.attribute("gen_ai.agent.name")?.string
         var version = invocation.attribute("purser.version")?.string
         if version == nil, let number = invocation.attribute("gen_ai.agent.version")?.string {
@@ -136,7 +139,14 @@ package enum OTLPTasks {
         values["model"] = (calls.lazy.compactMap(model).first ?? model(invocation)).map(JSONValue.string)
         values["input_tokens"] = sum("gen_ai.usage.input_tokens", over: calls).map(JSONValue.number)
         values["output_tokens"] = sum("gen_ai.usage.output_tokens", over: calls).map(JSONValue.number)
-        values["cost_usd"] = sum("purser.cost_usd", over: owned).map(JSONValue.number)
+        let priced = prices?.cost(
+            calls.map {
+                (
+                    model($0) ?? model(invocation), $0.attributes["gen_ai.usage.input_tokens"]?.number,
+                    $0.attributes["gen_ai.usage.output_tokens"]?.number
+                )
+            })
+        values["cost_usd"] = (sum("purser.cost_usd", over: owned) ?? priced).map(JSONValue.number)
         if !tools.isEmpty {
             values["tool_latency_ms"] = .number(tools.map(milliseconds).reduce(0, +) / Double(tools.count))
         }
