@@ -76,20 +76,13 @@ struct Canary: ParsableCommand {
             reply.write(json: json)
             // The hook shifts real traffic where the command runs, whether the ledger is here or on a server.
             if let onRollback, let rollbackSeq = reply.json["rollback_seq"]?.numberValue {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/bin/sh")
-                process.arguments = ["-c", onRollback]
-                var environment = ProcessInfo.processInfo.environment
-                environment["PURSER_ENV"] = env.name
-                environment["PURSER_BASELINE"] = reply.json["baseline"]?.stringValue
-                environment["PURSER_CANARY"] = reply.json["canary"]?.stringValue
-                process.environment = environment
-                try process.run()
-                process.waitUntilExit()
-                guard process.terminationStatus == 0 else {
+                let status = try RollbackHook(onRollback).run(
+                    env: env.name, baseline: reply.json["baseline"]?.stringValue ?? "",
+                    canary: reply.json["canary"]?.stringValue ?? "")
+                guard status == 0 else {
                     throw LedgerError(
                         .internal,
-                        "the rollback is recorded (seq \(UInt64(rollbackSeq))), but --on-rollback exited \(process.terminationStatus): shift the traffic by hand"
+                        "the rollback is recorded (seq \(UInt64(rollbackSeq))), but --on-rollback exited \(status): shift the traffic by hand"
                     )
                 }
             }

@@ -73,9 +73,15 @@ struct Deploy: ParsableCommand {
                 records nothing. --break-glass --reason TEXT --approver NAME deploys anyway and records who and
                 why (audits list every override). A shadow serves no traffic and is not gated.
 
+                --canary-config FILE (canary only; exit 64 with another strategy) is checked as the checklist's
+                canary-configured check checks it (exit 65 on a problem), stored in the ledger, and named by
+                deployment.started (canary_config: file and digest). When it sets judge-every, `purser serve`
+                judges the rollout on its own that often, and with auto-rollback rolls it back.
+
                 Examples:
                   purser deploy start support-agent@1.4.0 --env prod --strategy blue-green
                   purser deploy start 9b07d2aa --env prod --strategy canary --weight 10
+                  purser deploy start support-agent@1.5.0 --env prod --strategy canary --canary-config canary.yaml
                   purser deploy start 9b07d2aa --env prod --strategy blue-green --break-glass \\
                     --reason "hotfix for incident 42" --approver "dana@example.com"
                 """))
@@ -91,7 +97,8 @@ struct Deploy: ParsableCommand {
         var weight: Int?
         @Option(
             help: ArgumentHelp(
-                "The canary configuration (YAML) whose first step is the default weight.", valueName: "file"))
+                "The canary configuration (YAML): stored, judged by (judge-every); its first step is the default weight.",
+                valueName: "file"))
         var canaryConfig: String?
         @Flag(help: "Deploy without an allowing checklist run; needs --reason and --approver, and is recorded.")
         var breakGlass = false
@@ -109,13 +116,16 @@ struct Deploy: ParsableCommand {
         }
 
         func run() throws {
+            let config = try canaryConfig.map { (path) throws(LedgerError) in try InputFile.read(path) }
             let weight =
                 try weight
-                ?? (strategy == .canary ? canaryConfig.map { try CanaryConfig.load(at: $0).steps.first ?? 5 } : nil)
+                ?? (strategy == .canary
+                    ? config.map { try CanaryConfig(bytes: $0.bytes, source: $0.source).steps.first ?? 5 } : nil)
             try common.ledgerOptions.perform(
                 DeployStart(
                     version: version, env: common.env, strategy: strategy, weight: weight,
-                    effectiveAt: common.effectiveAt, breakGlassReason: reason, breakGlassApprover: approver),
+                    effectiveAt: common.effectiveAt, breakGlassReason: reason, breakGlassApprover: approver,
+                    canaryConfig: config),
                 json: common.json)
         }
     }

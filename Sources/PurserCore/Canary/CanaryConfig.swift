@@ -110,10 +110,16 @@ public struct CanaryConfig: Sendable {
     public let autoRollback: Bool
     /// How repeated judgements of one rollout spend α (`looks: {plan: …}`; `spend` when not given).
     public let looks: LookPlan
+    /// How often `purser serve` judges a rollout deployed with this configuration, in seconds (`judge-every`);
+    /// nil when the server leaves the judging to `purser canary judge`, which ignores it.
+    public let judgeEvery: Double?
+
+    /// The shortest `judge-every`: one second, the interval at which the server looks at its environments.
+    public static let shortestJudgeInterval = 1.0
 
     public init(
         steps: [Int], minSampleSize: Int, metrics: [Metric], pass: Double, marginal: Double, autoRollback: Bool,
-        looks: LookPlan = .spend
+        looks: LookPlan = .spend, judgeEvery: Double? = nil
     ) {
         self.steps = steps
         self.minSampleSize = minSampleSize
@@ -122,6 +128,7 @@ public struct CanaryConfig: Sendable {
         self.marginal = marginal
         self.autoRollback = autoRollback
         self.looks = looks
+        self.judgeEvery = judgeEvery
     }
 
     /// Reads a canary configuration from its data (a parsed `canary.yaml`).
@@ -129,16 +136,18 @@ public struct CanaryConfig: Sendable {
     /// - Parameters:
     ///   - json: `{steps: [INT…], min-sample-size: INT, metrics: [{name, statistic, bad, max-relative-change?,
     ///     max-absolute-change?, critical?, min-sample-size?}…], scoring: {pass, marginal}, auto-rollback: BOOL,
-    ///     looks?: {plan: spend|fixed}}`.
+    ///     looks?: {plan: spend|fixed}, judge-every?: DURATION}`.
     ///   - source: How errors name the configuration, usually its file name.
     /// - Throws: `LedgerError` with code `.invalidInput` naming `source` and the field: a missing or unknown
     ///   field, a value of the wrong type, an unknown metric name, a statistic that does not suit the metric,
-    ///   a negative allowed change, or a metric listed twice with the same statistic. Values that are well
+    ///   a negative allowed change, a metric listed twice with the same statistic, or a `judge-every` that is not
+    ///   a duration of at least 1 s. Values that are well
     ///   formed but unwise (steps out of order, pass below marginal) are left to `problems()`.
     public init(json: JSONValue, source: String) throws(LedgerError) {
         let reader = Reader(source: source)
         let top = try reader.mapping(
-            json, "", allowed: ["steps", "min-sample-size", "metrics", "scoring", "auto-rollback", "looks"])
+            json, "",
+            allowed: ["steps", "min-sample-size", "metrics", "scoring", "auto-rollback", "looks", "judge-every"])
 
         guard case .array(let steps) = try reader.required(top["steps"], "steps", "a list of percentages") else {
             throw reader.invalid("steps", "expected a list of percentages, such as [5, 25, 50, 100]")
@@ -189,9 +198,18 @@ public struct CanaryConfig: Sendable {
             else { throw reader.invalid("looks.plan", "expected \(plans)") }
             looks = plan
         }
+        var judgeEvery: Double?
+        if let value = top["judge-every"] {
+            let seconds = try PolicyDuration.parse(value, field: "judge-every", source: source)
+            guard seconds >= Self.shortestJudgeInterval else {
+                throw reader.invalid(
+                    "judge-every", "expected at least 1s (the server looks at its rollouts once a second)")
+            }
+            judgeEvery = seconds
+        }
         self.init(
             steps: weights, minSampleSize: minSampleSize, metrics: metrics, pass: pass, marginal: marginal,
-            autoRollback: autoRollback, looks: looks)
+            autoRollback: autoRollback, looks: looks, judgeEvery: judgeEvery)
     }
 
     /// Reads and checks the shape of the canary configuration in the YAML (or JSON) file at `path`.

@@ -134,6 +134,20 @@ extension Traffic {
         return events
     }
 
+    /// The latest `deployment.started` entry of `env` (the start of a rollout in progress there), checked
+    /// against its `traffic_events` row; nil if `env` had none.
+    func latestStartEntry(in env: EnvironmentName) throws(LedgerError) -> SourceEntry? {
+        try ledger.readTables { (tables: any TrafficTables) in
+            guard let (seq, effectiveAt) = try tables.latestStarts(in: env.name).first else { return nil }
+            let source = try SourceEntry(
+                seq, kinds: ["deployment.started"], row: "traffic_events row \(seq)", ledger: ledger)
+            try source.require("env", env.name, equals: source.body["env"]?.stringValue)
+            try source.require(
+                "effective_at", effectiveAt, equals: source.body["effective_at"]?.stringValue ?? source.at)
+            return source
+        }
+    }
+
     /// When the latest deployment of `candidate` (an id) in `env` took effect, or nil if it was never deployed
     /// there. Each row read is checked against its entry, and a later start of the candidate may not be missing.
     func latestStart(of candidate: String, in env: EnvironmentName) throws(LedgerError) -> String? {

@@ -30,13 +30,31 @@ public struct Traffic {
     /// Starts deploying `version` to `env`. A blue-green or canary deployment needs an allowing
     /// checklist run for this version and environment (the gate) unless `breakGlass` overrides it, which is
     /// recorded; a shadow serves no traffic and needs none.
-    /// - Parameter weight: the canary's first share in percent (default 5); blue-green takes 100 and
-    ///   shadow 0, and refuse any other weight.
-    /// - Throws: `.blocked` when the gate refuses.
+    /// - Parameters:
+    ///   - weight: the canary's first share in percent (default 5); blue-green takes 100 and shadow 0, and refuse
+    ///     any other weight.
+    ///   - canaryConfig: a canary's configuration, for `purser serve` to judge the rollout by (`judge-every`):
+    ///     checked as the release checklist checks it, stored, and named by `deployment.started`
+    ///     (`canary_config`).
+    /// - Throws: `.blocked` when the gate refuses; `.usage` for a canary configuration with another strategy;
+    ///   `.invalidInput` for a configuration that does not read or has problems (`CanaryConfig.problems()`).
     public func deploy(
         _ version: String, env: EnvironmentName, strategy: Strategy, weight: Int? = nil, effectiveAt: Date? = nil,
-        breakGlass: BreakGlass? = nil
+        breakGlass: BreakGlass? = nil, canaryConfig: InputFile? = nil
     ) throws(LedgerError) -> LifecycleOutcome {
+        if let canaryConfig {
+            guard strategy == .canary else {
+                throw LedgerError(
+                    .usage,
+                    naming:
+                        "\(parameter: "canaryConfig") applies to canary deployments, not to a \(strategy.rawValue) deployment"
+                )
+            }
+            let problems = try CanaryConfig(bytes: canaryConfig.bytes, source: canaryConfig.source).problems()
+            guard problems.isEmpty else {
+                throw LedgerError(.invalidInput, "\(canaryConfig.source): \(problems.joined(separator: " "))")
+            }
+        }
         let target = try Versions(ledger).find(version)
         let defaultWeight = [Strategy.blueGreen: 100, .canary: 5, .shadow: 0][strategy]!
         if let weight, strategy != .canary, weight != defaultWeight {
@@ -59,7 +77,7 @@ public struct Traffic {
         }
         let gated = breakGlass == nil && strategy != .shadow
         return try change(
-            env: env, effectiveAt: effectiveAt,
+            env: env, effectiveAt: effectiveAt, storing: canaryConfig?.bytes,
             gate: gated
                 ? { transaction in
                     try Checklist(ledger).checkGate(
@@ -73,6 +91,11 @@ public struct Traffic {
             if let breakGlass {
                 body["break_glass"] = .object([
                     "reason": .string(breakGlass.reason), "approver": .string(breakGlass.approver),
+                ])
+            }
+            if let canaryConfig {
+                body["canary_config"] = .object([
+                    "file": .string(canaryConfig.fileName), "digest": .string(Hash.sha256(canaryConfig.bytes).hex),
                 ])
             }
             return (.start(version: target.id, strategy: strategy, weight: weight), body)
@@ -198,9 +221,11 @@ public struct Traffic {
     }
 
     /// Checks `make`'s change against `env`'s current traffic, then `gate` (if any), and records it, in
-    /// one transaction: an invalid change is reported as such before the gate is asked.
+    /// one transaction: an invalid change is reported as such before the gate is asked. `storing` is a file the
+    /// entry names by digest, stored as an artifact in the same transaction.
     private func change(
-        env: EnvironmentName, effectiveAt: Date?, gate: ((Ledger.WriteTransaction) throws -> Void)? = nil,
+        env: EnvironmentName, effectiveAt: Date?, storing artifact: [UInt8]? = nil,
+        gate: ((Ledger.WriteTransaction) throws -> Void)? = nil,
         _ make: (TrafficState) throws -> (change: TrafficChange, body: [String: JSONValue])
     ) throws(LedgerError) -> LifecycleOutcome {
         let effective = effectiveAt.map(Timestamp.format)
@@ -233,6 +258,7 @@ public struct Traffic {
                 body["effective_at"] = .string(effective)
             }
             try gate?(transaction)
+            if let artifact { _ = try transaction.storeArtifact(artifact) }
             return ([try Event(kind: change.kind, body: .object(body))], next)
         }
         let entry = entries[0]

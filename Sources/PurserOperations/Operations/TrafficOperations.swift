@@ -17,11 +17,13 @@ public struct DeployStart: LedgerOperation {
     public var effectiveAt: String?
     public var breakGlassReason: String?
     public var breakGlassApprover: String?
+    /// A canary's configuration (YAML), checked and stored, for `purser serve` to judge the rollout by.
+    public var canaryConfig: InputFile?
 
     public init(
         version: String, env: EnvironmentName, strategy: Strategy, weight: Int?, effectiveAt: String?,
         breakGlassReason: String?,
-        breakGlassApprover: String?
+        breakGlassApprover: String?, canaryConfig: InputFile? = nil
     ) {
         self.version = version
         self.env = env
@@ -30,6 +32,7 @@ public struct DeployStart: LedgerOperation {
         self.effectiveAt = effectiveAt
         self.breakGlassReason = breakGlassReason
         self.breakGlassApprover = breakGlassApprover
+        self.canaryConfig = canaryConfig
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
@@ -45,7 +48,8 @@ public struct DeployStart: LedgerOperation {
         }
         let outcome = try releases.traffic.deploy(
             version, env: env, strategy: strategy, weight: weight,
-            effectiveAt: parseTime(effectiveAt, parameter: "effectiveAt"), breakGlass: breakGlass)
+            effectiveAt: parseTime(effectiveAt, parameter: "effectiveAt"), breakGlass: breakGlass,
+            canaryConfig: canaryConfig)
         return try lifecycleReply(outcome, releases: releases)
     }
 }
