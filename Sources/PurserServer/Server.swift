@@ -23,6 +23,10 @@ public struct Server: Sendable {
         /// Request bodies over this many bytes are refused (413).
         public var maximumBody = 10 << 20
         public var readers = 2
+        /// Judges the canary rollouts whose configuration sets `judge-every` (`CanaryScheduler`).
+        public var judgeCanaries = true
+        /// A shell command run after a scheduled judgement rolls a canary back (`RollbackHook`).
+        public var onRollback: String?
 
         public init(ledgerPath: String, tokensPath: String, keyPath: String) {
             self.ledgerPath = ledgerPath
@@ -87,7 +91,7 @@ public struct Server: Sendable {
         router.add(middleware: BodyLimitMiddleware(maximumBody: configuration.maximumBody))
         routes.register(on: router)
 
-        return Application(
+        var application = Application(
             router: router,
             // A connection idle for a minute is closed, so that idle clients cannot hold the server's sockets.
             server: .http1(configuration: .init(idleTimeout: .seconds(60))),
@@ -98,6 +102,13 @@ public struct Server: Sendable {
                 listening("http://\(address?.ipAddress ?? configuration.host):\(address?.port ?? configuration.port)")
             },
             logger: logger)
+        if configuration.judgeCanaries {
+            application.addServices(
+                CanaryScheduler(
+                    access: access, onRollback: configuration.onRollback.map(RollbackHook.init), metrics: metrics,
+                    logger: logger))
+        }
+        return application
     }
 }
 
@@ -128,4 +139,9 @@ struct ServerMetrics: Sendable {
     let appends = Counter(label: "purser_appends_total")
     let treeSize = Gauge(label: "purser_tree_size")
     let failedAuth = Counter(label: "purser_failed_auth_total")
+    /// Canary judgements `purser serve` made on its own (judge-every), and those that failed.
+    let scheduledJudgements = Counter(label: "purser_scheduled_judgements_total")
+    let failedScheduledJudgements = Counter(label: "purser_failed_scheduled_judgements_total")
+    /// `--on-rollback` commands that exited non-zero or did not start.
+    let failedRollbackHooks = Counter(label: "purser_failed_rollback_hooks_total")
 }

@@ -21,11 +21,20 @@ struct ServeCommand: ParsableCommand {
             they print locally, with the same exit codes. GET /healthz, /metrics (Prometheus) and /openapi.json
             need no token; --public-audit also opens /v1/checkpoint, /v1/entries and /v1/proofs/… to auditors.
 
+            Canary rollouts started with `purser deploy start --strategy canary --canary-config FILE` whose FILE
+            sets judge-every are judged by the server itself: once judge-every has passed since the rollout started
+            or was last judged, it records canary.judged (recorded_by "purser serve (judge-every)"), and with
+            auto-rollback and a rollback verdict the rollback too. --on-rollback CMD then runs CMD with sh -c, with
+            PURSER_ENV, PURSER_BASELINE and PURSER_CANARY set, to move the real traffic; if it fails the rollback
+            stays recorded, the failure is logged and counted (purser_failed_rollback_hooks_total in /metrics).
+            --no-judge leaves every judgement to `purser canary judge`.
+
             SIGTERM or SIGINT: stop accepting connections, finish the requests in flight, exit 0.
 
             Examples:
               purser token create --role writer --name ci-runner
               purser serve --listen 127.0.0.1:8080
+              purser serve --listen 0.0.0.0:8080 --on-rollback './shift-traffic.sh "$PURSER_ENV" "$PURSER_BASELINE"'
               PURSER_SERVER=http://127.0.0.1:8080 PURSER_TOKEN=purser_… purser status
               curl -H "Authorization: Bearer $PURSER_TOKEN" \\
                 'http://127.0.0.1:8080/v1/at?time=2026-11-24T14:03:00Z&env=prod'
@@ -44,6 +53,11 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "Let /v1/checkpoint, /v1/entries and /v1/proofs/… answer without a token.") var publicAudit = false
     @Option(help: ArgumentHelp("Refuse request bodies over this many bytes (413).", valueName: "bytes"))
     var maxBody = 10 << 20
+    @Flag(help: "Do not judge canary rollouts on a schedule (judge-every).") var noJudge = false
+    @Option(
+        help: ArgumentHelp(
+            "A shell command to run after a scheduled judgement rolls a canary back.", valueName: "command"))
+    var onRollback: String?
 
     func run() throws {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
@@ -61,6 +75,8 @@ struct ServeCommand: ParsableCommand {
         configuration.port = port
         configuration.publicAuditEndpoints = publicAudit
         configuration.maximumBody = maxBody
+        configuration.judgeCanaries = !noJudge
+        configuration.onRollback = onRollback
         let tokenCount = try TokenFile(path: configuration.tokensPath).tokens().filter { $0.revokedAt == nil }.count
         if tokenCount == 0 {
             Diagnostics.printWarning(
