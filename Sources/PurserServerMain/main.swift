@@ -34,7 +34,7 @@ struct ServeCommand: ParsableCommand {
             Examples:
               purser token create --role writer --name ci-runner
               purser serve --listen 127.0.0.1:8080
-              purser serve --listen 0.0.0.0:8080 --on-rollback './shift-traffic.sh "$PURSER_ENV" "$PURSER_BASELINE"'
+              purser serve --listen 0.0.0.0:8080 --on-rollback ./shift-traffic.sh
               PURSER_SERVER=http://127.0.0.1:8080 PURSER_TOKEN=purser_… purser status
               curl -H "Authorization: Bearer $PURSER_TOKEN" \\
                 'http://127.0.0.1:8080/v1/at?time=2026-11-24T14:03:00Z&env=prod'

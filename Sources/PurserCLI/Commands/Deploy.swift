@@ -81,7 +81,8 @@ struct Deploy: ParsableCommand {
                 Examples:
                   purser deploy start support-agent@1.4.0 --env prod --strategy blue-green
                   purser deploy start 9b07d2aa --env prod --strategy canary --weight 10
-                  purser deploy start support-agent@1.5.0 --env prod --strategy canary --canary-config canary.yaml
+                  purser deploy start support-agent@1.5.0 --env prod --strategy canary \\
+                    --canary-config canary.yaml
                   purser deploy start 9b07d2aa --env prod --strategy blue-green --break-glass \\
                     --reason "hotfix for incident 42" --approver "dana@example.com"
                 """))
