@@ -68,6 +68,11 @@ struct Routes: Sendable {
                 summary:
                     "OTLP/HTTP traces (ExportTraceServiceRequest, application/x-protobuf or application/json, gzip or not): agent tasks, summarized in batches.",
                 role: .writer),
+            Route(
+                method: .post, path: "/v1/logs",
+                summary:
+                    "OTLP/HTTP logs (ExportLogsServiceRequest, application/x-protobuf): gen_ai.evaluation.result events, added to the spans they evaluate.",
+                role: .writer),
         ]
         + operations.map {
             Route(

@@ -23,6 +23,13 @@ public struct Server: Sendable {
         /// Request bodies over this many bytes are refused (413).
         public var maximumBody = 10 << 20
         public var readers = 2
+        /// OTLP: how long a trace waits for late spans after its last one arrived, how often traces are
+        /// summarized (seconds), and the most spans that wait at once (`OTLPReceiver`).
+        public var otlpWindow = 3.0
+        public var otlpBatchInterval = 1.0
+        public var otlpMaximumPending = 500_000
+        /// OTLP: model prices for tasks whose spans carry no cost (`PriceTable`); read when the server starts.
+        public var otlpPricesPath: String?
         /// Judges the canary rollouts whose configuration sets `judge-every` (`CanaryScheduler`).
         public var judgeCanaries = true
         /// A shell command run after a scheduled judgement rolls a canary back (`RollbackHook`).
@@ -80,10 +87,20 @@ public struct Server: Sendable {
         var logger = Logger(label: "purser")
         logger.logLevel =
             ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let receiver = OTLPReceiver(
+            access: access,
+            settings: .init(
+                window: configuration.otlpWindow, interval: configuration.otlpBatchInterval,
+                maximumPending: configuration.otlpMaximumPending,
+                prices: try configuration.otlpPricesPath.map { (path) throws(LedgerError) in
+                    try PriceFile(InputFile.read(path, limit: 1 << 20))
+                }),
+            logger: logger)
+        try receiver.restore()
         let routes = Routes(
             access: access, signingKey: signingKey,
             tokens: TokenCache(TokenFile(path: configuration.tokensPath)),
-            configuration: configuration, registry: registry, metrics: metrics)
+            configuration: configuration, registry: registry, metrics: metrics, receiver: receiver)
         let router = Router(context: ServerContext.self)
         router.add(middleware: RequestLogMiddleware(metrics: metrics))
         router.add(middleware: ErrorMiddleware())
@@ -102,6 +119,7 @@ public struct Server: Sendable {
                 listening("http://\(address?.ipAddress ?? configuration.host):\(address?.port ?? configuration.port)")
             },
             logger: logger)
+        application.addServices(receiver)
         if configuration.judgeCanaries {
             application.addServices(
                 CanaryScheduler(

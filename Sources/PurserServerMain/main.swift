@@ -29,6 +29,13 @@ struct ServeCommand: ParsableCommand {
             stays recorded, the failure is logged and counted (purser_failed_rollback_hooks_total in /metrics).
             --no-judge leaves every judgement to `purser canary judge`.
 
+            OpenTelemetry: POST /v1/traces takes OTLP/HTTP from a Collector's otlphttp exporter or an SDK's OTLP
+            exporter (protobuf or JSON, gzip or not), and POST /v1/logs the gen_ai.evaluation.result events among
+            logs (protobuf), with a writer token. A 200 means the request is on disk. Each agent trace is summarized
+            into a metrics.summarized entry once no span of it has arrived for --otlp-window seconds, every
+            --otlp-batch-interval seconds: canary judge and metrics report see it then. Over --otlp-max-pending
+            waiting spans: 429 with Retry-After.
+
             SIGTERM or SIGINT: stop accepting connections, finish the requests in flight, exit 0.
 
             Examples:
@@ -59,6 +66,19 @@ struct ServeCommand: ParsableCommand {
             "A shell command to run after a scheduled judgement rolls a canary back.", valueName: "command"))
     var onRollback: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "OTLP: seconds a trace waits for late spans after its last one arrived.", valueName: "seconds"))
+    var otlpWindow = 3.0
+    @Option(help: ArgumentHelp("OTLP: seconds between batches of summarized traces.", valueName: "seconds"))
+    var otlpBatchInterval = 1.0
+    @Option(help: ArgumentHelp("OTLP: the most spans waiting at once; more get 429.", valueName: "spans"))
+    var otlpMaxPending = 500_000
+    @Option(
+        help: ArgumentHelp(
+            "OTLP: model prices for tasks whose spans carry no cost (templates/prices.yaml).", valueName: "file"))
+    var otlpPrices: String?
+
     func run() throws {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
             (0...65535).contains(port), colon != listen.startIndex
@@ -66,6 +86,13 @@ struct ServeCommand: ParsableCommand {
             throw LedgerError(.usage, "--listen must be HOST:PORT (e.g. 127.0.0.1:8080), not \(listen)")
         }
         guard maxBody > 0 else { throw LedgerError(.usage, "--max-body must be a positive number of bytes") }
+        for (flag, seconds) in [("--otlp-window", otlpWindow), ("--otlp-batch-interval", otlpBatchInterval)]
+        where !(seconds > 0 && seconds <= 3600) {
+            throw LedgerError(.usage, "\(flag) must be a number of seconds above 0 and at most 3600, not \(seconds)")
+        }
+        guard otlpMaxPending > 0 else {
+            throw LedgerError(.usage, "--otlp-max-pending must be a positive number of spans")
+        }
         // Opening here first: a missing or bad ledger fails before anything listens.
         _ = try Releases(ledger: Ledger(openingAt: ledger))
         var configuration = Server.Configuration(
@@ -75,6 +102,10 @@ struct ServeCommand: ParsableCommand {
         configuration.port = port
         configuration.publicAuditEndpoints = publicAudit
         configuration.maximumBody = maxBody
+        configuration.otlpWindow = otlpWindow
+        configuration.otlpBatchInterval = otlpBatchInterval
+        configuration.otlpMaximumPending = otlpMaxPending
+        configuration.otlpPricesPath = otlpPrices
         configuration.judgeCanaries = !noJudge
         configuration.onRollback = onRollback
         let tokenCount = try TokenFile(path: configuration.tokensPath).tokens().filter { $0.revokedAt == nil }.count

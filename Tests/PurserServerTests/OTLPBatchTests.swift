@@ -1,7 +1,9 @@
 import Foundation
 import Logging
+import OTLPProto
 import PurserCore
 import PurserLedger
+import SwiftProtobuf
 import Testing
 
 @testable import PurserServer
@@ -57,12 +59,20 @@ struct OTLPBatchTests {
             return try releases.metrics.report(versions: [id]).first?.tasks ?? 0
         }
 
+        /// Keeps a protobuf `ExportLogsServiceRequest` in the inbox and gives its evaluations to `receiver`.
+        func sendLogs(_ bytes: [UInt8], to receiver: OTLPReceiver) throws {
+            let decoded = try OTLPReceiver.decode(bytes, encoding: "logs-protobuf")
+            let kept = try Releases(ledger: Ledger(openingAt: path)).metrics.keep(
+                bytes, encoding: "logs-protobuf", sender: "ci")
+            receiver.accept(decoded, request: kept.request, receivedAt: kept.receivedAt, sender: "ci")
+        }
+
         /// Keeps `request` in the inbox and gives its spans to `receiver`, as the route does.
         func send(_ request: String, to receiver: OTLPReceiver, at now: ContinuousClock.Instant = .now) throws {
             let bytes = Array(request.utf8)
-            let spans = try OTLPReceiver.decode(bytes, encoding: "json").spans
+            let decoded = try OTLPReceiver.decode(bytes, encoding: "json")
             let kept = try Releases(ledger: Ledger(openingAt: path)).metrics.keep(bytes, encoding: "json", sender: "ci")
-            receiver.accept(spans, request: kept.request, receivedAt: kept.receivedAt, sender: "ci", now: now)
+            receiver.accept(decoded, request: kept.request, receivedAt: kept.receivedAt, sender: "ci", now: now)
         }
     }
 
@@ -161,6 +171,54 @@ struct OTLPBatchTests {
         #expect(try fixture.batches().last?["batch"]?["spans"]?.numberValue == 2)
         #expect(try fixture.tasks(version: "support@1") == 2)
         #expect(try Releases(ledger: Ledger(openingAt: fixture.path)).metrics.keptRequests().isEmpty)
+        #expect(try Releases.verifyDerived(Ledger(openingAt: fixture.path)) == nil)
+    }
+
+    /// An `ExportLogsServiceRequest` of `gen_ai.evaluation.result` records: (trace, span id, score).
+    static func evaluationLogs(_ evaluations: [(Character, String, Double)]) throws -> [UInt8] {
+        var scope = Opentelemetry_Proto_Logs_V1_ScopeLogs()
+        scope.logRecords = evaluations.map { trace, span, score in
+            var record = Opentelemetry_Proto_Logs_V1_LogRecord()
+            record.eventName = "gen_ai.evaluation.result"
+            record.traceID = Data((0..<16).map { _ in UInt8(String(trace), radix: 16)! * 17 })
+            record.spanID = Data(stride(from: 0, to: 16, by: 2).map { UInt8(span.dropFirst($0).prefix(2), radix: 16)! })
+            record.timeUnixNano = 1_796_637_602_000_000_000
+            var value = Opentelemetry_Proto_Common_V1_AnyValue()
+            value.doubleValue = score
+            var pair = Opentelemetry_Proto_Common_V1_KeyValue()
+            pair.key = "gen_ai.evaluation.score.value"
+            pair.value = value
+            record.attributes = [pair]
+            return record
+        }
+        var resource = Opentelemetry_Proto_Logs_V1_ResourceLogs()
+        resource.scopeLogs = [scope]
+        var request = Opentelemetry_Proto_Collector_Logs_V1_ExportLogsServiceRequest()
+        request.resourceLogs = [resource]
+        return try request.serializedBytes()
+    }
+
+    @Test("evaluations sent as logs, before or after their spans, become the task's quality; one of no span is counted")
+    func evaluationsAsLogs() async throws {
+        let fixture = try Fixture()
+        let receiver = try fixture.receiver(window: 3_600)
+        try fixture.sendLogs(try Self.evaluationLogs([("7", "0000000000000071", 0.5)]), to: receiver)
+        try fixture.send(
+            Self.request([
+                Self.span("7", "0000000000000071", invoke: true, version: "support@1"),
+                Self.span("7", "0000000000000072", parent: "0000000000000071"),
+            ]), to: receiver)
+        try fixture.sendLogs(
+            try Self.evaluationLogs([("7", "0000000000000072", 1.0), ("7", "00000000000000ff", 0.1)]), to: receiver)
+        // The logs wait in the inbox like spans: a restarted receiver takes them back.
+        let restarted = try fixture.receiver()
+        #expect(await restarted.summarizeReady().map(\.records) == [1])
+        let body = try #require(try fixture.batches().last)
+        #expect(body["batch"]?["evaluations"]?.numberValue == 3)
+        #expect(body["batch"]?["unattached_evaluations"]?.numberValue == 1)
+        let releases = try Releases(ledger: Ledger(openingAt: fixture.path))
+        let report = try #require(try releases.metrics.report().first)
+        #expect(report.quality == 0.75 && report.qualityTasks == 1)
         #expect(try Releases.verifyDerived(Ledger(openingAt: fixture.path)) == nil)
     }
 }

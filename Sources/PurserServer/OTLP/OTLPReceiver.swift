@@ -27,9 +27,20 @@ final class OTLPReceiver: Service, @unchecked Sendable {
         var prices: PriceFile?
     }
 
-    /// A trace's spans waiting for their window to pass.
+    /// What a request body holds: spans (`/v1/traces`) or evaluation results (`/v1/logs`), and what was refused.
+    struct Decoded: Sendable {
+        var spans: [OTLPSpan] = []
+        var evaluations: [OTLPEvaluation] = []
+        var rejected = 0
+        var problems: [String] = []
+        var isEmpty: Bool { spans.isEmpty && evaluations.isEmpty }
+        var count: Int { spans.count + evaluations.count }
+    }
+
+    /// A trace's spans, and evaluations of them, waiting for their window to pass.
     private struct Trace {
         var spans: [OTLPSpan] = []
+        var evaluations: [OTLPEvaluation] = []
         var keys: Set<UInt64> = []
         var last: ContinuousClock.Instant
         var requests: Set<Int64> = []
@@ -74,23 +85,34 @@ final class OTLPReceiver: Service, @unchecked Sendable {
             return try releases.metrics.keptRequests()
         }
         for request in kept {
-            let decoded = try Self.decode(request.payload, encoding: request.encoding)
-            accept(
-                decoded.spans.filter { !request.taken.contains($0.traceID) }, request: request.id,
-                receivedAt: request.receivedAt, sender: request.sender)
+            var decoded = try Self.decode(request.payload, encoding: request.encoding)
+            decoded.spans.removeAll { request.taken.contains($0.traceID) }
+            decoded.evaluations.removeAll { request.taken.contains($0.traceID) }
+            accept(decoded, request: request.id, receivedAt: request.receivedAt, sender: request.sender)
         }
         if !kept.isEmpty {
             logger.info("OTLP: \(kept.count) request(s) acknowledged earlier and not yet summarized wait again")
         }
     }
 
-    /// The spans of a request body, with how many were refused and why.
-    /// - Throws: `.invalidInput` for a body that is not an `ExportTraceServiceRequest` in that encoding.
-    static func decode(
-        _ body: [UInt8], encoding: String
-    ) throws(LedgerError) -> (spans: [OTLPSpan], rejected: Int, problems: [String]) {
-        if encoding == "protobuf" { return try OTLPProtobuf.spans(body) }
-        return (try OTLPJSON.spans(body, source: "the request body"), 0, [])
+    /// What a request body holds, with how many spans or evaluations were refused and why. `encoding`: `protobuf` or
+    /// `json` for traces, `logs-protobuf` for logs.
+    /// - Throws: `.invalidInput` for a body that is not an `ExportTraceServiceRequest` (or an
+    ///   `ExportLogsServiceRequest`) in that encoding.
+    static func decode(_ body: [UInt8], encoding: String) throws(LedgerError) -> Decoded {
+        switch encoding {
+        case "protobuf":
+            let (spans, rejected, problems) = try OTLPProtobuf.spans(body)
+            return Decoded(spans: spans, rejected: rejected, problems: problems)
+        case "json":
+            let (spans, rejected, problems) = try OTLPJSON.request(body)
+            return Decoded(spans: spans, rejected: rejected, problems: problems)
+        case "logs-protobuf":
+            let (evaluations, rejected, problems) = try OTLPProtobuf.evaluations(body)
+            return Decoded(evaluations: evaluations, rejected: rejected, problems: problems)
+        default:
+            throw LedgerError(.internal, "the OTLP inbox holds a request of an unknown encoding, \(encoding)")
+        }
     }
 
     /// Refuses `count` more spans while as many wait as the receiver holds: the sender retries later.
@@ -104,15 +126,28 @@ final class OTLPReceiver: Service, @unchecked Sendable {
         }
     }
 
-    /// Takes the spans of inbox request `request` to wait for their batch.
+    /// Takes the spans and evaluations of inbox request `request` to wait for their batch.
     func accept(
-        _ spans: [OTLPSpan], request: Int64, receivedAt: String, sender: String,
-        now: ContinuousClock.Instant = .now
+        _ decoded: Decoded, request: Int64, receivedAt: String, sender: String, now: ContinuousClock.Instant = .now
     ) {
         lock.withLock {
             var entry = Request(receivedAt: receivedAt, sender: sender, traces: [])
             var added = 0
-            for span in spans {
+            for evaluation in decoded.evaluations {
+                let key = RecentSpans.key(evaluation)
+                guard !recent.contains(key),
+                    traces[evaluation.traceID, default: Trace(last: now)].keys.insert(key).inserted
+                else {
+                    duplicates += 1
+                    continue
+                }
+                traces[evaluation.traceID]!.evaluations.append(evaluation)
+                traces[evaluation.traceID]!.last = now
+                traces[evaluation.traceID]!.requests.insert(request)
+                entry.traces.insert(evaluation.traceID)
+                added += 1
+            }
+            for span in decoded.spans {
                 let key = RecentSpans.key(span)
                 if recent.contains(key) {
                     duplicates += 1
@@ -131,8 +166,8 @@ final class OTLPReceiver: Service, @unchecked Sendable {
             }
             waiting += added
             if entry.traces.isEmpty { emptied.append(request) } else { requests[request] = entry }
-            received.increment(by: Int64(spans.count))
-            repeated.increment(by: Int64(spans.count - added))
+            received.increment(by: Int64(decoded.count))
+            repeated.increment(by: Int64(decoded.count - added))
             pending.record(waiting)
         }
     }
@@ -188,10 +223,11 @@ final class OTLPReceiver: Service, @unchecked Sendable {
             var taken = Taken()
             var sources: Set<Int64> = []
             for (id, trace) in traces where all || now - trace.last >= window {
-                if !batch.spans.isEmpty && batch.spans.count + trace.spans.count > settings.maximumBatch { break }
+                if !taken.traces.isEmpty && batch.spans.count + trace.spans.count > settings.maximumBatch { break }
                 traces[id] = nil
                 taken.traces[id] = trace
-                batch.spans += trace.spans
+                batch.spans += Self.evaluated(trace, unattached: &batch.unattachedEvaluations)
+                batch.evaluations += trace.evaluations.count
                 for request in trace.requests {
                     if taken.requests[request] == nil { taken.requests[request] = requests[request] }
                     sources.insert(request)
@@ -202,7 +238,7 @@ final class OTLPReceiver: Service, @unchecked Sendable {
                     }
                 }
             }
-            guard !batch.spans.isEmpty else { return nil }
+            guard !taken.traces.isEmpty else { return nil }
             for (id, trace) in taken.traces {
                 for request in trace.requests where requests[request] != nil { batch.taken.append((request, id)) }
             }
@@ -217,7 +253,7 @@ final class OTLPReceiver: Service, @unchecked Sendable {
             batch.duplicates = duplicates
             taken.duplicates = duplicates
             duplicates = 0
-            waiting -= batch.spans.count
+            waiting -= batch.spans.count + batch.evaluations
             pending.record(waiting)
             return (batch, taken)
         }
@@ -246,8 +282,35 @@ final class OTLPReceiver: Service, @unchecked Sendable {
             }
             emptied += taken.emptied
             duplicates += taken.duplicates
-            waiting += batch.spans.count
+            waiting += batch.spans.count + batch.evaluations
             pending.record(waiting)
+        }
+    }
+
+    /// The trace's spans, each evaluation received as a log added to the span it names as a
+    /// `gen_ai.evaluation.result` event; an evaluation of a span not in the trace is counted in `unattached`.
+    private static func evaluated(_ trace: Trace, unattached: inout Int) -> [OTLPSpan] {
+        guard !trace.evaluations.isEmpty else { return trace.spans }
+        var events: [String: [OTLPEvent]] = [:]
+        let spanIDs = Set(trace.spans.map(\.spanID))
+        for evaluation in trace.evaluations {
+            guard spanIDs.contains(evaluation.spanID) else {
+                unattached += 1
+                continue
+            }
+            var attributes: [String: OTLPValue] = [:]
+            attributes["gen_ai.evaluation.name"] = evaluation.name.map(OTLPValue.string)
+            attributes["gen_ai.evaluation.score.value"] = evaluation.score.map(OTLPValue.double)
+            events[evaluation.spanID, default: []].append(
+                OTLPEvent(timeNanos: evaluation.timeNanos, name: "gen_ai.evaluation.result", attributes: attributes))
+        }
+        return trace.spans.map { span in
+            guard let added = events[span.spanID] else { return span }
+            return OTLPSpan(
+                line: span.line, traceID: span.traceID, spanID: span.spanID, parentSpanID: span.parentSpanID,
+                name: span.name, kind: span.kind, startNanos: span.startNanos, endNanos: span.endNanos,
+                statusCode: span.statusCode, statusMessage: span.statusMessage, attributes: span.attributes,
+                resource: span.resource, scope: span.scope, events: span.events + added)
         }
     }
 }
@@ -269,6 +332,14 @@ private struct RecentSpans {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in span.traceID.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         for byte in span.spanID.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
+    }
+
+    /// An evaluation's span, name, time and score, hashed likewise.
+    static func key(_ evaluation: OTLPEvaluation) -> UInt64 {
+        var hash: UInt64 = 0x84222325_cbf29ce4
+        let text = "\(evaluation.traceID)\(evaluation.spanID)\(evaluation.name ?? "")\(evaluation.timeNanos)\(evaluation.score ?? .nan)"
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         return hash
     }
 

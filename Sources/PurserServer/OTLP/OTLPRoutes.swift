@@ -6,40 +6,52 @@ import PurserCore
 import PurserLedger
 import PurserOperations
 
-/// `POST /v1/traces`: OTLP/HTTP (opentelemetry-proto v1.11.0), as an OpenTelemetry Collector's `otlphttp` exporter or
-/// an SDK's OTLP/HTTP exporter sends it: `application/x-protobuf` or `application/json`, optionally gzip'd, with a
-/// writer token. A 200 means the request is kept in the inbox (on disk); its spans are summarized within the
-/// late-span window and the batch interval (`OTLPReceiver`).
+/// `POST /v1/traces` and `POST /v1/logs`: OTLP/HTTP (opentelemetry-proto v1.11.0), as an OpenTelemetry Collector's
+/// `otlphttp` exporter or an SDK's OTLP/HTTP exporter sends it: `application/x-protobuf` or (traces only)
+/// `application/json`, optionally gzip'd, with a writer token. A 200 means the request is kept in the inbox (on
+/// disk); its spans, and the evaluation results among its logs, are summarized within the late-span window and the
+/// batch interval (`OTLPReceiver`).
 extension Routes {
     func registerOTLP(on router: Router<ServerContext>) {
         router.post("/v1/traces") { request, context in
-            let token = try self.authorize(.writer, context)
-            let encoding = try Self.otlpEncoding(request.headers[.contentType])
-            do {
-                let sent = Array(try await context.collectBody(of: request).readableBytesView)
-                let body: [UInt8]
-                switch request.headers[.contentEncoding]?.lowercased() {
-                case nil, "identity": body = sent
-                case "gzip": body = try Gzip.decompress(sent, limit: Self.maximumInflated(self.configuration))
-                case let other?:
-                    throw LedgerError(
-                        .unsupportedMediaType, "Content-Encoding \(other) is not supported: send gzip or none")
-                }
-                let decoded = try await Self.offTheLoop { try OTLPReceiver.decode(body, encoding: encoding) }
-                guard !decoded.spans.isEmpty else {
-                    return Self.otlpAnswer(encoding, rejected: decoded.rejected, problems: decoded.problems)
-                }
-                try self.receiver.admit(decoded.spans.count)
-                let sender = token?.name ?? "anonymous"
-                let (id, receivedAt) = try await self.access.write(actor: sender) { releases in
-                    try releases.metrics.keep(body, encoding: encoding, sender: sender)
-                }
-                self.receiver.accept(decoded.spans, request: id, receivedAt: receivedAt, sender: sender)
-                return Self.otlpAnswer(encoding, rejected: decoded.rejected, problems: decoded.problems)
-            } catch let error as LedgerError where error.code == .invalidInput || error.code == .usage {
-                // OTLP/HTTP: a malformed request is a 400, whose body is a google.rpc.Status; nothing was kept.
-                return Self.otlpFailure(encoding, status: .badRequest, message: error.message)
+            try await self.receive(request, context, logs: false)
+        }
+        router.post("/v1/logs") { request, context in
+            try await self.receive(request, context, logs: true)
+        }
+    }
+
+    /// Keeps a request of traces, or of logs holding evaluation results, and answers as OTLP/HTTP does.
+    private func receive(_ request: Request, _ context: ServerContext, logs: Bool) async throws -> Response {
+        let token = try authorize(.writer, context)
+        let encoding = try Self.otlpEncoding(request.headers[.contentType])
+        if logs && encoding != "protobuf" {
+            throw LedgerError(
+                .unsupportedMediaType, "send OTLP logs as Content-Type: application/x-protobuf (JSON logs are not read)")
+        }
+        do {
+            let sent = Array(try await context.collectBody(of: request).readableBytesView)
+            let body: [UInt8]
+            switch request.headers[.contentEncoding]?.lowercased() {
+            case nil, "identity": body = sent
+            case "gzip": body = try Gzip.decompress(sent, limit: Self.maximumInflated(configuration))
+            case let other?:
+                throw LedgerError(.unsupportedMediaType, "Content-Encoding \(other) is not supported: send gzip or none")
             }
+            let kept = logs ? "logs-protobuf" : encoding
+            let decoded = try await Self.offTheLoop { try OTLPReceiver.decode(body, encoding: kept) }
+            let answer = Self.otlpAnswer(encoding, rejected: decoded.rejected, problems: decoded.problems)
+            guard !decoded.isEmpty else { return answer }
+            try receiver.admit(decoded.count)
+            let sender = token?.name ?? "anonymous"
+            let (id, receivedAt) = try await access.write(actor: sender) { releases in
+                try releases.metrics.keep(body, encoding: kept, sender: sender)
+            }
+            receiver.accept(decoded, request: id, receivedAt: receivedAt, sender: sender)
+            return answer
+        } catch let error as LedgerError where error.code == .invalidInput || error.code == .usage {
+            // OTLP/HTTP: a malformed request is a 400, whose body is a google.rpc.Status; nothing was kept.
+            return Self.otlpFailure(encoding, status: .badRequest, message: error.message)
         }
     }
 
@@ -61,7 +73,8 @@ extension Routes {
         }
     }
 
-    /// The `ExportTraceServiceResponse`, with `partial_success` when spans were refused.
+    /// The `ExportTraceServiceResponse`, with `partial_success` when spans were refused (an `ExportLogsServiceResponse`
+    /// is the same bytes in protobuf).
     static func otlpAnswer(_ encoding: String, rejected: Int, problems: [String]) -> Response {
         let message =
             problems.prefix(3).joined(separator: "; ") + (problems.count > 3 ? "; and \(problems.count - 3) more" : "")

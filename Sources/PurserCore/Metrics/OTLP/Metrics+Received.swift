@@ -17,6 +17,10 @@ package struct ReceivedBatch: Sendable {
     package var senders: Set<String> = []
     /// Spans received again (an exporter's retry) since the last batch, counted once.
     package var duplicates = 0
+    /// Evaluation results received as logs (`/v1/logs`), written as events of the spans they name; and those whose
+    /// span is not in the batch, counted and not kept.
+    package var evaluations = 0
+    package var unattachedEvaluations = 0
 
     package init() {}
 }
@@ -92,6 +96,8 @@ extension Metrics {
                     "received_from": .string(batch.firstReceived), "received_until": .string(batch.lastReceived),
                     "requests": .number(Double(batch.requests)), "spans": .number(Double(batch.spans.count)),
                     "duplicates": .number(Double(batch.duplicates)),
+                    "evaluations": .number(Double(batch.evaluations)),
+                    "unattached_evaluations": .number(Double(batch.unattachedEvaluations)),
                     "senders": .array(batch.senders.sorted().map(JSONValue.string)),
                 ]),
             ]
