@@ -86,7 +86,7 @@ struct OTLPReceiverTests {
         }
     }
 
-    @Test("a malformed request is refused with 400 and writes nothing")
+    @Test("a malformed request is refused with 400, an unusable span with partial_success; neither writes anything")
     func malformed() throws {
         let receiver = try TraceReceiver()
         let before = try receiver.purser(["log", "--json"])
@@ -96,8 +96,6 @@ struct OTLPReceiverTests {
         #expect(backwards != Spans.task(0, version: "agent@1", tokens: 1)[0])
         let bad: [(String, Data, String, Bool)] = [
             ("not JSON", Data("{\"resourceSpans\":[".utf8), "application/json", false),
-            ("a bad traceId", Data(Spans.request([#"{"traceId":"nothex"}"#]).utf8), "application/json", false),
-            ("ending before it starts", Data(Spans.request([backwards]).utf8), "application/json", false),
             ("not protobuf", Data([0xff, 0xff, 0xff, 0xff]), "application/x-protobuf", false),
             (
                 "not gzip", Data(Spans.request(Spans.task(1, version: "agent@1", tokens: 1)).utf8), "application/json",
@@ -107,6 +105,17 @@ struct OTLPReceiverTests {
         for (what, body, contentType, gzip) in bad {
             let answer = receiver.post(body, contentType: contentType, gzip: gzip)
             #expect(answer.status == 400, "\(what): \(answer.status) \(answer.body)")
+        }
+        // A request that parses, with spans OTLP/HTTP says to refuse one by one: 200, and each is counted.
+        for (what, span, field) in [
+            ("a bad traceId", #"{"traceId":"nothex"}"#, "traceId"),
+            ("ending before it starts", backwards, "endTimeUnixNano"),
+        ] {
+            let answer = receiver.post(Data(Spans.request([span]).utf8))
+            #expect(answer.status == 200, "\(what): \(answer.status) \(answer.body)")
+            let partial = try JSONValue(parsing: Array(answer.body.utf8))["partialSuccess"]
+            #expect(partial?["rejectedSpans"]?.stringValue == "1", "\(what): \(answer.body)")
+            #expect(partial?["errorMessage"]?.stringValue?.contains(field) == true, "\(what): \(answer.body)")
         }
         // A good request after them: once its task is there, whatever the bad ones could have written would be too.
         #expect(receiver.post(Spans.request(Spans.task(2, version: "agent@2", tokens: 1))).status == 200)

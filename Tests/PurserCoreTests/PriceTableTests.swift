@@ -41,7 +41,8 @@ struct PriceTableTests {
     @Test("each call at its model's price; a model the table lacks leaves the task without a cost")
     func costs() throws {
         let prices = try PriceTable(bytes: Array(Self.table.utf8), source: "prices.yaml")
-        let known = try OTLPJSON.spans(Array(Self.traces(first: "gpt-4o-2024-08-06", second: "gpt-4o-mini").utf8), source: "t")
+        let known = try OTLPJSON.spans(
+            Array(Self.traces(first: "gpt-4o-2024-08-06", second: "gpt-4o-mini").utf8), source: "t")
         let cost = try #require(try OTLPTasks.assemble(known, prices: prices).tasks.first?.record.costUSD)
         // (1000 × 2.5 + 200 × 10 + 3000 × 0.15 + 500 × 0.6) / 1e6
         #expect(abs(cost - 0.00525) < 1e-12)
@@ -69,7 +70,8 @@ struct PriceTableTests {
     func storedWithTheSummary() throws {
         let test = try TestReleases()
         try test.record(prompt: "support one", label: "support@1")
-        let file = InputFile(source: "traces.jsonl", bytes: Array(Self.traces(first: "gpt-4o-mini", second: "gpt-4o-mini").utf8))
+        let file = InputFile(
+            source: "traces.jsonl", bytes: Array(Self.traces(first: "gpt-4o-mini", second: "gpt-4o-mini").utf8))
         let prices = try PriceFile(InputFile(source: "prices.yaml", bytes: Array(Self.table.utf8)))
         let outcome = try test.releases.metrics.ingest(file, format: .otlp, prices: prices)
         let report = try #require(try test.releases.metrics.report().first)
@@ -81,7 +83,8 @@ struct PriceTableTests {
         let digest = try #require(try test.ledger.entry(outcome.seq)?.body["prices"]?["digest"]?.stringValue)
         try test.ledger.write { transaction in
             try transaction.connection.execute(
-                "DROP TRIGGER artifacts_immutable_update; UPDATE artifacts SET bytes = x'00' WHERE digest = x'\(digest)'")
+                "DROP TRIGGER artifacts_immutable_update; UPDATE artifacts SET bytes = x'00' WHERE digest = x'\(digest)'"
+            )
         }
         let fault = try #require(try Releases.verifyDerived(test.ledger))
         #expect(fault.seq == outcome.seq && fault.detail.contains("price table"), "\(fault.detail)")

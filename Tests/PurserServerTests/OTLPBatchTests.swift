@@ -20,7 +20,8 @@ struct OTLPBatchTests {
 
         init() throws {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            let releases = try Releases(ledger: Ledger.create(at: path, origin: "test.example/otlp", keyPath: folder + "/ledger.key"))
+            let releases = try Releases(
+                ledger: Ledger.create(at: path, origin: "test.example/otlp", keyPath: folder + "/ledger.key"))
             for label in ["support@1", "support@2"] {
                 let prompt = Array("You help with \(label).".utf8)
                 let version = BehavioralVersion(
@@ -81,7 +82,9 @@ struct OTLPBatchTests {
     }
 
     /// A span of trace `trace` (a hex digit repeated), 1 s long.
-    static func span(_ trace: Character, _ id: String, parent: String? = nil, invoke: Bool = false, version: String? = nil)
+    static func span(
+        _ trace: Character, _ id: String, parent: String? = nil, invoke: Bool = false, version: String? = nil
+    )
         -> String
     {
         var attributes = [attribute("gen_ai.operation.name", invoke ? "invoke_agent" : "chat")]
@@ -124,7 +127,8 @@ struct OTLPBatchTests {
     func windowAndUnattributed() async throws {
         let fixture = try Fixture()
         let waiting = try fixture.receiver(window: 3_600)
-        try fixture.send(Self.request([Self.span("b", "00000000000000b1", invoke: true, version: "support@2")]), to: waiting)
+        try fixture.send(
+            Self.request([Self.span("b", "00000000000000b1", invoke: true, version: "support@2")]), to: waiting)
         #expect(await waiting.summarizeReady().isEmpty)
         #expect(try fixture.batches().isEmpty)
 

@@ -76,7 +76,8 @@ public struct Metrics {
         _ file: InputFile, format: MetricsFormat, prices: PriceFile? = nil
     ) throws(LedgerError) -> IngestOutcome {
         if prices != nil && format != .otlp {
-            throw LedgerError(.usage, naming: "\(parameter: "prices") applies to --format otlp: other files carry their cost")
+            throw LedgerError(
+                .usage, naming: "\(parameter: "prices") applies to --format otlp: other files carry their cost")
         }
         let source = file.source
         let versions = Versions(ledger)

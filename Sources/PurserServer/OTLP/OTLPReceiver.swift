@@ -276,7 +276,8 @@ final class OTLPReceiver: Service, @unchecked Sendable {
                 traces[id] = merged
             }
             for (request, entry) in taken.requests {
-                var restored = requests[request] ?? Request(receivedAt: entry.receivedAt, sender: entry.sender, traces: [])
+                var restored =
+                    requests[request] ?? Request(receivedAt: entry.receivedAt, sender: entry.sender, traces: [])
                 restored.traces.formUnion(taken.traces.filter { $0.value.requests.contains(request) }.keys)
                 requests[request] = restored
             }
@@ -338,7 +339,8 @@ private struct RecentSpans {
     /// An evaluation's span, name, time and score, hashed likewise.
     static func key(_ evaluation: OTLPEvaluation) -> UInt64 {
         var hash: UInt64 = 0x84222325_cbf29ce4
-        let text = "\(evaluation.traceID)\(evaluation.spanID)\(evaluation.name ?? "")\(evaluation.timeNanos)\(evaluation.score ?? .nan)"
+        let text =
+            "\(evaluation.traceID)\(evaluation.spanID)\(evaluation.name ?? "")\(evaluation.timeNanos)\(evaluation.score ?? .nan)"
         for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         return hash
     }

@@ -27,7 +27,8 @@ extension Routes {
         let encoding = try Self.otlpEncoding(request.headers[.contentType])
         if logs && encoding != "protobuf" {
             throw LedgerError(
-                .unsupportedMediaType, "send OTLP logs as Content-Type: application/x-protobuf (JSON logs are not read)")
+                .unsupportedMediaType, "send OTLP logs as Content-Type: application/x-protobuf (JSON logs are not read)"
+            )
         }
         do {
             let sent = Array(try await context.collectBody(of: request).readableBytesView)
@@ -36,7 +37,8 @@ extension Routes {
             case nil, "identity": body = sent
             case "gzip": body = try Gzip.decompress(sent, limit: Self.maximumInflated(configuration))
             case let other?:
-                throw LedgerError(.unsupportedMediaType, "Content-Encoding \(other) is not supported: send gzip or none")
+                throw LedgerError(
+                    .unsupportedMediaType, "Content-Encoding \(other) is not supported: send gzip or none")
             }
             let kept = logs ? "logs-protobuf" : encoding
             let decoded = try await Self.offTheLoop { try OTLPReceiver.decode(body, encoding: kept) }

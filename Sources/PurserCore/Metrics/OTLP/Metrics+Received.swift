@@ -79,7 +79,9 @@ extension Metrics {
                 if let id = try? versions.find(record.version).id { resolved[record.version] = id }
             }
             let attributed = tasks.map(\.record).filter { resolved[$0.version] != nil }
-            for (_, record) in tasks where resolved[record.version] == nil { unresolved[record.version, default: 0] += 1 }
+            for (_, record) in tasks where resolved[record.version] == nil {
+                unresolved[record.version, default: 0] += 1
+            }
             let groups = try projection.tables.insertTasks(attributed, seq: seq, from: 0, versions: resolved)
             let perVersion = try projection.tables.countTasks(seq: seq, in: groups)
             projection.insertedTasks = seq

@@ -79,7 +79,7 @@ package enum OTLPTasks {
             let found: TaskRecord?
             do {
                 found = try record(invocation, owned, prices: prices)
-            } catch where lenient {
+            } catch  where lenient {
                 found = nil
             }
             guard let found else {

@@ -26,7 +26,8 @@ public struct PriceTable: Sendable, Equatable {
         }
         for key in top.keys.sorted() where key != "models" { throw invalid(key, "unknown field (expected models)") }
         guard case .object(let entries) = top["models"] ?? .null, !entries.isEmpty else {
-            throw invalid("models", "expected a mapping of model ids to {input, output} in US dollars per million tokens")
+            throw invalid(
+                "models", "expected a mapping of model ids to {input, output} in US dollars per million tokens")
         }
         var models: [String: Price] = [:]
         for (model, value) in entries {
@@ -39,7 +40,8 @@ public struct PriceTable: Sendable, Equatable {
             var prices: [Double] = []
             for key in ["input", "output"] {
                 guard let price = fields[key]?.numberValue, price.isFinite, price >= 0 else {
-                    throw invalid("models.\(model).\(key)", "expected US dollars per million tokens, a number at least 0")
+                    throw invalid(
+                        "models.\(model).\(key)", "expected US dollars per million tokens, a number at least 0")
                 }
                 prices.append(price)
             }

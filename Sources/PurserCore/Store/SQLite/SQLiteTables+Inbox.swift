@@ -28,7 +28,8 @@ extension SQLiteTables: InboxTables {
         var taken: [Int64: Set<String>] = [:]
         let traces = try query("SELECT request, trace FROM \(schema).otlp_taken")
         while try traces.step() { taken[traces.int64(0), default: []].insert(traces.string(1)) }
-        let requests = try query("SELECT id, received_at, sender, encoding, payload FROM \(schema).otlp_inbox ORDER BY id")
+        let requests = try query(
+            "SELECT id, received_at, sender, encoding, payload FROM \(schema).otlp_inbox ORDER BY id")
         while try requests.step() {
             let id = requests.int64(0)
             try body(
