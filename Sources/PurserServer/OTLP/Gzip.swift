@@ -9,6 +9,9 @@ package enum Gzip {
     /// - Throws: `.tooLarge` when they inflate to more than `limit` bytes (nothing past it is inflated);
     ///   `.invalidInput` for data that is not gzip, is corrupt (a bad checksum) or ends early.
     package static func decompress(_ bytes: [UInt8], limit: Int) throws(LedgerError) -> [UInt8] {
+        guard bytes.count <= UInt32.max else {
+            throw LedgerError(.tooLarge, "a gzip'd body of \(bytes.count) bytes is more than zlib takes at once")
+        }
         var stream = z_stream()
         // 16 + 15: a gzip header and trailer, and the largest window.
         guard purser_inflate_init2(&stream, 16 + MAX_WBITS) == Z_OK else {
