@@ -108,7 +108,7 @@ struct OTLPReceiverTests {
         }
         // A request that parses, with spans OTLP/HTTP says to refuse one by one: 200, and each is counted.
         for (what, span, field) in [
-            ("a bad traceId", #"{"traceId":"nothex"}"#, "traceId"),
+            ("a bad traceId", #"{"traceId":"nothex"}"#, "spans[0]"),
             ("ending before it starts", backwards, "endTimeUnixNano"),
         ] {
             let answer = receiver.post(Data(Spans.request([span]).utf8))

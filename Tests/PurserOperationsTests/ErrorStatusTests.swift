@@ -67,7 +67,7 @@ struct ErrorStatusTests {
         let exitCodes = try readmeExitCodes()
         #expect(exitCodes == [0, 1, 2, 3, 64, 65, 66, 70])
         let httpStatuses = try readmeHTTPStatuses()
-        #expect(httpStatuses == [400, 422, 404, 409, 401, 403, 413, 415, 500])
+        #expect(httpStatuses == [400, 422, 404, 409, 401, 403, 413, 415, 429, 500])
         for (code, exit, http) in everyCode {
             #expect(code.status == ErrorStatus(exit: exit, http: http), "\(code)")
             #expect(exitCodes.contains(code.status.exit), "\(code): exit \(code.status.exit) is not in the README")

@@ -272,6 +272,9 @@ final class OTLPReceiver: Service, @unchecked Sendable {
                 where merged.keys.insert(key).inserted {
                     merged.spans.append(span)
                 }
+                for evaluation in trace.evaluations where merged.keys.insert(RecentSpans.key(evaluation)).inserted {
+                    merged.evaluations.append(evaluation)
+                }
                 merged.requests.formUnion(trace.requests)
                 traces[id] = merged
             }
