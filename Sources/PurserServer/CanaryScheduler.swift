@@ -28,21 +28,27 @@ struct CanaryScheduler: Service {
         try await cancelWhenGracefulShutdown {
             // A rollout whose judgement failed, by its start entry: when to try it again.
             var retry: [UInt64: Date] = [:]
+            // Why the rollouts could not be read last time: logged once, not every second.
+            var readError: String?
             while !Task.isCancelled {
-                await look(retry: &retry)
+                await look(retry: &retry, readError: &readError)
                 try? await Task.sleep(for: Self.lookInterval)
             }
         }
     }
 
     /// Judges every rollout that is due now.
-    private func look(retry: inout [UInt64: Date]) async {
+    private func look(retry: inout [UInt64: Date], readError: inout String?) async {
         let rollouts: [ScheduledCanary]
         do {
             rollouts = try await access.read { releases in try releases.canary.scheduled() }
+            readError = nil
         } catch {
-            metrics.failedScheduledJudgements.increment()
-            logger.error("canary schedule: cannot read the rollouts in progress: \(error)")
+            if readError != "\(error)" {
+                metrics.failedScheduledJudgements.increment()
+                logger.error("canary schedule: cannot read the rollouts in progress: \(error)")
+                readError = "\(error)"
+            }
             return
         }
         let now = Date()

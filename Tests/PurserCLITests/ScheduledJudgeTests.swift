@@ -116,6 +116,24 @@ struct ScheduledJudgeTests {
         #expect(help.stdout.contains("--no-judge") && help.stdout.contains("--on-rollback"), "\(help.stdout)")
     }
 
+    @Test func aFailingHookIsLoggedAndCountedAndTheRollbackStaysRecorded() throws {
+        let workspace = Workspace()
+        try prepare(workspace)
+        let token = try workspace.token("writer", name: "ci")
+        let server = try RunningServer(in: workspace, arguments: ["--on-rollback", "exit 3"])
+        let client = ["PURSER_SERVER": server.url, "PURSER_TOKEN": token]
+        writeTasks(workspace, env: "prod", name: "tasks.jsonl")
+        #expect(try workspace.run(["metrics", "ingest", "tasks.jsonl"], environment: client).status == 0)
+        try deployCanary(workspace, env: "prod", config: "canary.yaml", server: client)
+
+        try waitFor("the failed hook in /metrics") {
+            http("GET", server.url + "/metrics").body.contains("purser_failed_rollback_hooks_total 1")
+        }
+        #expect(try entries(workspace, kind: "rollback.performed", server: client).count == 1)
+        #expect(server.log.contains("--on-rollback exited 3"), "\(server.log)")
+        #expect(server.stop() == 0)
+    }
+
     @Test func aConfigurationWithoutJudgeEveryIsNeverJudgedByTheServer() throws {
         let workspace = Workspace()
         try prepare(workspace, envs: ["prod", "staging"])
