@@ -25,6 +25,9 @@ struct Routes: Sendable {
         var query: [(String, Bool)] = []
         /// The JSON Schema of a POST's body.
         var body: JSONValue? = nil
+        /// The media types of an OTLP/HTTP body (not JSON operations): answered 415 for others, 429 when the
+        /// receiver is full.
+        var otlp: [String] = []
     }
 
     /// The operations the CLI performs remotely, each at `POST /v1/<name>`.
@@ -67,12 +70,12 @@ struct Routes: Sendable {
                 method: .post, path: "/v1/traces",
                 summary:
                     "OTLP/HTTP traces (ExportTraceServiceRequest, application/x-protobuf or application/json, gzip or not): agent tasks, summarized in batches.",
-                role: .writer),
+                role: .writer, otlp: ["application/x-protobuf", "application/json"]),
             Route(
                 method: .post, path: "/v1/logs",
                 summary:
                     "OTLP/HTTP logs (ExportLogsServiceRequest, application/x-protobuf): gen_ai.evaluation.result events, added to the spans they evaluate.",
-                role: .writer),
+                role: .writer, otlp: ["application/x-protobuf"]),
         ]
         + operations.map {
             Route(
@@ -326,7 +329,8 @@ struct Routes: Sendable {
                     .merging(route.role == nil ? [:] : ["401": error, "403": error]) { first, _ in first }
                     .merging(route.body == nil ? [:] : ["409": error, "415": error, "422": error]) {
                         first, _ in first
-                    }),
+                    }
+                    .merging(route.otlp.isEmpty ? [:] : ["415": error, "429": error]) { first, _ in first }),
             ]
             if let role = route.role {
                 operation["security"] = .array([.object(["bearer": .array([])])])
@@ -345,6 +349,15 @@ struct Routes: Sendable {
             if let body = route.body {
                 operation["requestBody"] = .object([
                     "required": .bool(true), "content": .object(["application/json": .object(["schema": body])]),
+                ])
+            }
+            if !route.otlp.isEmpty {
+                // opentelemetry-proto's messages: in protobuf, or in OTLP/JSON.
+                let schema: JSONValue = .object(["type": .string("string"), "format": .string("binary")])
+                operation["requestBody"] = .object([
+                    "required": .bool(true),
+                    "content": .object(
+                        Dictionary(uniqueKeysWithValues: route.otlp.map { ($0, .object(["schema": schema])) })),
                 ])
             }
             paths[route.path, default: [:]][route.method.rawValue.lowercased()] = .object(operation)

@@ -266,7 +266,10 @@ struct HostileUserTests {
         }
         var posts = 0
         for (path, methods) in paths {
-            guard let responses = methods["post"]?["responses"] else { continue }
+            // The operations' JSON bodies; OTLP/HTTP's routes take opentelemetry-proto messages and answer as it says.
+            guard let responses = methods["post"]?["responses"], path != "/v1/traces" && path != "/v1/logs" else {
+                continue
+            }
             posts += 1
             for status in ["409", "415", "422"] {
                 #expect(responses[status] != nil, "POST \(path) does not document \(status)")

@@ -3,6 +3,7 @@ import Logging
 import OTLPProto
 import PurserCore
 import PurserLedger
+import PurserOperations
 import SwiftProtobuf
 import Testing
 
@@ -147,6 +148,18 @@ struct OTLPBatchTests {
         #expect(body["unattributed"]?.numberValue == 3)
         #expect(body["unresolved"]?["support@9"]?.numberValue == 1)
         #expect(try fixture.tasks(version: "support@2") == 1)
+        // `metrics report` says what its figures leave out.
+        let releases = try Releases(ledger: Ledger(openingAt: fixture.path))
+        #expect(
+            try releases.metrics.unaccounted()
+                == Unaccounted(spans: 3, unresolved: ["support@9": 1], evaluations: 0, summaries: 1))
+        let report = try MetricsReportQuery(env: nil, versions: [], since: nil, until: nil, by: nil).perform(
+            on: releases)
+        #expect(report.json["unaccounted"]?["spans"]?.numberValue == 3)
+        #expect(
+            report.text.last?.hasPrefix(
+                #"not in these figures, from OpenTelemetry: 3 span(s) of no task, 1 task(s) of versions not recorded ("support@9")"#
+            ) == true, "\(report.text)")
         #expect(try Releases.verifyDerived(Ledger(openingAt: fixture.path)) == nil)
         try Releases.reindex(Ledger(openingAt: fixture.path))
         #expect(try fixture.tasks(version: "support@2") == 1)

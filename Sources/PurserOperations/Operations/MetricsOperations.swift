@@ -33,9 +33,28 @@ public struct MetricsReportQuery: LedgerOperation {
         for version in versions { ids.append(try releases.versions.find(version).id) }
         let rows = try releases.metrics.report(env: env, versions: ids, since: since, until: until, by: by)
         let labels = try releases.versions.labels(of: rows.map(\.version))
-        let json: JSONValue = .object(["versions": .array(rows.map { Self.json($0, label: labels[$0.version]) })])
+        let unaccounted = try releases.metrics.unaccounted(since: since, until: until)
+        var members: [String: JSONValue] = [
+            "versions": .array(rows.map { Self.json($0, label: labels[$0.version]) })
+        ]
+        var notes: [String] = []
+        if unaccounted.summaries > 0 {
+            members["unaccounted"] = .object([
+                "spans": .number(Double(unaccounted.spans)),
+                "unresolved": .object(unaccounted.unresolved.mapValues { .number(Double($0)) }),
+                "evaluations": .number(Double(unaccounted.evaluations)),
+            ])
+            let unresolved = unaccounted.unresolved.values.reduce(0, +)
+            if unaccounted.spans + unresolved + unaccounted.evaluations > 0 {
+                let references = unaccounted.unresolved.keys.sorted().prefix(3).map { "\"\($0)\"" }
+                notes.append(
+                    "not in these figures, from OpenTelemetry: \(unaccounted.spans) span(s) of no task, \(unresolved) task(s) of versions not recorded\(references.isEmpty ? "" : " (\(references.joined(separator: ", ")))"), \(unaccounted.evaluations) evaluation(s) of spans never received (purser log --kind metrics.summarized --json)"
+                )
+            }
+        }
+        let json: JSONValue = .object(members)
         guard !rows.isEmpty else {
-            return Reply(json: json, text: ["no task records match (see purser metrics ingest --help)"])
+            return Reply(json: json, text: ["no task records match (see purser metrics ingest --help)"] + notes)
         }
         let columns = rows.map { row in
             "\(row.version.prefix(12))\(labels[row.version].map { " \($0)" } ?? "")\(row.group.map { " [\($0)]" } ?? "")"
@@ -51,7 +70,7 @@ public struct MetricsReportQuery: LedgerOperation {
             }
             text.append(line)
         }
-        return Reply(json: json, text: text)
+        return Reply(json: json, text: text + notes)
     }
 
     private static func lines(_ rows: [VersionMetrics]) -> [(String, [(text: String, number: Double?)])] {

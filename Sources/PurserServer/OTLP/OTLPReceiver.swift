@@ -77,13 +77,10 @@ final class OTLPReceiver: Service, @unchecked Sendable {
         self.logger = logger
     }
 
-    /// Makes the inbox, if missing, and takes back what it holds: requests acknowledged before the server last
-    /// stopped, less the traces already summarized. Before serving starts.
+    /// Takes back what the inbox holds: requests acknowledged before the server last stopped, less the traces
+    /// already summarized. Before serving starts.
     func restore() throws {
-        let kept = try access.writerReleases { releases throws(LedgerError) in
-            try releases.metrics.prepareInbox()
-            return try releases.metrics.keptRequests()
-        }
+        let kept = try access.quickRead { try $0.metrics.keptRequests() }
         for request in kept {
             var decoded = try Self.decode(request.payload, encoding: request.encoding)
             decoded.spans.removeAll { request.taken.contains($0.traceID) }

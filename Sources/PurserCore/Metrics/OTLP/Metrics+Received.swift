@@ -26,11 +26,6 @@ package struct ReceivedBatch: Sendable {
 }
 
 extension Metrics {
-    /// Creates the OTLP receiver's inbox, if missing (`purser serve` does, before it listens).
-    package func prepareInbox() throws(LedgerError) {
-        try ledger.write { transaction in try transaction.inbox.createInbox() }
-    }
-
     /// Keeps a request's body in the inbox until its spans are summarized; once this returns, the request may be
     /// acknowledged. No entry is appended.
     /// - Returns: the request's number in the inbox and when it was received.
@@ -39,6 +34,8 @@ extension Metrics {
     ) throws(LedgerError) -> (request: Int64, receivedAt: String) {
         try ledger.write { transaction in
             let receivedAt = Timestamp.format(transaction.now)
+            // Made by the first request, so that a server that receives none writes nothing.
+            try transaction.inbox.createInbox()
             let id = try transaction.inbox.insertInbox(
                 receivedAt: receivedAt, sender: sender, encoding: encoding, payload: payload)
             return (id, receivedAt)
@@ -110,5 +107,46 @@ extension Metrics {
                     seq: seq, records: attributed.count, new: new, versions: perVersion, unattributed: unattributed)
             )
         }.result
+    }
+}
+
+/// What OpenTelemetry summaries could not turn into tasks (`metrics.summarized`'s `unattributed`, `unresolved` and
+/// `batch.unattached_evaluations`), summed over the summaries recorded in a window.
+package struct Unaccounted: Sendable, Equatable {
+    /// Spans that belong to no task.
+    package var spans = 0
+    /// Tasks whose version reference resolved to no recorded version, by reference.
+    package var unresolved: [String: Int] = [:]
+    /// Evaluation results received as logs for spans that never came.
+    package var evaluations = 0
+    /// How many OTLP summaries were read.
+    package var summaries = 0
+
+    package init(spans: Int = 0, unresolved: [String: Int] = [:], evaluations: Int = 0, summaries: Int = 0) {
+        self.spans = spans
+        self.unresolved = unresolved
+        self.evaluations = evaluations
+        self.summaries = summaries
+    }
+}
+
+extension Metrics {
+    /// Sums what the OTLP summaries recorded between `since` (inclusive) and `until` (exclusive) left unaccounted.
+    package func unaccounted(since: String? = nil, until: String? = nil) throws(LedgerError) -> Unaccounted {
+        var sums = Unaccounted()
+        try ledger.forEachEntry(
+            kind: "metrics.summarized", since: since, until: until, containing: Array(#""unattributed":"#.utf8)
+        ) { entry in
+            let body = try entry.body
+            sums.summaries += 1
+            sums.spans += Int(body["unattributed"]?.numberValue ?? 0)
+            sums.evaluations += Int(body["batch"]?["unattached_evaluations"]?.numberValue ?? 0)
+            if case .object(let references) = body["unresolved"] ?? .null {
+                for (reference, count) in references {
+                    sums.unresolved[reference, default: 0] += Int(count.numberValue ?? 0)
+                }
+            }
+        }
+        return sums
     }
 }

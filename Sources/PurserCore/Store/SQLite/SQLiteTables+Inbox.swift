@@ -25,6 +25,9 @@ extension SQLiteTables: InboxTables {
     }
 
     func forEachInboxPayload(_ body: (InboxPayload) throws -> Void) throws {
+        let exists = try connection.scalarInt(
+            "SELECT count(*) FROM \(schema).sqlite_master WHERE type = 'table' AND name = 'otlp_taken'")
+        guard exists == 1 else { return }
         var taken: [Int64: Set<String>] = [:]
         let traces = try query("SELECT request, trace FROM \(schema).otlp_taken")
         while try traces.step() { taken[traces.int64(0), default: []].insert(traces.string(1)) }
