@@ -255,4 +255,51 @@ struct OTLPProtobufTests {
             problems == ["resourceLogs[0].scopeLogs[0].logRecords[4].spanId: expected 8 bytes, not all zero; got 0"])
         #expect(throws: LedgerError.self) { _ = try OTLPProtobuf.evaluations([0xFF]) }
     }
+
+    @Test("the same log records in OTLP/JSON give the same evaluations")
+    func evaluationsInJSON() throws {
+        func record(_ event: String, span: String, score: String = "") -> String {
+            #"{"eventName":"\#(event)","traceId":"\#(Self.trace)","spanId":"\#(span)","observedTimeUnixNano":"42","#
+                + #""attributes":[{"key":"gen_ai.evaluation.name","value":{"stringValue":"helpful"}}\#(score)]}"#
+        }
+        let score = #",{"key":"gen_ai.evaluation.score.value","value":{"doubleValue":0.5}}"#
+        let records = [
+            record("gen_ai.evaluation.result", span: "00f067aa0ba902b7", score: score),
+            record("app.started", span: "00f067aa0ba902b9", score: score),
+            record("gen_ai.evaluation.result", span: "", score: score),
+        ]
+        let body = #"{"resourceLogs":[{"scopeLogs":[{"logRecords":["# + records.joined(separator: ",") + "]}]}]}"
+        let (evaluations, rejected, problems) = try OTLPJSON.evaluations(Array(body.utf8))
+        #expect(
+            evaluations == [
+                OTLPEvaluation(
+                    traceID: Self.trace, spanID: "00f067aa0ba902b7", name: "helpful", score: 0.5, timeNanos: 42)
+            ])
+        #expect(rejected == 1)
+        #expect(
+            problems == [
+                "resourceLogs[0].scopeLogs[0].logRecords[2].spanId: expected 16 hex digits, not all zero"
+            ])
+        var protobuf = Opentelemetry_Proto_Collector_Logs_V1_ExportLogsServiceRequest()
+        protobuf.resourceLogs = [.init()]
+        protobuf.resourceLogs[0].scopeLogs = [.init()]
+        for (span, event) in [("00f067aa0ba902b7", "gen_ai.evaluation.result"), ("00f067aa0ba902b9", "app.started")] {
+            var record = Opentelemetry_Proto_Logs_V1_LogRecord()
+            record.eventName = event
+            record.traceID = Self.data(Self.trace)
+            record.spanID = Self.data(span)
+            record.observedTimeUnixNano = 42
+            record.attributes = [
+                Self.pair("gen_ai.evaluation.name") { $0.stringValue = "helpful" },
+                Self.pair("gen_ai.evaluation.score.value") { $0.doubleValue = 0.5 },
+            ]
+            protobuf.resourceLogs[0].scopeLogs[0].logRecords.append(record)
+        }
+        #expect(try OTLPProtobuf.evaluations(try protobuf.serializedBytes()).evaluations == evaluations)
+        #expect {
+            _ = try OTLPJSON.evaluations(Array(#"{"resourceLogs":{}}"#.utf8))
+        } throws: { error in
+            (error as? LedgerError)?.message == "the OTLP/JSON logs request: resourceLogs: expected an array"
+        }
+    }
 }

@@ -502,3 +502,57 @@ extension OTLPJSON {
             attributes.sorted { $0.key < $1.key }.map { .object(["key": .string($0.key), "value": $0.value.json]) })
     }
 }
+
+extension OTLPJSON {
+    /// The `gen_ai.evaluation.result` events of an `ExportLogsServiceRequest` in OTLP/JSON, read as
+    /// `OTLPProtobuf.evaluations` reads protobuf: the log records whose `eventName`, else whose attribute
+    /// `event.name`, is that, with the span they evaluate (`traceId`, `spanId`) and their attributes
+    /// `gen_ai.evaluation.name` and `gen_ai.evaluation.score.value`. Other records are skipped; an evaluation without
+    /// a usable trace and span id (or with an unreadable time) is counted in `rejected`, with the first few `problems`.
+    /// - Throws: `.invalidInput` naming the field, for a body that is not such a request.
+    package static func evaluations(
+        _ bytes: [UInt8]
+    ) throws(LedgerError) -> (evaluations: [OTLPEvaluation], rejected: Int, problems: [String]) {
+        var evaluations: [OTLPEvaluation] = []
+        var rejected = 0
+        var problems: [String] = []
+        do {
+            let request = try JSONValue(parsing: bytes)
+            guard case .object = request else { throw Problem(path: "the request", reason: "expected an object") }
+            for (r, resourceLogs) in try list(request["resourceLogs"], "resourceLogs").enumerated() {
+                let at = "resourceLogs[\(r)].scopeLogs"
+                for (s, scopeLogs) in try list(resourceLogs["scopeLogs"], at).enumerated() {
+                    for (n, record) in try list(scopeLogs["logRecords"], "\(at)[\(s)].logRecords").enumerated() {
+                        let at = "\(at)[\(s)].logRecords[\(n)]"
+                        guard case .object = record else { throw Problem(path: at, reason: "expected an object") }
+                        let values = try attributes(record["attributes"], "\(at).attributes")
+                        let name = try string(record["eventName"], "\(at).eventName")
+                        guard (name.isEmpty ? values["event.name"]?.string : name) == "gen_ai.evaluation.result" else {
+                            continue
+                        }
+                        do {
+                            let time = try nanos(record["timeUnixNano"], "\(at).timeUnixNano", absent: 0)
+                            let observed = try nanos(
+                                record["observedTimeUnixNano"], "\(at).observedTimeUnixNano", absent: 0)
+                            evaluations.append(
+                                OTLPEvaluation(
+                                    traceID: try hex(record["traceId"], digits: 32, "\(at).traceId"),
+                                    spanID: try hex(record["spanId"], digits: 16, "\(at).spanId"),
+                                    name: values["gen_ai.evaluation.name"]?.string,
+                                    score: values["gen_ai.evaluation.score.value"]?.number,
+                                    timeNanos: time != 0 ? time : observed))
+                        } catch {
+                            rejected += 1
+                            if problems.count < problemsNamed { problems.append("\(error.path): \(error.reason)") }
+                        }
+                    }
+                }
+            }
+        } catch let error as Problem {
+            throw LedgerError(.invalidInput, "the OTLP/JSON logs request: \(error.path): \(error.reason)")
+        } catch {
+            throw LedgerError(.invalidInput, "the OTLP/JSON logs request is not JSON: \(error)")
+        }
+        return (evaluations, rejected, problems)
+    }
+}
