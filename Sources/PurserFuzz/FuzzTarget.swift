@@ -35,7 +35,8 @@ enum FuzzTarget: String, CaseIterable {
     /// the template of what it read, and names the same text.
     case template
     /// `OTLPJSON.spans` and `OTLPTasks.assemble`: OTLP/JSON traces into agent tasks. Every task is unique by its id,
-    /// and no more spans go unattributed than were read.
+    /// and no more spans go unattributed than were read. And `OTLPJSON.request`, the receiver's reading: the spans it
+    /// takes read back from their batch file as the same spans, and assemble leniently without an error.
     case otlp
     /// `OTLPProtobuf.spans` and `.evaluations`: protobuf OTLP requests as the receiver takes them. The spans it
     /// accepts are written as OTLP/JSON lines (the receiver's batch files) and as protobuf again, and both read back
@@ -68,6 +69,17 @@ enum FuzzTarget: String, CaseIterable {
     }
 
     private static func otlp(_ bytes: [UInt8]) {
+        // What the receiver takes of a JSON request is written as its batch file: `reindex` must read that file back
+        // as the same spans, and assemble it without refusing it.
+        if let (taken, _, _) = try? OTLPJSON.request(bytes) {
+            let lines = OTLPJSON.encode(taken)
+            guard let read = try? OTLPJSON.spans(lines, source: "batch.jsonl"), OTLPJSON.encode(read) == lines else {
+                fatalError(
+                    "a batch file the receiver would write does not read back: \(String(decoding: lines, as: UTF8.self))"
+                )
+            }
+            guard (try? OTLPTasks.assemble(read, lenient: true)) != nil else { fatalError("a batch refused") }
+        }
         guard let spans = try? OTLPJSON.spans(bytes, source: "fuzz.json"),
             let (tasks, unattributed) = try? OTLPTasks.assemble(spans)
         else { return }
