@@ -74,8 +74,8 @@ struct Routes: Sendable {
             Route(
                 method: .post, path: "/v1/logs",
                 summary:
-                    "OTLP/HTTP logs (ExportLogsServiceRequest, application/x-protobuf): gen_ai.evaluation.result events, added to the spans they evaluate.",
-                role: .writer, otlp: ["application/x-protobuf"]),
+                    "OTLP/HTTP logs (ExportLogsServiceRequest, application/x-protobuf or application/json): gen_ai.evaluation.result events, added to the spans they evaluate.",
+                role: .writer, otlp: ["application/x-protobuf", "application/json"]),
         ]
         + operations.map {
             Route(

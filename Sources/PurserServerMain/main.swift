@@ -31,7 +31,7 @@ struct ServeCommand: ParsableCommand {
 
             OpenTelemetry: POST /v1/traces takes OTLP/HTTP from a Collector's otlphttp exporter or an SDK's OTLP
             exporter (protobuf or JSON, gzip or not), and POST /v1/logs the gen_ai.evaluation.result events among
-            logs (protobuf), with a writer token. A 200 means the request is on disk. Each agent trace is summarized
+            logs, with a writer token. A 200 means the request is on disk. Each agent trace is summarized
             into a metrics.summarized entry once no span of it has arrived for --otlp-window seconds, every
             --otlp-batch-interval seconds: canary judge and metrics report see it then. Over --otlp-max-pending
             waiting spans: 429 with Retry-After.

@@ -93,7 +93,7 @@ final class OTLPReceiver: Service, @unchecked Sendable {
     }
 
     /// What a request body holds, with how many spans or evaluations were refused and why. `encoding`: `protobuf` or
-    /// `json` for traces, `logs-protobuf` for logs.
+    /// `json` for traces, `logs-protobuf` or `logs-json` for logs.
     /// - Throws: `.invalidInput` for a body that is not an `ExportTraceServiceRequest` (or an
     ///   `ExportLogsServiceRequest`) in that encoding.
     static func decode(_ body: [UInt8], encoding: String) throws(LedgerError) -> Decoded {
@@ -106,6 +106,9 @@ final class OTLPReceiver: Service, @unchecked Sendable {
             return Decoded(spans: spans, rejected: rejected, problems: problems)
         case "logs-protobuf":
             let (evaluations, rejected, problems) = try OTLPProtobuf.evaluations(body)
+            return Decoded(evaluations: evaluations, rejected: rejected, problems: problems)
+        case "logs-json":
+            let (evaluations, rejected, problems) = try OTLPJSON.evaluations(body)
             return Decoded(evaluations: evaluations, rejected: rejected, problems: problems)
         default:
             throw LedgerError(.internal, "the OTLP inbox holds a request of an unknown encoding, \(encoding)")

@@ -7,8 +7,8 @@ import PurserLedger
 import PurserOperations
 
 /// `POST /v1/traces` and `POST /v1/logs`: OTLP/HTTP (opentelemetry-proto v1.11.0), as an OpenTelemetry Collector's
-/// `otlphttp` exporter or an SDK's OTLP/HTTP exporter sends it: `application/x-protobuf` or (traces only)
-/// `application/json`, optionally gzip'd, with a writer token. A 200 means the request is kept in the inbox (on
+/// `otlphttp` exporter or an SDK's OTLP/HTTP exporter sends it: `application/x-protobuf` or `application/json`,
+/// optionally gzip'd, with a writer token. A 200 means the request is kept in the inbox (on
 /// disk); its spans, and the evaluation results among its logs, are summarized within the late-span window and the
 /// batch interval (`OTLPReceiver`).
 extension Routes {
@@ -25,11 +25,6 @@ extension Routes {
     private func receive(_ request: Request, _ context: ServerContext, logs: Bool) async throws -> Response {
         let token = try authorize(.writer, context)
         let encoding = try Self.otlpEncoding(request.headers[.contentType])
-        if logs && encoding != "protobuf" {
-            throw LedgerError(
-                .unsupportedMediaType, "send OTLP logs as Content-Type: application/x-protobuf (JSON logs are not read)"
-            )
-        }
         do {
             let sent = Array(try await context.collectBody(of: request).readableBytesView)
             let body: [UInt8]
@@ -40,7 +35,7 @@ extension Routes {
                 throw LedgerError(
                     .unsupportedMediaType, "Content-Encoding \(other) is not supported: send gzip or none")
             }
-            let kept = logs ? "logs-protobuf" : encoding
+            let kept = logs ? "logs-\(encoding)" : encoding
             let decoded = try await Self.offTheLoop { try OTLPReceiver.decode(body, encoding: kept) }
             let answer = Self.otlpAnswer(encoding, rejected: decoded.rejected, problems: decoded.problems)
             guard !decoded.isEmpty else { return answer }
