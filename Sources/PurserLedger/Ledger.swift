@@ -61,8 +61,8 @@ public final class Ledger {
         try run { try connection.execute("PRAGMA synchronous = FULL") }
     }
 
-    /// Refuses, as not a ledger, a path that is not a regular file (a device, a pipe) or whose first bytes cannot
-    /// be read (`/proc/self/mem`), which SQLite would report as an I/O error.
+    /// Refuses, as not a ledger, a path that is not a regular file (a device, a pipe) or an empty-looking one whose
+    /// first bytes cannot be read (`/proc/self/mem`), which SQLite would report as an I/O error.
     private static func checkIsReadableFile(_ path: String) throws(LedgerError) {
         var info = stat()
         guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
@@ -70,6 +70,11 @@ public final class Ledger {
                 .notALedger,
                 "\(quoted(path)) is not a regular file (a device, a pipe or a socket), not a purser ledger")
         }
+        // Only a file that says it is empty is read here (`/proc/self/mem` does): closing a descriptor of a file
+        // releases every POSIX lock this process holds on it, and a server's other connections to its ledger hold
+        // the lock that tells another process the WAL is in use. Without it, a `purser log` run beside the server
+        // deletes the server's WAL when it closes, losing what the server commits after.
+        guard info.st_size == 0 else { return }
         let descriptor = Foundation.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         // A file the user cannot read is left for SQLite to report.
         guard descriptor >= 0 else { return }

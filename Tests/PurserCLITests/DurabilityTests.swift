@@ -131,3 +131,30 @@ import Testing
         if case .array(let events) = history["events"] ?? .null { #expect(events.count == 31) }
     }
 }
+
+/// A server's ledger read by another process meanwhile (`purser log` beside `purser serve`).
+@Suite("another process beside the server")
+struct BesideTheServerTests {
+    @Test("a purser run beside the server leaves its WAL alone: what the server commits after survives a SIGKILL")
+    func readerBesideTheServer() throws {
+        let workspace = Workspace()
+        try workspace.recordTwoVersions()
+        let token = try workspace.token("writer", name: "ci")
+        let server = try RunningServer(in: workspace)
+        let client = ["PURSER_SERVER": server.url, "PURSER_TOKEN": token]
+        let first = try workspace.run(
+            ["append", "--kind", "custom.note", "--body", "-"], input: #"{"n":1}"#, environment: client)
+        try #require(first.status == 0, "\(first.stderr)")
+        // Another process opens the ledger and closes it while the server holds it open.
+        #expect(try workspace.run(["log"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: workspace.ledgerPath + "-wal"), "the server's WAL is gone")
+        let second = try workspace.run(
+            ["append", "--kind", "custom.note", "--body", "-"], input: #"{"n":2}"#, environment: client)
+        try #require(second.status == 0, "\(second.stderr)")
+        _ = server.stop(with: SIGKILL)
+        let log = try workspace.run(["log", "--kind", "custom.note", "--json"])
+        #expect(
+            log.stdout.split(separator: "\n").count == 2, "both acknowledged appends are in the ledger: \(log.stdout)")
+        #expect(try workspace.run(["verify"]).status == 0)
+    }
+}
