@@ -16,10 +16,14 @@ struct OTLPIngestTests {
     }
 
     /// The spans of one agent task of `version`: invoke_agent → chat → execute_tool (failing when `toolFails`),
-    /// with `tokens` input tokens; the whole task an error when `fails`. Trace and span ids come from `n`.
-    static func task(_ n: Int, version: String, tokens: Int, fails: Bool = false, toolFails: Bool = false) -> [String] {
+    /// with `tokens` input tokens; the whole task an error when `fails`. Trace and span ids come from `n`; the task
+    /// starts `n` times `step` after `base` (nanoseconds; 2026-12-07T10:00:00Z and a second by default).
+    static func task(
+        _ n: Int, version: String, tokens: Int, fails: Bool = false, toolFails: Bool = false,
+        base: Int = 1_796_637_600_000_000_000, step: Int = 1_000_000_000
+    ) -> [String] {
         let trace = String(format: "%032x", n + 1)
-        let start = 1_796_637_600_000_000_000 + n * 1_000_000_000
+        let start = base + n * step
         func span(_ id: Int, parent: Int?, ms: (Int, Int), error: Bool, _ attributes: [String]) -> String {
             """
             {"traceId":"\(trace)","spanId":"\(String(format: "%016x", id))",\
