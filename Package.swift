@@ -113,7 +113,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "PurserBench",
-            dependencies: ["PurserCore", "PurserLedger", "PurserOperations", "PurserStatistics", "CSQLite"],
+            dependencies: [
+                "PurserCore", "PurserLedger", "PurserOperations", "PurserStatistics", "PurserServer", "CSQLite",
+            ],
             swiftSettings: upcomingFeatures
         ),
         .executableTarget(

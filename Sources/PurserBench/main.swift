@@ -1,6 +1,7 @@
 // purser-bench: measures the ledger and the release domain against their targets, on this machine.
 //
-//   swift run -c release purser-bench [--entries N] [--dir PATH] [--only ledger|versions|at|check|metrics|audit|server|drift|startup] [--keep]
+//   swift run -c release purser-bench [--entries N] [--dir PATH] [--only ledger|versions|at|check|metrics|audit|server|otlp|drift|startup] [--keep]
+//       [--otlp-seconds S] [--otlp-rate N]
 //
 // Every figure comes from real SQLite files in a scratch folder and, where a process is timed, the
 // release `purser` binary built beside this one.
@@ -10,13 +11,16 @@ import PurserStatistics
 
 struct Options {
     /// The groups of benchmarks `--only` selects from.
-    static let parts = ["ledger", "versions", "at", "check", "metrics", "audit", "server", "drift", "startup"]
+    static let parts = ["ledger", "versions", "at", "check", "metrics", "audit", "server", "otlp", "drift", "startup"]
 
     var entries = 1_000_000
     var directory = NSTemporaryDirectory() + "purser-bench-\(getpid())"
     var parts = Set(Options.parts)
     /// Leave the scratch folder (ledgers, manifests) for inspection or profiling.
     var keep = false
+    /// How long the OTLP receiver's steady-rate run lasts, in seconds, and its rate in spans per second.
+    var otlpSeconds = 60.0
+    var otlpRate = 20_000
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -27,14 +31,18 @@ struct Options {
             case "--only":
                 let part = iterator.next() ?? ""
                 guard Options.parts.contains(part) else {
-                    Options.fail("--only takes ledger, versions, at, check, metrics, audit, server, drift or startup")
+                    Options.fail(
+                        "--only takes ledger, versions, at, check, metrics, audit, server, otlp, drift or startup")
                 }
                 parts = [part]
             case "--keep": keep = true
+            case "--otlp-seconds": otlpSeconds = Double(iterator.next() ?? "") ?? otlpSeconds
+            case "--otlp-rate": otlpRate = Int(iterator.next() ?? "") ?? otlpRate
             case "--help", "-h":
                 print(
-                    "usage: purser-bench [--entries N (default 1000000)] [--dir PATH] [--only ledger|versions|at|check|metrics|audit|server|drift|startup]"
-                        + " [--keep]")
+                    "usage: purser-bench [--entries N (default 1000000)] [--dir PATH]"
+                        + " [--only ledger|versions|at|check|metrics|audit|server|otlp|drift|startup] [--keep]"
+                        + " [--otlp-seconds S (steady run, default 60)] [--otlp-rate SPANS/S (default 20000)]")
                 exit(0)
             default: Options.fail("unknown argument \(argument)")
             }
@@ -62,6 +70,8 @@ func report(_ name: String, _ value: String, target: String) {
     print(
         "\(name.padding(toLength: 46, withPad: " ", startingAt: 0)) \(value.padding(toLength: 22, withPad: " ", startingAt: 0)) \(target)"
     )
+    // Out now, so that what was measured is seen even when a later part fails.
+    fflush(nil)
 }
 
 /// Starts `executable` with `arguments`, its standard output discarded; returns its process id.
@@ -329,5 +339,15 @@ if options.parts.contains("server") {
         try benchmarkServer(in: options.directory, purser: purser)
     } else {
         print("(server: skipped, no purser binary beside this one; build it with swift build -c release)")
+    }
+}
+
+if options.parts.contains("otlp") {
+    if havePurser {
+        print("")
+        try benchmarkOTLP(
+            in: options.directory, purser: purser, seconds: options.otlpSeconds, rate: options.otlpRate)
+    } else {
+        print("(otlp: skipped, no purser binary beside this one; build it with swift build -c release)")
     }
 }
