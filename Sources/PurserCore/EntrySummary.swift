@@ -106,6 +106,11 @@ public enum EntrySummary {
             add("file", text("file"))
             add("records", number("records"))
             add("new", number("new"))
+            // What an OTLP summary could not attribute, only when there is some.
+            if let spans = number("unattributed"), spans != "0" { add("unattributed", spans) }
+            if case .object(let unresolved) = body["unresolved"] ?? .null, !unresolved.isEmpty {
+                add("unresolved", unresolved.keys.sorted().joined(separator: ","))
+            }
         default:
             // Custom kinds: the first members, in the order of the entry's canonical bytes, while the line has room.
             guard case .object(let members) = body else { break }

@@ -353,11 +353,19 @@ struct Routes: Sendable {
             }
             if !route.otlp.isEmpty {
                 // opentelemetry-proto's messages: in protobuf, or in OTLP/JSON.
-                let schema: JSONValue = .object(["type": .string("string"), "format": .string("binary")])
+                let binary: JSONValue = .object(["type": .string("string"), "format": .string("binary")])
+                let member = route.path == "/v1/logs" ? "resourceLogs" : "resourceSpans"
+                let json: JSONValue = .object([
+                    "type": .string("object"), "description": .string("OTLP/JSON (opentelemetry-proto v1.11.0)"),
+                    "properties": .object([member: .object(["type": .string("array")])]),
+                ])
                 operation["requestBody"] = .object([
                     "required": .bool(true),
                     "content": .object(
-                        Dictionary(uniqueKeysWithValues: route.otlp.map { ($0, .object(["schema": schema])) })),
+                        Dictionary(
+                            uniqueKeysWithValues: route.otlp.map {
+                                ($0, .object(["schema": $0 == "application/json" ? json : binary]))
+                            })),
                 ])
             }
             paths[route.path, default: [:]][route.method.rawValue.lowercased()] = .object(operation)

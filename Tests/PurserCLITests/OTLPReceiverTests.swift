@@ -80,10 +80,19 @@ struct OTLPReceiverTests {
         let orphan = Spans.task(2, version: "agent@1", tokens: 1)[1].replacingOccurrences(
             of: #""parentSpanId":"0000000000000001""#, with: #""parentSpanId":"00000000000000ff""#)
         let spans = Spans.task(0, version: "agent@1", tokens: 100) + Self.versionless(1) + [orphan]
-        #expect(receiver.post(Spans.request(spans)).status == 200)
+        let answer = receiver.post(Spans.request(spans))
+        #expect(answer.status == 200)
+        // The sender is warned: OTLP/HTTP's partial success with nothing rejected.
+        let partial = try JSONValue(parsing: Array(answer.body.utf8))["partialSuccess"]
+        #expect(partial?["rejectedSpans"] == nil || partial?["rejectedSpans"]?.stringValue == "0", "\(answer.body)")
+        #expect(
+            partial?["errorMessage"]?.stringValue?.contains("of its invoke_agent spans 1 name no version") == true,
+            "\(answer.body)")
         try receiver.wait("1 task and 4 unattributed spans") {
             try receiver.taskCount() == 1 && receiver.summed("unattributed") == 4
         }
+        // And `purser log` shows what its summary could not attribute.
+        #expect(try receiver.purser(["log", "--kind", "metrics.summarized"]).stdout.contains("unattributed=4"))
     }
 
     @Test("a malformed request is refused with 400, an unusable span with partial_success; neither writes anything")

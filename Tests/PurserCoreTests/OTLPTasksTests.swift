@@ -181,10 +181,10 @@ struct OTLPTasksTests {
         #expect(tasks.count == 1 && unattributed == 2)
     }
 
-    @Test("a task whose values no task record may hold is refused, naming the task")
+    @Test("a task whose values no task record may hold is refused, naming the task; a batch keeps it without them")
     func invalidTask() throws {
         let span = Self.span(
-            "0000000000000001", name: "invoke_agent", start: 0, end: 1,
+            "0000000000000001", name: "invoke_agent", start: 0, end: 1, error: true,
             attributes: [
                 Self.attribute("gen_ai.operation.name", "invoke_agent"), Self.attribute("purser.version", "a@1"),
             ],
@@ -197,5 +197,9 @@ struct OTLPTasksTests {
         } throws: { error in
             (error as? LedgerError)?.message.hasPrefix("task \(Self.trace)/0000000000000001: quality") == true
         }
+        // The receiver's batches keep the failing task, without the score out of range.
+        let (tasks, unattributed) = try OTLPTasks.assemble(spans, lenient: true)
+        #expect(unattributed == 0)
+        #expect(tasks.map(\.record.error) == [true] && tasks.first?.record.quality == nil)
     }
 }

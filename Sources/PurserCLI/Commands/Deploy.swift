@@ -98,7 +98,7 @@ struct Deploy: ParsableCommand {
         var weight: Int?
         @Option(
             help: ArgumentHelp(
-                "The canary configuration (YAML): stored, judged by (judge-every); its first step is the default weight.",
+                "The canary configuration (YAML), stored with the deployment: with judge-every, purser serve judges the rollout on its own; its first step is the default weight.",
                 valueName: "file"))
         var canaryConfig: String?
         @Flag(help: "Deploy without an allowing checklist run; needs --reason and --approver, and is recorded.")

@@ -17,8 +17,9 @@ struct TokenMiddleware: RouterMiddleware {
         var context = context
         context.maximumBody = routes.configuration.maximumBody
         if let header = request.headers[.authorization] {
+            // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` is `Bearer`.
             context.token =
-                header.hasPrefix("Bearer ")
+                header.prefix(7).lowercased() == "bearer "
                 ? TokenFile.match(String(header.dropFirst(7)), in: try routes.tokens.current()) : nil
             context.presentedToken = true
         }

@@ -62,6 +62,8 @@ final class OTLPReceiver: Service, @unchecked Sendable {
     /// Requests none of whose spans wait (all were sent before): deleted from the inbox with the next batch.
     private var emptied: [Int64] = []
     private var waiting = 0
+    /// Room `admit` reserved for requests being kept.
+    private var reserved = 0
     private var duplicates = 0
     private var recent = RecentSpans(capacity: 1 << 19)
 
@@ -110,14 +112,46 @@ final class OTLPReceiver: Service, @unchecked Sendable {
         case "logs-json":
             let (evaluations, rejected, problems) = try OTLPJSON.evaluations(body)
             return Decoded(evaluations: evaluations, rejected: rejected, problems: problems)
+        case "spans-jsonl":
+            // The new spans of a request that repeated others, as `OTLPJSON.encode` wrote them.
+            return Decoded(spans: try OTLPJSON.spans(body, source: "the inbox"))
         default:
             throw LedgerError(.internal, "the OTLP inbox holds a request of an unknown encoding, \(encoding)")
         }
     }
 
-    /// Refuses `count` more spans while as many wait as the receiver holds: the sender retries later.
+    /// What of `decoded` is new: the spans and evaluations neither summarized lately nor waiting already, each
+    /// once. What is not new was kept (and acknowledged) before, so it is counted as a duplicate and not kept again.
+    func novel(_ decoded: Decoded) -> (fresh: Decoded, repeated: Int) {
+        lock.withLock {
+            var fresh = decoded
+            var seen: Set<UInt64> = []
+            func isNew(_ trace: String, _ key: UInt64) -> Bool {
+                !recent.contains(key) && traces[trace]?.keys.contains(key) != true && seen.insert(key).inserted
+            }
+            fresh.spans = decoded.spans.filter { isNew($0.traceID, RecentSpans.key($0)) }
+            fresh.evaluations = decoded.evaluations.filter { isNew($0.traceID, RecentSpans.key($0)) }
+            let repeated = decoded.count - fresh.count
+            duplicates += repeated
+            self.repeated.increment(by: Int64(repeated))
+            return (fresh, repeated)
+        }
+    }
+
+    /// Reserves room for `count` more spans, or refuses them while as many wait as the receiver holds (the sender
+    /// retries later), or for good when one request holds more than that. `accept` or `release` gives the room back.
     func admit(_ count: Int) throws(LedgerError) {
-        let full = lock.withLock { waiting + count > settings.maximumPending && waiting > 0 }
+        guard count <= settings.maximumPending else {
+            throw LedgerError(
+                .tooLarge,
+                "the request holds \(count) spans and evaluations, more than the \(settings.maximumPending) this server lets wait (purser serve --otlp-max-pending): send fewer at a time"
+            )
+        }
+        let full = lock.withLock {
+            guard waiting + reserved + count <= settings.maximumPending else { return true }
+            reserved += count
+            return false
+        }
         if full {
             throw LedgerError(
                 .overloaded,
@@ -126,11 +160,19 @@ final class OTLPReceiver: Service, @unchecked Sendable {
         }
     }
 
-    /// Takes the spans and evaluations of inbox request `request` to wait for their batch.
+    /// Gives back the room `admit` reserved for a request that was not kept.
+    func release(_ count: Int) {
+        lock.withLock { reserved -= count }
+    }
+
+    /// Takes the spans and evaluations of inbox request `request` to wait for their batch, in the room `admit`
+    /// reserved for them (`reserved`: how much; none for a request the inbox gives back at start-up).
     func accept(
-        _ decoded: Decoded, request: Int64, receivedAt: String, sender: String, now: ContinuousClock.Instant = .now
+        _ decoded: Decoded, request: Int64, receivedAt: String, sender: String, reserved: Int = 0,
+        now: ContinuousClock.Instant = .now
     ) {
         lock.withLock {
+            self.reserved -= reserved
             var entry = Request(receivedAt: receivedAt, sender: sender, traces: [])
             var added = 0
             for evaluation in decoded.evaluations {

@@ -37,18 +37,35 @@ extension Routes {
             }
             let kept = logs ? "logs-\(encoding)" : encoding
             let decoded = try await Self.offTheLoop { try OTLPReceiver.decode(body, encoding: kept) }
-            let answer = Self.otlpAnswer(encoding, rejected: decoded.rejected, problems: decoded.problems)
-            guard !decoded.isEmpty else { return answer }
-            try receiver.admit(decoded.count)
+            // OTLP/HTTP's warning (an error message with nothing rejected) says why spans will not become tasks.
+            let answer = Self.otlpAnswer(
+                encoding, rejected: decoded.rejected,
+                problems: decoded.problems + (OTLPTasks.warning(decoded.spans).map { [$0] } ?? []))
+            // A retry's spans that are already kept are not kept again: a restart could not tell them apart.
+            let (fresh, repeated) = receiver.novel(decoded)
+            guard !fresh.isEmpty else { return answer }
+            let (payload, stored) =
+                repeated == 0 || logs ? (body, kept) : (OTLPJSON.encode(fresh.spans), "spans-jsonl")
+            try receiver.admit(fresh.count)
             let sender = token?.name ?? "anonymous"
-            let (id, receivedAt) = try await access.write(actor: sender) { releases in
-                try releases.metrics.keep(body, encoding: kept, sender: sender)
+            let id: Int64
+            let receivedAt: String
+            do {
+                (id, receivedAt) = try await access.write(actor: sender) { releases in
+                    try releases.metrics.keep(payload, encoding: stored, sender: sender)
+                }
+            } catch {
+                receiver.release(fresh.count)
+                throw error
             }
-            receiver.accept(decoded, request: id, receivedAt: receivedAt, sender: sender)
+            receiver.accept(fresh, request: id, receivedAt: receivedAt, sender: sender, reserved: fresh.count)
             return answer
         } catch let error as LedgerError where error.code == .invalidInput || error.code == .usage {
             // OTLP/HTTP: a malformed request is a 400, whose body is a google.rpc.Status; nothing was kept.
-            return Self.otlpFailure(encoding, status: .badRequest, message: error.message)
+            let hint =
+                encoding == "json" && error.message.contains("is not JSON")
+                ? " (if it is protobuf, send Content-Type: application/x-protobuf)" : ""
+            return Self.otlpFailure(encoding, status: .badRequest, message: error.message + hint)
         }
     }
 

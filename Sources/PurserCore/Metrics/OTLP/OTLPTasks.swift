@@ -27,7 +27,8 @@ package import PurserLedger
 package enum OTLPTasks {
     static let modelCalls: Set<String> = ["chat", "text_completion", "generate_content"]
 
-    /// - Parameter lenient: count the spans of a task whose values a task record may not hold among those no task
+    /// - Parameter lenient: keep a task whose optional values a task record may not hold without them (model,
+    ///   tokens, cost, tool latency, quality), and count the spans of one it cannot hold even so among those no task
     ///   took, instead of throwing (for the receiver's batches, which are never refused).
     /// - Throws: `.invalidInput` naming the task, for one whose values a task record may not hold (§15.2): a
     ///   score above 1, a negative token count.
@@ -80,7 +81,9 @@ package enum OTLPTasks {
             do {
                 found = try record(invocation, owned, prices: prices)
             } catch  where lenient {
-                found = nil
+                // A task is not lost for one value out of range (a score above 1, negative tokens): it is kept
+                // without its optional measures, its error and duration intact.
+                found = try? record(invocation, owned, prices: prices, measured: false)
             }
             guard let found else {
                 unattributed += owned.count
@@ -90,6 +93,42 @@ package enum OTLPTasks {
         }
         tasks.sort { ($0.record.startedAt, $0.record.taskID) < ($1.record.startedAt, $1.record.taskID) }
         return (tasks, unattributed)
+    }
+
+    /// The version an invocation names: `purser.version`, else `gen_ai.agent.name@gen_ai.agent.version`.
+    private static func version(_ invocation: OTLPSpan) -> String? {
+        if let version = invocation.attribute("purser.version")?.string { return version }
+        guard let number = invocation.attribute("gen_ai.agent.version")?.string else { return nil }
+        if number.contains("@") { return number }
+        return invocation.attribute("gen_ai.agent.name")?.string.map { "\($0)@\(number)" }
+    }
+
+    /// What keeps invocations among `spans` from becoming tasks, as a sentence for their sender (an OTLP/HTTP
+    /// warning); nil when every invocation names a version and an environment.
+    package static func warning(_ spans: [OTLPSpan]) -> String? {
+        var versionless = 0
+        var placeless = 0
+        var oldName = 0
+        for span in spans where operation(span) == "invoke_agent" {
+            if version(span) == nil { versionless += 1 }
+            if span.attribute("deployment.environment.name")?.string == nil {
+                placeless += 1
+                if span.attribute("deployment.environment") != nil { oldName += 1 }
+            }
+        }
+        var problems: [String] = []
+        if versionless > 0 {
+            problems.append(
+                "\(versionless) name no version (set purser.version, or gen_ai.agent.name and gen_ai.agent.version)")
+        }
+        if placeless > 0 {
+            problems.append(
+                "\(placeless) no deployment.environment.name"
+                    + (oldName > 0 ? " (\(oldName) carry deployment.environment, its former name)" : ""))
+        }
+        guard !problems.isEmpty else { return nil }
+        return
+            "accepted, but of its invoke_agent spans \(problems.joined(separator: " and ")): they and the spans beneath them will be counted unattributed, not as tasks"
     }
 
     private static func operation(_ span: OTLPSpan) -> String? {
@@ -107,14 +146,11 @@ package enum OTLPTasks {
     /// The task of `invocation` and the spans it owns (itself among them); nil without a version or environment.
     /// - Throws: `.invalidInput` naming the task, for values a task record may not hold (§15.2).
     private static func record(
-        _ invocation: OTLPSpan, _ owned: [OTLPSpan], prices: PriceTable?
+        _ invocation: OTLPSpan, _ owned: [OTLPSpan], prices: PriceTable?, measured: Bool = true
     ) throws(LedgerError) -> TaskRecord? {
         let agent = invocation.attribute("gen_ai.agent.name")?.string
-        var version = invocation.attribute("purser.version")?.string
-        if version == nil, let number = invocation.attribute("gen_ai.agent.version")?.string {
-            version = number.contains("@") ? number : agent.map { "\($0)@\(number)" }
-        }
-        guard let version, let env = invocation.attribute("deployment.environment.name")?.string else { return nil }
+        guard let version = version(invocation), let env = invocation.attribute("deployment.environment.name")?.string
+        else { return nil }
         let beneath = owned.filter { $0.spanID != invocation.spanID }.sorted { $0.startNanos < $1.startNanos }
         let calls = beneath.filter { operation($0).map(modelCalls.contains) ?? false }
         let tools = beneath.filter { operation($0) == "execute_tool" }
@@ -151,6 +187,11 @@ package enum OTLPTasks {
             values["tool_latency_ms"] = .number(tools.map(milliseconds).reduce(0, +) / Double(tools.count))
         }
         if !scores.isEmpty { values["quality"] = .number(scores.reduce(0, +) / Double(scores.count)) }
+        if !measured {
+            for field in ["model", "input_tokens", "output_tokens", "cost_usd", "tool_latency_ms", "quality"] {
+                values[field] = nil
+            }
+        }
         do {
             return try TaskRecord(values)
         } catch {
