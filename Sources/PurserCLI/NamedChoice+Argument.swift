@@ -10,6 +10,7 @@ extension Strategy: ExpressibleByArgument {}
 extension DrillResult: ExpressibleByArgument {}
 extension EvaluationFormat: ExpressibleByArgument {}
 extension MetricsFormat: ExpressibleByArgument {}
+extension TaskSpans: ExpressibleByArgument {}
 extension MetricsDimension: ExpressibleByArgument {}
 extension AuditFormat: ExpressibleByArgument {}
 extension Role: ExpressibleByArgument {}

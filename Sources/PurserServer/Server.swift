@@ -5,7 +5,7 @@ import Metrics
 import NIOCore
 import NIOPosix
 package import Prometheus
-import PurserCore
+public import PurserCore
 import PurserLedger
 import PurserOperations
 
@@ -30,6 +30,8 @@ public struct Server: Sendable {
         public var otlpMaximumPending = 500_000
         /// OTLP: model prices for tasks whose spans carry no cost (`PriceTable`); read when the server starts.
         public var otlpPricesPath: String?
+        /// OTLP: which spans are tasks.
+        public var otlpTasks = TaskSpans.invokeAgent
         /// Judges the canary rollouts whose configuration sets `judge-every` (`CanaryScheduler`).
         public var judgeCanaries = true
         /// A shell command run after a scheduled judgement rolls a canary back (`RollbackHook`).
@@ -94,7 +96,7 @@ public struct Server: Sendable {
                 maximumPending: configuration.otlpMaximumPending,
                 prices: try configuration.otlpPricesPath.map { (path) throws(LedgerError) in
                     try PriceFile(InputFile.read(path, limit: 1 << 20))
-                }),
+                }, tasks: configuration.otlpTasks),
             logger: logger)
         try receiver.restore()
         let routes = Routes(

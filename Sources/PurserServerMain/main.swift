@@ -78,6 +78,11 @@ struct ServeCommand: ParsableCommand {
         help: ArgumentHelp(
             "OTLP: model prices for tasks whose spans carry no cost (templates/prices.yaml).", valueName: "file"))
     var otlpPrices: String?
+    @Option(
+        help: ArgumentHelp(
+            "OTLP: which spans are tasks, invoke_agent (default) or root (each trace's root span).",
+            valueName: "spans"))
+    var otlpTasks: String = TaskSpans.invokeAgent.rawValue
 
     func run() throws {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
@@ -106,6 +111,10 @@ struct ServeCommand: ParsableCommand {
         configuration.otlpBatchInterval = otlpBatchInterval
         configuration.otlpMaximumPending = otlpMaxPending
         configuration.otlpPricesPath = otlpPrices
+        guard let tasks = TaskSpans(rawValue: otlpTasks) else {
+            throw LedgerError(.usage, "--otlp-tasks must be \(TaskSpans.allowedNames), not \(otlpTasks)")
+        }
+        configuration.otlpTasks = tasks
         configuration.judgeCanaries = !noJudge
         configuration.onRollback = onRollback
         let tokenCount = try TokenFile(path: configuration.tokensPath).tokens().filter { $0.revokedAt == nil }.count

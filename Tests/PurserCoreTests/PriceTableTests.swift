@@ -94,3 +94,37 @@ struct PriceTableTests {
         }
     }
 }
+
+/// Agents that do not mark their invocations: each trace's root span as the task (`--tasks root`).
+@Suite("OTLP root spans as tasks")
+struct RootSpanTaskTests {
+    @Test("root spans are the tasks; the entry says so, and a rebuild reads the file the same way")
+    func rootSpans() throws {
+        let root = OTLPTasksTests.span(
+            "00000000000000b1", name: "handle request", start: 0, end: 2_000, error: true,
+            attributes: [OTLPTasksTests.attribute("purser.version", "support@1")])
+        let call = OTLPTasksTests.span(
+            "00000000000000b2", parent: "00000000000000b1", name: "chat", start: 10, end: 900,
+            attributes: [
+                OTLPTasksTests.attribute("gen_ai.operation.name", "chat"),
+                OTLPTasksTests.attribute("gen_ai.usage.input_tokens", 300),
+            ])
+        let text = OTLPTasksTests.request([root, call], resource: OTLPTasksTests.resource)
+        let spans = try OTLPJSON.spans(Array(text.utf8), source: "t")
+        #expect(try OTLPTasks.assemble(spans).tasks.isEmpty, "no invoke_agent span, no task by default")
+        let (tasks, unattributed) = try OTLPTasks.assemble(spans, tasks: .root)
+        #expect(unattributed == 0 && tasks.count == 1)
+        #expect(tasks.first?.record.error == true && tasks.first?.record.inputTokens == 300)
+        #expect(tasks.first?.record.taskType == "handle request")
+
+        let test = try TestReleases()
+        try test.record(prompt: "support one", label: "support@1")
+        let outcome = try test.releases.metrics.ingest(
+            InputFile(source: "traces.jsonl", bytes: Array(text.utf8)), format: .otlp, tasks: .root)
+        #expect(outcome.records == 1)
+        #expect(try test.ledger.entry(outcome.seq)?.body["tasks"]?.stringValue == "root")
+        try Releases.reindex(test.ledger)
+        #expect(try test.releases.metrics.report().first?.tasks == 1)
+        #expect(try Releases.verifyDerived(test.ledger) == nil)
+    }
+}

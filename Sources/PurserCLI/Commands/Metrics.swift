@@ -52,13 +52,19 @@ struct Metrics: ParsableCommand {
             help: ArgumentHelp(
                 "With --format otlp: model prices for tasks whose spans carry no cost (YAML).", valueName: "file"))
         var prices: String?
+        @Option(
+            help: ArgumentHelp(
+                "With --format otlp: which spans are tasks, invoke_agent (default) or root (each trace's root span).",
+                valueName: "spans"))
+        var tasks: TaskSpans?
         @Flag(help: "Print the result as JSON.") var json = false
 
         func run() throws {
             let chosen = format ?? (file.lowercased().hasSuffix(".csv") ? .csv : .jsonl)
             let input = try InputFile.read(file, limit: MetricsFile.maximumSize)
             let table = try prices.map { (path) throws(LedgerError) in try InputFile.read(path, limit: 1 << 20) }
-            try ledgerOptions.perform(IngestMetrics(file: input, format: chosen, prices: table), json: json)
+            try ledgerOptions.perform(
+                IngestMetrics(file: input, format: chosen, prices: table, tasks: tasks), json: json)
         }
     }
 

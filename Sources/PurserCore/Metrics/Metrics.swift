@@ -73,11 +73,14 @@ public struct Metrics {
     /// Ingests a metrics file already read; for OTLP, with the prices that give the cost of tasks whose spans
     /// carry none, stored with the summary.
     public func ingest(
-        _ file: InputFile, format: MetricsFormat, prices: PriceFile? = nil
+        _ file: InputFile, format: MetricsFormat, prices: PriceFile? = nil, tasks marker: TaskSpans = .invokeAgent
     ) throws(LedgerError) -> IngestOutcome {
         if prices != nil && format != .otlp {
             throw LedgerError(
                 .usage, naming: "\(parameter: "prices") applies to --format otlp: other files carry their cost")
+        }
+        if marker != .invokeAgent && format != .otlp {
+            throw LedgerError(.usage, naming: "\(parameter: "tasks") applies to --format otlp: other files hold tasks")
         }
         let source = file.source
         let versions = Versions(ledger)
@@ -91,7 +94,7 @@ public struct Metrics {
             var records = 0
             var groups = Set<TaskGroup>()
             let unattributed = try MetricsFile.forEachPiece(
-                file.bytes, format: format, source: source, prices: prices?.table
+                file.bytes, format: format, source: source, prices: prices?.table, tasks: marker
             ) { piece in
                 for (line, record) in piece where resolved[record.version] == nil {
                     do throws(LedgerError) {
@@ -119,6 +122,7 @@ public struct Metrics {
             ]
             if format == .otlp { body["unattributed"] = .number(Double(unattributed)) }
             body["prices"] = try Self.store(prices, in: transaction)
+            if marker != .invokeAgent { body["tasks"] = .string(marker.rawValue) }
             return (
                 [try Event(kind: "metrics.summarized", body: .object(body))],
                 IngestOutcome(

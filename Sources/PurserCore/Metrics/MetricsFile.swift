@@ -41,11 +41,12 @@ public enum MetricsFile {
     /// - Parameter received: the file is a batch of the OTLP receiver (`Metrics.summarize`): a task a task record
     ///   cannot hold counts among the spans no task took, and a batch without tasks is no error.
     /// - Parameter prices: for OTLP, the prices that give the cost of tasks whose spans carry none.
+    /// - Parameter marker: for OTLP, which spans are tasks.
     /// - Returns: for OTLP, how many spans no task took (`OTLPTasks`); 0 otherwise.
     @discardableResult
     static func forEachPiece(
         _ bytes: [UInt8], format: MetricsFormat, source: String, received: Bool = false, prices: PriceTable? = nil,
-        _ body: ([(line: Int, record: TaskRecord)]) throws -> Void
+        tasks marker: TaskSpans = .invokeAgent, _ body: ([(line: Int, record: TaskRecord)]) throws -> Void
     ) throws -> Int {
         var unattributed = 0
         var problems: [(line: Int, message: String)] = []
@@ -73,7 +74,7 @@ public enum MetricsFile {
             take(csvRecords, csvProblems)
         case .otlp:
             let (tasks, left) = try OTLPTasks.assemble(
-                OTLPJSON.spans(bytes, source: source), lenient: received, prices: prices)
+                OTLPJSON.spans(bytes, source: source), lenient: received, prices: prices, tasks: marker)
             unattributed = left
             take(tasks, [])
         }

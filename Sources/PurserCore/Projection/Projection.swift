@@ -196,11 +196,14 @@ final class Projection {
             }
             prices = try PriceTable(bytes: stored, source: "the price table of entry \(entry.seq)")
         }
+        guard let marker = TaskSpans(rawValue: body["tasks"]?.stringValue ?? TaskSpans.invokeAgent.rawValue) else {
+            throw malformed(entry, "tasks (invoke_agent or root)")
+        }
         // A batch of the OTLP receiver leaves out the tasks of versions it could not resolve (`unresolved`).
         let received = body["batch"] != nil
         var records = 0
         try MetricsFile.forEachPiece(
-            bytes, format: format, source: "entry \(entry.seq)", received: received, prices: prices
+            bytes, format: format, source: "entry \(entry.seq)", received: received, prices: prices, tasks: marker
         ) {
             piece in
             let taken = received ? piece.map(\.record).filter { ids[$0.version] != nil } : piece.map(\.record)

@@ -252,15 +252,19 @@ public struct IngestMetrics: LedgerOperation {
     public var format: MetricsFormat
     /// For OTLP: model prices for tasks whose spans carry no cost (`PriceTable`).
     public var prices: InputFile?
+    /// For OTLP: which spans are tasks (nil: invoke_agent spans).
+    public var tasks: TaskSpans?
 
-    public init(file: InputFile, format: MetricsFormat, prices: InputFile? = nil) {
+    public init(file: InputFile, format: MetricsFormat, prices: InputFile? = nil, tasks: TaskSpans? = nil) {
         self.file = file
         self.format = format
         self.prices = prices
+        self.tasks = tasks
     }
 
     public func perform(on releases: Releases) throws(LedgerError) -> Reply {
-        let outcome = try releases.metrics.ingest(file, format: format, prices: try prices.map(PriceFile.init))
+        let outcome = try releases.metrics.ingest(
+            file, format: format, prices: try prices.map(PriceFile.init), tasks: tasks ?? .invokeAgent)
         var json: [String: JSONValue] = [
             "seq": .int(outcome.seq), "records": .number(Double(outcome.records)),
             "new": .number(Double(outcome.new)),

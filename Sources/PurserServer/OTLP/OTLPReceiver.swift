@@ -25,6 +25,8 @@ final class OTLPReceiver: Service, @unchecked Sendable {
         var maximumBatch = 100_000
         /// The prices that give the cost of tasks whose spans carry none (`purser serve --otlp-prices`).
         var prices: PriceFile?
+        /// Which spans are tasks (`purser serve --otlp-tasks`).
+        var tasks = TaskSpans.invokeAgent
     }
 
     /// What a request body holds: spans (`/v1/traces`) or evaluation results (`/v1/logs`), and what was refused.
@@ -72,6 +74,9 @@ final class OTLPReceiver: Service, @unchecked Sendable {
     private let unattributed = Counter(label: "purser_otlp_spans_unattributed_total")
     private let batches = Counter(label: "purser_otlp_batches_total")
     private let pending = Gauge(label: "purser_otlp_spans_waiting")
+
+    /// Which spans are tasks.
+    var tasks: TaskSpans { settings.tasks }
 
     init(access: LedgerAccess, settings: Settings, logger: Logger) {
         self.access = access
@@ -229,9 +234,9 @@ final class OTLPReceiver: Service, @unchecked Sendable {
         var outcomes: [IngestOutcome] = []
         while let (batch, taken) = take(all: all, now: now) {
             do {
-                let prices = settings.prices
+                let (prices, marker) = (settings.prices, settings.tasks)
                 let outcome = try await access.write(actor: "purser serve (OTLP)") { releases in
-                    try releases.metrics.summarize(batch, prices: prices)
+                    try releases.metrics.summarize(batch, prices: prices, tasks: marker)
                 }
                 lock.withLock {
                     for key in taken.keys { recent.insert(key) }

@@ -40,7 +40,8 @@ extension Routes {
             // OTLP/HTTP's warning (an error message with nothing rejected) says why spans will not become tasks.
             let answer = Self.otlpAnswer(
                 encoding, rejected: decoded.rejected,
-                problems: decoded.problems + (OTLPTasks.warning(decoded.spans).map { [$0] } ?? []))
+                problems: decoded.problems
+                    + (OTLPTasks.warning(decoded.spans, tasks: receiver.tasks).map { [$0] } ?? []))
             // A retry's spans that are already kept are not kept again: a restart could not tell them apart.
             let (fresh, repeated) = receiver.novel(decoded)
             guard !fresh.isEmpty else { return answer }

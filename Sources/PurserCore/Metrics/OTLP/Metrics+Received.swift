@@ -60,7 +60,10 @@ extension Metrics {
     /// counted in `unresolved` (per version named), and a task a task record cannot hold (§15.2) in
     /// `unattributed`, with the spans of no task.
     /// - Parameter prices: the prices that give the cost of tasks whose spans carry none, stored with the entry.
-    package func summarize(_ batch: ReceivedBatch, prices: PriceFile? = nil) throws(LedgerError) -> IngestOutcome {
+    /// - Parameter marker: which spans are tasks, recorded in the entry when not the default.
+    package func summarize(
+        _ batch: ReceivedBatch, prices: PriceFile? = nil, tasks marker: TaskSpans = .invokeAgent
+    ) throws(LedgerError) -> IngestOutcome {
         let file = OTLPJSON.encode(batch.spans)
         let versions = Versions(ledger)
         return try ledger.record { transaction, projection in
@@ -68,7 +71,7 @@ extension Metrics {
             // The tasks as `reindex` will read them from the stored file.
             var tasks: [(line: Int, record: TaskRecord)] = []
             let unattributed = try MetricsFile.forEachPiece(
-                file, format: .otlp, source: "the batch", received: true, prices: prices?.table
+                file, format: .otlp, source: "the batch", received: true, prices: prices?.table, tasks: marker
             ) { tasks += $0 }
             var resolved: [String: String] = [:]
             var unresolved: [String: Int] = [:]
@@ -101,6 +104,7 @@ extension Metrics {
                 ]),
             ]
             body["prices"] = try Self.store(prices, in: transaction)
+            if marker != .invokeAgent { body["tasks"] = .string(marker.rawValue) }
             return (
                 [try Event(kind: "metrics.summarized", body: .object(body))],
                 IngestOutcome(

@@ -24,6 +24,13 @@ package import PurserLedger
 /// A span sent twice (an exporter's retry) counts once. A span that belongs to no task (no invocation above it, or
 /// a parent never received) or to a task without a version or an environment is not dropped silently: it is
 /// counted in `unattributed`.
+/// Which spans are tasks: agent invocations (`gen_ai.operation.name` `invoke_agent`, the default), or the root spans
+/// of the traces, for agents that do not mark their invocations.
+public enum TaskSpans: String, NamedChoice {
+    case invokeAgent = "invoke_agent"
+    case root
+}
+
 package enum OTLPTasks {
     static let modelCalls: Set<String> = ["chat", "text_completion", "generate_content"]
 
@@ -35,7 +42,7 @@ package enum OTLPTasks {
     /// - Returns: the tasks, each with the line its invocation span came on, in the order they started; and how
     ///   many spans no task took.
     package static func assemble(
-        _ received: [OTLPSpan], lenient: Bool = false, prices: PriceTable? = nil
+        _ received: [OTLPSpan], lenient: Bool = false, prices: PriceTable? = nil, tasks marker: TaskSpans = .invokeAgent
     ) throws(LedgerError) -> (tasks: [(line: Int, record: TaskRecord)], unattributed: Int) {
         // A span sent again counts once: its first copy.
         var spans: [OTLPSpan] = []
@@ -58,7 +65,7 @@ package enum OTLPTasks {
                     found = known
                     break
                 }
-                if operation(at) == "invoke_agent" {
+                if isTask(at, marker) {
                     found = key
                     break
                 }
@@ -95,6 +102,14 @@ package enum OTLPTasks {
         return (tasks, unattributed)
     }
 
+    /// Whether `span` is a task of its own under `marker`.
+    private static func isTask(_ span: OTLPSpan, _ marker: TaskSpans) -> Bool {
+        switch marker {
+        case .invokeAgent: operation(span) == "invoke_agent"
+        case .root: span.parentSpanID == nil
+        }
+    }
+
     /// The version an invocation names: `purser.version`, else `gen_ai.agent.name@gen_ai.agent.version`.
     private static func version(_ invocation: OTLPSpan) -> String? {
         if let version = invocation.attribute("purser.version")?.string { return version }
@@ -105,11 +120,11 @@ package enum OTLPTasks {
 
     /// What keeps invocations among `spans` from becoming tasks, as a sentence for their sender (an OTLP/HTTP
     /// warning); nil when every invocation names a version and an environment.
-    package static func warning(_ spans: [OTLPSpan]) -> String? {
+    package static func warning(_ spans: [OTLPSpan], tasks marker: TaskSpans = .invokeAgent) -> String? {
         var versionless = 0
         var placeless = 0
         var oldName = 0
-        for span in spans where operation(span) == "invoke_agent" {
+        for span in spans where isTask(span, marker) {
             if version(span) == nil { versionless += 1 }
             if span.attribute("deployment.environment.name")?.string == nil {
                 placeless += 1
@@ -128,7 +143,7 @@ package enum OTLPTasks {
         }
         guard !problems.isEmpty else { return nil }
         return
-            "accepted, but of its invoke_agent spans \(problems.joined(separator: " and ")): they and the spans beneath them will be counted unattributed, not as tasks"
+            "accepted, but of its \(marker == .root ? "root" : "invoke_agent") spans \(problems.joined(separator: " and ")): they and the spans beneath them will be counted unattributed, not as tasks"
     }
 
     private static func operation(_ span: OTLPSpan) -> String? {
