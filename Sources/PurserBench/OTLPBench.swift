@@ -33,6 +33,19 @@ func benchmarkOTLP(in directory: String, purser: String, seconds: Double, rate: 
     drained.report(sent: flat.ok * load.tasks)
     try throughput.stop()
 
+    // Receiving alone: a window of an hour holds every span, so that no batch is summarized meanwhile.
+    let holding = try OTLPServer(
+        in: directory + "/otlp-receive", purser: purser,
+        arguments: ["--otlp-window", "3600", "--otlp-max-pending", "2000000"])
+    let received = try driveOTLP(server: holding, clients: clients, seconds: 10, period: nil, load: load)
+    let receiving = Double(received.ok * load.spans) / received.seconds
+    report(
+        "  receiving alone (nothing summarized, 10 s)", "\(format(receiving)) spans/s",
+        target:
+            "p50 / p99 \(format(percentile(received.latencies, 0.5) * 1000, 1)) / \(format(percentile(received.latencies, 0.99) * 1000, 1)) ms; 429: \(received.refused)"
+    )
+    try holding.stop()
+
     let steady = try OTLPServer(in: directory + "/otlp-memory", purser: purser)
     let orphaned = OTLPLoad(orphanEvery: 20)
     let steadyClients = 4
@@ -46,8 +59,8 @@ func benchmarkOTLP(in directory: String, purser: String, seconds: Double, rate: 
     let minute = samples.suffix(60)
     report(
         "OTLP steady \(format(Double(run.ok * orphaned.spans) / run.seconds)) spans/s (\(format(seconds)) s)",
-        "peak RSS \(format(Double(samples.max() ?? 0) / 1024)) MB",
-        target: "last minute mean \(format(Double(minute.reduce(0, +)) / Double(max(minute.count, 1)) / 1024)) MB")
+        "peak RSS \(format(Double(samples.max() ?? 0) / 1024)) MiB",
+        target: "last minute mean \(format(Double(minute.reduce(0, +)) / Double(max(minute.count, 1)) / 1024)) MiB")
     report(
         "  requests 200 / 429 / other", "\(run.ok) / \(run.refused) / \(run.failed)",
         target: "p99 \(format(percentile(run.latencies, 0.99) * 1000, 1)) ms")
@@ -329,7 +342,7 @@ final class OTLPServer: @unchecked Sendable {
     let token: String
     private let server: Process
 
-    init(in folder: String, purser: String) throws {
+    init(in folder: String, purser: String, arguments: [String] = []) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         path = folder + "/ledger.sqlite"
         let ledger = try Ledger.create(at: path, origin: "bench.example/otlp", keyPath: folder + "/ledger.key")
@@ -339,7 +352,8 @@ final class OTLPServer: @unchecked Sendable {
 
         server = Process()
         server.executableURL = URL(fileURLWithPath: purser)
-        server.arguments = ["serve", "--ledger", path, "--tokens", folder + "/tokens", "--listen", "127.0.0.1:0"]
+        server.arguments =
+            ["serve", "--ledger", path, "--tokens", folder + "/tokens", "--listen", "127.0.0.1:0"] + arguments
         let output = Pipe()
         server.standardOutput = output
         // What the server logs (errors only) stays beside its ledger.
@@ -405,8 +419,8 @@ final class OTLPServer: @unchecked Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         var drained = Drained()
         while true {
-            // A connection per look: a read-only one kept open while the server wrote has twice answered
-            // SQLITE_CORRUPT (11) here, though the file checked whole afterwards; such a look is counted and retried.
+            // A connection per look; a look SQLite refuses is counted and retried. (Before the ledger kept its
+            // POSIX locks while opening, these looks saw SQLITE_CORRUPT: the server wrote to a WAL deleted under it.)
             var count = 0
             var inbox: Int64 = 1
             do {

@@ -20,7 +20,7 @@ struct Options {
     var keep = false
     /// How long the OTLP receiver's steady-rate run lasts, in seconds, and its rate in spans per second.
     var otlpSeconds = 60.0
-    var otlpRate = 20_000
+    var otlpRate = 5_000
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -42,7 +42,7 @@ struct Options {
                 print(
                     "usage: purser-bench [--entries N (default 1000000)] [--dir PATH]"
                         + " [--only ledger|versions|at|check|metrics|audit|server|otlp|drift|startup] [--keep]"
-                        + " [--otlp-seconds S (steady run, default 60)] [--otlp-rate SPANS/S (default 20000)]")
+                        + " [--otlp-seconds S (steady run, default 60)] [--otlp-rate SPANS/S (default 5000)]")
                 exit(0)
             default: Options.fail("unknown argument \(argument)")
             }
