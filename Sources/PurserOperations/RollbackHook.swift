@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The command that moves the real traffic after a canary is rolled back automatically (`--on-rollback` of
 /// `purser canary judge` and of `purser serve`): run by `/bin/sh -c` with `PURSER_ENV`, `PURSER_BASELINE` and

@@ -25,7 +25,7 @@ struct CanaryScheduler: Service {
 
     func run() async throws {
         // Cancelled at shutdown: the look in progress ends, and the loop with it.
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             // A rollout whose judgement failed, by its start entry: when to try it again.
             var retry: [UInt64: Date] = [:]
             // Why the rollouts could not be read last time: logged once, not every second.

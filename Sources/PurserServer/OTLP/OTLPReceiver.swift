@@ -21,8 +21,8 @@ final class OTLPReceiver: Service, @unchecked Sendable {
         var interval = 1.0
         /// The most spans waiting at once; a request that would pass it is refused with 429.
         var maximumPending = 500_000
-        /// The most spans one entry summarizes.
-        var maximumBatch = 100_000
+        /// The most spans one entry summarizes: its transaction holds the writer, which requests wait for.
+        var maximumBatch = 20_000
         /// The prices that give the cost of tasks whose spans carry none (`purser serve --otlp-prices`).
         var prices: PriceFile?
         /// Which spans are tasks (`purser serve --otlp-tasks`).
@@ -77,6 +77,9 @@ final class OTLPReceiver: Service, @unchecked Sendable {
 
     /// Which spans are tasks.
     var tasks: TaskSpans { settings.tasks }
+
+    /// The thread batches are made ready on (`Metrics.prepare`).
+    private static let preparing = DispatchQueue(label: "purser.otlp.prepare")
 
     init(access: LedgerAccess, settings: Settings, logger: Logger) {
         self.access = access
@@ -234,9 +237,16 @@ final class OTLPReceiver: Service, @unchecked Sendable {
         var outcomes: [IngestOutcome] = []
         while let (batch, taken) = take(all: all, now: now) {
             do {
+                // The file and the tasks are made on a thread of their own: not on the writer's, which every
+                // request's inbox write waits for, and not on an event loop.
                 let (prices, marker) = (settings.prices, settings.tasks)
+                let prepared = await withCheckedContinuation { continuation in
+                    Self.preparing.async {
+                        continuation.resume(returning: Metrics.prepare(batch, prices: prices, tasks: marker))
+                    }
+                }
                 let outcome = try await access.write(actor: "purser serve (OTLP)") { releases in
-                    try releases.metrics.summarize(batch, prices: prices, tasks: marker)
+                    try releases.metrics.summarize(prepared)
                 }
                 lock.withLock {
                     for key in taken.keys { recent.insert(key) }

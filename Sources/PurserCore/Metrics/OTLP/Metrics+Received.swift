@@ -25,6 +25,16 @@ package struct ReceivedBatch: Sendable {
     package init() {}
 }
 
+/// A batch made ready for its entry (`Metrics.prepare`).
+package struct PreparedBatch: Sendable {
+    let batch: ReceivedBatch
+    let file: [UInt8]
+    let tasks: [TaskRecord]
+    let unattributed: Int
+    let prices: PriceFile?
+    let marker: TaskSpans
+}
+
 extension Metrics {
     /// Keeps a request's body in the inbox until its spans are summarized; once this returns, the request may be
     /// acknowledged. No entry is appended.
@@ -52,34 +62,41 @@ extension Metrics {
         }
     }
 
-    /// Summarizes a batch of received spans (`metrics.summarized`): the spans are kept as one OTLP/JSON file (an
-    /// artifact), their tasks are assembled from that file as `purser reindex` will assemble them, and the
-    /// inbox requests the batch empties are deleted, all in one transaction.
+    /// Makes a batch ready for its entry, away from the ledger's writer: its spans written as one OTLP/JSON file, and
+    /// its tasks assembled from them as `purser reindex` will assemble them from that file. (`OTLPJSON.encode` and
+    /// `OTLPJSON.spans` give back the same spans, which the `otlp` fuzz target checks; a batch holds no span twice,
+    /// so the order the file puts them in changes nothing.)
     ///
-    /// Unlike a file, a batch is never refused for what its senders sent: a task whose version is not recorded is
-    /// counted in `unresolved` (per version named), and a task a task record cannot hold (§15.2) in
-    /// `unattributed`, with the spans of no task.
-    /// - Parameter prices: the prices that give the cost of tasks whose spans carry none, stored with the entry.
-    /// - Parameter marker: which spans are tasks, recorded in the entry when not the default.
-    package func summarize(
+    /// Unlike a file, a batch is never refused for what its senders sent (`OTLPTasks.assemble`'s `lenient`).
+    package static func prepare(
         _ batch: ReceivedBatch, prices: PriceFile? = nil, tasks marker: TaskSpans = .invokeAgent
-    ) throws(LedgerError) -> IngestOutcome {
+    ) -> PreparedBatch {
         let file = OTLPJSON.encode(batch.spans)
+        // Lenient assembly refuses nothing: a task it cannot hold counts among the spans of no task.
+        let (tasks, unattributed) =
+            (try? OTLPTasks.assemble(batch.spans, lenient: true, prices: prices?.table, tasks: marker))
+            ?? ([], batch.spans.count)
+        return PreparedBatch(
+            batch: batch, file: file, tasks: tasks.map(\.record), unattributed: unattributed, prices: prices,
+            marker: marker)
+    }
+
+    /// Summarizes a batch of received spans (`metrics.summarized`): its file is stored as an artifact, its tasks are
+    /// inserted, and the inbox requests it empties are deleted, all in one transaction. A task whose version is not
+    /// recorded is counted in `unresolved` (per version named).
+    package func summarize(_ prepared: PreparedBatch) throws(LedgerError) -> IngestOutcome {
+        let (batch, file, tasks, unattributed) = (prepared.batch, prepared.file, prepared.tasks, prepared.unattributed)
+        let (prices, marker) = (prepared.prices, prepared.marker)
         let versions = Versions(ledger)
         return try ledger.record { transaction, projection in
             let seq = try ledger.size()
-            // The tasks as `reindex` will read them from the stored file.
-            var tasks: [(line: Int, record: TaskRecord)] = []
-            let unattributed = try MetricsFile.forEachPiece(
-                file, format: .otlp, source: "the batch", received: true, prices: prices?.table, tasks: marker
-            ) { tasks += $0 }
             var resolved: [String: String] = [:]
             var unresolved: [String: Int] = [:]
-            for (_, record) in tasks where resolved[record.version] == nil {
+            for record in tasks where resolved[record.version] == nil {
                 if let id = try? versions.find(record.version).id { resolved[record.version] = id }
             }
-            let attributed = tasks.map(\.record).filter { resolved[$0.version] != nil }
-            for (_, record) in tasks where resolved[record.version] == nil {
+            let attributed = tasks.filter { resolved[$0.version] != nil }
+            for record in tasks where resolved[record.version] == nil {
                 unresolved[record.version, default: 0] += 1
             }
             let groups = try projection.tables.insertTasks(attributed, seq: seq, from: 0, versions: resolved)

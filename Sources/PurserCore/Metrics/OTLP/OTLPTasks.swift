@@ -166,7 +166,9 @@ package enum OTLPTasks {
         let agent = invocation.attribute("gen_ai.agent.name")?.string
         guard let version = version(invocation), let env = invocation.attribute("deployment.environment.name")?.string
         else { return nil }
-        let beneath = owned.filter { $0.spanID != invocation.spanID }.sorted { $0.startNanos < $1.startNanos }
+        let beneath = owned.filter { $0.spanID != invocation.spanID }.sorted {
+            ($0.startNanos, $0.spanID) < ($1.startNanos, $1.spanID)
+        }
         let calls = beneath.filter { operation($0).map(modelCalls.contains) ?? false }
         let tools = beneath.filter { operation($0) == "execute_tool" }
         func sum(_ key: String, over spans: [OTLPSpan]) -> Double? {
