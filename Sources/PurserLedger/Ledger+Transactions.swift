@@ -78,4 +78,10 @@ extension Ledger {
             return try select.step() ? select.bytes(0) : nil
         }
     }
+
+    /// The bytes stored under `digest` if they still hash to it; nil if they are missing or were altered.
+    public func intactArtifact(_ digest: Hash) throws(LedgerError) -> [UInt8]? {
+        guard let bytes = try artifact(digest), Hash.sha256(bytes) == digest else { return nil }
+        return bytes
+    }
 }

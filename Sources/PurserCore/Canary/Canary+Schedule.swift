@@ -36,8 +36,7 @@ extension Canary {
                 let named = start.body["canary_config"],
                 let file = named["file"]?.stringValue, let hex = named["digest"]?.stringValue
             else { continue }
-            guard let digest = Hash(hex: hex), let bytes = try ledger.artifact(digest), Hash.sha256(bytes) == digest
-            else {
+            guard let digest = Hash(hex: hex), let bytes = try ledger.intactArtifact(digest) else {
                 throw LedgerError(
                     .integrity,
                     "the canary configuration \(file) of deployment.started \(start.seq) is missing or altered; run `purser verify`"

@@ -178,23 +178,20 @@ final class Projection {
             case .object(let versions) = body["versions"] ?? .null
         else { throw malformed(entry, "digest, format or versions") }
         guard entry.seq != insertedTasks else { return }
-        guard let bytes = try ledger.artifact(digest), Hash.sha256(bytes) == digest else {
-            throw LedgerError(
-                .integrity,
-                "entry \(entry.seq) (metrics.summarized): its stored metrics file is missing or no longer hashes to \(digest.hex)"
-            )
-        }
-        let ids = versions.compactMapValues(\.stringValue)
-        var prices: PriceTable?
-        if let hex = body["prices"]?["digest"]?.stringValue {
-            guard let digest = Hash(hex: hex), let stored = try ledger.artifact(digest), Hash.sha256(stored) == digest
-            else {
+        /// The file the entry names by `hex`, as stored.
+        func stored(_ hex: String, _ what: String) throws -> [UInt8] {
+            guard let digest = Hash(hex: hex), let bytes = try ledger.intactArtifact(digest) else {
                 throw LedgerError(
                     .integrity,
-                    "entry \(entry.seq) (metrics.summarized): its stored price table is missing or no longer hashes to \(hex)"
+                    "entry \(entry.seq) (metrics.summarized): its stored \(what) is missing or no longer hashes to \(hex)"
                 )
             }
-            prices = try PriceTable(bytes: stored, source: "the price table of entry \(entry.seq)")
+            return bytes
+        }
+        let bytes = try stored(digest.hex, "metrics file")
+        let ids = versions.compactMapValues(\.stringValue)
+        let prices = try body["prices"]?["digest"]?.stringValue.map {
+            try PriceTable(bytes: stored($0, "price table"), source: "the price table of entry \(entry.seq)")
         }
         guard let marker = TaskSpans(rawValue: body["tasks"]?.stringValue ?? TaskSpans.invokeAgent.rawValue) else {
             throw malformed(entry, "tasks (invoke_agent or root)")

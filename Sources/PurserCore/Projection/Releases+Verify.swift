@@ -128,7 +128,7 @@ extension Releases {
                 return fault("the entry lacks env, baseline, canary, since, verdict, config.digest or metrics")
             }
             // A missing or altered configuration is an `artifact` fault already.
-            guard let bytes = try ledger.artifact(digest), Hash.sha256(bytes) == digest else { return }
+            guard let bytes = try ledger.intactArtifact(digest) else { return }
             let config: CanaryConfig
             do {
                 config = try CanaryConfig(bytes: bytes, source: "its configuration")

@@ -78,9 +78,6 @@ final class OTLPReceiver: Service, @unchecked Sendable {
     /// Which spans are tasks.
     var tasks: TaskSpans { settings.tasks }
 
-    /// The thread batches are made ready on (`Metrics.prepare`).
-    private static let preparing = DispatchQueue(label: "purser.otlp.prepare")
-
     init(access: LedgerAccess, settings: Settings, logger: Logger) {
         self.access = access
         self.settings = settings
@@ -183,36 +180,23 @@ final class OTLPReceiver: Service, @unchecked Sendable {
             self.reserved -= reserved
             var entry = Request(receivedAt: receivedAt, sender: sender, traces: [])
             var added = 0
-            for evaluation in decoded.evaluations {
-                let key = RecentSpans.key(evaluation)
-                guard !recent.contains(key),
-                    traces[evaluation.traceID, default: Trace(last: now)].keys.insert(key).inserted
-                else {
+            // Adds what `key` names to its trace with `append`, unless it was summarized lately or waits already.
+            func add(_ trace: String, _ key: UInt64, _ append: (inout Trace) -> Void) {
+                guard !recent.contains(key), traces[trace, default: Trace(last: now)].keys.insert(key).inserted else {
                     duplicates += 1
-                    continue
+                    return
                 }
-                traces[evaluation.traceID]!.evaluations.append(evaluation)
-                traces[evaluation.traceID]!.last = now
-                traces[evaluation.traceID]!.requests.insert(request)
-                entry.traces.insert(evaluation.traceID)
+                append(&traces[trace]!)
+                traces[trace]!.last = now
+                traces[trace]!.requests.insert(request)
+                entry.traces.insert(trace)
                 added += 1
             }
+            for evaluation in decoded.evaluations {
+                add(evaluation.traceID, RecentSpans.key(evaluation)) { $0.evaluations.append(evaluation) }
+            }
             for span in decoded.spans {
-                let key = RecentSpans.key(span)
-                if recent.contains(key) {
-                    duplicates += 1
-                    continue
-                }
-                let inserted = traces[span.traceID, default: Trace(last: now)].keys.insert(key).inserted
-                guard inserted else {
-                    duplicates += 1
-                    continue
-                }
-                traces[span.traceID]!.spans.append(span)
-                traces[span.traceID]!.last = now
-                traces[span.traceID]!.requests.insert(request)
-                entry.traces.insert(span.traceID)
-                added += 1
+                add(span.traceID, RecentSpans.key(span)) { $0.spans.append(span) }
             }
             waiting += added
             if entry.traces.isEmpty { emptied.append(request) } else { requests[request] = entry }
@@ -240,11 +224,7 @@ final class OTLPReceiver: Service, @unchecked Sendable {
                 // The file and the tasks are made on a thread of their own: not on the writer's, which every
                 // request's inbox write waits for, and not on an event loop.
                 let (prices, marker) = (settings.prices, settings.tasks)
-                let prepared = await withCheckedContinuation { continuation in
-                    Self.preparing.async {
-                        continuation.resume(returning: Metrics.prepare(batch, prices: prices, tasks: marker))
-                    }
-                }
+                let prepared = try await Routes.offTheLoop { Metrics.prepare(batch, prices: prices, tasks: marker) }
                 let outcome = try await access.write(actor: "purser serve (OTLP)") { releases in
                     try releases.metrics.summarize(prepared)
                 }
@@ -390,19 +370,19 @@ private struct RecentSpans {
 
     /// A span's trace and span ids, hashed: 64 bits, so that half a million of them take a few megabytes.
     static func key(_ span: OTLPSpan) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in span.traceID.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        for byte in span.spanID.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return hash
+        fnv1a(span.traceID + span.spanID)
     }
 
-    /// An evaluation's span, name, time and score, hashed likewise.
+    /// An evaluation's span, name, time and score, hashed likewise (from another start, so that it names no span).
     static func key(_ evaluation: OTLPEvaluation) -> UInt64 {
-        var hash: UInt64 = 0x84222325_cbf29ce4
-        let text =
-            "\(evaluation.traceID)\(evaluation.spanID)\(evaluation.name ?? "")\(evaluation.timeNanos)\(evaluation.score ?? .nan)"
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return hash
+        fnv1a(
+            "\(evaluation.traceID)\(evaluation.spanID)\(evaluation.name ?? "")\(evaluation.timeNanos)\(evaluation.score ?? .nan)",
+            from: 0x8422_2325_cbf2_9ce4)
+    }
+
+    /// FNV-1a, 64 bits.
+    private static func fnv1a(_ text: String, from start: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
+        text.utf8.reduce(start) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
     }
 
     func contains(_ key: UInt64) -> Bool { set.contains(key) }
