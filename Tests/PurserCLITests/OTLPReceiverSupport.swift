@@ -43,7 +43,7 @@ final class TraceReceiver {
     /// POSTs `body` to `/v1/traces` with the writer's token, or `token` ("" for none).
     func post(
         _ body: Data, token: String? = nil, contentType: String = "application/json", gzip: Bool = false
-    ) -> (status: Int, body: String) {
+    ) -> (status: Int, body: String, retryAfter: String?) {
         var headers = ["Content-Type": contentType]
         let token = token ?? writer
         if !token.isEmpty { headers["Authorization"] = "Bearer \(token)" }
@@ -51,7 +51,7 @@ final class TraceReceiver {
         return exchange(endpoint, headers: headers, body: body)
     }
 
-    func post(_ body: String, gzip: Bool = false) -> (status: Int, body: String) {
+    func post(_ body: String, gzip: Bool = false) -> (status: Int, body: String, retryAfter: String?) {
         post(gzip ? gzipped(Data(body.utf8)) : Data(body.utf8), gzip: gzip)
     }
 
@@ -111,22 +111,24 @@ final class TraceReceiver {
     }
 }
 
-/// One HTTP exchange with `headers`, waited for: the status (0 if no answer came) and the body.
+/// One HTTP exchange with `headers`, waited for: the status (0 if no answer came), the body and any Retry-After.
 func exchange(
     _ url: String, method: String = "POST", headers: [String: String], body: Data?
 ) -> (
-    status: Int, body: String
+    status: Int, body: String, retryAfter: String?
 ) {
     var request = URLRequest(url: URL(string: url)!, timeoutInterval: 60)
     request.httpMethod = method
     request.httpBody = body
     for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-    final class Box: @unchecked Sendable { var result: (Int, String) = (0, "") }
+    final class Box: @unchecked Sendable { var result: (Int, String, String?) = (0, "", nil) }
     let box = Box()
     let done = DispatchSemaphore(value: 0)
     URLSession.shared.dataTask(with: request) { data, response, _ in
+        let answer = response as? HTTPURLResponse
         box.result = (
-            (response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data ?? Data(), as: UTF8.self)
+            answer?.statusCode ?? 0, String(decoding: data ?? Data(), as: UTF8.self),
+            answer?.value(forHTTPHeaderField: "Retry-After")
         )
         done.signal()
     }.resume()

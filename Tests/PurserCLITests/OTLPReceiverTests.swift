@@ -170,4 +170,26 @@ struct OTLPReceiverTests {
         #expect(status == 0, "SIGTERM ends purser serve with 0")
         try receiver.wait("the task after the restart") { try receiver.taskCount() == 1 }
     }
+
+    @Test("past --otlp-max-pending: 429 with Retry-After, and 413 for a request larger than the limit; nothing kept")
+    func overload() throws {
+        let receiver = try TraceReceiver(options: TraceReceiver.holding + ["--otlp-max-pending", "5"])
+        let before = try receiver.purser(["log", "--json"]).stdout
+        // 3 spans wait (held for an hour); 3 more would pass 5.
+        #expect(receiver.post(Spans.request(Spans.task(0, version: "agent@1", tokens: 1))).status == 200)
+        let full = receiver.post(Spans.request(Spans.task(1, version: "agent@1", tokens: 1)))
+        #expect(full.status == 429, "\(full.body)")
+        #expect(full.body.contains("spans are waiting to be summarized; retry after a second"), "\(full.body)")
+        #expect(full.retryAfter == "1")
+        let spans = (2..<4).flatMap { Spans.task($0, version: "agent@1", tokens: 1) }
+        let large = receiver.post(Spans.request(spans))
+        #expect(large.status == 413, "\(large.body)")
+        #expect(large.body.contains("holds 6 spans and evaluations, more than the 5"), "\(large.body)")
+        // Neither refused request was kept: after a restart, only the first request's task is summarized.
+        try receiver.restart(after: SIGTERM)
+        try receiver.wait("the first task") { try receiver.taskCount() == 1 }
+        let after = try receiver.purser(["log", "--json"]).stdout
+        #expect(after.hasPrefix(before))
+        #expect(try receiver.summaries().map { $0["batch"]?["spans"]?.numberValue } == [3])
+    }
 }

@@ -412,6 +412,11 @@ struct ServerTests {
             (["serve", "--listen", "127.0.0.1:0", "--max-body", "0"], 64, "--max-body must be a positive number"),
             (["serve", "--listen", "127.0.0.1:0", "--ledger", "missing/purser.sqlite"], 66, "no ledger at"),
             (["serve", "--bogus"], 64, "(see purser serve --help)"),
+            (["serve", "--otlp-window", "0"], 64, "--otlp-window must be a number of seconds above 0"),
+            (["serve", "--otlp-batch-interval", "nan"], 64, "--otlp-batch-interval must be a number of seconds"),
+            (["serve", "--otlp-max-pending", "0"], 64, "--otlp-max-pending must be a positive number of spans"),
+            (["serve", "--otlp-tasks", "leaf"], 64, "--otlp-tasks must be invoke_agent or root, not leaf"),
+            (["serve", "--otlp-prices", "missing.yaml"], 66, "missing.yaml"),
             (["token", "create", "--role", "root", "--name", "x"], 64, "'reader', 'writer' or 'admin'"),
             (
                 ["token", "create", "--role", "writer", "--name", "ci-runner"], 65,

@@ -126,5 +126,16 @@ struct RootSpanTaskTests {
         try Releases.reindex(test.ledger)
         #expect(try test.releases.metrics.report().first?.tasks == 1)
         #expect(try Releases.verifyDerived(test.ledger) == nil)
+        // Only traces have spans to choose from: a JSON Lines file with --tasks root is refused, and writes nothing.
+        let size = try test.ledger.size()
+        #expect {
+            try test.releases.metrics.ingest(
+                InputFile(source: "t.jsonl", bytes: Array("{}".utf8)), format: .jsonl, tasks: .root)
+        } throws: { error in
+            let error = error as? LedgerError
+            return error?.code == .usage
+                && error?.text.rendered { "--\($0)" } == "--tasks applies to --format otlp: other files hold tasks"
+        }
+        #expect(try test.ledger.size() == size)
     }
 }
