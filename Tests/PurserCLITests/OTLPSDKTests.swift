@@ -83,7 +83,7 @@ struct OTLPSDKTests {
         let nameless = AgentPlan(
             version: nil, tasks: 2, errorEvery: 0, toolErrorEvery: 0, inputTokens: 10, quality: 0.5)
         let since = Timestamp.format(Date().addingTimeInterval(-3_600))
-        let receiver = try TraceReceiver(canary: true)
+        let receiver = try TraceReceiver(canary: true, options: TraceReceiver.patient)
         try emit([baseline, canary, nameless], to: receiver, arguments: ["--gzip", "--seed", "19"])
 
         try receiver.wait("120 tasks and \(nameless.spans) unattributed spans") {
