@@ -51,6 +51,34 @@ struct OTLPJSONTests {
         ]
     }()
 
+    /// Spans at the edges of what a writer must spell: NaN and the infinities, a negative kind, a scope with only a
+    /// version, an event with only a name, control characters and non-ASCII in strings and keys, no attributes.
+    static let oddities: [OTLPSpan] = {
+        let values: [String: OTLPValue] = [
+            "nan": .double(.nan), "inf": .double(.infinity), "-inf": .double(-.infinity),
+            "tiny": .double(.leastNonzeroMagnitude),
+            "huge": .double(1e21), "neg0": .double(-0.0), "ctl": .string("\u{0}\u{1f}\\\n\r\u{8}\u{c}"),
+            "é": .string("ü"), "Z": .int(0), "\u{1F600}": .bool(true), "ｅ": .string(""),
+        ]
+        return [
+            OTLPSpan(
+                line: 3, traceID: trace, spanID: "0000000000000001", parentSpanID: nil, name: "",
+                kind: -5, startNanos: 0, endNanos: UInt64.max, statusCode: 0, statusMessage: "m\"",
+                attributes: values, resource: ["é": .string("\t")], scope: OTLPScope(version: "v"),
+                events: [
+                    OTLPEvent(name: "only a name", attributes: [:]),
+                    OTLPEvent(timeNanos: 1, name: "", attributes: values),
+                ]),
+            OTLPSpan(
+                line: 3, traceID: trace, spanID: "0000000000000002", parentSpanID: "0000000000000001", name: "x",
+                startNanos: 5, endNanos: 5, statusCode: 2, attributes: [:], resource: ["é": .string("\t")],
+                scope: OTLPScope(name: "n")),
+            OTLPSpan(
+                line: 7, traceID: trace, spanID: "0000000000000003", parentSpanID: nil, name: "y", kind: 1,
+                startNanos: 1, endNanos: 2, statusCode: 1, statusMessage: "ok", attributes: [:], resource: [:]),
+        ]
+    }()
+
     @Test("parse(encode(spans)) == spans, over every value type, kind, scope, status and event time")
     func roundTrip() throws {
         let bytes = OTLPJSON.encode(Self.spans)
@@ -59,6 +87,25 @@ struct OTLPJSONTests {
         #expect(read.count == Self.spans.count)
         for (got, expected) in zip(read, Self.spans) { #expect(got == expected) }
         #expect(OTLPJSON.encode(read) == bytes, "encode(parse(encode(x))) == encode(x)")
+    }
+
+    @Test("each line written is its own canonical JSON, and the bytes are those the tree-built writer made")
+    func canonicalBytes() throws {
+        // SHA-256 of what `encode` wrote when it built a `JSONValue` tree and encoded it canonically (before the
+        // byte-by-byte writer): a batch file's bytes, and so its digest, did not change with the writer.
+        for (spans, digest) in [
+            (Self.spans, "bc29b16415d842f93dcbfdf42f27086becd5c06427bbb3cd2e5fdd1c09c69202"),
+            (Self.oddities, "b9d90eea2842bb95d5b7015e3cadf3a0a997c17ac82e5c385e2d700309471eba"),
+        ] {
+            let bytes = OTLPJSON.encode(spans)
+            #expect(Hash.sha256(bytes).hex == digest, "\(String(decoding: bytes, as: UTF8.self))")
+            for line in bytes.split(separator: 0x0A) {
+                #expect(CanonicalJSON.encode(try JSONValue(parsing: Array(line))) == Array(line))
+            }
+            // Read back and written again, the same bytes (spans holding NaN are not == themselves).
+            let read = try OTLPJSON.spans(bytes, source: "batch.jsonl")
+            #expect(read.count == spans.count && OTLPJSON.encode(read) == bytes)
+        }
     }
 
     @Test("the same spans give the same bytes, however their attributes were inserted; the format is OTLP/JSON")
