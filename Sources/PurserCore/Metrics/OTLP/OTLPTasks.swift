@@ -32,6 +32,12 @@ public enum TaskSpans: String, NamedChoice {
 }
 
 package enum OTLPTasks {
+    /// A span's identity: its trace and its id.
+    private struct SpanKey: Hashable {
+        let trace: String
+        let span: String
+    }
+
     static let modelCalls: Set<String> = ["chat", "text_completion", "generate_content"]
 
     /// - Parameter lenient: keep a task whose optional values a task record may not hold without them (model,
@@ -46,57 +52,65 @@ package enum OTLPTasks {
     ) throws(LedgerError) -> (tasks: [(line: Int, record: TaskRecord)], unattributed: Int) {
         // A span sent again counts once: its first copy.
         var spans: [OTLPSpan] = []
-        var byID: [String: OTLPSpan] = [:]
-        for span in received where byID[span.traceID + span.spanID] == nil {
-            byID[span.traceID + span.spanID] = span
+        var byID: [SpanKey: Int] = [:]
+        byID.reserveCapacity(received.count)
+        for span in received {
+            let key = SpanKey(trace: span.traceID, span: span.spanID)
+            guard byID[key] == nil else { continue }
+            byID[key] = spans.count
             spans.append(span)
         }
-        // The invocation each span belongs to (its own id for an invocation), nil when none is above it: found by
-        // walking up the parents (a loop, not a recursion: a chain of spans can be as long as a file), and kept for
-        // every span on the way.
-        var owners: [String: String?] = [:]
-        func owner(_ span: OTLPSpan) -> String? {
-            var path: [String] = []
-            var current: OTLPSpan? = span
-            var found: String?
-            while let at = current {
-                let key = at.traceID + at.spanID
-                if let known = owners[key] {
-                    found = known
+        // The invocation each span belongs to (its own index for an invocation; `none` when no invocation is above
+        // it): found by walking up the parents (a loop, not a recursion: a chain of spans can be as long as a file),
+        // and kept for every span on the way.
+        let unknown = -2
+        let none = -1
+        var owners = [Int](repeating: unknown, count: spans.count)
+        func owner(_ first: Int) -> Int {
+            var path: [Int] = []
+            var current = first
+            var found = none
+            while true {
+                if owners[current] != unknown {
+                    found = owners[current]
                     break
                 }
-                if isTask(at, marker) {
-                    found = key
+                let span = spans[current]
+                if isTask(span, marker) {
+                    found = current
                     break
                 }
-                path.append(key)
-                owners[key] = .some(nil)  // a cycle of parents ends here, with no owner
-                current = at.parentSpanID.flatMap { byID[at.traceID + $0] }
+                path.append(current)
+                owners[current] = none  // a cycle of parents ends here, with no owner
+                guard let parent = span.parentSpanID, let next = byID[SpanKey(trace: span.traceID, span: parent)]
+                else { break }
+                current = next
             }
-            for key in path { owners[key] = .some(found) }
+            for index in path { owners[index] = found }
             return found
         }
-        var members: [String: [OTLPSpan]] = [:]
+        // Each task's spans in the order received (its own among them), by its invocation's index.
+        var members: [Int: [Int]] = [:]
         var unattributed = 0
-        for span in spans {
-            if let task = owner(span) { members[task, default: []].append(span) } else { unattributed += 1 }
+        for index in spans.indices {
+            let task = owner(index)
+            if task == none { unattributed += 1 } else { members[task, default: []].append(index) }
         }
         var tasks: [(line: Int, record: TaskRecord)] = []
-        for (key, owned) in members {
-            let invocation = byID[key]!
+        for (invocation, owned) in members {
             let found: TaskRecord?
             do {
-                found = try record(invocation, owned, prices: prices)
+                found = try record(invocation, owned, of: spans, prices: prices)
             } catch  where lenient {
                 // A task is not lost for one value out of range (a score above 1, negative tokens): it is kept
                 // without its optional measures, its error and duration intact.
-                found = try? record(invocation, owned, prices: prices, measured: false)
+                found = try? record(invocation, owned, of: spans, prices: prices, measured: false)
             }
             guard let found else {
                 unattributed += owned.count
                 continue
             }
-            tasks.append((invocation.line, found))
+            tasks.append((spans[invocation].line, found))
         }
         tasks.sort { ($0.record.startedAt, $0.record.taskID) < ($1.record.startedAt, $1.record.taskID) }
         return (tasks, unattributed)
@@ -158,14 +172,17 @@ package enum OTLPTasks {
         Double(span.endNanos - span.startNanos) / 1_000_000
     }
 
-    /// The task of `invocation` and the spans it owns (itself among them); nil without a version or environment.
+    /// The task of the invocation `spans[task]` and the spans it owns (`spans[owned]`, its own among them); nil
+    /// without a version or environment.
     /// - Throws: `.invalidInput` naming the task, for values a task record may not hold (§15.2).
     private static func record(
-        _ invocation: OTLPSpan, _ owned: [OTLPSpan], prices: PriceTable?, measured: Bool = true
+        _ task: Int, _ indices: [Int], of spans: [OTLPSpan], prices: PriceTable?, measured: Bool = true
     ) throws(LedgerError) -> TaskRecord? {
+        let invocation = spans[task]
         let agent = invocation.attribute("gen_ai.agent.name")?.string
         guard let version = version(invocation), let env = invocation.attribute("deployment.environment.name")?.string
         else { return nil }
+        let owned = indices.map { spans[$0] }
         let beneath = owned.filter { $0.spanID != invocation.spanID }.sorted {
             ($0.startNanos, $0.spanID) < ($1.startNanos, $1.spanID)
         }
