@@ -115,6 +115,7 @@ let package = Package(
             name: "PurserBench",
             dependencies: [
                 "PurserCore", "PurserLedger", "PurserOperations", "PurserStatistics", "PurserServer", "CSQLite",
+                "OTLPProto", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: upcomingFeatures
         ),

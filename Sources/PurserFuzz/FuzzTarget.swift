@@ -38,9 +38,10 @@ enum FuzzTarget: String, CaseIterable {
     /// and no more spans go unattributed than were read. And `OTLPJSON.request`, the receiver's reading: the spans it
     /// takes read back from their batch file as the same spans, and assemble leniently without an error.
     case otlp
-    /// `OTLPProtobuf.spans` and `.evaluations`: protobuf OTLP requests as the receiver takes them. The spans it
-    /// accepts are written as OTLP/JSON lines (the receiver's batch files) and as protobuf again, and both read back
-    /// to the same spans (compared through their OTLP/JSON bytes, since NaN is no value's equal).
+    /// `OTLPProtobuf.spans` and `.evaluations`: protobuf OTLP requests as the receiver takes them. Its hand-written
+    /// wire reader reads every request swift-protobuf's generated code reads, into the same spans. The spans it
+    /// accepts are written as OTLP/JSON lines (the receiver's batch files, canonical JSON) and as protobuf again, and
+    /// both read back to the same spans (compared through their OTLP/JSON bytes, since NaN is no value's equal).
     case otlpProtobuf = "otlp-protobuf"
     /// `Gzip.decompress` of a request body: never more bytes than the limit (the first two bytes of the input
     /// choose it); what it inflates to, it inflates to with a limit of exactly that size, and not one byte less.
@@ -73,6 +74,7 @@ enum FuzzTarget: String, CaseIterable {
         // as the same spans, and assemble it without refusing it.
         if let (taken, _, _) = try? OTLPJSON.request(bytes) {
             let lines = OTLPJSON.encode(taken)
+            Self.canonical(lines)
             guard let read = try? OTLPJSON.spans(lines, source: "batch.jsonl"), OTLPJSON.encode(read) == lines else {
                 fatalError(
                     "a batch file the receiver would write does not read back: \(String(decoding: lines, as: UTF8.self))"
@@ -89,10 +91,22 @@ enum FuzzTarget: String, CaseIterable {
 
     private static func otlpProtobuf(_ bytes: [UInt8]) {
         _ = try? OTLPProtobuf.evaluations(bytes)
-        guard let (spans, rejected, problems) = try? OTLPProtobuf.spans(bytes) else { return }
+        // The receiver's wire reader against swift-protobuf's generated code: what the one reads, the other reads
+        // the same (the wire reader may read more: fields it skips unread).
+        let reference = try? OTLPProtobuf.referenceSpans(bytes)
+        guard let (spans, rejected, problems) = try? OTLPProtobuf.spans(bytes) else {
+            precondition(reference == nil, "the wire reader refuses a request swift-protobuf reads")
+            return
+        }
+        if let reference {
+            precondition(
+                OTLPJSON.encode(reference.spans) == OTLPJSON.encode(spans) && reference.rejected == rejected
+                    && reference.problems == problems, "the wire reader reads a request otherwise than swift-protobuf")
+        }
         precondition(
             problems.count <= min(rejected, OTLPJSON.problemsNamed), "\(problems.count) problems of \(rejected)")
         let lines = OTLPJSON.encode(spans)
+        Self.canonical(lines)
         guard let read = try? OTLPJSON.spans(lines, source: "batch.jsonl") else {
             fatalError("accepted spans written as OTLP/JSON are refused: \(String(decoding: lines, as: UTF8.self))")
         }
@@ -101,6 +115,16 @@ enum FuzzTarget: String, CaseIterable {
             fatalError("accepted spans written as protobuf are refused")
         }
         precondition(OTLPJSON.encode(again.spans) == lines, "protobuf written again reads back differently")
+    }
+
+    /// `OTLPJSON.encode` writes each line byte by byte in canonical JSON's member order: each must be its own
+    /// canonical form.
+    private static func canonical(_ lines: [UInt8]) {
+        for line in lines.split(separator: 0x0A) {
+            guard let value = try? JSONValue(parsing: Array(line)), CanonicalJSON.encode(value) == Array(line) else {
+                fatalError("an OTLP/JSON line is not canonical JSON: \(String(decoding: line, as: UTF8.self))")
+            }
+        }
     }
 
     private static func gzip(_ bytes: [UInt8]) {

@@ -20,6 +20,22 @@ package enum OTLPProtobuf {
     package static func spans(
         _ bytes: [UInt8]
     ) throws(LedgerError) -> (spans: [OTLPSpan], rejected: Int, problems: [String]) {
+        var reader = TraceWireReader(bytes)
+        do {
+            return spans(of: try reader.request())
+        } catch {
+            throw LedgerError(
+                .invalidInput,
+                "the body is not a protobuf ExportTraceServiceRequest (opentelemetry-proto): \(error.reason) at byte \(error.offset)"
+            )
+        }
+    }
+
+    /// `spans(_:)` read through swift-protobuf's generated messages instead of `TraceWireReader`: the reading the
+    /// `otlp-protobuf` fuzz target and the tests check the receiver's against.
+    package static func referenceSpans(
+        _ bytes: [UInt8]
+    ) throws(LedgerError) -> (spans: [OTLPSpan], rejected: Int, problems: [String]) {
         let request: TraceRequest
         do {
             request = try TraceRequest(serializedBytes: bytes)
@@ -27,13 +43,39 @@ package enum OTLPProtobuf {
             throw LedgerError(
                 .invalidInput, "the body is not a protobuf ExportTraceServiceRequest (opentelemetry-proto): \(error)")
         }
+        return spans(
+            of: request.resourceSpans.map { resourceSpans in
+                TraceWireReader.ResourceFields(
+                    resource: resourceSpans.resource.attributes.map(pair),
+                    scopes: resourceSpans.scopeSpans.map { scopeSpans in
+                        (
+                            scopeSpans.scope.name, scopeSpans.scope.version,
+                            scopeSpans.spans.map { span in
+                                TraceWireReader.SpanFields(
+                                    traceID: ArraySlice(span.traceID), spanID: ArraySlice(span.spanID),
+                                    parentSpanID: ArraySlice(span.parentSpanID), name: span.name,
+                                    kind: Int32(truncatingIfNeeded: span.kind.rawValue),
+                                    startNanos: span.startTimeUnixNano, endNanos: span.endTimeUnixNano,
+                                    statusCode: Int32(truncatingIfNeeded: span.status.code.rawValue),
+                                    statusMessage: span.status.message, attributes: span.attributes.map(pair),
+                                    events: span.events.map { ($0.timeUnixNano, $0.name, $0.attributes.map(pair)) })
+                            }
+                        )
+                    })
+            })
+    }
+
+    /// The spans of a request as read, each checked.
+    private static func spans(
+        of resources: [TraceWireReader.ResourceFields]
+    ) -> (spans: [OTLPSpan], rejected: Int, problems: [String]) {
         var spans: [OTLPSpan] = []
         var rejected = 0
         var problems: [String] = []
-        for (r, resourceSpans) in request.resourceSpans.enumerated() {
-            let resource = attributes(resourceSpans.resource.attributes)
-            for (s, scopeSpans) in resourceSpans.scopeSpans.enumerated() {
-                let scope = OTLPScope(name: scopeSpans.scope.name, version: scopeSpans.scope.version)
+        for (r, resourceSpans) in resources.enumerated() {
+            let resource = TraceWireReader.SpanFields.dictionary(resourceSpans.resource)
+            for (s, scopeSpans) in resourceSpans.scopes.enumerated() {
+                let scope = OTLPScope(name: scopeSpans.name, version: scopeSpans.version)
                 for (n, span) in scopeSpans.spans.enumerated() {
                     do {
                         spans.append(try self.span(span, resource: resource, scope: scope))
@@ -71,7 +113,7 @@ package enum OTLPProtobuf {
         for (r, resourceLogs) in request.resourceLogs.enumerated() {
             for (s, scopeLogs) in resourceLogs.scopeLogs.enumerated() {
                 for (n, record) in scopeLogs.logRecords.enumerated() {
-                    let values = attributes(record.attributes)
+                    let values = TraceWireReader.SpanFields.dictionary(record.attributes.map(pair))
                     let event = record.eventName.isEmpty ? values["event.name"]?.string : record.eventName
                     guard event == "gen_ai.evaluation.result" else { continue }
                     do {
@@ -156,62 +198,62 @@ package enum OTLPProtobuf {
     }
 
     private static func span(
-        _ span: Opentelemetry_Proto_Trace_V1_Span, resource: [String: OTLPValue], scope: OTLPScope
+        _ span: TraceWireReader.SpanFields, resource: [String: OTLPValue], scope: OTLPScope
     ) throws(Unusable) -> OTLPSpan {
         let traceID = try id(span.traceID, bytes: 16, "traceId")
         let spanID = try id(span.spanID, bytes: 8, "spanId")
         let parent = span.parentSpanID.isEmpty ? nil : try id(span.parentSpanID, bytes: 8, "parentSpanId")
-        let status = span.status.code.rawValue
-        guard (0...2).contains(status) else {
-            throw Unusable(field: "status.code", reason: "expected 0, 1 or 2, not \(status)")
+        guard (0...2).contains(span.statusCode) else {
+            throw Unusable(field: "status.code", reason: "expected 0, 1 or 2, not \(span.statusCode)")
         }
-        guard span.endTimeUnixNano >= span.startTimeUnixNano else {
+        guard span.endNanos >= span.startNanos else {
             throw Unusable(
-                field: "endTimeUnixNano",
-                reason: "\(span.endTimeUnixNano) is before startTimeUnixNano \(span.startTimeUnixNano)")
+                field: "endTimeUnixNano", reason: "\(span.endNanos) is before startTimeUnixNano \(span.startNanos)")
         }
         return OTLPSpan(
-            line: 1, traceID: traceID, spanID: spanID, parentSpanID: parent, name: span.name,
-            kind: Int32(truncatingIfNeeded: span.kind.rawValue), startNanos: span.startTimeUnixNano,
-            endNanos: span.endTimeUnixNano, statusCode: Int32(status), statusMessage: span.status.message,
-            attributes: attributes(span.attributes), resource: resource, scope: scope,
+            line: 1, traceID: traceID, spanID: spanID, parentSpanID: parent, name: span.name, kind: span.kind,
+            startNanos: span.startNanos, endNanos: span.endNanos, statusCode: span.statusCode,
+            statusMessage: span.statusMessage, attributes: TraceWireReader.SpanFields.dictionary(span.attributes),
+            resource: resource, scope: scope,
             events: span.events.map {
-                OTLPEvent(timeNanos: $0.timeUnixNano, name: $0.name, attributes: attributes($0.attributes))
+                OTLPEvent(
+                    timeNanos: $0.timeNanos, name: $0.name,
+                    attributes: TraceWireReader.SpanFields.dictionary($0.attributes))
             })
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// `data` as lowercase hex, when it is `bytes` long and not all zero.
-    private static func id(_ data: Data, bytes: Int, _ field: String) throws(Unusable) -> String {
+    private static func id(_ data: some Collection<UInt8>, bytes: Int, _ field: String) throws(Unusable) -> String {
         guard data.count == bytes, data.contains(where: { $0 != 0 }) else {
             throw Unusable(field: field, reason: "expected \(bytes) bytes, not all zero; got \(data.count)")
         }
-        var text: [UInt8] = []
-        text.reserveCapacity(bytes * 2)
-        for byte in data {
-            text.append(hexDigits[Int(byte >> 4)])
-            text.append(hexDigits[Int(byte & 0x0F)])
+        return String(unsafeUninitializedCapacity: bytes * 2) { text in
+            var index = 0
+            for byte in data {
+                text[index] = hexDigits[Int(byte >> 4)]
+                text[index + 1] = hexDigits[Int(byte & 0x0F)]
+                index += 2
+            }
+            return index
         }
-        return String(decoding: text, as: UTF8.self)
     }
 
-    /// Attributes by key; of a key given twice, the last (as the JSON reader does).
-    private static func attributes(_ pairs: [KeyValue]) -> [String: OTLPValue] {
-        var attributes: [String: OTLPValue] = [:]
-        for pair in pairs { attributes[pair.key] = value(pair.value) }
-        return attributes
+    /// A `KeyValue` as the wire reader gives it.
+    private static func pair(_ pair: KeyValue) -> (String, TraceWireReader.Value) {
+        (pair.key, value(pair.value))
     }
 
-    private static func value(_ value: AnyValue) -> OTLPValue {
+    private static func value(_ value: AnyValue) -> TraceWireReader.Value {
         switch value.value {
         case .stringValue(let text): .string(text)
         case .boolValue(let flag): .bool(flag)
         case .intValue(let number): .int(number)
         case .doubleValue(let number): .double(number)
-        case .bytesValue(let data): .bytes(Array(data))
+        case .bytesValue(let data): .bytes(ArraySlice(data))
         case .arrayValue(let array): .array(array.values.map(self.value))
-        case .kvlistValue(let list): .kvlist(list.values.map { ($0.key, self.value($0.value)) })
+        case .kvlistValue(let list): .kvlist(list.values.map(pair))
         // An index into a profile's string table, which traces do not have.
         case .stringValueStrindex, nil: .empty
         }
