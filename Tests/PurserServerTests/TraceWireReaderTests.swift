@@ -115,6 +115,20 @@ struct TraceWireReaderTests {
         #expect(read.scope == OTLPScope(name: "lib", version: "2.0"))
     }
 
+    @Test("an array given in many pieces is one array of all their values, read in one pass")
+    func arrayInPieces() throws {
+        // Each piece is `arrayValue {values {}}`: one more empty value. Had each piece copied the values before it,
+        // 100,000 pieces would take minutes; swift-protobuf itself does, so it reads only a few of them here.
+        let piece = Wire.message(5, Wire.message(1, []))
+        func request(_ pieces: Int) -> [UInt8] {
+            let value = Array((0..<pieces).map { _ in piece }.joined())
+            return Wire.request(spans: [Wire.span("00000000000000aa", Wire.attribute("pieces", value))])
+        }
+        try agree(request(300), "300 pieces")
+        let read = try OTLPProtobuf.spans(request(100_000)).spans[0]
+        #expect(read.attributes["pieces"] == .array(Array(repeating: .empty, count: 100_000)))
+    }
+
     @Test("a known field with another wire type than its declaration is skipped as an unknown one")
     func wrongWireTypes() throws {
         let span = Wire.span(

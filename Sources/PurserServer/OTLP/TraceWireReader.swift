@@ -196,8 +196,13 @@ struct TraceWireReader {
             case (3, 0): value = .int(Int64(bitPattern: try reader.varint(&at)))
             case (4, 1): value = .double(Double(bitPattern: try reader.fixed64(&at)))
             case (5, 2):
+                // Taken out of `value`, so that appending does not copy what it holds (a sender may give the
+                // same array in a million pieces).
                 var values: [Value] = []
-                if case .array(let held) = value { values = held }
+                if case .array(let held) = value {
+                    values = held
+                    value = .empty
+                }
                 try reader.message(try reader.delimited(&at)) { (reader, field, wire, at) throws(Malformed) in
                     guard field == 1, wire == 2 else { return false }
                     var item = Value.empty
@@ -208,7 +213,10 @@ struct TraceWireReader {
                 value = .array(values)
             case (6, 2):
                 var pairs: [(String, Value)] = []
-                if case .kvlist(let held) = value { pairs = held }
+                if case .kvlist(let held) = value {
+                    pairs = held
+                    value = .empty
+                }
                 try reader.message(try reader.delimited(&at)) { (reader, field, wire, at) throws(Malformed) in
                     guard field == 1, wire == 2 else { return false }
                     pairs.append(try reader.keyValue(try reader.delimited(&at)))
