@@ -517,6 +517,13 @@ extension OTLPJSON {
             bytes.append(contentsOf: String(number).utf8)
         }
 
+        /// A 64-bit integer as proto3 JSON writes it: a decimal string.
+        mutating func quoted(_ number: UInt64) {
+            raw("\"")
+            decimal(number)
+            raw("\"")
+        }
+
         /// A span's members in canonical order: attributes, endTimeUnixNano, events, kind, name, parentSpanId,
         /// spanId, startTimeUnixNano, status, traceId.
         mutating func span(_ span: OTLPSpan) {
@@ -527,9 +534,7 @@ extension OTLPJSON {
                 attributes(span.attributes)
             }
             members.name("endTimeUnixNano", &self)
-            raw("\"")
-            decimal(span.endNanos)
-            raw("\"")
+            quoted(span.endNanos)
             if !span.events.isEmpty {
                 members.name("events", &self)
                 raw("[")
@@ -543,9 +548,7 @@ extension OTLPJSON {
                     fields.string("name", event.name, &self)
                     if event.timeNanos != 0 {
                         fields.name("timeUnixNano", &self)
-                        raw("\"")
-                        decimal(event.timeNanos)
-                        raw("\"")
+                        quoted(event.timeNanos)
                     }
                     raw("}")
                 }
@@ -563,9 +566,7 @@ extension OTLPJSON {
             members.name("spanId", &self)
             string(span.spanID)
             members.name("startTimeUnixNano", &self)
-            raw("\"")
-            decimal(span.startNanos)
-            raw("\"")
+            quoted(span.startNanos)
             if span.statusCode != 0 || !span.statusMessage.isEmpty {
                 members.name("status", &self)
                 raw("{")
