@@ -283,81 +283,18 @@ struct OTLPLoad {
     }
 }
 
-/// What `driveOTLP` measured: 2xx, 429 and other answers, and the latencies of the 2xx ones.
-struct OTLPResult {
-    var ok = 0
-    var refused = 0
-    var failed = 0
-    var latencies: [Double] = []
-    var seconds = 0.0
-}
-
-/// `clients` threads, each on its own keep-alive connection, POST request bodies of `load` for `seconds`: one after
-/// another, or with `period` one every `period` seconds each (a steady rate, the clients' starts spread over
-/// the period). `sample` runs on this thread once a second meanwhile.
+/// `clients` POST request bodies of `load` to `server` for `seconds` (`runLoad`): one after another, or each one
+/// every `period` seconds.
 func driveOTLP(
     server: OTLPServer, clients: Int, seconds: Double, period: Double?, load: OTLPLoad, sample: () -> Void = {}
-) throws -> OTLPResult {
-    final class Results: @unchecked Sendable {
-        let lock = NSLock()
-        var total = OTLPResult()
-        var error: (any Error)?
-    }
+) throws -> LoadResult {
     let head = Array(
         ("POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(server.token)\r\n"
             + "Content-Type: application/x-protobuf\r\nContent-Length: \(load.template[0].count)\r\n\r\n").utf8)
     precondition(load.template[0].count == load.template[1].count)
-    let results = Results()
-    let group = DispatchGroup()
-    let start = DispatchTime.now().uptimeNanoseconds
-    let end = start + UInt64(seconds * 1e9)
-    for client in 0..<clients {
-        group.enter()
-        Thread {
-            defer { group.leave() }
-            var mine = OTLPResult()
-            do {
-                let connection = try HTTPConnection(port: server.port)
-                var n: UInt64 = 0
-                while DispatchTime.now().uptimeNanoseconds < end {
-                    if let period {
-                        // Pacing the sender, not making time pass in a test: request n leaves at its slot.
-                        let slot = start + UInt64((Double(n) + Double(client) / Double(clients)) * period * 1e9)
-                        if slot >= end { break }
-                        let now = DispatchTime.now().uptimeNanoseconds
-                        if slot > now { usleep(UInt32((slot - now) / 1_000)) }
-                    }
-                    let request = head + load.body(UInt64(client) << 32 | (n + 1))
-                    let sent = DispatchTime.now().uptimeNanoseconds
-                    let status = try connection.exchange(request)
-                    switch status {
-                    case 200..<300:
-                        mine.ok += 1
-                        mine.latencies.append(Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e9)
-                    case 429: mine.refused += 1
-                    default: mine.failed += 1
-                    }
-                    n += 1
-                }
-            } catch {
-                results.lock.withLock { results.error = error }
-            }
-            results.lock.withLock {
-                results.total.ok += mine.ok
-                results.total.refused += mine.refused
-                results.total.failed += mine.failed
-                results.total.latencies += mine.latencies
-            }
-        }.start()
+    return try runLoad(port: server.port, clients: clients, seconds: seconds, period: period, sample: sample) {
+        client, n in head + load.body(UInt64(client) << 32 | UInt64(n + 1))
     }
-    while DispatchTime.now().uptimeNanoseconds < end {
-        sample()
-        usleep(1_000_000)
-    }
-    group.wait()
-    if let error = results.error { throw error }
-    results.total.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    return results.total
 }
 
 /// The release `purser serve` on a fresh ledger with agent@1 and agent@2 recorded and a writer token, on a

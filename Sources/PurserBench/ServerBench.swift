@@ -87,9 +87,10 @@ struct LoadError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// What a load run measured.
+/// What a load run measured: 2xx, 429 and other answers, and the latencies of the 2xx ones.
 struct LoadResult {
     var ok = 0
+    var refused = 0
     var failed = 0
     var latencies: [Double] = []
     var seconds = 0.0
@@ -105,13 +106,13 @@ struct LoadResult {
     }
 }
 
-/// `clients` threads, each on its own keep-alive connection, send `request(client, n)` one after another for
-/// `seconds`; a 2xx counts as ok.
+/// `clients` threads, each on its own keep-alive connection, send `request(client, n)` for `seconds`: one after
+/// another, or with `period` one every `period` seconds each (a steady rate, the clients' starts spread over the
+/// period). `sample` runs on this thread once a second meanwhile.
 func runLoad(
-    port: UInt16, clients: Int, seconds: Double, request: @escaping @Sendable (Int, Int) -> [UInt8]
-) throws
-    -> LoadResult
-{
+    port: UInt16, clients: Int, seconds: Double, period: Double? = nil, sample: () -> Void = {},
+    request: @escaping @Sendable (Int, Int) -> [UInt8]
+) throws -> LoadResult {
     final class Results: @unchecked Sendable {
         let lock = NSLock()
         var total = LoadResult()
@@ -130,10 +131,22 @@ func runLoad(
                 let connection = try HTTPConnection(port: port)
                 var n = 0
                 while DispatchTime.now().uptimeNanoseconds < end {
+                    if let period {
+                        // Pacing the sender, not making time pass in a test: request n leaves at its slot.
+                        let slot = start + UInt64((Double(n) + Double(client) / Double(clients)) * period * 1e9)
+                        if slot >= end { break }
+                        let now = DispatchTime.now().uptimeNanoseconds
+                        if slot > now { usleep(UInt32((slot - now) / 1_000)) }
+                    }
                     let sent = DispatchTime.now().uptimeNanoseconds
                     let status = try connection.exchange(request(client, n))
-                    mine.latencies.append(Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e9)
-                    if (200..<300).contains(status) { mine.ok += 1 } else { mine.failed += 1 }
+                    switch status {
+                    case 200..<300:
+                        mine.ok += 1
+                        mine.latencies.append(Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e9)
+                    case 429: mine.refused += 1
+                    default: mine.failed += 1
+                    }
                     n += 1
                 }
             } catch {
@@ -141,10 +154,18 @@ func runLoad(
             }
             results.lock.withLock {
                 results.total.ok += mine.ok
+                results.total.refused += mine.refused
                 results.total.failed += mine.failed
                 results.total.latencies += mine.latencies
             }
         }.start()
+    }
+    // Sampling never sleeps past the end: the run's seconds are the clients' own.
+    var now = DispatchTime.now().uptimeNanoseconds
+    while now < end {
+        sample()
+        usleep(UInt32(min(1_000_000, (end - now) / 1_000)))
+        now = DispatchTime.now().uptimeNanoseconds
     }
     group.wait()
     if let error = results.error { throw error }
