@@ -64,7 +64,8 @@ let package = Package(
         .target(
             name: "PurserCore",
             dependencies: [
-                "PurserLedger", "PurserStatistics", "Yams", .product(name: "Mustache", package: "swift-mustache"),
+                "PurserLedger", "PurserStatistics", "CZlib", "Yams",
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
             swiftSettings: upcomingFeatures
         ),
@@ -79,7 +80,6 @@ let package = Package(
                 "PurserCore",
                 "PurserOperations",
                 "OTLPProto",
-                "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

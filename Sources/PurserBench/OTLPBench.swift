@@ -116,6 +116,8 @@ func benchmarkOTLPSteps(in folder: String) throws {
     let batch = Array(spans.prefix(100_000))
     var file: [UInt8] = []
     let encode = seconds { file = OTLPJSON.encode(batch) }
+    var packed: [UInt8] = []
+    let pack = seconds { packed = Gzip.compress(file) }
     var parsed: [OTLPSpan] = []
     let reread = try seconds { parsed = try OTLPJSON.spans(file, source: "batch") }
     let assemble = try seconds { _ = try OTLPTasks.assemble(parsed, lenient: true) }
@@ -143,6 +145,9 @@ func benchmarkOTLPSteps(in folder: String) throws {
         "OTLP prepare a 100,000-span batch (off the writer)", "\(format(prepare, 2)) s",
         target: "\(format(Double(batch.count) / prepare)) spans/s on one core")
     report("  of which: write the OTLP/JSON file", perSpan(encode, batch.count), target: "\(file.count >> 20) MiB")
+    report(
+        "  gzip it (level 1)", perSpan(pack, batch.count),
+        target: "\(format(Double(packed.count) / Double(1 << 20), 1)) MiB stored")
     report("  assemble the tasks", perSpan(assemble, batch.count), target: "")
     report("  (reindex reads the file back:", perSpan(reread, batch.count), target: ")")
     report(

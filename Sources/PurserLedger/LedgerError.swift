@@ -10,6 +10,9 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
         }
         /// The input (a body, a checkpoint, a key, a bundle file) is unreadable or invalid.
         public static let invalidInput = Code(name: "invalid-input")
+        /// The input is over a limit (a request's body, what a gzip'd body inflates to): bad input, like a file too
+        /// large to read; a server answers 413.
+        public static let tooLarge = Code(name: "too-large")
         /// The ledger, an entry, a key or a file does not exist.
         public static let notFound = Code(name: "not-found")
         /// Something that must not be overwritten already exists.

@@ -7,8 +7,6 @@ extension LedgerError.Code {
     public static let forbidden = LedgerError.Code(name: "forbidden")
     /// The server refused a request's body or content type (`http` for other protocol errors).
     public static let unsupportedMediaType = LedgerError.Code(name: "unsupported-media-type")
-    /// The request's body is over the server's limit (413): bad input, like a file too large to read.
-    public static let tooLarge = LedgerError.Code(name: "too-large")
     /// A request the server refused as HTTP (a malformed request, an unknown path); the server answers these with
     /// the status that fits each, not this code's.
     public static let http = LedgerError.Code(name: "http")

@@ -60,6 +60,36 @@ import Testing
         #expect(faults.map(\.kind) == [.replay] && faults.first?.seq == bad.seq, "\(faults)")
     }
 
+    @Test func aGzipdFileIsInflatedAndOneThatIsNotOrOfAnotherCompressionIsAFault() throws {
+        let test = try TestReleases()
+        let v1 = try test.record(prompt: "one", label: "agent@1")
+        func record(_ id: String) -> String {
+            #"{"task_id":"\#(id)","version":"agent@1","env":"prod","started_at":"2026-11-27T10:00:00Z","duration_ms":100,"completed":true,"error":false}"#
+        }
+        /// Appends a `metrics.summarized` entry of `file`, stored as it is, read as `compression` says.
+        func append(_ file: [UInt8], compression: String) throws -> UInt64 {
+            let digest = try test.ledger.write { try $0.storeArtifact(file) }
+            return try test.ledger.append(
+                Event(
+                    kind: "metrics.summarized",
+                    body: .object([
+                        "file": .string("tasks.jsonl.gz"), "digest": .string(digest.hex), "format": .string("jsonl"),
+                        "compression": .string(compression), "records": .number(1), "new": .number(1),
+                        "versions": .object(["agent@1": .string(v1)]),
+                    ]))
+            ).seq
+        }
+        _ = try append(Gzip.compress(Array(record("packed").utf8)), compression: "gzip")
+        let notGzip = try append(Array(record("plain").utf8), compression: "gzip")
+        let zstd = try append(Gzip.compress(Array(record("other").utf8)), compression: "zstd")
+        let releases = try Releases(ledger: test.ledger)
+        #expect(try releases.metrics.report().first?.tasks == 1, "only the gzip'd file's task is a row")
+        let faults = try Releases.derivedFaults(test.ledger)
+        #expect(faults.map(\.seq) == [notGzip, zstd], "\(faults)")
+        #expect(faults.first?.detail.contains("its stored file is not gzip") == true, "\(faults)")
+        #expect(faults.last?.detail.contains("a known compression (gzip)") == true, "\(faults)")
+    }
+
     @Test func aProgressRowMovedAheadIsAProjectionFault() throws {
         let test = try TestReleases()
         let v1 = try test.record(prompt: "one")

@@ -117,6 +117,12 @@ struct OTLPBatchTests {
         #expect(body["batch"]?["duplicates"]?.numberValue == 1)
         #expect(body["batch"]?["requests"]?.numberValue == 2)
         #expect(body["unattributed"]?.numberValue == 0)
+        // The batch's file is stored gzip'd: it inflates to OTLP/JSON holding the two spans.
+        #expect(body["compression"]?.stringValue == "gzip" && body["file"]?.stringValue == "otlp-batch.jsonl.gz")
+        let digest = try #require(body["digest"]?.stringValue.flatMap { Hash(hex: $0) })
+        let stored = try #require(try Ledger(openingAt: fixture.path).artifact(digest))
+        let spans = try OTLPJSON.spans(try Gzip.decompress(stored, limit: 1 << 20), source: "the batch")
+        #expect(spans.map(\.spanID).sorted() == ["00000000000000a1", "00000000000000a2"])
         #expect(try fixture.tasks(version: "support@1") == 1)
         #expect(try Releases(ledger: Ledger(openingAt: fixture.path)).metrics.keptRequests().isEmpty)
         // The retried request went with the batch too: nothing is left to summarize again after a restart.

@@ -23,6 +23,9 @@ final class Projection {
     let ledger: Ledger
     /// Where the rows go.
     let tables: any QueryTables
+    /// The most a gzip'd metrics file (an OTLP receiver's batch) inflates to when read back: a bound on the memory a
+    /// damaged artifact can take. A batch is written whole in memory, and holds 10,000 spans or one trace.
+    static let maximumInflated = 4 << 30
     /// Thrown inside `catchUp` to read the entries again after one it left out.
     private static let readAgain = LedgerError.Code(name: "read-again")
     /// The `metrics.summarized` entry whose task rows an ingestion in this transaction already inserted
@@ -188,7 +191,19 @@ final class Projection {
             }
             return bytes
         }
-        let bytes = try stored(digest.hex, "metrics file")
+        var bytes = try stored(digest.hex, "metrics file")
+        switch body["compression"] {
+        case nil: break
+        case .string("gzip"):
+            do {
+                bytes = try Gzip.decompress(bytes, limit: Self.maximumInflated)
+            } catch {
+                throw LedgerError(
+                    .integrity, "entry \(entry.seq) (metrics.summarized): its stored file is not gzip: \(error.message)"
+                )
+            }
+        default: throw malformed(entry, "a known compression (gzip)")
+        }
         let ids = versions.compactMapValues(\.stringValue)
         let prices = try body["prices"]?["digest"]?.stringValue.map {
             try PriceTable(bytes: stored($0, "price table"), source: "the price table of entry \(entry.seq)")

@@ -1,9 +1,46 @@
 internal import CZlib
 package import PurserLedger
-internal import PurserOperations
 
-/// gzip (RFC 1952) through the system's zlib: the `Content-Encoding: gzip` of OTLP/HTTP requests.
+/// gzip (RFC 1952) through the system's zlib: the `Content-Encoding: gzip` of OTLP/HTTP requests, and the OTLP
+/// receiver's batch files.
 package enum Gzip {
+    /// `bytes` as one gzip member, with no file name and a time of 0: the same bytes give the same output with the
+    /// same zlib. Level 1 packs a batch's OTLP/JSON about twentyfold at some 400 MB/s; higher levels pack it a
+    /// little more at a third of the speed.
+    package static func compress(_ bytes: [UInt8], level: Int32 = 1) -> [UInt8] {
+        var stream = z_stream()
+        // 16 + 15: a gzip header and trailer, and the largest window.
+        guard purser_deflate_init2(&stream, level, 16 + MAX_WBITS) == Z_OK else {
+            preconditionFailure("zlib could not start deflating at level \(level)")
+        }
+        defer { deflateEnd(&stream) }
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 256 << 10)
+        var status = Z_OK
+        bytes.withUnsafeBufferPointer { source in
+            var offset = 0
+            repeat {
+                // zlib counts its input in 32 bits: a gigabyte at a time.
+                let count = min(source.count - offset, 1 << 30)
+                stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress.map { $0 + offset })
+                stream.avail_in = UInt32(count)
+                offset += count
+                let flush = offset == source.count ? Z_FINISH : Z_NO_FLUSH
+                repeat {
+                    status = chunk.withUnsafeMutableBufferPointer { target in
+                        stream.next_out = target.baseAddress
+                        stream.avail_out = UInt32(target.count)
+                        return deflate(&stream, flush)
+                    }
+                    output.append(contentsOf: chunk[..<(chunk.count - Int(stream.avail_out))])
+                } while stream.avail_out == 0 && status != Z_STREAM_END
+            } while offset < source.count
+        }
+        // With all its input given and room to write, deflate ends the member: anything else is a broken zlib.
+        precondition(status == Z_STREAM_END, "zlib could not deflate \(bytes.count) bytes: status \(status)")
+        return output
+    }
+
     /// The bytes that `bytes`, one gzip member or several one after another (as `cat a.gz b.gz` makes), inflate to.
     /// - Parameter limit: the most bytes they may inflate to: a small body must not become gigabytes in memory.
     /// - Throws: `.tooLarge` when they inflate to more than `limit` bytes (nothing past it is inflated);

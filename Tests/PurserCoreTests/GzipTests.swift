@@ -1,12 +1,11 @@
 import Foundation
+import PurserCore
 import PurserLedger
-import PurserOperations
 import Testing
 
-@testable import PurserServer
-
-/// `Content-Encoding: gzip` bodies, made by the system's `gzip` as a sender's would be.
-@Suite("gzip'd request bodies")
+/// `Content-Encoding: gzip` bodies, made by the system's `gzip` as a sender's would be; and the batch files purser
+/// packs, which the system's `gunzip` must read.
+@Suite("gzip")
 struct GzipTests {
     /// `bytes` compressed by `/usr/bin/gzip` (or the first `gzip` on PATH).
     static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
@@ -24,6 +23,22 @@ struct GzipTests {
         return [UInt8](try Data(contentsOf: directory.appendingPathComponent("body.gz")))
     }
 
+    /// `bytes` inflated by `/usr/bin/env gunzip`, as an auditor would, or nil if it refuses them.
+    static func gunzip(_ bytes: [UInt8]) throws -> [UInt8]? {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gunzip-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("batch.gz")
+        try Data(bytes).write(to: file)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["gunzip", file.path]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        return [UInt8](try Data(contentsOf: directory.appendingPathComponent("batch")))
+    }
+
     /// A request's worth of varied bytes: OTLP/JSON-like text with numbers that do not repeat.
     static let body: [UInt8] = Array(
         (0..<20_000).map { #"{"traceId":"\#(String($0 * 7_919, radix: 16))","n":\#($0)}"# }.joined(separator: "\n").utf8
@@ -37,6 +52,25 @@ struct GzipTests {
         let second = try Self.gzip(Array("and more".utf8))
         #expect(try Gzip.decompress(packed + second, limit: 1 << 30) == Self.body + Array("and more".utf8))
         #expect(try Gzip.decompress(try Self.gzip([]), limit: 0) == [])
+    }
+
+    @Test("what purser packs, gunzip and purser inflate to the same bytes; the same bytes pack the same")
+    func compress() throws {
+        for bytes in [Self.body, [], Array("x".utf8), [UInt8](repeating: 7, count: 3 << 20)] {
+            let packed = Gzip.compress(bytes)
+            #expect(try Self.gunzip(packed) == bytes)
+            #expect(try Gzip.decompress(packed, limit: bytes.count) == bytes)
+            #expect(Gzip.compress(bytes) == packed)
+        }
+        // Random bytes do not pack: the output passes the 256 KiB a deflate call writes at once.
+        var generator = SystemRandomNumberGenerator()
+        let noise = (0..<(600 << 10)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let packed = Gzip.compress(noise)
+        #expect(packed.count > noise.count)
+        #expect(try Self.gunzip(packed) == noise)
+        // No name and no time in the header: ID1 ID2 CM FLG, then MTIME 0.
+        #expect(Array(packed.prefix(8)) == [0x1F, 0x8B, 8, 0, 0, 0, 0, 0])
+        #expect(Gzip.compress(Self.body).count < Self.body.count / 3)
     }
 
     @Test("a body that inflates past the limit is refused as too large, a bomb among them")
