@@ -70,6 +70,9 @@ final class LedgerAccess: @unchecked Sendable {
     /// The ledger's size now (only before serving starts: it uses the writer's connection).
     func size() throws(LedgerError) -> UInt64 { try writer.ledger.size() }
 
+    /// Runs `work` now on the writer's connection, for writes made before serving starts.
+    func beforeServing<T>(_ work: (Releases) throws -> T) rethrows -> T { try work(writer) }
+
     /// Runs `work` in the next group transaction, attributed to `actor`; returns once the group has committed.
     /// If `work` throws, only its own writes are undone; if the commit fails, every write of the group fails.
     func write<T: Sendable>(actor: String, _ work: @escaping @Sendable (Releases) throws -> T) async throws -> T {

@@ -90,7 +90,7 @@ public struct Server: Sendable {
         logger.logLevel =
             ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         let receiver = OTLPReceiver(
-            access: access,
+            access: access, inbox: Inbox(ledgerAt: configuration.ledgerPath),
             settings: .init(
                 window: configuration.otlpWindow, interval: configuration.otlpBatchInterval,
                 maximumPending: configuration.otlpMaximumPending,

@@ -43,7 +43,8 @@ struct OTLPBatchTests {
         func receiver(window: Double = 0) throws -> OTLPReceiver {
             let access = try LedgerAccess(path: path, readers: 1) { _, _ in }
             let receiver = OTLPReceiver(
-                access: access, settings: .init(window: window, interval: 0.05), logger: Logger(label: "test"))
+                access: access, inbox: Inbox(ledgerAt: path), settings: .init(window: window, interval: 0.05),
+                logger: Logger(label: "test"))
             try receiver.restore()
             return receiver
         }
@@ -64,8 +65,7 @@ struct OTLPBatchTests {
         /// Keeps a protobuf `ExportLogsServiceRequest` in the inbox and gives its evaluations to `receiver`.
         func sendLogs(_ bytes: [UInt8], to receiver: OTLPReceiver) throws {
             let decoded = try OTLPReceiver.decode(bytes, encoding: "logs-protobuf")
-            let kept = try Releases(ledger: Ledger(openingAt: path)).metrics.keep(
-                bytes, encoding: "logs-protobuf", sender: "ci")
+            let kept = try Inbox(ledgerAt: path).keep([(bytes, "logs-protobuf", "ci")])[0]
             receiver.accept(decoded, request: kept.request, receivedAt: kept.receivedAt, sender: "ci")
         }
 
@@ -73,7 +73,7 @@ struct OTLPBatchTests {
         func send(_ request: String, to receiver: OTLPReceiver, at now: ContinuousClock.Instant = .now) throws {
             let bytes = Array(request.utf8)
             let decoded = try OTLPReceiver.decode(bytes, encoding: "json")
-            let kept = try Releases(ledger: Ledger(openingAt: path)).metrics.keep(bytes, encoding: "json", sender: "ci")
+            let kept = try Inbox(ledgerAt: path).keep([(bytes, "json", "ci")])[0]
             receiver.accept(decoded, request: kept.request, receivedAt: kept.receivedAt, sender: "ci", now: now)
         }
     }
@@ -124,7 +124,7 @@ struct OTLPBatchTests {
         let spans = try OTLPJSON.spans(try Gzip.decompress(stored, limit: 1 << 20), source: "the batch")
         #expect(spans.map(\.spanID).sorted() == ["00000000000000a1", "00000000000000a2"])
         #expect(try fixture.tasks(version: "support@1") == 1)
-        #expect(try Releases(ledger: Ledger(openingAt: fixture.path)).metrics.keptRequests().isEmpty)
+        #expect(try Inbox(ledgerAt: fixture.path).requests().isEmpty)
         // The retried request went with the batch too: nothing is left to summarize again after a restart.
         #expect(await (try fixture.receiver()).summarizeReady(all: true).isEmpty)
         #expect(try Releases.verifyDerived(Ledger(openingAt: fixture.path)) == nil)
@@ -193,8 +193,73 @@ struct OTLPBatchTests {
         #expect(await second.summarizeReady().map(\.records) == [1])
         #expect(try fixture.batches().last?["batch"]?["spans"]?.numberValue == 2)
         #expect(try fixture.tasks(version: "support@1") == 2)
-        #expect(try Releases(ledger: Ledger(openingAt: fixture.path)).metrics.keptRequests().isEmpty)
+        #expect(try Inbox(ledgerAt: fixture.path).requests().isEmpty)
         #expect(try Releases.verifyDerived(Ledger(openingAt: fixture.path)) == nil)
+    }
+
+    @Test("a server stopped after a batch's entry, before the inbox followed: the next start finishes the inbox")
+    func stoppedBeforeTheInboxFollowed() async throws {
+        let fixture = try Fixture()
+        // Request 1 holds trace a, whole, and trace b's invocation; request 2 holds trace c, whole.
+        let first = Array(
+            Self.request([
+                Self.span("a", "00000000000000a1", invoke: true, version: "support@1"),
+                Self.span("b", "00000000000000b1", invoke: true, version: "support@1"),
+            ]).utf8)
+        let second = Array(
+            Self.request([Self.span("c", "00000000000000c1", invoke: true, version: "support@2")]).utf8)
+        let kept = try Inbox(ledgerAt: fixture.path).keep([(first, "json", "ci"), (second, "json", "ci")])
+        // The receiver's batch of traces a and c commits, and the server stops before the inbox follows it.
+        var batch = ReceivedBatch()
+        batch.spans =
+            try (OTLPReceiver.decode(first, encoding: "json").spans.filter { $0.traceID.hasPrefix("a") })
+            + OTLPReceiver.decode(second, encoding: "json").spans
+        batch.done = [kept[1].request]
+        batch.taken = [(kept[0].request, String(repeating: "a", count: 32))]
+        let releases = try Releases(ledger: Ledger(openingAt: fixture.path))
+        #expect(try releases.metrics.summarize(Metrics.prepare(batch)).records == 2)
+        #expect(try Inbox(ledgerAt: fixture.path).requests().count == 2)
+        // The next start deletes request 2 and marks trace a of request 1 as taken: only trace b is summarized.
+        let restarted = try fixture.receiver()
+        #expect(try Inbox(ledgerAt: fixture.path).requests().map(\.taken) == [[String(repeating: "a", count: 32)]])
+        #expect(try releases.metrics.inboxState().through == nil, "the ledger's record is forgotten once followed")
+        let outcomes = await restarted.summarizeReady()
+        #expect(outcomes.map(\.records) == [1])
+        #expect(try fixture.batches().map { $0["batch"]?["spans"]?.numberValue } == [2, 1])
+        #expect(try fixture.tasks(version: "support@1") == 2 && fixture.tasks(version: "support@2") == 1)
+        #expect(try Inbox(ledgerAt: fixture.path).requests().isEmpty)
+        // The last entry's record stays until the next batch forgets it; a start meanwhile changes nothing.
+        #expect(try releases.metrics.inboxState().through == outcomes.first?.seq)
+        #expect(await (try fixture.receiver()).summarizeReady(all: true).isEmpty)
+        #expect(try releases.metrics.inboxState().through == nil)
+        #expect(try Releases.verifyDerived(Ledger(openingAt: fixture.path)) == nil)
+    }
+
+    @Test("requests an earlier purser kept in the ledger file move to the inbox file and are summarized once")
+    func inboxInTheLedgerFileMoves() async throws {
+        let fixture = try Fixture()
+        let body = Self.request([
+            Self.span("d", "00000000000000d1", invoke: true, version: "support@1"),
+            Self.span("e", "00000000000000e1", invoke: true, version: "support@1"),
+        ])
+        // As the earlier purser left them: request 7, whose trace e was summarized already.
+        let legacy = try Connection(path: fixture.path, mode: .readWrite)
+        try legacy.execute(
+            """
+            CREATE TABLE otlp_inbox (
+                id INTEGER PRIMARY KEY, received_at TEXT NOT NULL, sender TEXT NOT NULL, encoding TEXT NOT NULL,
+                payload BLOB NOT NULL);
+            CREATE TABLE otlp_taken (request INTEGER NOT NULL, trace TEXT NOT NULL, PRIMARY KEY (request, trace))
+                WITHOUT ROWID;
+            INSERT INTO otlp_inbox VALUES (7, '2026-12-07T10:00:00Z', 'ci', 'json', CAST('\(body)' AS BLOB));
+            INSERT INTO otlp_taken VALUES (7, '\(String(repeating: "e", count: 32))');
+            """)
+        let receiver = try fixture.receiver()
+        #expect(try Inbox(ledgerAt: fixture.path).requests().map(\.id) == [7])
+        #expect(try legacy.scalarInt("SELECT count(*) FROM sqlite_master WHERE name LIKE 'otlp_inbox'") == 0)
+        #expect(await receiver.summarizeReady().map(\.records) == [1])
+        #expect(try fixture.tasks(version: "support@1") == 1)
+        #expect(try Inbox(ledgerAt: fixture.path).requests().isEmpty)
     }
 
     /// An `ExportLogsServiceRequest` of `gen_ai.evaluation.result` records: (trace, span id, score).

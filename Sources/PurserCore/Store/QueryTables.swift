@@ -40,8 +40,10 @@ struct TableDifference {
 extension Ledger.WriteTransaction {
     /// The query tables as this transaction sees them: they commit with its entries.
     var tables: any QueryTables { SQLiteTables(connection) }
-    /// The OTLP receiver's inbox, as this transaction sees it.
-    var inbox: any InboxTables { SQLiteTables(connection) }
+    /// What the ledger says of the OTLP receiver's inbox, as this transaction sees it.
+    var summarized: any SummarizedRequestTables { SQLiteTables(connection) }
+    /// The inbox an earlier purser kept in the ledger file, as this transaction sees it.
+    var legacyInbox: any InboxTables { SQLiteTables(connection) }
 }
 
 extension Ledger {
@@ -50,8 +52,11 @@ extension Ledger {
         try read { connection in try body(SQLiteTables(connection)) }
     }
 
-    /// Runs `body` on the OTLP receiver's inbox in one read transaction.
-    func readInbox<T>(_ body: (any InboxTables) throws -> T) throws(LedgerError) -> T {
-        try read { connection in try body(SQLiteTables(connection)) }
+    /// Runs `body` on what the ledger says of the OTLP receiver's inbox, and on the inbox an earlier purser kept in
+    /// the ledger file, in one read transaction.
+    func readInbox<T>(
+        _ body: (any SummarizedRequestTables, _ legacy: any InboxTables) throws -> T
+    ) throws(LedgerError) -> T {
+        try read { connection in try body(SQLiteTables(connection), SQLiteTables(connection)) }
     }
 }

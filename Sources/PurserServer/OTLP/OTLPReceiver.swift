@@ -8,11 +8,12 @@ import ServiceLifecycle
 
 /// The OTLP receiver's spans between their request's acknowledgement and their batch's entry.
 ///
-/// A request is kept in the ledger file's inbox before it is acknowledged (`Metrics.keep`), so that nothing
+/// A request is kept in the inbox, a file beside the ledger, before it is acknowledged (`keep`), so that nothing
 /// acknowledged is lost if the server stops. Its spans wait here, by trace, until no span of their trace has arrived
 /// for the late-span window: children may come before or after their parent, in other requests. Every batch
-/// interval, the traces whose window has passed are summarized into one `metrics.summarized` entry, which empties
-/// their inbox requests in the same transaction; at start-up, what the inbox still holds waits here again.
+/// interval, the traces whose window has passed are summarized into one `metrics.summarized` entry, whose
+/// transaction records which inbox requests and traces it took; the inbox then follows. At start-up, the inbox
+/// first follows every entry it had not, and what it still holds waits here again.
 final class OTLPReceiver: Service, @unchecked Sendable {
     struct Settings: Sendable {
         /// How long a trace waits for more spans after its last one arrived, in seconds.
@@ -57,6 +58,7 @@ final class OTLPReceiver: Service, @unchecked Sendable {
     }
 
     private let access: LedgerAccess
+    private let inbox: InboxWriter
     private let settings: Settings
     private let logger: Logger
     private let lock = NSLock()
@@ -74,6 +76,11 @@ final class OTLPReceiver: Service, @unchecked Sendable {
     private var reserved = 0
     private var duplicates = 0
     private var recent = RecentSpans(capacity: 1 << 19)
+    /// The last entry the inbox has followed, whose record of what it took (and the records before it) the next
+    /// entry forgets; and whether the inbox has followed every entry since the start (if not, the records stay
+    /// until the next start finishes the inbox from them).
+    private var followed: UInt64?
+    private var inboxFollows = true
 
     private let received = Counter(label: "purser_otlp_spans_received_total")
     private let repeated = Counter(label: "purser_otlp_spans_duplicate_total")
@@ -84,16 +91,29 @@ final class OTLPReceiver: Service, @unchecked Sendable {
     /// Which spans are tasks.
     var tasks: TaskSpans { settings.tasks }
 
-    init(access: LedgerAccess, settings: Settings, logger: Logger) {
+    /// - Parameter inbox: the inbox of the ledger `access` opened.
+    init(access: LedgerAccess, inbox: Inbox, settings: Settings, logger: Logger) {
         self.access = access
+        self.inbox = InboxWriter(inbox)
         self.settings = settings
         self.logger = logger
     }
 
     /// Takes back what the inbox holds: requests acknowledged before the server last stopped, less the traces
     /// already summarized. Before serving starts.
+    ///
+    /// The inbox first follows what the ledger says the entries took of it, in case the server stopped between an
+    /// entry's commit and the inbox's; and an inbox an earlier purser kept in the ledger file moves to its own.
     func restore() throws {
-        let kept = try access.quickRead { try $0.metrics.keptRequests() }
+        let state = try access.quickRead { try $0.metrics.inboxState() }
+        let kept = try inbox.beforeServing { inbox in
+            try inbox.move(state.legacy)
+            try inbox.finish(done: state.done, taken: state.taken)
+            return try inbox.requests()
+        }
+        if state.through != nil || !state.legacy.isEmpty {
+            try access.beforeServing { try $0.metrics.forgetInbox(through: state.through) }
+        }
         for request in kept {
             var decoded = try Self.decode(request.payload, encoding: request.encoding)
             decoded.spans.removeAll { request.taken.contains($0.traceID) }
@@ -103,6 +123,13 @@ final class OTLPReceiver: Service, @unchecked Sendable {
         if !kept.isEmpty {
             logger.info("OTLP: \(kept.count) request(s) acknowledged earlier and not yet summarized wait again")
         }
+    }
+
+    /// Keeps a request's body in the inbox; once this returns, the request may be acknowledged.
+    /// - Returns: its number in the inbox and when it was received.
+    func keep(_ payload: [UInt8], encoding: String, sender: String) async throws -> (request: Int64, receivedAt: String)
+    {
+        try await inbox.keep(payload, encoding: encoding, sender: sender)
     }
 
     /// What a request body holds, with how many spans or evaluations were refused and why. `encoding`: `protobuf` or
@@ -229,12 +256,13 @@ final class OTLPReceiver: Service, @unchecked Sendable {
         var next = take(all: all, now: now).map { ($0, $1, prepare($0)) }
         while let (batch, taken, preparation) = next {
             // The following batch is made ready while this one is recorded: the writer waits for the disk
-            // meanwhile, and every request's inbox write waits for the writer.
+            // meanwhile.
             next = take(all: all, now: now).map { ($0, $1, prepare($0)) }
             do {
                 let prepared = await preparation.value
+                let forgetting = lock.withLock { followed }
                 let outcome = try await access.write(actor: "purser serve (OTLP)") { releases in
-                    try releases.metrics.summarize(prepared)
+                    try releases.metrics.summarize(prepared, forgetting: forgetting)
                 }
                 lock.withLock {
                     for key in taken.keys { recent.insert(key) }
@@ -242,6 +270,7 @@ final class OTLPReceiver: Service, @unchecked Sendable {
                     batches.increment()
                 }
                 outcomes.append(outcome)
+                await follow(outcome.seq, batch)
             } catch {
                 logger.error("OTLP: a batch of \(batch.spans.count) spans was not summarized, retrying: \(error)")
                 putBack(taken, batch)
@@ -252,9 +281,23 @@ final class OTLPReceiver: Service, @unchecked Sendable {
         return outcomes
     }
 
-    /// Makes `batch` ready for its entry on a thread of its own: not on the writer's, which every request's inbox
-    /// write waits for, not on an event loop, and not on the threads that decode requests, which would wait behind
-    /// it (a batch takes a tenth of a second or more, a request a few milliseconds).
+    /// Deletes from the inbox the requests that the entry `seq` summarized whole, and records the traces it took of
+    /// the others. If that fails, the ledger's record of them stays, and the next start finishes the inbox from it.
+    private func follow(_ seq: UInt64, _ batch: ReceivedBatch) async {
+        do {
+            try await inbox.finish(done: batch.done, taken: batch.taken)
+            lock.withLock { if inboxFollows { followed = seq } }
+        } catch {
+            lock.withLock { inboxFollows = false }
+            logger.error(
+                "OTLP: the inbox \(inbox.path) did not follow entry \(seq); its requests are summarized and will be deleted at the next start: \(error)"
+            )
+        }
+    }
+
+    /// Makes `batch` ready for its entry on a thread of its own: not on the writer's, not on an event loop, and not
+    /// on the threads that decode requests, which would wait behind it (a batch takes a tenth of a second or more, a
+    /// request a few milliseconds).
     private func prepare(_ batch: ReceivedBatch) -> Task<PreparedBatch, Never> {
         let (prices, marker) = (settings.prices, settings.tasks)
         return Task {

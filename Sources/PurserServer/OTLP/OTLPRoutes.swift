@@ -9,7 +9,7 @@ import PurserOperations
 /// `POST /v1/traces` and `POST /v1/logs`: OTLP/HTTP (opentelemetry-proto v1.11.0), as an OpenTelemetry Collector's
 /// `otlphttp` exporter or an SDK's OTLP/HTTP exporter sends it: `application/x-protobuf` or `application/json`,
 /// optionally gzip'd, with a writer token. A 200 means the request is kept in the inbox (on
-/// disk); its spans, and the evaluation results among its logs, are summarized within the late-span window and the
+/// disk, beside the ledger); its spans, and the evaluation results among its logs, are summarized within the late-span window and the
 /// batch interval (`OTLPReceiver`).
 extension Routes {
     func registerOTLP(on router: Router<ServerContext>) {
@@ -52,9 +52,7 @@ extension Routes {
             let id: Int64
             let receivedAt: String
             do {
-                (id, receivedAt) = try await access.write(actor: sender) { releases in
-                    try releases.metrics.keep(payload, encoding: stored, sender: sender)
-                }
+                (id, receivedAt) = try await receiver.keep(payload, encoding: stored, sender: sender)
             } catch {
                 receiver.release(fresh.count)
                 throw error

@@ -36,29 +36,26 @@ package struct PreparedBatch: Sendable {
 }
 
 extension Metrics {
-    /// Keeps a request's body in the inbox until its spans are summarized; once this returns, the request may be
-    /// acknowledged. No entry is appended.
-    /// - Returns: the request's number in the inbox and when it was received.
-    package func keep(
-        _ payload: [UInt8], encoding: String, sender: String
-    ) throws(LedgerError) -> (request: Int64, receivedAt: String) {
-        try ledger.write { transaction in
-            let receivedAt = Timestamp.format(transaction.now)
-            // Made by the first request, so that a server that receives none writes nothing.
-            try transaction.inbox.createInbox()
-            let id = try transaction.inbox.insertInbox(
-                receivedAt: receivedAt, sender: sender, encoding: encoding, payload: payload)
-            return (id, receivedAt)
+    /// What the ledger says the entries summarized of the inbox (`SummarizedRequestTables`) and the inbox does not
+    /// know yet: the requests done and the traces taken, through the entry `through`; and the inbox an earlier purser
+    /// kept in the ledger file (to move to `Inbox`).
+    package func inboxState() throws(LedgerError) -> (
+        done: [Int64], taken: [(request: Int64, trace: String)], through: UInt64?, legacy: [InboxPayload]
+    ) {
+        try ledger.readInbox { summarized, legacyInbox in
+            let (done, taken, through) = try summarized.summarizedRequests()
+            var legacy: [InboxPayload] = []
+            try legacyInbox.forEachInboxPayload { legacy.append($0) }
+            return (done, taken, through.map(UInt64.init), legacy)
         }
     }
 
-    /// The requests in the inbox, in the order received: those a server acknowledged and had not yet summarized
-    /// when it stopped.
-    package func keptRequests() throws(LedgerError) -> [InboxPayload] {
-        try ledger.readInbox { inbox in
-            var requests: [InboxPayload] = []
-            try inbox.forEachInboxPayload { requests.append($0) }
-            return requests
+    /// Once the inbox has followed: forgets what the entries up to `seq` summarized of it, and drops the inbox an
+    /// earlier purser kept in the ledger file, moved to `Inbox` by then. Appends no entry.
+    package func forgetInbox(through seq: UInt64?) throws(LedgerError) {
+        try ledger.write { transaction in
+            if let seq { try transaction.summarized.forgetSummarized(through: Int64(seq)) }
+            try transaction.legacyInbox.dropInbox()
         }
     }
 
@@ -83,10 +80,11 @@ extension Metrics {
             marker: marker)
     }
 
-    /// Summarizes a batch of received spans (`metrics.summarized`): its gzip'd file is stored as an artifact, its tasks are
-    /// inserted, and the inbox requests it empties are deleted, all in one transaction. A task whose version is not
-    /// recorded is counted in `unresolved` (per version named).
-    package func summarize(_ prepared: PreparedBatch) throws(LedgerError) -> IngestOutcome {
+    /// Summarizes a batch of received spans (`metrics.summarized`): its gzip'd file is stored as an artifact, its
+    /// tasks are inserted, and the inbox requests and traces it took are recorded (`SummarizedRequestTables`), all in
+    /// one transaction, which also forgets what the entries up to `forgetting` took (the inbox has followed them).
+    /// A task whose version is not recorded is counted in `unresolved` (per version named).
+    package func summarize(_ prepared: PreparedBatch, forgetting: UInt64? = nil) throws(LedgerError) -> IngestOutcome {
         let (batch, file, tasks, unattributed) = (prepared.batch, prepared.file, prepared.tasks, prepared.unattributed)
         let (prices, marker) = (prepared.prices, prepared.marker)
         let versions = Versions(ledger)
@@ -104,7 +102,8 @@ extension Metrics {
             let groups = try projection.tables.insertTasks(attributed, seq: seq, from: 0, versions: resolved)
             let perVersion = try projection.tables.countTasks(seq: seq, in: groups)
             projection.insertedTasks = seq
-            try transaction.inbox.finishInbox(done: batch.done, taken: batch.taken)
+            if let forgetting { try transaction.summarized.forgetSummarized(through: Int64(forgetting)) }
+            try transaction.summarized.recordSummarized(seq: Int64(seq), done: batch.done, taken: batch.taken)
             let digest = try transaction.storeArtifact(file)
             let new = perVersion.values.reduce(0, +)
             var body: [String: JSONValue] = [

@@ -12,16 +12,24 @@ extension SQLiteTables: InboxTables {
             """)
     }
 
-    func insertInbox(receivedAt: String, sender: String, encoding: String, payload: [UInt8]) throws -> Int64 {
+    func insertInbox(
+        id: Int64?, receivedAt: String, sender: String, encoding: String, payload: [UInt8]
+    ) throws
+        -> Int64
+    {
+        // A request moved again (`id` given) is there already: ignored, it returns no row.
         let insert = try query(
             """
-            INSERT INTO \(schema).otlp_inbox (received_at, sender, encoding, payload) VALUES (?, ?, ?, ?)
-            RETURNING id
-            """, .text(receivedAt), .text(sender), .text(encoding), .blob(payload))
-        guard try insert.step() else { throw LedgerError(.internal, "the inbox gave no id to a request") }
-        let id = insert.int64(0)
+            INSERT OR IGNORE INTO \(schema).otlp_inbox (id, received_at, sender, encoding, payload)
+            VALUES (?, ?, ?, ?, ?) RETURNING id
+            """, id.map(Value.int) ?? .null, .text(receivedAt), .text(sender), .text(encoding), .blob(payload))
+        guard try insert.step() else {
+            guard let id else { throw LedgerError(.internal, "the inbox gave no id to a request") }
+            return id
+        }
+        let kept = insert.int64(0)
         _ = try insert.step()
-        return id
+        return kept
     }
 
     func forEachInboxPayload(_ body: (InboxPayload) throws -> Void) throws {
@@ -52,12 +60,66 @@ extension SQLiteTables: InboxTables {
                 statement.reset()
             }
         }
-        let insert = try connection.prepare("INSERT OR IGNORE INTO \(schema).otlp_taken VALUES (?, ?)")
+        // Only of requests still kept: finishing again after a restart must not record traces of one deleted.
+        let insert = try connection.prepare(
+            """
+            INSERT OR IGNORE INTO \(schema).otlp_taken SELECT ?1, ?2 WHERE EXISTS (
+                SELECT 1 FROM \(schema).otlp_inbox WHERE id = ?1)
+            """)
         for (request, trace) in taken {
             try insert.bind(1, request)
             try insert.bind(2, trace)
             try insert.step()
             insert.reset()
         }
+    }
+
+    func dropInbox() throws {
+        try connection.execute("DROP TABLE IF EXISTS \(schema).otlp_inbox; DROP TABLE IF EXISTS \(schema).otlp_taken")
+    }
+}
+
+extension SQLiteTables: SummarizedRequestTables {
+    /// Made by the first batch, so that a server that receives no OTLP writes nothing.
+    private func createSummarized() throws {
+        // `trace` is empty for a request all of whose traces are summarized.
+        try connection.execute(
+            """
+            CREATE TABLE IF NOT EXISTS \(schema).otlp_summarized (
+                seq INTEGER NOT NULL, request INTEGER NOT NULL, trace TEXT NOT NULL)
+            """)
+    }
+
+    func recordSummarized(seq: Int64, done: [Int64], taken: [(request: Int64, trace: String)]) throws {
+        try createSummarized()
+        let insert = try connection.prepare("INSERT INTO \(schema).otlp_summarized VALUES (?, ?, ?)")
+        for (request, trace) in done.map({ ($0, "") }) + taken {
+            try insert.bind(1, seq)
+            try insert.bind(2, request)
+            try insert.bind(3, trace)
+            try insert.step()
+            insert.reset()
+        }
+    }
+
+    func summarizedRequests() throws -> (done: [Int64], taken: [(request: Int64, trace: String)], through: Int64?) {
+        let exists = try connection.scalarInt(
+            "SELECT count(*) FROM \(schema).sqlite_master WHERE type = 'table' AND name = 'otlp_summarized'")
+        guard exists == 1 else { return ([], [], nil) }
+        var (done, taken, through): ([Int64], [(request: Int64, trace: String)], Int64?) = ([], [], nil)
+        let rows = try query("SELECT seq, request, trace FROM \(schema).otlp_summarized ORDER BY seq")
+        while try rows.step() {
+            through = rows.int64(0)
+            let trace = rows.string(2)
+            if trace.isEmpty { done.append(rows.int64(1)) } else { taken.append((rows.int64(1), trace)) }
+        }
+        return (done, taken, through)
+    }
+
+    func forgetSummarized(through seq: Int64) throws {
+        let exists = try connection.scalarInt(
+            "SELECT count(*) FROM \(schema).sqlite_master WHERE type = 'table' AND name = 'otlp_summarized'")
+        guard exists == 1 else { return }
+        try run("DELETE FROM \(schema).otlp_summarized WHERE seq <= ?", .int(seq))
     }
 }
