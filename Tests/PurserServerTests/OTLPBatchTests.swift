@@ -235,6 +235,37 @@ struct OTLPBatchTests {
         #expect(try Releases.verifyDerived(Ledger(openingAt: fixture.path)) == nil)
     }
 
+    @Test("a request kept after the inbox followed a batch gets a new number: a start after it deletes nothing new")
+    func numbersAreNeverGivenAgain() async throws {
+        let fixture = try Fixture()
+        let receiver = try fixture.receiver()
+        try fixture.send(
+            Self.request([Self.span("a", "00000000000000a1", invoke: true, version: "support@1")]), to: receiver)
+        #expect(await receiver.summarizeReady().map(\.records) == [1])
+        #expect(try Inbox(ledgerAt: fixture.path).requests().isEmpty)
+        // The last request's number was deleted; the next one does not take it, though the ledger still records it.
+        try fixture.send(
+            Self.request([Self.span("b", "00000000000000b1", invoke: true, version: "support@1")]), to: receiver)
+        let restarted = try fixture.receiver()
+        #expect(await restarted.summarizeReady(all: true).map(\.records) == [1], "trace b was acknowledged")
+        #expect(try fixture.tasks(version: "support@1") == 2)
+    }
+
+    @Test("no inbox file until a request is kept; a file of another kind where the inbox goes is refused")
+    func inboxFile() throws {
+        let fixture = try Fixture()
+        _ = try fixture.receiver()
+        #expect(!FileManager.default.fileExists(atPath: Inbox.path(forLedgerAt: fixture.path)))
+        // A ledger whose path is that of another ledger's inbox.
+        _ = try Ledger.create(
+            at: Inbox.path(forLedgerAt: fixture.path), origin: "test.example/other", keyPath: fixture.folder + "/o.key")
+        #expect {
+            _ = try Inbox(ledgerAt: fixture.path).keep([(Array("{}".utf8), "json", "ci")])
+        } throws: { error in
+            (error as? LedgerError)?.message.contains("not an OTLP inbox") == true
+        }
+    }
+
     @Test("requests an earlier purser kept in the ledger file move to the inbox file and are summarized once")
     func inboxInTheLedgerFileMoves() async throws {
         let fixture = try Fixture()

@@ -24,8 +24,9 @@ final class Projection {
     /// Where the rows go.
     let tables: any QueryTables
     /// The most a gzip'd metrics file (an OTLP receiver's batch) inflates to when read back: a bound on the memory a
-    /// damaged artifact can take. A batch is written whole in memory, and holds 10,000 spans or one trace.
-    static let maximumInflated = 4 << 30
+    /// damaged artifact can take. A batch holds 10,000 spans, or one trace of at most the 500,000 spans a server
+    /// lets wait by default (about 420 MB of OTLP/JSON).
+    static let maximumInflated = 1 << 30
     /// Thrown inside `catchUp` to read the entries again after one it left out.
     private static let readAgain = LedgerError.Code(name: "read-again")
     /// The `metrics.summarized` entry whose task rows an ingestion in this transaction already inserted
@@ -198,9 +199,10 @@ final class Projection {
             do {
                 bytes = try Gzip.decompress(bytes, limit: Self.maximumInflated)
             } catch {
+                let what =
+                    error.code == .tooLarge ? "inflates to more than \(Self.maximumInflated) bytes" : "is not gzip"
                 throw LedgerError(
-                    .integrity, "entry \(entry.seq) (metrics.summarized): its stored file is not gzip: \(error.message)"
-                )
+                    .integrity, "entry \(entry.seq) (metrics.summarized): its stored file \(what): \(error.message)")
             }
         default: throw malformed(entry, "a known compression (gzip)")
         }

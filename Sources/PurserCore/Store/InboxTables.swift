@@ -12,7 +12,7 @@ protocol InboxTables {
     func forEachInboxPayload(_ body: (InboxPayload) throws -> Void) throws
     /// Deletes the requests `done`, all of whose spans are summarized; records of the others which traces are.
     func finishInbox(done: [Int64], taken: [(request: Int64, trace: String)]) throws
-    /// Drops the inbox: an earlier purser kept it in the ledger file (`Metrics.legacyInbox`).
+    /// Drops the inbox: one an earlier purser kept in the ledger file, once moved (`Metrics.forgetInbox`).
     func dropInbox() throws
 }
 

@@ -1,21 +1,22 @@
 package import Foundation
 package import PurserLedger
 
-/// The OTLP receiver's inbox: a SQLite file of its own beside the ledger (`purser.inbox.sqlite` beside
+/// The OTLP receiver's inbox: a SQLite file of its own beside the ledger (`purser.sqlite.inbox` beside
 /// `purser.sqlite`), where each request's body is kept, durably, before the request is acknowledged. Keeping a
 /// request never waits for the ledger's writer, which a batch's transaction holds.
 ///
-/// The file is made by the first request kept, so that a server that receives none writes nothing. A `Inbox` owns
+/// The file is made by the first request kept, so that a server that receives none writes nothing. An `Inbox` owns
 /// one connection and is used from one thread at a time.
 package final class Inbox {
     package let path: String
     private var connection: Connection?
 
-    /// The inbox of the ledger at `ledgerPath`: `.sqlite` replaced by `.inbox.sqlite`.
-    package static func path(forLedgerAt ledgerPath: String) -> String {
-        (ledgerPath.hasSuffix(".sqlite") ? String(ledgerPath.dropLast(".sqlite".count)) : ledgerPath)
-            + ".inbox.sqlite"
-    }
+    /// The inbox of the ledger at `ledgerPath`: its path and `.inbox`, so that no two ledgers share one.
+    package static func path(forLedgerAt ledgerPath: String) -> String { ledgerPath + ".inbox" }
+
+    /// `PRAGMA application_id` of an inbox file: "PURI" in ASCII. A file with another one (a ledger named like an
+    /// inbox) is refused.
+    static let applicationID: Int64 = 0x5055_5249
 
     /// The inbox of the ledger at `ledgerPath`; its file is opened, or made, when first needed.
     package init(ledgerAt ledgerPath: String) {
@@ -38,7 +39,13 @@ package final class Inbox {
     private func open(creating: Bool) throws -> Connection? {
         guard creating || FileManager.default.fileExists(atPath: path) else { return nil }
         let opened = try Connection(path: path, mode: .create)
-        try opened.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL")
+        let application = try opened.scalarInt("PRAGMA application_id") ?? 0
+        guard application == Self.applicationID || application == 0 else {
+            throw LedgerError(
+                .notALedger, "\(quoted(path)) is a SQLite file but not an OTLP inbox (application_id \(application))")
+        }
+        try opened.execute(
+            "PRAGMA application_id = \(Self.applicationID); PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL")
         try opened.immediateTransaction { try SQLiteTables(opened).createInbox() }
         connection = opened
         return opened
@@ -64,6 +71,7 @@ package final class Inbox {
     /// Keeps `requests` under their own numbers: those an earlier purser kept in the ledger file. A request kept
     /// already is left as it is, so that moving them again after a stop halfway changes nothing.
     package func move(_ requests: [InboxPayload]) throws(LedgerError) {
+        guard !requests.isEmpty else { return }
         try write { inbox in
             for request in requests {
                 _ = try inbox.insertInbox(

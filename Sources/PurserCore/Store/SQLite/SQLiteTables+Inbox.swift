@@ -2,11 +2,16 @@ internal import PurserLedger
 
 extension SQLiteTables: InboxTables {
     func createInbox() throws {
+        // AUTOINCREMENT, from a random start: a request's number is never given again, in this file or (but for one
+        // chance in 2^61 or so) another, so that the ledger's record of what its entries took (`otlp_summarized`)
+        // never names a later request.
         try connection.execute(
             """
             CREATE TABLE IF NOT EXISTS \(schema).otlp_inbox (
-                id INTEGER PRIMARY KEY, received_at TEXT NOT NULL, sender TEXT NOT NULL, encoding TEXT NOT NULL,
-                payload BLOB NOT NULL);
+                id INTEGER PRIMARY KEY AUTOINCREMENT, received_at TEXT NOT NULL, sender TEXT NOT NULL,
+                encoding TEXT NOT NULL, payload BLOB NOT NULL);
+            INSERT INTO \(schema).sqlite_sequence (name, seq) SELECT 'otlp_inbox', abs(random() >> 2)
+                WHERE NOT EXISTS (SELECT 1 FROM \(schema).sqlite_sequence WHERE name = 'otlp_inbox');
             CREATE TABLE IF NOT EXISTS \(schema).otlp_taken (
                 request INTEGER NOT NULL, trace TEXT NOT NULL, PRIMARY KEY (request, trace)) WITHOUT ROWID;
             """)
