@@ -131,7 +131,7 @@ struct ServeCommand: ParsableCommand {
                 try await Server(configuration).run { address in
                     FileHandle.standardOutput.write(
                         Data(
-                            "purser serve: listening on \(address) (ledger \(configuration.ledgerPath), \(tokenCount) tokens)\n"
+                            "purser serve: listening on \(address) (ledger \(configuration.ledgerPath), \(tokenCount) token\(tokenCount == 1 ? "" : "s"))\n"
                                 .utf8))
                 }
             } catch {
