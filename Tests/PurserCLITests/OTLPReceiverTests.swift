@@ -162,6 +162,18 @@ struct OTLPReceiverTests {
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
     }
 
+    @Test("a request kept after a batch was summarized, then SIGKILL: after a restart its task is there too")
+    func keptAfterABatchSurvivesKill() throws {
+        // The window of 3 s: the second request still waits when the server is killed.
+        let receiver = try TraceReceiver(options: TraceReceiver.patient)
+        #expect(receiver.post(Spans.request(Spans.task(0, version: "agent@1", tokens: 10))).status == 200)
+        try receiver.wait("the first task") { try receiver.taskCount() == 1 }
+        #expect(receiver.post(Spans.request(Spans.task(1, version: "agent@1", tokens: 10))).status == 200)
+        try receiver.restart(after: SIGKILL)
+        try receiver.wait("both tasks after the restart") { try receiver.taskCount() == 2 }
+        #expect(try receiver.summed("new") == 2)
+    }
+
     @Test("stopped with SIGTERM while spans wait: it exits 0, and after a restart their tasks are there")
     func waitingSurvivesStop() throws {
         let receiver = try TraceReceiver(options: TraceReceiver.holding)
