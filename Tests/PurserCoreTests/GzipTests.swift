@@ -7,36 +7,33 @@ import Testing
 /// packs, which the system's `gunzip` must read.
 @Suite("gzip")
 struct GzipTests {
-    /// `bytes` compressed by `/usr/bin/gzip` (or the first `gzip` on PATH).
+    /// `bytes` compressed by the first `gzip` on PATH, as a sender's would be.
     static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
+        try #require(try run(["gzip", "-9", "-n"], on: bytes, named: "body", leaving: "body.gz"))
+    }
+
+    /// `bytes` inflated by the first `gunzip` on PATH, as an auditor would, or nil if it refuses them.
+    static func gunzip(_ bytes: [UInt8]) throws -> [UInt8]? {
+        try run(["gunzip"], on: bytes, named: "batch.gz", leaving: "batch")
+    }
+
+    /// `bytes` written to a file `name` in a folder of its own, `command` run on it, and the file `output` it leaves;
+    /// nil if the command fails.
+    private static func run(
+        _ command: [String], on bytes: [UInt8], named name: String, leaving output: String
+    ) throws -> [UInt8]? {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gzip-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("body")
+        let file = directory.appendingPathComponent(name)
         try Data(bytes).write(to: file)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["gzip", "-9", "-n", file.path]
-        try process.run()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0)
-        return [UInt8](try Data(contentsOf: directory.appendingPathComponent("body.gz")))
-    }
-
-    /// `bytes` inflated by `/usr/bin/env gunzip`, as an auditor would, or nil if it refuses them.
-    static func gunzip(_ bytes: [UInt8]) throws -> [UInt8]? {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gunzip-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("batch.gz")
-        try Data(bytes).write(to: file)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["gunzip", file.path]
+        process.arguments = command + [file.path]
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { return nil }
-        return [UInt8](try Data(contentsOf: directory.appendingPathComponent("batch")))
+        return [UInt8](try Data(contentsOf: directory.appendingPathComponent(output)))
     }
 
     /// A request's worth of varied bytes: OTLP/JSON-like text with numbers that do not repeat.

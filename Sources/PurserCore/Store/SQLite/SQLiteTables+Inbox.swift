@@ -38,9 +38,7 @@ extension SQLiteTables: InboxTables {
     }
 
     func forEachInboxPayload(_ body: (InboxPayload) throws -> Void) throws {
-        let exists = try connection.scalarInt(
-            "SELECT count(*) FROM \(schema).sqlite_master WHERE type = 'table' AND name = 'otlp_taken'")
-        guard exists == 1 else { return }
+        guard try hasTable("otlp_taken") else { return }
         var taken: [Int64: Set<String>] = [:]
         let traces = try query("SELECT request, trace FROM \(schema).otlp_taken")
         while try traces.step() { taken[traces.int64(0), default: []].insert(traces.string(1)) }
@@ -108,9 +106,7 @@ extension SQLiteTables: SummarizedRequestTables {
     }
 
     func summarizedRequests() throws -> (done: [Int64], taken: [(request: Int64, trace: String)], through: Int64?) {
-        let exists = try connection.scalarInt(
-            "SELECT count(*) FROM \(schema).sqlite_master WHERE type = 'table' AND name = 'otlp_summarized'")
-        guard exists == 1 else { return ([], [], nil) }
+        guard try hasTable("otlp_summarized") else { return ([], [], nil) }
         var (done, taken, through): ([Int64], [(request: Int64, trace: String)], Int64?) = ([], [], nil)
         let rows = try query("SELECT seq, request, trace FROM \(schema).otlp_summarized ORDER BY seq")
         while try rows.step() {
@@ -122,9 +118,7 @@ extension SQLiteTables: SummarizedRequestTables {
     }
 
     func forgetSummarized(through seq: Int64) throws {
-        let exists = try connection.scalarInt(
-            "SELECT count(*) FROM \(schema).sqlite_master WHERE type = 'table' AND name = 'otlp_summarized'")
-        guard exists == 1 else { return }
+        guard try hasTable("otlp_summarized") else { return }
         try run("DELETE FROM \(schema).otlp_summarized WHERE seq <= ?", .int(seq))
     }
 }

@@ -36,9 +36,7 @@ struct SQLiteTables: QueryTables {
     }
 
     func progress() throws -> (version: Int64, appliedSeq: Int64)? {
-        let exists = try connection.scalarInt(
-            "SELECT count(*) FROM \(schema).sqlite_master WHERE type = 'table' AND name = 'projection_meta'")
-        guard exists == 1 else { return nil }
+        guard try hasTable("projection_meta") else { return nil }
         let version = try connection.scalarInt("SELECT value FROM \(schema).projection_meta WHERE key = 'version'")
         let applied = try connection.scalarInt("SELECT value FROM \(schema).projection_meta WHERE key = 'applied_seq'")
         return (version ?? 0, applied ?? -1)
@@ -68,9 +66,7 @@ struct SQLiteTables: QueryTables {
         guard let rebuilt = rebuilt as? SQLiteTables else { preconditionFailure("a rebuild of another store") }
         let stored = try progress() != nil
         for table in Self.tables {
-            let exists = try connection.scalarInt(
-                "SELECT count(*) FROM \(schema).sqlite_master WHERE type = 'table' AND name = '\(table)'")
-            if stored && exists != 1 {
+            if try stored && !hasTable(table) {
                 return TableDifference(table: table, exists: false, rows: 0, seq: 0)
             }
             let mine = stored ? "SELECT * FROM \(schema).\(table)" : "SELECT * FROM \(rebuilt.schema).\(table) WHERE 0"
@@ -88,6 +84,14 @@ struct SQLiteTables: QueryTables {
     }
 
     // MARK: Statements
+
+    /// Whether this schema holds a table named `name`.
+    func hasTable(_ name: String) throws -> Bool {
+        let statement = try query(
+            "SELECT count(*) FROM \(schema).sqlite_master WHERE type = 'table' AND name = ?", .text(name))
+        _ = try statement.step()
+        return statement.int64(0) == 1
+    }
 
     /// A value bound to a statement's parameter.
     enum Value {
