@@ -266,6 +266,29 @@ struct OTLPBatchTests {
         }
     }
 
+    @Test("a batch whose file is larger than reindex and verify read back is refused, and nothing is written")
+    func batchTooLargeToReadBack() throws {
+        let fixture = try Fixture()
+        var batch = ReceivedBatch()
+        batch.spans = try OTLPReceiver.decode(
+            Array(Self.request([Self.span("a", "00000000000000a1", invoke: true, version: "support@1")]).utf8),
+            encoding: "json"
+        ).spans
+        let prepared = Metrics.prepare(batch)
+        let releases = try Releases(ledger: Ledger(openingAt: fixture.path))
+        let before = try Ledger(openingAt: fixture.path).size()
+        #expect {
+            _ = try releases.metrics.summarize(prepared, maximumFile: 100)
+        } throws: { error in
+            (error as? LedgerError)?.code == .tooLarge
+                && (error as? LedgerError)?.message.contains("more than the 100 that reindex and verify read back")
+                    == true
+        }
+        #expect(try fixture.batches().isEmpty)
+        #expect(try Ledger(openingAt: fixture.path).size() == before)
+        #expect(try releases.metrics.summarize(prepared).records == 1, "recorded within the limit")
+    }
+
     @Test("requests an earlier purser kept in the ledger file move to the inbox file and are summarized once")
     func inboxInTheLedgerFileMoves() async throws {
         let fixture = try Fixture()

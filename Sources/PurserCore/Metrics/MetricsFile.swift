@@ -13,6 +13,10 @@ public enum MetricsFile {
     /// The most `metrics ingest` reads of a file: 512 MiB, about 1.5 million task records. The file is stored
     /// whole as an artifact, and SQLite stores no value over 1,000,000,000 bytes.
     public static let maximumSize = 512 << 20
+    /// The most a gzip'd metrics file (an OTLP receiver's batch) inflates to when read back: a bound on the memory a
+    /// damaged artifact can take. A batch holds 10,000 spans, or one trace of at most the 500,000 spans a server
+    /// lets wait by default (about 420 MB of OTLP/JSON); the receiver records no larger one (`Metrics.summarize`).
+    package static let maximumInflated = 1 << 30
     /// The longest line of JSON Lines read: a task record is far shorter, and a line is parsed whole.
     static let maximumLineSize = 1 << 20
 

@@ -23,10 +23,6 @@ final class Projection {
     let ledger: Ledger
     /// Where the rows go.
     let tables: any QueryTables
-    /// The most a gzip'd metrics file (an OTLP receiver's batch) inflates to when read back: a bound on the memory a
-    /// damaged artifact can take. A batch holds 10,000 spans, or one trace of at most the 500,000 spans a server
-    /// lets wait by default (about 420 MB of OTLP/JSON).
-    static let maximumInflated = 1 << 30
     /// Thrown inside `catchUp` to read the entries again after one it left out.
     private static let readAgain = LedgerError.Code(name: "read-again")
     /// The `metrics.summarized` entry whose task rows an ingestion in this transaction already inserted
@@ -197,10 +193,10 @@ final class Projection {
         case nil: break
         case .string("gzip"):
             do {
-                bytes = try Gzip.decompress(bytes, limit: Self.maximumInflated)
+                bytes = try Gzip.decompress(bytes, limit: MetricsFile.maximumInflated)
             } catch {
-                let what =
-                    error.code == .tooLarge ? "inflates to more than \(Self.maximumInflated) bytes" : "is not gzip"
+                let limit = MetricsFile.maximumInflated
+                let what = error.code == .tooLarge ? "inflates to more than \(limit) bytes" : "is not gzip"
                 throw LedgerError(
                     .integrity, "entry \(entry.seq) (metrics.summarized): its stored file \(what): \(error.message)")
             }

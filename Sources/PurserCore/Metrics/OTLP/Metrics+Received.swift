@@ -28,7 +28,9 @@ package struct ReceivedBatch: Sendable {
 /// A batch made ready for its entry (`Metrics.prepare`).
 package struct PreparedBatch: Sendable {
     let batch: ReceivedBatch
+    /// The batch's file, gzip'd, and its size before.
     let file: [UInt8]
+    let inflated: Int
     let tasks: [TaskRecord]
     let unattributed: Int
     let prices: PriceFile?
@@ -70,13 +72,15 @@ extension Metrics {
     package static func prepare(
         _ batch: ReceivedBatch, prices: PriceFile? = nil, tasks marker: TaskSpans = .invokeAgent
     ) -> PreparedBatch {
-        let file = Gzip.compress(OTLPJSON.encode(batch.spans))
+        let json = OTLPJSON.encode(batch.spans)
+        let file = Gzip.compress(json)
         // Lenient assembly refuses nothing: a task it cannot hold counts among the spans of no task.
         let (tasks, unattributed) =
             (try? OTLPTasks.assemble(batch.spans, lenient: true, prices: prices?.table, tasks: marker))
             ?? ([], batch.spans.count)
         return PreparedBatch(
-            batch: batch, file: file, tasks: tasks.map(\.record), unattributed: unattributed, prices: prices,
+            batch: batch, file: file, inflated: json.count, tasks: tasks.map(\.record), unattributed: unattributed,
+            prices: prices,
             marker: marker)
     }
 
@@ -84,8 +88,18 @@ extension Metrics {
     /// tasks are inserted, and the inbox requests and traces it took are recorded (`SummarizedRequestTables`), all in
     /// one transaction, which also forgets what the entries up to `forgetting` took (the inbox has followed them).
     /// A task whose version is not recorded is counted in `unresolved` (per version named).
-    package func summarize(_ prepared: PreparedBatch, forgetting: UInt64? = nil) throws(LedgerError) -> IngestOutcome {
+    /// - Parameter maximumFile: the largest file recorded: what `reindex` and `verify` inflate a stored one to.
+    /// - Throws: `.tooLarge` for a file larger, which they would refuse (nothing is written).
+    package func summarize(
+        _ prepared: PreparedBatch, forgetting: UInt64? = nil, maximumFile: Int = MetricsFile.maximumInflated
+    ) throws(LedgerError) -> IngestOutcome {
         let (batch, file, tasks, unattributed) = (prepared.batch, prepared.file, prepared.tasks, prepared.unattributed)
+        guard prepared.inflated <= maximumFile else {
+            throw LedgerError(
+                .tooLarge,
+                "a batch of \(batch.spans.count) spans makes a file of \(prepared.inflated) bytes, more than the \(maximumFile) that reindex and verify read back: it is not recorded, and its spans stay in the inbox"
+            )
+        }
         let (prices, marker) = (prepared.prices, prepared.marker)
         let versions = Versions(ledger)
         return try ledger.record { transaction, projection in
