@@ -62,7 +62,7 @@ func benchmarkAudit(in directory: String) throws {
 
 /// The CPU time of this process so far, all threads: on a shared machine it says what a run cost when the
 /// wall clock also counts waiting for a core.
-private func processCPUSeconds() -> Double {
+func processCPUSeconds() -> Double {
     // getrusage, not clock_gettime: with PurserServer linked in, `timespec` is seen through Dispatch's C module.
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)

@@ -14,7 +14,6 @@ import SwiftProtobuf
 /// `seconds`, with 5% of traces missing their `invoke_agent` span, the server's RSS sampled every second; then the
 /// entries' `unattributed` must equal the spans sent without their parent.
 func benchmarkOTLP(in directory: String, purser: String, seconds: Double, rate: Int) throws {
-    try benchmarkOTLPSteps(in: directory + "/otlp-steps")
     let throughput = try OTLPServer(in: directory + "/otlp-throughput", purser: purser)
     let clients = 8
     let load = OTLPLoad(orphanEvery: 0)
@@ -38,8 +37,10 @@ func benchmarkOTLP(in directory: String, purser: String, seconds: Double, rate: 
     // The latency target at the throughput target: flat out, a client's latency is only how long its request
     // queues behind the others' (8 in flight); paced at 50,000 spans/s, it is what an exporter waits.
     let paced = try OTLPServer(in: directory + "/otlp-paced", purser: purser)
+    let (serverBefore, benchBefore) = (paced.cpuSeconds(), processCPUSeconds())
     let target = try driveOTLP(
         server: paced, clients: clients, seconds: 20, period: Double(clients * load.spans) / 50_000, load: load)
+    let benchCPU = processCPUSeconds() - benchBefore
     let pacedP99 = percentile(target.latencies, 0.99) * 1000
     report(
         "OTLP at 50,000 spans/s, \(clients) clients (20 s)",
@@ -50,6 +51,12 @@ func benchmarkOTLP(in directory: String, purser: String, seconds: Double, rate: 
         target: "\(format(Double(target.ok * load.spans) / target.seconds)) spans/s sent")
     let settledPaced = try paced.drain(tasks: target.ok * load.tasks)
     settledPaced.report(sent: target.ok * load.tasks)
+    // The server's CPU until every span sent was summarized, and the load generator's (this process) while sending.
+    let pacedSpans = Double(target.ok * load.spans)
+    report(
+        "  CPU per span: server / load generator",
+        "\(format((paced.cpuSeconds() - serverBefore) / pacedSpans * 1e6, 1)) / \(format(benchCPU / pacedSpans * 1e6, 1)) µs",
+        target: "")
     try paced.stop()
 
     // Receiving alone: a window of an hour holds every span, so that no batch is summarized meanwhile.
@@ -227,7 +234,7 @@ struct OTLPLoad {
     static func trace(_ trace: Int, version: Int, tools: Int) -> [OTLPSpan] {
         let traceID = "b019000000000000" + hex(UInt64(version * 1_000 + trace))
         func spanID(_ n: Int) -> String { hex(UInt64(0x5A00_0000_0000_0000) | UInt64(version << 24 | trace << 8 | n)) }
-        let resource: [String: OTLPValue] = [
+        let resource: OTLPAttributes = [
             "service.name": .string("support-agent"), "service.version": .string("1.\(version).0"),
             "purser.version": .string("agent@\(version)"), "deployment.environment.name": .string("prod"),
             "telemetry.sdk.language": .string("python"), "telemetry.sdk.name": .string("opentelemetry"),
@@ -354,6 +361,17 @@ final class OTLPServer: @unchecked Sendable {
             let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
         else { return 0 }
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
+    }
+
+    /// The CPU time the server has used, user and system, in seconds.
+    func cpuSeconds() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(server.processIdentifier)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return 0 }
+        // After the command's closing parenthesis: field 3 (state) first, so utime (14) and stime (15) are 11, 12.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// What the batches recorded once the inbox drained.

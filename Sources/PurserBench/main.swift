@@ -1,6 +1,6 @@
 // purser-bench: measures the ledger and the release domain against their targets, on this machine.
 //
-//   swift run -c release purser-bench [--entries N] [--dir PATH] [--only ledger|versions|at|check|metrics|audit|server|otlp|drift|startup] [--keep]
+//   swift run -c release purser-bench [--entries N] [--dir PATH] [--only ledger|versions|at|check|metrics|audit|server|otlp|otlp-steps|drift|startup] [--keep]
 //       [--otlp-seconds S] [--otlp-rate N]
 //
 // Every figure comes from real SQLite files in a scratch folder and, where a process is timed, the
@@ -11,7 +11,9 @@ import PurserStatistics
 
 struct Options {
     /// The groups of benchmarks `--only` selects from.
-    static let parts = ["ledger", "versions", "at", "check", "metrics", "audit", "server", "otlp", "drift", "startup"]
+    static let parts = [
+        "ledger", "versions", "at", "check", "metrics", "audit", "server", "otlp", "otlp-steps", "drift", "startup",
+    ]
 
     var entries = 1_000_000
     var directory = NSTemporaryDirectory() + "purser-bench-\(getpid())"
@@ -32,7 +34,8 @@ struct Options {
                 let part = iterator.next() ?? ""
                 guard Options.parts.contains(part) else {
                     Options.fail(
-                        "--only takes ledger, versions, at, check, metrics, audit, server, otlp, drift or startup")
+                        "--only takes ledger, versions, at, check, metrics, audit, server, otlp, otlp-steps, drift or startup"
+                    )
                 }
                 parts = [part]
             case "--keep": keep = true
@@ -41,7 +44,7 @@ struct Options {
             case "--help", "-h":
                 print(
                     "usage: purser-bench [--entries N (default 1000000)] [--dir PATH]"
-                        + " [--only ledger|versions|at|check|metrics|audit|server|otlp|drift|startup] [--keep]"
+                        + " [--only ledger|versions|at|check|metrics|audit|server|otlp|otlp-steps|drift|startup] [--keep]"
                         + " [--otlp-seconds S (steady run, default 60)] [--otlp-rate SPANS/S (default 5000)]")
                 exit(0)
             default: Options.fail("unknown argument \(argument)")
@@ -340,6 +343,11 @@ if options.parts.contains("server") {
     } else {
         print("(server: skipped, no purser binary beside this one; build it with swift build -c release)")
     }
+}
+
+if options.parts.contains("otlp-steps") {
+    print("")
+    try benchmarkOTLPSteps(in: options.directory + "/otlp-steps")
 }
 
 if options.parts.contains("otlp") {
