@@ -11,7 +11,7 @@ struct OTLPJSONTests {
     static let trace = "4bf92f3577b34da6a3ce929d0e0e4736"
 
     /// Values of every `AnyValue` type, nested arrays and key-value lists among them.
-    static let values: [String: OTLPValue] = [
+    static let values: OTLPAttributes = [
         "s": .string("tab\t\"quoted\" é"), "i": .int(-9_223_372_036_854_775_808), "big": .int(9_007_199_254_740_993),
         "d": .double(0.1), "whole": .double(3), "b": .bool(false), "bytes": .bytes([0, 1, 254, 255]),
         "empty": .empty, "none": .array([]), "emptyList": .kvlist([]),
@@ -21,12 +21,12 @@ struct OTLPJSONTests {
 
     /// Spans on two lines, from two resources and three scopes, the runs interleaved.
     static let spans: [OTLPSpan] = {
-        let resourceA: [String: OTLPValue] = ["service.name": .string("support"), "r": .array([.int(1)])]
-        let resourceB: [String: OTLPValue] = [:]
+        let resourceA: OTLPAttributes = ["service.name": .string("support"), "r": .array([.int(1)])]
+        let resourceB: OTLPAttributes = [:]
         let agent = OTLPScope(name: "agent", version: "1.2.0")
         func span(
             _ line: Int, _ id: String, parent: String? = nil, kind: Int32 = 0, status: Int32 = 0, message: String = "",
-            resource: [String: OTLPValue], scope: OTLPScope, events: [OTLPEvent] = []
+            resource: OTLPAttributes, scope: OTLPScope, events: [OTLPEvent] = []
         ) -> OTLPSpan {
             OTLPSpan(
                 line: line, traceID: trace, spanID: id, parentSpanID: parent, name: "span \(id)", kind: kind,
@@ -54,7 +54,7 @@ struct OTLPJSONTests {
     /// Spans at the edges of what a writer must spell: NaN and the infinities, a negative kind, a scope with only a
     /// version, an event with only a name, control characters and non-ASCII in strings and keys, no attributes.
     static let oddities: [OTLPSpan] = {
-        let values: [String: OTLPValue] = [
+        let values: OTLPAttributes = [
             "nan": .double(.nan), "inf": .double(.infinity), "-inf": .double(-.infinity),
             "tiny": .double(.leastNonzeroMagnitude),
             "huge": .double(1e21), "neg0": .double(-0.0), "ctl": .string("\u{0}\u{1f}\\\n\r\u{8}\u{c}"),
@@ -108,10 +108,28 @@ struct OTLPJSONTests {
         }
     }
 
+    @Test("attributes: each key once, the last given of a key, in the order of the keys, found by key")
+    func attributes() {
+        let given: [(key: String, value: OTLPValue)] = [
+            ("b", .int(1)), ("a", .string("first")), ("é", .bool(true)), ("a", .string("last")), ("", .empty),
+            ("b", .int(2)), ("a.b", .double(1)),
+        ]
+        let attributes = OTLPAttributes(given)
+        #expect(attributes.pairs.map(\.key) == ["", "a", "a.b", "b", "é"])
+        #expect(attributes["a"] == .string("last") && attributes["b"] == .int(2) && attributes[""] == .empty)
+        #expect(attributes["é"] == .bool(true) && attributes["a.b"] == .double(1))
+        #expect(attributes["c"] == nil && attributes["0"] == nil && attributes["f"] == nil)
+        #expect(OTLPAttributes(given.reversed()) != attributes, "the last given of a key is another")
+        #expect(OTLPAttributes([]).isEmpty && OTLPAttributes([])["a"] == nil)
+        // A sender may repeat one key a hundred thousand times: kept once, the last.
+        let repeated = OTLPAttributes((0..<100_000).map { (key: "k", value: .int(Int64($0))) })
+        #expect(repeated.pairs.count == 1 && repeated["k"] == .int(99_999))
+    }
+
     @Test("the same spans give the same bytes, however their attributes were inserted; the format is OTLP/JSON")
     func deterministic() throws {
-        var reordered: [String: OTLPValue] = [:]
-        for key in Self.values.keys.sorted().reversed() { reordered[key] = Self.values[key] }
+        let reordered = OTLPAttributes(Self.values.pairs.reversed())
+        #expect(reordered == Self.values && reordered.pairs.map(\.key) == Self.values.pairs.map(\.key))
         let first = Self.spans[3]
         let copy = OTLPSpan(
             line: first.line, traceID: first.traceID, spanID: first.spanID, parentSpanID: nil, name: first.name,

@@ -46,7 +46,7 @@ package enum OTLPProtobuf {
         return spans(
             of: request.resourceSpans.map { resourceSpans in
                 TraceWireReader.ResourceFields(
-                    resource: resourceSpans.resource.attributes.map(pair),
+                    resource: TraceWireReader.SpanFields.attributes(resourceSpans.resource.attributes.map(pair)),
                     scopes: resourceSpans.scopeSpans.map { scopeSpans in
                         (
                             scopeSpans.scope.name, scopeSpans.scope.version,
@@ -57,8 +57,14 @@ package enum OTLPProtobuf {
                                     kind: Int32(truncatingIfNeeded: span.kind.rawValue),
                                     startNanos: span.startTimeUnixNano, endNanos: span.endTimeUnixNano,
                                     statusCode: Int32(truncatingIfNeeded: span.status.code.rawValue),
-                                    statusMessage: span.status.message, attributes: span.attributes.map(pair),
-                                    events: span.events.map { ($0.timeUnixNano, $0.name, $0.attributes.map(pair)) })
+                                    statusMessage: span.status.message,
+                                    attributes: TraceWireReader.SpanFields.attributes(span.attributes.map(pair)),
+                                    events: span.events.map {
+                                        OTLPEvent(
+                                            timeNanos: $0.timeUnixNano, name: $0.name,
+                                            attributes: TraceWireReader.SpanFields.attributes(
+                                                $0.attributes.map(pair)))
+                                    })
                             }
                         )
                     })
@@ -73,7 +79,7 @@ package enum OTLPProtobuf {
         var rejected = 0
         var problems: [String] = []
         for (r, resourceSpans) in resources.enumerated() {
-            let resource = TraceWireReader.SpanFields.dictionary(resourceSpans.resource)
+            let resource = resourceSpans.resource
             for (s, scopeSpans) in resourceSpans.scopes.enumerated() {
                 let scope = OTLPScope(name: scopeSpans.name, version: scopeSpans.version)
                 for (n, span) in scopeSpans.spans.enumerated() {
@@ -113,7 +119,7 @@ package enum OTLPProtobuf {
         for (r, resourceLogs) in request.resourceLogs.enumerated() {
             for (s, scopeLogs) in resourceLogs.scopeLogs.enumerated() {
                 for (n, record) in scopeLogs.logRecords.enumerated() {
-                    let values = TraceWireReader.SpanFields.dictionary(record.attributes.map(pair))
+                    let values = TraceWireReader.SpanFields.attributes(record.attributes.map(pair))
                     let event = record.eventName.isEmpty ? values["event.name"]?.string : record.eventName
                     guard event == "gen_ai.evaluation.result" else { continue }
                     do {
@@ -198,7 +204,7 @@ package enum OTLPProtobuf {
     }
 
     private static func span(
-        _ span: TraceWireReader.SpanFields, resource: [String: OTLPValue], scope: OTLPScope
+        _ span: TraceWireReader.SpanFields, resource: OTLPAttributes, scope: OTLPScope
     ) throws(Unusable) -> OTLPSpan {
         let traceID = try id(span.traceID, bytes: 16, "traceId")
         let spanID = try id(span.spanID, bytes: 8, "spanId")
@@ -213,13 +219,8 @@ package enum OTLPProtobuf {
         return OTLPSpan(
             line: 1, traceID: traceID, spanID: spanID, parentSpanID: parent, name: span.name, kind: span.kind,
             startNanos: span.startNanos, endNanos: span.endNanos, statusCode: span.statusCode,
-            statusMessage: span.statusMessage, attributes: TraceWireReader.SpanFields.dictionary(span.attributes),
-            resource: resource, scope: scope,
-            events: span.events.map {
-                OTLPEvent(
-                    timeNanos: $0.timeNanos, name: $0.name,
-                    attributes: TraceWireReader.SpanFields.dictionary($0.attributes))
-            })
+            statusMessage: span.statusMessage, attributes: span.attributes, resource: resource, scope: scope,
+            events: span.events)
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
@@ -283,8 +284,8 @@ package enum OTLPProtobuf {
         return message
     }
 
-    private static func keyValues(_ attributes: [String: OTLPValue]) -> [KeyValue] {
-        attributes.sorted { $0.key < $1.key }.map { pair in
+    private static func keyValues(_ attributes: OTLPAttributes) -> [KeyValue] {
+        attributes.pairs.map { pair in
             var keyValue = KeyValue()
             keyValue.key = pair.key
             keyValue.value = anyValue(pair.value.json)

@@ -214,14 +214,19 @@ final class OTLPReceiver: Service, @unchecked Sendable {
             var entry = Request(receivedAt: receivedAt, sender: sender, traces: [])
             var added = 0
             // Adds what `key` names to its trace with `append`, unless it was summarized lately or waits already.
+            // (One look-up of the trace: `add(to:)` changes it in place.)
             func add(_ trace: String, _ key: UInt64, _ append: (inout Trace) -> Void) {
-                guard !recent.contains(key), traces[trace, default: Trace(last: now)].keys.insert(key).inserted else {
+                func add(to waiting: inout Trace) -> Bool {
+                    guard waiting.keys.insert(key).inserted else { return false }
+                    append(&waiting)
+                    waiting.last = now
+                    waiting.requests.insert(request)
+                    return true
+                }
+                guard !recent.contains(key), add(to: &traces[trace, default: Trace(last: now)]) else {
                     duplicates += 1
                     return
                 }
-                append(&traces[trace]!)
-                traces[trace]!.last = now
-                traces[trace]!.requests.insert(request)
                 entry.traces.insert(trace)
                 added += 1
             }
@@ -419,11 +424,13 @@ final class OTLPReceiver: Service, @unchecked Sendable {
                 unattached += 1
                 continue
             }
-            var attributes: [String: OTLPValue] = [:]
-            attributes["gen_ai.evaluation.name"] = evaluation.name.map(OTLPValue.string)
-            attributes["gen_ai.evaluation.score.value"] = evaluation.score.map(OTLPValue.double)
+            var attributes: [(key: String, value: OTLPValue)] = []
+            if let name = evaluation.name { attributes.append(("gen_ai.evaluation.name", .string(name))) }
+            if let score = evaluation.score { attributes.append(("gen_ai.evaluation.score.value", .double(score))) }
             events[evaluation.spanID, default: []].append(
-                OTLPEvent(timeNanos: evaluation.timeNanos, name: "gen_ai.evaluation.result", attributes: attributes))
+                OTLPEvent(
+                    timeNanos: evaluation.timeNanos, name: "gen_ai.evaluation.result",
+                    attributes: OTLPAttributes(attributes)))
         }
         return trace.spans.map { span in
             guard let added = events[span.spanID] else { return span }
@@ -450,7 +457,7 @@ private struct RecentSpans {
 
     /// A span's trace and span ids, hashed: 64 bits, so that half a million of them take a few megabytes.
     static func key(_ span: OTLPSpan) -> UInt64 {
-        fnv1a(span.traceID + span.spanID)
+        fnv1a(span.spanID, from: fnv1a(span.traceID))
     }
 
     /// An evaluation's span, name, time and score, hashed likewise (from another start, so that it names no span).
