@@ -95,6 +95,28 @@ struct OTLPReceiverTests {
         #expect(try receiver.purser(["log", "--kind", "metrics.summarized"]).stdout.contains("unattributed=4"))
     }
 
+    @Test("tasks of a version the ledger has not recorded: accepted with a warning naming it, counted unresolved")
+    func unrecordedVersion() throws {
+        let receiver = try TraceReceiver()
+        // Recorded (agent@1): no warning.
+        let known = receiver.post(Spans.request(Spans.task(0, version: "agent@1", tokens: 10)))
+        #expect(known.status == 200 && known.body == "{}", "\(known.body)")
+        let answer = receiver.post(
+            Spans.request(Spans.task(1, version: "agent@9", tokens: 10) + Spans.task(2, version: "agent@1", tokens: 10))
+        )
+        #expect(answer.status == 200)
+        let partial = try JSONValue(parsing: Array(answer.body.utf8))["partialSuccess"]
+        let message = partial?["errorMessage"]?.stringValue ?? ""
+        #expect(
+            message.contains("this ledger has not recorded the version agent@9:") && !message.contains("agent@1"),
+            "\(answer.body)")
+        #expect(partial?["rejectedSpans"] == nil, "nothing is refused")
+        try receiver.wait("2 tasks of agent@1, 1 of agent@9 unresolved") {
+            try receiver.report()["agent@1"]?["tasks"] == .number(2)
+                && receiver.summaries().contains { $0["unresolved"]?["agent@9"] == .number(1) }
+        }
+    }
+
     @Test("a malformed request is refused with 400, an unusable span with partial_success; neither writes anything")
     func malformed() throws {
         let receiver = try TraceReceiver()

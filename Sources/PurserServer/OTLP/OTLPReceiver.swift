@@ -81,6 +81,8 @@ final class OTLPReceiver: Service, @unchecked Sendable {
     /// until the next start finishes the inbox from them).
     private var followed: UInt64?
     private var inboxFollows = true
+    /// Version references found recorded: a recorded version stays so.
+    private var recorded: Set<String> = []
 
     private let received = Counter(label: "purser_otlp_spans_received_total")
     private let repeated = Counter(label: "purser_otlp_spans_duplicate_total")
@@ -156,6 +158,26 @@ final class OTLPReceiver: Service, @unchecked Sendable {
         default:
             throw LedgerError(.internal, "the OTLP inbox holds a request of an unknown encoding, \(encoding)")
         }
+    }
+
+    /// Of the versions `spans` name for their tasks, those this ledger has not recorded now, as a warning for their
+    /// sender: unless they are recorded before the batch is summarized, those tasks are counted unresolved. Nil when
+    /// there are none, or when the ledger cannot be read (the batch resolves them again anyway).
+    func unrecordedWarning(_ spans: [OTLPSpan]) -> String? {
+        let named = OTLPTasks.versionsNamed(spans, tasks: settings.tasks)
+        let unknown = lock.withLock { named.subtracting(recorded) }
+        guard !unknown.isEmpty,
+            let found = try? access.quickRead({ releases in
+                unknown.filter { (try? releases.versions.find($0)) != nil }
+            })
+        else { return nil }
+        lock.withLock { recorded.formUnion(found) }
+        let missing = unknown.subtracting(found).sorted()
+        guard !missing.isEmpty else { return nil }
+        let shown =
+            missing.prefix(3).joined(separator: ", ") + (missing.count > 3 ? " and \(missing.count - 3) more" : "")
+        return
+            "accepted, but this ledger has not recorded the version\(missing.count == 1 ? "" : "s") \(shown): record \(missing.count == 1 ? "it" : "them") (purser version record … --label) within a few seconds, or these tasks will be counted unresolved, not as tasks"
     }
 
     /// What of `decoded` is new: the spans and evaluations neither summarized lately nor waiting already, each

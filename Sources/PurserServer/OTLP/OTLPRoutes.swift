@@ -38,10 +38,11 @@ extension Routes {
             let kept = logs ? "logs-\(encoding)" : encoding
             let decoded = try await Self.offTheLoop { try OTLPReceiver.decode(body, encoding: kept) }
             // OTLP/HTTP's warning (an error message with nothing rejected) says why spans will not become tasks.
+            let warnings = [
+                OTLPTasks.warning(decoded.spans, tasks: receiver.tasks), receiver.unrecordedWarning(decoded.spans),
+            ]
             let answer = Self.otlpAnswer(
-                encoding, rejected: decoded.rejected,
-                problems: decoded.problems
-                    + (OTLPTasks.warning(decoded.spans, tasks: receiver.tasks).map { [$0] } ?? []))
+                encoding, rejected: decoded.rejected, problems: decoded.problems + warnings.compactMap { $0 })
             // A retry's spans that are already kept are not kept again: a restart could not tell them apart.
             let (fresh, repeated) = receiver.novel(decoded)
             guard !fresh.isEmpty else { return answer }

@@ -132,6 +132,11 @@ package enum OTLPTasks {
         return invocation.attribute("gen_ai.agent.name")?.string.map { "\($0)@\(number)" }
     }
 
+    /// The versions the task spans among `spans` name, each once: what their batch will resolve.
+    package static func versionsNamed(_ spans: [OTLPSpan], tasks marker: TaskSpans = .invokeAgent) -> Set<String> {
+        Set(spans.lazy.filter { isTask($0, marker) }.compactMap(version))
+    }
+
     /// What keeps invocations among `spans` from becoming tasks, as a sentence for their sender (an OTLP/HTTP
     /// warning); nil when every invocation names a version and an environment.
     package static func warning(_ spans: [OTLPSpan], tasks marker: TaskSpans = .invokeAgent) -> String? {
