@@ -87,6 +87,9 @@ func benchmarkOTLP(in directory: String, purser: String, seconds: Double, rate: 
         "OTLP steady \(format(Double(run.ok * orphaned.spans) / run.seconds)) spans/s (\(format(seconds)) s)",
         "peak RSS \(format(Double(samples.max() ?? 0) / 1024)) MiB",
         target: "last minute mean \(format(Double(minute.reduce(0, +)) / Double(max(minute.count, 1)) / 1024)) MiB")
+    // One sample a second: the resident memory at the end of each minute shows whether it levels off.
+    let minutes = stride(from: 59, to: samples.count, by: 60).map { format(Double(samples[$0]) / 1024) }
+    if minutes.count > 1 { print("  RSS at each minute's end: \(minutes.joined(separator: ", ")) MiB") }
     report(
         "  requests 200 / 429 / other", "\(run.ok) / \(run.refused) / \(run.failed)",
         target: "p99 \(format(percentile(run.latencies, 0.99) * 1000, 1)) ms")
@@ -147,9 +150,9 @@ func benchmarkOTLPSteps(in folder: String) throws {
     report(
         "OTLP protobuf decode (512-span requests)", perSpan(decode, spans.count),
         target: "\(format(Double(spans.count) / decode)) spans/s on one core")
-    report("  of which: swift-protobuf's parse", perSpan(parse, spans.count), target: "")
+    report("  (swift-protobuf's parse alone", perSpan(parse, spans.count), target: "for comparison)")
     report(
-        "OTLP prepare a 100,000-span batch (off the writer)", "\(format(prepare, 2)) s",
+        "OTLP make a 100,000-span batch ready", "\(format(prepare, 2)) s",
         target: "\(format(Double(batch.count) / prepare)) spans/s on one core")
     report("  of which: write the OTLP/JSON file", perSpan(encode, batch.count), target: "\(file.count >> 20) MiB")
     report(

@@ -121,6 +121,10 @@ struct OTLPJSONTests {
         #expect(attributes["c"] == nil && attributes["0"] == nil && attributes["f"] == nil)
         #expect(OTLPAttributes(given.reversed()) != attributes, "the last given of a key is another")
         #expect(OTLPAttributes([]).isEmpty && OTLPAttributes([])["a"] == nil)
+        // Canonically equivalent keys are one key, spelled as given last; either spelling finds it.
+        let accents = OTLPAttributes([(key: "\u{E9}", value: .int(1)), (key: "e\u{301}", value: .int(2))])
+        #expect(accents.pairs.count == 1 && Array(accents.pairs[0].key.utf8) == [0x65, 0xCC, 0x81])
+        #expect(accents["\u{E9}"] == .int(2) && accents["e\u{301}"] == .int(2))
         // A sender may repeat one key a hundred thousand times: kept once, the last.
         let repeated = OTLPAttributes((0..<100_000).map { (key: "k", value: .int(Int64($0))) })
         #expect(repeated.pairs.count == 1 && repeated["k"] == .int(99_999))
