@@ -391,6 +391,12 @@ struct ServerTests {
         }
         #expect(server.stop() == 0)
 
+        // A refusal's line says why, by its error code (never its message).
+        #expect(
+            server.log.split(separator: "\n").contains {
+                $0.contains("status=401") && $0.contains("error=unauthorized")
+            },
+            "\(server.log.suffix(2000))")
         for token in [writer, reader, revoked] {
             #expect(!server.log.contains(token), "a token appears in the server's log")
             for path in [workspace.ledgerPath, workspace.ledgerPath + "-wal", workspace.file("ledger/purser.tokens")] {

@@ -92,6 +92,8 @@ struct RouteTests {
             ) { response in
                 #expect(response.status == .unauthorized)
                 #expect(response.headers[.wwwAuthenticate] == "Bearer")
+                #expect(
+                    !response.headers.contains { $0.name.canonicalName == "x-purser-error-code" }, "for the log only")
                 let error = try response.error()
                 #expect(error.code == "unauthorized")
                 #expect(

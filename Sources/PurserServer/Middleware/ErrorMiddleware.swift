@@ -48,7 +48,7 @@ struct ErrorMiddleware: RouterMiddleware {
     static func response(
         _ status: HTTPResponse.Status, code: String, message: String, template: String? = nil
     ) -> Response {
-        var headers: HTTPFields = [.contentType: "application/json"]
+        var headers: HTTPFields = [.contentType: "application/json", RequestLogMiddleware.errorCode: code]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
         if status == .tooManyRequests { headers[.retryAfter] = "1" }
         var error: [String: JSONValue] = ["code": .string(code), "message": .string(message)]

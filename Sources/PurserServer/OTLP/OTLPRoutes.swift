@@ -112,7 +112,11 @@ extension Routes {
             bytes = CanonicalJSON.encode(.object(["code": .int(3), "message": .string(message)])) + [0x0A]
         }
         return Response(
-            status: status, headers: [.contentType: Self.otlpContentType(encoding)],
+            status: status,
+            headers: [
+                .contentType: Self.otlpContentType(encoding),
+                RequestLogMiddleware.errorCode: LedgerError.Code.invalidInput.name,
+            ],
             body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
