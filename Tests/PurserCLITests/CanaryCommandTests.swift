@@ -59,6 +59,25 @@ import Testing
         #expect(try workspace.run(["verify"]).status == 0)
     }
 
+    @Test("metrics report --by model: each model a column, and tasks without a model one named so")
+    func reportByModel() throws {
+        let workspace = Workspace()
+        try workspace.recordTwoVersions()
+        let now = Timestamp.format(Date())
+        workspace.write(
+            "tasks.jsonl",
+            (0..<4).map { index in
+                let model = index < 3 ? #","model":"gpt-4o""# : ""
+                return
+                    #"{"task_id":"m\#(index)","version":"agent@1","env":"prod","started_at":"\#(now)","duration_ms":10,"completed":true,"error":false\#(model)}"#
+            }.joined(separator: "\n"))
+        #expect(try workspace.run(["metrics", "ingest", "tasks.jsonl"]).status == 0)
+        let report = try workspace.run(["metrics", "report", "--by", "model"])
+        let header = report.stdout.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(header.contains("agent@1 [gpt-4o]") && header.contains("agent@1 [no model]"), "\(report.stdout)")
+        #expect(!report.stdout.contains("[]"), "\(report.stdout)")
+    }
+
     /// A metric's name ends in `*` when it is critical: the judge says what that means below its metrics.
     @Test func theJudgeExplainsTheStarOfACriticalMetric() throws {
         let workspace = Workspace()

@@ -56,8 +56,10 @@ public struct MetricsReportQuery: LedgerOperation {
         guard !rows.isEmpty else {
             return Reply(json: json, text: ["no task records match (see purser metrics ingest --help)"] + notes)
         }
+        // Tasks that carry no model form a group of their own, named so rather than an empty `[]`.
         let columns = rows.map { row in
-            "\(row.version.prefix(12))\(labels[row.version].map { " \($0)" } ?? "")\(row.group.map { " [\($0)]" } ?? "")"
+            let group = row.group.map { " [\($0.isEmpty ? "no \(by?.rawValue ?? "value")" : $0)]" } ?? ""
+            return "\(row.version.prefix(12))\(labels[row.version].map { " \($0)" } ?? "")\(group)"
         }
         let compare = rows.count == 2 && by == nil
         // A column at least two spaces wider than its heading (an id prefix and a label fill 32).
